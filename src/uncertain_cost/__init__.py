@@ -1,0 +1,20 @@
+"""uncertain_cost: the cost of training frontier AI models, with honest uncertainty."""
+
+from uncertain_cost.errors import (
+    ConfigError,
+    DataError,
+    DiagnosticsError,
+    UncertainCostError,
+    UncertainCostWarning,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "ConfigError",
+    "DataError",
+    "DiagnosticsError",
+    "UncertainCostError",
+    "UncertainCostWarning",
+]

@@ -1,0 +1,3 @@
+from uncertain_cost.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The cost equations (method.md sections 2-6) as pure functions over arrays.
+
+Two layers with the same interface, as ArviZ does: :func:`costs_numpy`, a vectorized
+NumPy reference, and :func:`costs_numba`, a numba-compiled kernel parallel over draws
+(the hot path). Tests check that both agree on the same inputs.
+
+Inputs arrive as a *design*: a matrix ``values`` of shape (n_rows, n_columns) and a map
+``column`` of shape (N_PARAMS, n_models) saying which column holds parameter ``p`` for
+model ``m``; this is how shared, per-chip and per-model scopes reach one kernel without
+copying (a shared input is one column read by every model). Outputs are in dollars of the
+reference month (each model's ``deflator`` applied).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from uncertain_cost.data.facts import (
+    CHIP_HOURS_IMPUTED,
+    CHIP_HOURS_QUANTITY_TIME,
+    CHIP_HOURS_REPORTED,
+    ModelFacts,
+)
+from uncertain_cost.units import DAYS_PER_YEAR, HOURS_PER_YEAR, LN10, SECONDS_PER_HOUR
+
+__all__ = [
+    "PARAMS",
+    "N_PARAMS",
+    "DEFAULT_INTERCONNECT_FRACTION",
+    "FactArrays",
+    "fact_arrays",
+    "costs_numpy",
+    "costs_numba",
+]
+
+#: kernel parameters, in column-map order
+PARAMS = (
+    "rate",  # depreciation rate r, OOM/year
+    "overhead",  # multiplier on server overhead
+    "interconnect",  # multiplier on 1/(1-f)
+    "electricity",  # multiplier on electricity price
+    "power_fraction",  # average power / TDP (GPU or TPU input, per model)
+    "pue",  # PUE (hyperscaler or other input, per model)
+    "price",  # multiplier on purchase price (GPU or TPU input, per model)
+    "cloud",  # multiplier on cloud price
+    "peak",  # multiplier on peak FLOP/s
+    "quantity",  # multiplier on hardware quantity
+    "time",  # multiplier on training time
+    "compute",  # multiplier on training compute
+    "utilization",  # utilization when not reported
+    "offset_days",  # days added to acquisition -> training start
+)
+N_PARAMS = len(PARAMS)
+P = {name: i for i, name in enumerate(PARAMS)}
+
+#: interconnect share of cluster cost (method.md section 4)
+DEFAULT_INTERCONNECT_FRACTION = 0.19
+
+
+class FactArrays(tuple):
+    """The numeric ModelFacts fields, in kernel argument order (a plain tuple)."""
+
+
+def fact_arrays(facts: ModelFacts) -> FactArrays:
+    """Extract the float/int arrays the kernels read, contiguous and typed.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+
+    Returns
+    -------
+    FactArrays
+        ``(path, reported_chip_hours, hardware_quantity, training_time_hours,
+        training_compute_flop, utilization, peak_flops, server_price_per_chip,
+        price_is_bare_chip, server_overhead, depreciation_years, tdp_kw,
+        server_power_ratio, electricity_usd_per_kwh, cloud_price_per_chip_hour, deflator)``
+    """
+    f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    return FactArrays(
+        (
+            np.ascontiguousarray(facts.chip_hours_path, dtype=np.int64),
+            f64(facts.reported_chip_hours),
+            f64(facts.hardware_quantity),
+            f64(facts.training_time_hours),
+            f64(facts.training_compute_flop),
+            f64(facts.utilization),
+            f64(facts.peak_flops),
+            f64(facts.server_price_per_chip),
+            np.ascontiguousarray(facts.price_is_bare_chip, dtype=np.bool_),
+            f64(facts.server_overhead),
+            f64(facts.depreciation_years),
+            f64(facts.tdp_kw),
+            f64(facts.server_power_ratio),
+            f64(facts.electricity_usd_per_kwh),
+            f64(facts.cloud_price_per_chip_hour),
+            f64(facts.deflator),
+        )
+    )
+
+
+def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT_INTERCONNECT_FRACTION):
+    """Vectorized NumPy reference of the cost equations.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_rows, n_columns)
+        Input values of every row (a draw or a scenario).
+    column : ndarray of int, shape (N_PARAMS, n_models)
+        Column of ``values`` holding each kernel parameter for each model.
+    facts : FactArrays
+        From :func:`fact_arrays`.
+    interconnect_fraction : float
+        Central share f of cluster cost spent on interconnect.
+
+    Returns
+    -------
+    amortized : ndarray, shape (n_rows, n_models, 4)
+        Components chips, other_server, interconnect, energy.
+    cloud, acquisition : ndarray, shape (n_rows, n_models)
+        NaN where a method cannot cost a model.
+    """
+    (path, reported, quantity, time_h, compute, util, peak, price, bare, overhead0,
+     dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator) = facts
+    x = {name: values[:, column[i]] for i, name in enumerate(PARAMS)}
+    util_used = np.where(np.isnan(util), x["utilization"], util)
+    chip_hours = np.select(
+        [path == CHIP_HOURS_REPORTED, path == CHIP_HOURS_QUANTITY_TIME, path == CHIP_HOURS_IMPUTED],
+        [
+            reported * x["quantity"] * x["time"],
+            quantity * x["quantity"] * time_h * x["time"],
+            compute * x["compute"] / (peak * x["peak"] * util_used) / SECONDS_PER_HOUR,
+        ],
+        np.nan,
+    )
+    overhead = overhead0 * x["overhead"]
+    server = np.where(bare, price / overhead0 * overhead, price) * x["price"]
+    years = np.maximum(dep_years + x["offset_days"] / DAYS_PER_YEAR, 0.0)
+    rate = x["rate"]
+    hardware = server * 10.0 ** (-rate * years) * rate * LN10 / HOURS_PER_YEAR * chip_hours
+    cluster_factor = x["interconnect"] / (1.0 - interconnect_fraction)
+    chips = hardware / overhead
+    interconnect = hardware * np.maximum(cluster_factor - 1.0, 0.0)
+    energy = tdp_kw * power_ratio * x["power_fraction"] * x["pue"] * chip_hours * elec * x["electricity"]
+    amortized = np.stack([chips, hardware - chips, interconnect, energy], axis=-1) * deflator[None, :, None]
+    cloud = cloud_price * x["cloud"] * chip_hours * deflator
+    acquisition = quantity * x["quantity"] * server * np.maximum(cluster_factor, 1.0) * deflator
+    return amortized, cloud, acquisition
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _kernel(values, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+            overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator,
+            interconnect_fraction, out_amortized, out_cloud, out_acquisition):
+    n_rows = values.shape[0]
+    n_models = path.shape[0]
+    for d in prange(n_rows):
+        row = values[d]
+        for m in range(n_models):
+            rate = row[column[0, m]]
+            overhead = overhead0[m] * row[column[1, m]]
+            cluster_factor = row[column[2, m]] / (1.0 - interconnect_fraction)
+            q_mult = row[column[9, m]]
+            t_mult = row[column[10, m]]
+            code = path[m]
+            if code == CHIP_HOURS_REPORTED:
+                chip_hours = reported[m] * q_mult * t_mult
+            elif code == CHIP_HOURS_QUANTITY_TIME:
+                chip_hours = quantity[m] * q_mult * time_h[m] * t_mult
+            elif code == CHIP_HOURS_IMPUTED:
+                u = util[m]
+                if np.isnan(u):
+                    u = row[column[12, m]]
+                chip_hours = (compute[m] * row[column[11, m]]
+                              / (peak[m] * row[column[8, m]] * u) / SECONDS_PER_HOUR)
+            else:
+                chip_hours = np.nan
+            if bare[m]:
+                server = price[m] / overhead0[m] * overhead * row[column[6, m]]
+            else:
+                server = price[m] * row[column[6, m]]
+            years = dep_years[m] + row[column[13, m]] / DAYS_PER_YEAR
+            if years < 0.0:
+                years = 0.0
+            hardware = server * 10.0 ** (-rate * years) * rate * LN10 / HOURS_PER_YEAR * chip_hours
+            chips = hardware / overhead
+            extra = cluster_factor - 1.0
+            if extra < 0.0:
+                extra = 0.0
+            energy = (tdp_kw[m] * power_ratio[m] * row[column[4, m]] * row[column[5, m]]
+                      * chip_hours * elec[m] * row[column[3, m]])
+            defl = deflator[m]
+            out_amortized[d, m, 0] = chips * defl
+            out_amortized[d, m, 1] = (hardware - chips) * defl
+            out_amortized[d, m, 2] = hardware * extra * defl
+            out_amortized[d, m, 3] = energy * defl
+            out_cloud[d, m] = cloud_price[m] * row[column[7, m]] * chip_hours * defl
+            out_acquisition[d, m] = quantity[m] * q_mult * server * (1.0 + extra) * defl
+
+
+def costs_numba(values, column, facts: FactArrays, interconnect_fraction=DEFAULT_INTERCONNECT_FRACTION):
+    """Compiled equivalent of :func:`costs_numpy` (same arguments and results).
+
+    Parallel over rows with ``numba.prange``; each output element depends only on its own
+    row, so results are identical whatever ``NUMBA_NUM_THREADS`` is.
+    """
+    n_rows, n_models = values.shape[0], facts[0].shape[0]
+    amortized = np.empty((n_rows, n_models, 4))
+    cloud = np.empty((n_rows, n_models))
+    acquisition = np.empty((n_rows, n_models))
+    _kernel(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(column, dtype=np.int64),
+            *facts, float(interconnect_fraction), amortized, cloud, acquisition)
+    return amortized, cloud, acquisition

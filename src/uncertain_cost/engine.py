@@ -1,0 +1,197 @@
+"""Carry input distributions through the cost equations for every model.
+
+:func:`simulate` walks the draws block by block (bounded memory), keeps the first
+``keep_draws`` joint draws with their components, and the per-method totals of all draws
+for exact summary statistics. :func:`point_costs` and :func:`scenario_costs` evaluate
+deterministic rows through the same compiled kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays
+from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.inputs import InputSet
+from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout
+
+__all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs"]
+
+#: memory budget (bytes) for the per-method totals of all draws, above which they are float32
+TOTALS_FLOAT64_BUDGET = 600 * 2**20
+
+
+@dataclass(frozen=True)
+class CostArrays:
+    """Costs of some rows (draws or scenarios) in reference-month USD.
+
+    Attributes
+    ----------
+    amortized : ndarray, shape (n_rows, n_models, 4)
+        Components chips, other_server, interconnect, energy.
+    cloud, acquisition : ndarray, shape (n_rows, n_models)
+    """
+
+    amortized: np.ndarray
+    cloud: np.ndarray
+    acquisition: np.ndarray
+
+    def total(self, method: str) -> np.ndarray:
+        """Total cost per row and model for ``method``."""
+        if method == "amortized":
+            return self.amortized.sum(axis=-1)
+        return getattr(self, method)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    kept : CostArrays
+        The first ``n_kept`` joint draws (all models in the same draw share shared inputs).
+    totals : dict of str to ndarray, shape (n_draws, n_models)
+        Per-method totals of all draws (float32 when they would exceed the memory budget).
+    point : CostArrays
+        One row: every input at its central value.
+    n_draws, seed : int
+    """
+
+    kept: CostArrays
+    totals: Mapping[str, np.ndarray]
+    point: CostArrays
+    n_draws: int
+    seed: int
+
+
+def _add_base(costs: tuple[np.ndarray, ...], base_index: np.ndarray) -> None:
+    """Add each fine-tune's base-model cost (same row) in place (paper v1 rule)."""
+    pairs = [(i, b) for i, b in enumerate(base_index) if b >= 0]
+    for array in costs:
+        for i, b in pairs:
+            array[:, i] += array[:, b]
+
+
+def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
+    amortized, cloud, acquisition = costs_numba(values, lay.column, arrays, interconnect_fraction)
+    _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index))
+    return CostArrays(amortized, cloud, acquisition)
+
+
+def point_costs(facts: ModelFacts, inputs: InputSet, *, interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION,
+                default: str = "central") -> CostArrays:
+    """Costs with every input at its central value (the paper's point estimates).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    interconnect_fraction : float
+    default : {"central", "median"}
+        Central value: the stated point (paper) or the distribution median.
+
+    Returns
+    -------
+    CostArrays
+        One row.
+    """
+    lay = layout(inputs, facts)
+    return _evaluate(constant_rows(lay, default=default), lay, fact_arrays(facts), facts, interconnect_fraction)
+
+
+def scenario_costs(facts: ModelFacts, inputs: InputSet, rows: Mapping[str, np.ndarray], *,
+                   interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION,
+                   default: str = "median") -> CostArrays:
+    """Costs of deterministic scenarios, one per row of ``rows``.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    rows : mapping of str to ndarray of shape (n_rows,)
+        Values of some inputs in each scenario (applied to every chip and model); the
+        others are held at ``default``.
+    interconnect_fraction : float
+    default : {"median", "central"}
+
+    Returns
+    -------
+    CostArrays
+    """
+    lay = layout(inputs, facts)
+    values = constant_rows(lay, rows, default=default)
+    return _evaluate(values, lay, fact_arrays(facts), facts, interconnect_fraction)
+
+
+def simulate(
+    facts: ModelFacts,
+    inputs: InputSet,
+    n_draws: int,
+    seed: int,
+    *,
+    keep_draws: int = 10_000,
+    chunk_blocks: int = 4,
+    interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION,
+    progress: Callable[[int, int], None] | None = None,
+) -> Simulation:
+    """Monte Carlo of every model's cost under every method.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    n_draws : int
+        Number of joint draws (>= 1).
+    seed : int
+        Root of all randomness (see :mod:`uncertain_cost.sampling.design`).
+    keep_draws : int
+        How many leading draws to keep with their components.
+    chunk_blocks : int
+        Random blocks of ``BLOCK_DRAWS`` evaluated per kernel call; changes memory and
+        speed, never results.
+    interconnect_fraction : float
+    progress : callable, optional
+        Called as ``progress(done_draws, n_draws)`` after each chunk.
+
+    Returns
+    -------
+    Simulation
+    """
+    if n_draws < 1:
+        raise ValueError("n_draws must be >= 1")
+    lay = layout(inputs, facts)
+    arrays = fact_arrays(facts)
+    n_models = facts.n_models
+    n_kept = min(keep_draws, n_draws)
+    total_bytes = 3 * n_draws * n_models * 8
+    dtype = np.float64 if total_bytes <= TOTALS_FLOAT64_BUDGET else np.float32
+    totals = {m: np.empty((n_draws, n_models), dtype=dtype) for m in ("amortized", "cloud", "acquisition")}
+    kept = CostArrays(np.empty((n_kept, n_models, 4)), np.empty((n_kept, n_models)), np.empty((n_kept, n_models)))
+
+    n_blocks = -(-n_draws // BLOCK_DRAWS)
+    for first in range(0, n_blocks, max(1, chunk_blocks)):
+        blocks = range(first, min(first + max(1, chunk_blocks), n_blocks))
+        parts = []
+        for b in blocks:
+            rows = min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS)
+            parts.append(draw_block(lay, seed, b, rows))
+        values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        start = blocks[0] * BLOCK_DRAWS
+        stop = start + values.shape[0]
+        result = _evaluate(values, lay, arrays, facts, interconnect_fraction)
+        totals["amortized"][start:stop] = result.amortized.sum(axis=-1)
+        totals["cloud"][start:stop] = result.cloud
+        totals["acquisition"][start:stop] = result.acquisition
+        if start < n_kept:
+            k = min(n_kept, stop) - start
+            kept.amortized[start:start + k] = result.amortized[:k]
+            kept.cloud[start:start + k] = result.cloud[:k]
+            kept.acquisition[start:start + k] = result.acquisition[:k]
+        if progress is not None:
+            progress(stop, n_draws)
+    point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction)
+    return Simulation(kept, totals, point, n_draws, seed)
