@@ -363,7 +363,11 @@ class Beta(Distribution):
 
 @dataclass(frozen=True)
 class Empirical(Distribution):
-    """The empirical distribution of listed samples (linear-interpolated quantiles)."""
+    """The empirical distribution of listed samples.
+
+    Quantiles interpolate linearly between order statistics, and sampling draws through
+    the same inverse CDF, so sampling and :meth:`ppf` (used by Sobol designs) agree.
+    """
 
     values: tuple[float, ...]
     point: float | None = None
@@ -383,10 +387,6 @@ class Empirical(Distribution):
     def mean(self):
         """Sample mean."""
         return float(self._sorted.mean())
-
-    def sample(self, rng, size):
-        """Resample the listed values with replacement."""
-        return self._sorted[rng.integers(0, len(self._sorted), size)]
 
     def __repr__(self) -> str:
         s = self._sorted

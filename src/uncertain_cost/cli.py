@@ -1,0 +1,149 @@
+"""Command line: argv -> config -> pipeline -> report. Exit codes; no business logic.
+
+Exit codes: 0 success, 2 a user error (bad config or data; one line on stderr, no
+traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from uncertain_cost import __version__
+from uncertain_cost.errors import UncertainCostError
+
+__all__ = ["main", "build_parser"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m uncertain_cost",
+        description="Costs of training frontier AI models, with honest uncertainty.",
+    )
+    parser.add_argument("--version", action="version", version=f"uncertain_cost {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a config and write a run folder")
+    run.add_argument("config", nargs="?", default=None, help="TOML config (default: the shipped config.toml)")
+    run.add_argument("--out", help="run folder to write (default: runs/<config name>)")
+    run.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides run.draws)")
+    run.add_argument("--seed", type=int, help="random seed (overrides run.seed)")
+    run.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
+    run.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    val = sub.add_parser("validate", help="check a config and show the resolved inputs")
+    val.add_argument("config", nargs="?", default=None)
+    val.add_argument("--epoch-dir")
+
+    imp = sub.add_parser("import-epoch", help="convert an Epoch AI export into the engine's tables")
+    imp.add_argument("folder", help="folder with the Epoch CSV files")
+    imp.add_argument("--out", required=True, help="folder to write the TOML tables to")
+
+    sub.add_parser("priors", help="list the embedded prior tables")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out = {}
+    for attr, key in (("draws", "run.draws"), ("seed", "run.seed"), ("epoch_dir", "data.epoch_dir")):
+        value = getattr(args, attr, None)
+        if value is not None:
+            out[key] = str(Path(value).resolve()) if attr == "epoch_dir" else value
+    return out
+
+
+def _load(args: argparse.Namespace):
+    from uncertain_cost.config import load_config
+
+    path = Path(args.config) if args.config else DEFAULT_CONFIG
+    return load_config(path, _overrides(args))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from uncertain_cost.pipeline import Progress, run_pipeline
+    from uncertain_cost.report import write_run
+    from uncertain_cost.stages import default_stages
+
+    config = _load(args)
+    progress = Progress(quiet=args.quiet)
+    artifacts = run_pipeline(config, progress, stages=default_stages)
+    out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "run")
+    progress.stage(f"writing {out}")
+    folder = write_run(out, artifacts)
+    if not args.quiet:
+        for note in artifacts.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(folder)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from uncertain_cost.pipeline import load_facts
+
+    config = _load(args)
+    print(f"config {config.source} (sha256 {config.sha256[:12]}) is valid")
+    print(f"run: {config.run}")
+    print(f"{'input':26s} {'scope':10s} {'central':>10s}  distribution")
+    for spec in config.inputs:
+        print(f"{spec.name:26s} {spec.scope:10s} {spec.distribution.central:10.4g}  {spec.distribution!r}")
+    facts, skipped, _ = load_facts(config)
+    print(f"{int(facts.is_frontier.sum())} frontier models resolved ({len(skipped)} skipped rows/models)")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from uncertain_cost.data.epoch import import_epoch
+
+    report = import_epoch(args.folder, args.out)
+    print(report.summary())
+    return 0
+
+
+def _cmd_priors(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from uncertain_cost.defaults import priors_dir
+
+    folder = priors_dir()
+    for path in sorted(folder.glob("*.toml")):
+        with open(path, "rb") as handle:
+            doc = tomllib.load(handle)
+        sizes = ", ".join(f"{k} ({len(v)})" if isinstance(v, list | dict) else k for k, v in doc.items())
+        print(f"{path.name:28s} {sizes}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "import-epoch": _cmd_import, "priors": _cmd_priors}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m uncertain_cost``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Process exit code.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UncertainCostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

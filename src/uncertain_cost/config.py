@@ -1,0 +1,286 @@
+"""TOML configuration -> frozen dataclasses, validated by one table per section.
+
+Every error names the file and the dotted key, says what was expected and what was given.
+Sections owned by later stages (``selection``, ``growth``, ``forecast``, ``sensitivity``,
+``development``, ``report``) are checked for being tables here and parsed in depth by
+their own modules, which raise the same kind of error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from uncertain_cost.defaults import load_input_defaults, priors_dir, read_toml
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.inputs import InputSet, parse_inputs
+
+__all__ = ["Config", "RunSettings", "DataSettings", "load_config", "parse_config", "SECTIONS"]
+
+SECTIONS = (
+    "run",
+    "data",
+    "selection",
+    "inputs",
+    "growth",
+    "forecast",
+    "sensitivity",
+    "development",
+    "report",
+)
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _int(minimum: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected an integer, got {value!r}"
+        if value < minimum:
+            return f"must be >= {minimum}, got {value}"
+        return None
+
+    return check
+
+
+def _choice(*options: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value not in options:
+            return f"expected one of {', '.join(repr(o) for o in options)}, got {value!r}"
+        return None
+
+    return check
+
+
+def _month(value: Any) -> str | None:
+    if not isinstance(value, str) or not _MONTH.match(value):
+        return f"expected a month as \"YYYY-MM\", got {value!r}"
+    return None
+
+
+def _fraction(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        return f"expected a number strictly between 0 and 1, got {value!r}"
+    return None
+
+
+def _string(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else f"expected a non-empty string, got {value!r}"
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+
+
+#: section -> key -> (validator, default)
+VALIDATION: Mapping[str, Mapping[str, tuple[Callable[[Any], str | None], Any]]] = MappingProxyType({
+    "run": {
+        "draws": (_int(1), 100_000),
+        "seed": (_int(0), 20240531),
+        "keep_draws": (_int(1), 10_000),
+        "chunk_blocks": (_int(1), 4),
+        "reference_month": (_month, "2023-12"),
+        "finetunes": (_choice("drop", "add_base"), "drop"),
+        "credible_level": (_fraction, 0.9),
+        "interconnect_fraction": (_fraction, 0.19),
+    },
+    "data": {
+        "epoch_dir": (_string, None),
+        "snapshot": (_string, None),
+    },
+    "report": {
+        "html": (_bool, True),
+        "png": (_bool, True),
+        "markdown": (_bool, True),
+    },
+})
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """``[run]``: how many draws, which seed, which dollars.
+
+    Attributes
+    ----------
+    draws, seed, keep_draws, chunk_blocks : int
+    reference_month : str
+        ``"YYYY-MM"``; costs are in dollars of this month.
+    finetunes : {"drop", "add_base"}
+        Paper v2 (drop fine-tunes) or v1 (add the base model's cost).
+    credible_level : float
+        Level of reported intervals (summary columns are always P5/P95 as well).
+    interconnect_fraction : float
+        Share f of cluster cost spent on interconnect (paper: 0.19).
+    """
+
+    draws: int = 100_000
+    seed: int = 20240531
+    keep_draws: int = 10_000
+    chunk_blocks: int = 4
+    reference_month: str = "2023-12"
+    finetunes: str = "drop"
+    credible_level: float = 0.9
+    interconnect_fraction: float = 0.19
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``[data]``: where the model/chip/price tables come from.
+
+    Attributes
+    ----------
+    epoch_dir : pathlib.Path or None
+        An Epoch AI export folder (resolved against the config file), or None for the
+        embedded priors.
+    snapshot : str or None
+        Label recorded in outputs; defaults to the folder name or ``embedded``.
+    """
+
+    epoch_dir: Path | None = None
+    snapshot: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The file read (None for an in-memory config).
+    sha256 : str
+        SHA-256 of the file's bytes (or of the canonical text of an in-memory table).
+    run : RunSettings
+    data : DataSettings
+    inputs : InputSet
+    sections : mapping
+        Raw tables of the stage-owned sections (selection, growth, forecast,
+        sensitivity, development, report), parsed by their modules.
+    """
+
+    path: Path | None
+    sha256: str
+    run: RunSettings
+    data: DataSettings
+    inputs: InputSet
+    sections: Mapping[str, dict] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """File name for messages."""
+        return str(self.path) if self.path else "<config>"
+
+    def section(self, name: str) -> dict:
+        """Raw table of a stage-owned section ({} when absent)."""
+        return dict(self.sections.get(name, {}))
+
+
+def _validated(table: Any, section: str, source: str) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(section, f"expected a table [{section}], got {table!r}", source)
+    rules = VALIDATION[section]
+    unknown = sorted(set(table) - set(rules))
+    if unknown:
+        raise ConfigError(f"{section}.{unknown[0]}", f"unknown key; valid keys: {', '.join(rules)}", source)
+    out = {}
+    for key, (check, default) in rules.items():
+        if key in table:
+            problem = check(table[key])
+            if problem:
+                raise ConfigError(f"{section}.{key}", problem, source)
+            out[key] = table[key]
+        elif default is not None:
+            out[key] = default
+    return out
+
+
+def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: str | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Config:
+    """Validate a parsed TOML document.
+
+    Parameters
+    ----------
+    raw : mapping
+        The TOML document.
+    path : pathlib.Path, optional
+        Its file (relative paths in ``[data]`` resolve against its folder).
+    sha256 : str, optional
+        Hash of the file bytes; computed from the table text when not given.
+    overrides : mapping, optional
+        ``{"run.draws": 1000, "data.epoch_dir": "..."}`` from the command line.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+    """
+    source = str(path) if path else "<config>"
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown section; valid sections: {', '.join(SECTIONS)}", source)
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        raw.setdefault(section, {})[key] = value
+    run = RunSettings(**_validated(raw.get("run", {}), "run", source))
+    data_raw = _validated(raw.get("data", {}), "data", source)
+    epoch_dir = data_raw.get("epoch_dir")
+    if epoch_dir is not None:
+        epoch_path = Path(epoch_dir).expanduser()
+        if not epoch_path.is_absolute() and path is not None and "data.epoch_dir" not in (overrides or {}):
+            epoch_path = path.parent / epoch_path
+        if not epoch_path.is_dir():
+            raise ConfigError("data.epoch_dir", f"folder not found: {epoch_path}", source)
+        epoch_dir = epoch_path.resolve()
+    data = DataSettings(epoch_dir, data_raw.get("snapshot"))
+    inputs_raw = raw.get("inputs", {})
+    if not isinstance(inputs_raw, dict):
+        raise ConfigError("inputs", f"expected a table [inputs], got {inputs_raw!r}", source)
+    inputs = parse_inputs(
+        load_input_defaults(), inputs_raw,
+        defaults_source=str(priors_dir() / "inputs.toml"), source=source,
+    )
+    sections = {}
+    for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(name, f"expected a table [{name}], got {table!r}", source)
+        sections[name] = table
+    _validated(sections["report"], "report", source)
+    if sha256 is None:
+        sha256 = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    return Config(path, sha256, run, data, inputs, MappingProxyType(sections))
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read and validate a TOML config file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    overrides : mapping, optional
+        Dotted keys set from the command line (e.g. ``{"run.draws": 1000}``).
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Missing file, invalid TOML, unknown or invalid keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config", f"file not found: {path}", str(path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw = read_toml(path)
+    return parse_config(raw, path=path.resolve(), sha256=digest, overrides=overrides)
