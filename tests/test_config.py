@@ -1,0 +1,75 @@
+"""Config validation: every mistake names the file and the key."""
+
+import pytest
+
+from uncertain_cost.config import load_config, parse_config
+from uncertain_cost.errors import ConfigError
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_config_loads(tmp_path):
+    cfg = parse_config({})
+    assert cfg.run.draws == 100_000 and cfg.run.finetunes == "drop"
+    assert cfg.inputs["tpu_price"].scope == "per_chip"
+    assert cfg.inputs["depreciation_rate"].distribution.central == 0.14
+
+
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        ("[run]\ndraws = 0\n", "run.draws", ">= 1"),
+        ("[run]\ndraws = 'many'\n", "run.draws", "integer"),
+        ("[run]\nsede = 1\n", "run.sede", "valid keys: draws, seed"),
+        ("[run]\nreference_month = '2023-13'\n", "run.reference_month", "YYYY-MM"),
+        ("[run]\nfinetunes = 'keep'\n", "run.finetunes", "'drop', 'add_base'"),
+        ("[runs]\n", "runs", "valid sections"),
+        ("[inputs.gpu_prize]\nci90 = [1, 2]\n", "inputs.gpu_prize", "valid inputs: depreciation_rate"),
+        ("[inputs.gpu_price]\nci90 = [2, 1]\n", "inputs.gpu_price.ci90", "low < high"),
+        ("[inputs.gpu_price]\nci90 = []\n", "inputs.gpu_price.ci90", "two numbers"),
+        ("[inputs.gpu_price]\nscope = 'global'\n", "inputs.gpu_price.scope", "shared, per_chip, per_model"),
+        ("[inputs.utilization]\ndist = 'normal'\nci90 = [0.1, 0.6]\n", "inputs.utilization", "negative"),
+        ("[inputs.pue_other]\ndist='lognormal'\nci90 = [-1, 2]\n", "inputs.pue_other.ci90", "positive"),
+        ("[data]\nepoch_dir = 'nowhere'\n", "data.epoch_dir", "folder not found"),
+        ("run = 3\n", "run", "table"),
+        ("[run\n", "config", "invalid TOML"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path, text, key, words):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == key
+    assert words in info.value.message
+    assert str(path) in str(info.value)
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config("/no/such/config.toml")
+
+
+def test_scope_only_override_keeps_default_distribution(tmp_path):
+    cfg = load_config(_write(tmp_path, "[inputs.tpu_price]\nscope = 'shared'\n"))
+    spec = cfg.inputs["tpu_price"]
+    assert spec.scope == "shared"
+    assert spec.distribution.quantile(0.95) == pytest.approx(4.0)
+
+
+def test_distribution_override_replaces_whole(tmp_path):
+    cfg = load_config(_write(tmp_path, "[inputs.depreciation_rate]\ndist = 'uniform'\nlow = 0.1\nhigh = 0.2\n"))
+    spec = cfg.inputs["depreciation_rate"]
+    assert spec.scope == "shared"
+    assert spec.distribution.central == pytest.approx(0.15)
+
+
+def test_command_line_overrides_and_hash(tmp_path):
+    path = _write(tmp_path, "[run]\ndraws = 10\n")
+    cfg = load_config(path, {"run.draws": 20, "run.seed": 5})
+    assert cfg.run.draws == 20 and cfg.run.seed == 5
+    assert len(cfg.sha256) == 64
+    assert load_config(path).sha256 == cfg.sha256
