@@ -2,11 +2,13 @@
 
 import numpy as np
 import pytest
-from factories import GPT4, TPU_MODEL, make_facts
 
 from uncertain_cost.costs import costs_numba, costs_numpy, fact_arrays
+from uncertain_cost.distributions import LogNormal
 from uncertain_cost.engine import point_costs
 from uncertain_cost.sampling.design import draw_block, layout
+
+from factories import GPT4, TPU_MODEL, make_facts
 
 
 def test_gpt4_worked_example_to_the_dollar(default_inputs):
@@ -49,9 +51,8 @@ def test_numba_equals_numpy_reference(default_inputs):
 def test_bare_chip_price_scales_with_overhead_draw(default_inputs):
     facts = make_facts(TPU_MODEL)
     base = point_costs(facts, default_inputs).amortized[0, 0].sum()
-    doubled = default_inputs.replace(
-        "server_overhead", distribution=type(default_inputs["server_overhead"].distribution)(np.log(2.0), 1e-9, point=2.0)
-    )
+    overhead_x2 = LogNormal(np.log(2.0), 1e-9, point=2.0)
+    doubled = default_inputs.replace("server_overhead", distribution=overhead_x2)
     high = point_costs(facts, doubled).amortized[0, 0]
     # overhead x2 doubles the server price of a bare chip; chips component stays
     assert high[:2].sum() == pytest.approx(2 * (base - point_costs(facts, default_inputs).amortized[0, 0, 2:].sum()),

@@ -6,11 +6,12 @@ import sys
 
 import numpy as np
 import pytest
-from factories import GPT4, TPU_MODEL, make_facts
 
 from uncertain_cost.distributions import Constant
 from uncertain_cost.engine import simulate
 from uncertain_cost.sampling.design import BLOCK_DRAWS, layout
+
+from factories import GPT4, TPU_MODEL, make_facts
 
 GPT4_B = {**GPT4, "name": "GPT-4 twin"}
 TPU_B = {**TPU_MODEL, "name": "TPU twin"}

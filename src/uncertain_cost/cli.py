@@ -20,7 +20,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its sub-commands."""
+    """Build the argument parser with its sub-commands."""
     parser = argparse.ArgumentParser(
         prog="python -m uncertain_cost",
         description="Costs of training frontier AI models, with honest uncertainty.",

@@ -32,6 +32,7 @@ __all__ = [
     "fact_arrays",
     "costs_numpy",
     "costs_numba",
+    "costs_into",
 ]
 
 #: kernel parameters, in column-map order
@@ -152,9 +153,10 @@ def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT
 @njit(parallel=True, cache=True, fastmath=False)
 def _kernel(values, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
             overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator,
-            interconnect_fraction, out_amortized, out_cloud, out_acquisition):
+            interconnect_fraction, out_components, out_amortized, out_cloud, out_acquisition):
     n_rows = values.shape[0]
     n_models = path.shape[0]
+    n_components = out_components.shape[0]
     for d in prange(n_rows):
         row = values[d]
         for m in range(n_models):
@@ -191,12 +193,31 @@ def _kernel(values, column, path, reported, quantity, time_h, compute, util, pea
             energy = (tdp_kw[m] * power_ratio[m] * row[column[4, m]] * row[column[5, m]]
                       * chip_hours * elec[m] * row[column[3, m]])
             defl = deflator[m]
-            out_amortized[d, m, 0] = chips * defl
-            out_amortized[d, m, 1] = (hardware - chips) * defl
-            out_amortized[d, m, 2] = hardware * extra * defl
-            out_amortized[d, m, 3] = energy * defl
+            if d < n_components:
+                out_components[d, m, 0] = chips * defl
+                out_components[d, m, 1] = (hardware - chips) * defl
+                out_components[d, m, 2] = hardware * extra * defl
+                out_components[d, m, 3] = energy * defl
+            out_amortized[d, m] = (hardware * (1.0 + extra) + energy) * defl
             out_cloud[d, m] = cloud_price[m] * row[column[7, m]] * chip_hours * defl
             out_acquisition[d, m] = quantity[m] * q_mult * server * (1.0 + extra) * defl
+
+
+def costs_into(values, column, facts: FactArrays, interconnect_fraction, out_components, out_amortized,
+               out_cloud, out_acquisition) -> None:
+    """Evaluate rows of ``values`` into preallocated outputs (the engine's hot path).
+
+    Parameters
+    ----------
+    values, column, facts, interconnect_fraction
+        As in :func:`costs_numpy`.
+    out_components : ndarray, shape (n_keep, n_models, 4)
+        Amortized components of the first ``n_keep`` rows (``n_keep`` may be 0).
+    out_amortized, out_cloud, out_acquisition : ndarray, shape (n_rows, n_models)
+        Per-method totals (float64 or float32).
+    """
+    _kernel(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(column, dtype=np.int64),
+            *facts, float(interconnect_fraction), out_components, out_amortized, out_cloud, out_acquisition)
 
 
 def costs_numba(values, column, facts: FactArrays, interconnect_fraction=DEFAULT_INTERCONNECT_FRACTION):
@@ -209,6 +230,6 @@ def costs_numba(values, column, facts: FactArrays, interconnect_fraction=DEFAULT
     amortized = np.empty((n_rows, n_models, 4))
     cloud = np.empty((n_rows, n_models))
     acquisition = np.empty((n_rows, n_models))
-    _kernel(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(column, dtype=np.int64),
-            *facts, float(interconnect_fraction), amortized, cloud, acquisition)
+    costs_into(values, column, facts, interconnect_fraction, amortized, np.empty((n_rows, n_models)),
+               cloud, acquisition)
     return amortized, cloud, acquisition

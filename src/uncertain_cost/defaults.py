@@ -38,5 +38,5 @@ def read_toml(path: Path, key: str = "config") -> dict:
 
 
 def load_input_defaults() -> dict:
-    """The default input distributions (``priors/inputs.toml``) as raw tables."""
+    """Read the default input distributions (``priors/inputs.toml``) as raw tables."""
     return read_toml(priors_dir() / "inputs.toml", "inputs")

@@ -60,7 +60,7 @@ class Distribution:
         raise NotImplementedError
 
     def mean(self) -> float:  # pragma: no cover - abstract
-        """Expected value."""
+        """Return the expected value."""
         raise NotImplementedError
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
@@ -85,7 +85,7 @@ class Distribution:
         return float(out) if np.ndim(out) == 0 else out
 
     def median(self) -> float:
-        """The 50 % quantile."""
+        """Return the 50 % quantile."""
         return float(self.ppf(np.asarray(0.5)))
 
     @property
@@ -433,7 +433,7 @@ class Mixture(Distribution):
         return out
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{w:.3g}*{c!r}" for c, w in zip(self.components, self.weights))
+        parts = ", ".join(f"{w:.3g}*{c!r}" for c, w in zip(self.components, self.weights, strict=True))
         return f"Mixture({parts})"
 
 
@@ -735,7 +735,8 @@ def _build(name: str, spec: dict, key: str, source: str | None, base_dir: Path |
     if not isinstance(weights, list) or len(weights) != len(comps):
         raise ConfigError(f"{key}.weights", f"expected {len(comps)} weights, got {weights!r}", source)
     if any(isinstance(w, bool) or not isinstance(w, int | float) or w < 0 for w in weights) or sum(weights) <= 0:
-        raise ConfigError(f"{key}.weights", f"weights must be non-negative numbers with a positive sum, got {weights!r}", source)
+        message = f"weights must be non-negative numbers with a positive sum, got {weights!r}"
+        raise ConfigError(f"{key}.weights", message, source)
     total = float(sum(weights))
     parts = tuple(
         from_spec(c, f"{key}.components[{i}]", source, default_dist="lognormal", base_dir=base_dir)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays
+from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_into, costs_numba, fact_arrays
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout
@@ -73,7 +73,7 @@ def _add_base(costs: tuple[np.ndarray, ...], base_index: np.ndarray) -> None:
     pairs = [(i, b) for i, b in enumerate(base_index) if b >= 0]
     for array in costs:
         for i, b in pairs:
-            array[:, i] += array[:, b]
+            array[:, i] += array[:, b]  # components (3-D) add along the last axis too
 
 
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
@@ -170,28 +170,27 @@ def simulate(
     total_bytes = 3 * n_draws * n_models * 8
     dtype = np.float64 if total_bytes <= TOTALS_FLOAT64_BUDGET else np.float32
     totals = {m: np.empty((n_draws, n_models), dtype=dtype) for m in ("amortized", "cloud", "acquisition")}
-    kept = CostArrays(np.empty((n_kept, n_models, 4)), np.empty((n_kept, n_models)), np.empty((n_kept, n_models)))
+    components = np.empty((n_kept, n_models, 4))
+    base_index = np.asarray(facts.base_index)
 
+    chunk_blocks = max(1, chunk_blocks)
+    buffer = np.empty((min(n_draws, chunk_blocks * BLOCK_DRAWS), lay.n_columns))
     n_blocks = -(-n_draws // BLOCK_DRAWS)
-    for first in range(0, n_blocks, max(1, chunk_blocks)):
-        blocks = range(first, min(first + max(1, chunk_blocks), n_blocks))
-        parts = []
-        for b in blocks:
+    for first in range(0, n_blocks, chunk_blocks):
+        start = first * BLOCK_DRAWS
+        stop = min(n_draws, (first + chunk_blocks) * BLOCK_DRAWS)
+        for b in range(first, min(first + chunk_blocks, n_blocks)):
+            lo = b * BLOCK_DRAWS - start
             rows = min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS)
-            parts.append(draw_block(lay, seed, b, rows))
-        values = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        start = blocks[0] * BLOCK_DRAWS
-        stop = start + values.shape[0]
-        result = _evaluate(values, lay, arrays, facts, interconnect_fraction)
-        totals["amortized"][start:stop] = result.amortized.sum(axis=-1)
-        totals["cloud"][start:stop] = result.cloud
-        totals["acquisition"][start:stop] = result.acquisition
-        if start < n_kept:
-            k = min(n_kept, stop) - start
-            kept.amortized[start:start + k] = result.amortized[:k]
-            kept.cloud[start:start + k] = result.cloud[:k]
-            kept.acquisition[start:start + k] = result.acquisition[:k]
+            draw_block(lay, seed, b, rows, out=buffer[lo:lo + rows])
+        keep = max(0, min(n_kept, stop) - start)
+        outs = (components[start:start + keep], totals["amortized"][start:stop],
+                totals["cloud"][start:stop], totals["acquisition"][start:stop])
+        costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
+        _add_base(outs, base_index)
         if progress is not None:
             progress(stop, n_draws)
+    kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),
+                      totals["acquisition"][:n_kept].astype(np.float64))
     point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction)
     return Simulation(kept, totals, point, n_draws, seed)

@@ -159,7 +159,7 @@ class InputSet:
         return tuple(s.name for s in self.specs)
 
     def uncertain(self) -> tuple[InputSpec, ...]:
-        """Inputs whose distribution is not a constant."""
+        """Return the inputs whose distribution is not a constant."""
         return tuple(s for s in self.specs if not s.distribution.is_constant)
 
     def replace(self, name: str, **changes) -> InputSet:

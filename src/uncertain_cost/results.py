@@ -63,7 +63,7 @@ def _reported(facts: ModelFacts) -> np.ndarray:
 
 
 def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance) -> xr.Dataset:
-    """The kept cost draws as a labelled Dataset.
+    """Label the kept cost draws as an xarray Dataset.
 
     Parameters
     ----------

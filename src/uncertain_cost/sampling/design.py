@@ -106,7 +106,8 @@ def layout(inputs: InputSet, facts: ModelFacts) -> Layout:
     return Layout(inputs, offsets, tuple(names), start, column)
 
 
-def draw_block(lay: Layout, seed: int, block: int, n_rows: int | None = None) -> np.ndarray:
+def draw_block(lay: Layout, seed: int, block: int, n_rows: int | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
     """Draw the value matrix of random block number ``block``.
 
     Parameters
@@ -120,12 +121,15 @@ def draw_block(lay: Layout, seed: int, block: int, n_rows: int | None = None) ->
         Keep only the first ``n_rows`` draws (the last, partial block). The full block is
         always generated so the kept draws do not depend on ``n_rows``.
 
+    out : ndarray, optional
+        Array of shape (n_rows, n_columns) to fill instead of allocating one.
+
     Returns
     -------
     ndarray, shape (n_rows, n_columns)
     """
     n_rows = BLOCK_DRAWS if n_rows is None else n_rows
-    values = np.empty((n_rows, lay.n_columns))
+    values = np.empty((n_rows, lay.n_columns)) if out is None else out
     for spec, names in zip(lay.inputs, lay.column_names, strict=True):
         start = lay.offsets[spec.name]
         dist = spec.distribution
