@@ -1,0 +1,379 @@
+"""One-at-a-time (tornado) sensitivity: swing each input, or group, between two quantiles.
+
+The base case holds every input at its median (or at given base values). Each bar swings
+one input (or, grouped, every input of one group together) to its low and then its high
+quantile while the others stay at base. The model function is called once on the
+``1 + 2 * n_bars`` rows::
+
+    row 0           base case
+    row 1 + 2 b     bar b at its low quantile
+    row 2 + 2 b     bar b at its high quantile
+
+so an expensive model (e.g. a growth-rate fit per row) costs only a few rows.
+
+Swing
+-----
+The swing of a bar is the range of the three outputs it produces::
+
+    swing = max(out_low, base, out_high) - min(out_low, base, out_high)
+
+For an input whose effect is monotone, the base lies between the two ends and the swing is
+``|out_high - out_low|``. For a non-monotone input both ends can land on the same side of
+the base; ``|out_high - out_low|`` would then understate (even zero) an input that moves
+the output a lot, while the range still measures how far the bar reaches from the base.
+Bars are sorted by swing, largest first (ties keep input order).
+
+A tornado only sees the two quantiles: an interior extreme of a non-monotone input is
+missed. Sobol indices (:func:`~uncertain_cost.sensitivity.sobol`) see the whole range and
+the interactions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from uncertain_cost.sensitivity._common import (
+    ModelFunction,
+    SensitivityInput,
+    blocks,
+    evaluate,
+    ppf_values,
+    target_labels,
+)
+
+__all__ = ["TornadoResult", "tornado", "plot_tornado"]
+
+
+@dataclass(frozen=True)
+class TornadoResult:
+    """Outputs of a tornado analysis, one bar per input (or group).
+
+    Attributes
+    ----------
+    names : tuple of str
+        Bar labels (input names, or group labels for a grouped tornado), in input order.
+    groups : tuple of (str or None)
+        Group of each bar.
+    members : tuple of tuple of str
+        Names of the inputs each bar swings (one name, unless grouped).
+    targets : tuple of str
+        Target labels (output columns of the model function).
+    low_q, high_q : float
+        Quantiles the inputs were swung to.
+    base_input, low_input, high_input : numpy.ndarray, shape (n_bars,)
+        Input value at base, low and high quantile; NaN for a bar of several inputs.
+    base : numpy.ndarray, shape (n_targets,)
+        Output with every input at base.
+    output_low, output_high : numpy.ndarray, shape (n_targets, n_bars)
+        Output with the bar's input(s) at the low / high quantile.
+    by_group : bool
+        Whether bars are groups.
+    """
+
+    names: tuple[str, ...]
+    groups: tuple[str | None, ...]
+    members: tuple[tuple[str, ...], ...]
+    targets: tuple[str, ...]
+    low_q: float
+    high_q: float
+    base_input: np.ndarray
+    low_input: np.ndarray
+    high_input: np.ndarray
+    base: np.ndarray
+    output_low: np.ndarray
+    output_high: np.ndarray
+    by_group: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("base_input", "low_input", "high_input", "base", "output_low", "output_high"):
+            arr = np.array(getattr(self, name), dtype=np.float64)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def swing(self) -> np.ndarray:
+        """Range of ``{output_low, base, output_high}`` per bar, shape (n_targets, n_bars)."""
+        base = self.base[:, None]
+        hi = np.maximum(np.maximum(self.output_low, self.output_high), base)
+        lo = np.minimum(np.minimum(self.output_low, self.output_high), base)
+        return hi - lo
+
+    def target_index(self, target: str | int) -> int:
+        """Position of a target given by label or position.
+
+        Parameters
+        ----------
+        target : str or int
+
+        Returns
+        -------
+        int
+        """
+        if isinstance(target, str):
+            if target not in self.targets:
+                raise KeyError(f"target {target!r} not in {list(self.targets)}")
+            return self.targets.index(target)
+        return range(len(self.targets))[target]
+
+    def order(self, target: str | int = 0) -> np.ndarray:
+        """Bar indices sorted by swing, largest first (stable for ties).
+
+        Parameters
+        ----------
+        target : str or int, default 0
+            Target label or position.
+
+        Returns
+        -------
+        numpy.ndarray of int
+        """
+        return np.argsort(-self.swing[self.target_index(target)], kind="stable")
+
+    def table(self) -> list[dict[str, object]]:
+        """Rows sorted by swing within each target.
+
+        Returns
+        -------
+        list of dict
+            Keys ``target, input, group, low_input, high_input, output_low, output_high,
+            swing, base``; ``input`` is the bar label (a group label when grouped).
+        """
+        swing = self.swing
+        rows = []
+        for t, target in enumerate(self.targets):
+            for b in self.order(t):
+                rows.append(
+                    {
+                        "target": target,
+                        "input": self.names[b],
+                        "group": self.groups[b],
+                        "low_input": float(self.low_input[b]),
+                        "high_input": float(self.high_input[b]),
+                        "output_low": float(self.output_low[t, b]),
+                        "output_high": float(self.output_high[t, b]),
+                        "swing": float(swing[t, b]),
+                        "base": float(self.base[t]),
+                    }
+                )
+        return rows
+
+
+def tornado(
+    inputs: Sequence[SensitivityInput],
+    f: ModelFunction,
+    *,
+    low_q: float = 0.05,
+    high_q: float = 0.95,
+    target_names: Sequence[str] | None = None,
+    by_group: bool = False,
+    base_values: Sequence[float] | None = None,
+) -> TornadoResult:
+    """One-at-a-time sensitivity of a model function to each input (or group).
+
+    Parameters
+    ----------
+    inputs : sequence of objects with ``name``, ``ppf`` (and optionally ``group``)
+        The uncertain inputs.
+    f : callable
+        ``f(X) -> Y`` with ``X`` of shape ``(n_rows, len(inputs))`` holding input values
+        (column ``i`` belongs to ``inputs[i]``), ``Y`` of shape ``(n_rows,)`` or
+        ``(n_rows, n_targets)``. Called exactly once, with ``1 + 2 * n_bars`` rows.
+    low_q, high_q : float, default 0.05 and 0.95
+        Quantiles each input is swung to, ``0 < low_q < high_q < 1``.
+    target_names : sequence of str, optional
+        One label per output column; default ``y`` (1-D output) or ``y0, y1, ...``.
+    by_group : bool, default False
+        Swing all inputs of a group (their ``group`` attribute) together, to the same
+        quantile: one bar per group. Inputs without a group keep their own bar. Members
+        whose effects have opposite signs partly cancel in a group bar.
+    base_values : sequence of float, optional
+        Values of the inputs in the base case (e.g. the paper's central values); default
+        the medians ``ppf(0.5)``.
+
+    Returns
+    -------
+    TornadoResult
+
+    Raises
+    ------
+    ValueError
+        Bad quantiles, inputs, base values or model output (wrong shape, non-finite).
+    """
+    if not 0.0 < low_q < high_q < 1.0:
+        raise ValueError(
+            f"low_q, high_q: expected 0 < low_q < high_q < 1, got {low_q!r}, {high_q!r}"
+        )
+    inputs = list(inputs)
+    labels, members, groups = blocks(inputs, by_group)
+    k = len(inputs)
+    quantiles = np.array([low_q, 0.5, high_q])
+    values = np.stack([ppf_values(inp, quantiles) for inp in inputs])  # (k, 3)
+    low, base_x, high = values[:, 0], values[:, 1].copy(), values[:, 2]
+    if base_values is not None:
+        base_x = np.asarray(base_values, dtype=np.float64)
+        if base_x.shape != (k,) or not np.all(np.isfinite(base_x)):
+            raise ValueError(
+                f"base_values: expected {k} finite numbers (one per input), got {base_values!r}"
+            )
+
+    n_bars = len(labels)
+    x = np.tile(base_x, (1 + 2 * n_bars, 1))
+    for b, cols in enumerate(members):
+        cols = list(cols)
+        x[1 + 2 * b, cols] = low[cols]
+        x[2 + 2 * b, cols] = high[cols]
+    y, ndim = evaluate(f, x)
+    targets = target_labels(y.shape[1], target_names, ndim)
+
+    def per_bar(v: np.ndarray) -> np.ndarray:
+        return np.array([v[c[0]] if len(c) == 1 else np.nan for c in members])
+
+    names = [inp.name for inp in inputs]
+    return TornadoResult(
+        names=labels,
+        groups=groups,
+        members=tuple(tuple(names[i] for i in cols) for cols in members),
+        targets=targets,
+        low_q=float(low_q),
+        high_q=float(high_q),
+        base_input=per_bar(base_x),
+        low_input=per_bar(low),
+        high_input=per_bar(high),
+        base=y[0],
+        output_low=y[1::2].T,
+        output_high=y[2::2].T,
+        by_group=by_group,
+    )
+
+
+_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def format_value(value: float, units: str = "USD") -> str:
+    """Short label for a value: ``$40.6M`` for USD, 3 significant digits otherwise.
+
+    Parameters
+    ----------
+    value : float
+    units : str, default "USD"
+
+    Returns
+    -------
+    str
+    """
+    if not math.isfinite(value):
+        return str(value)
+    if units.upper() not in ("USD", "$"):
+        return f"{value:.3g}"
+    sign = "-" if value < 0 else ""
+    mag = abs(value)
+    for scale, suffix in _SUFFIXES:
+        if mag >= scale:
+            return f"{sign}${mag / scale:.3g}{suffix}"
+    return f"{sign}${mag:.3g}"
+
+
+def plot_tornado(
+    result: TornadoResult,
+    target: str | int,
+    path: str | Path | None = None,
+    top: int = 10,
+    units: str = "USD",
+):
+    """Tornado chart of one target: bars from the base case to the low and high outputs.
+
+    Parameters
+    ----------
+    result : TornadoResult
+    target : str or int
+        Target label or position.
+    path : str or pathlib.Path, optional
+        If given, the figure is also saved there (``fig.savefig``). The report module
+        normally saves the returned figure itself.
+    top : int, default 10
+        Number of bars to show (largest swings).
+    units : str, default "USD"
+        Output units, shown in the axis title; ``"USD"`` also formats values as ``$40.6M``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built without pyplot (no global figure state, no GUI backend needed).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top: expected a positive int, got {top!r}")
+    t = result.target_index(target)
+    name = result.targets[t]
+    order = result.order(t)[:top]
+    base = float(result.base[t])
+    lo_pct, hi_pct = f"P{100 * result.low_q:g}", f"P{100 * result.high_q:g}"
+    low_color, high_color = "#4C72B0", "#DD8452"
+
+    n = len(order)
+    fig = Figure(figsize=(8.0, 1.6 + 0.55 * n), layout="constrained")
+    ax = fig.add_subplot()
+    ylabels = []
+    for pos, b in enumerate(order):
+        y = n - 1 - pos  # largest swing on top
+        out_lo, out_hi = float(result.output_low[t, b]), float(result.output_high[t, b])
+        d_lo, d_hi = out_lo - base, out_hi - base
+        same_side = d_lo * d_hi > 0
+        # On the same side, draw the longer bar first and the shorter one thinner on top.
+        bars = [(d_lo, low_color), (d_hi, high_color)]
+        if same_side:
+            bars.sort(key=lambda bar: -abs(bar[0]))
+        for i, (width, color) in enumerate(bars):
+            height = 0.4 if same_side and i == 1 else 0.7
+            ax.barh(y, width, left=base, height=height, color=color, edgecolor="none")
+        for value, delta, dy in ((out_lo, d_lo, -0.18), (out_hi, d_hi, 0.18)):
+            ax.text(
+                value,
+                y + (dy if same_side else 0.0),
+                f" {format_value(value, units)} " if delta else "",
+                ha="left" if delta >= 0 else "right",
+                va="center",
+                fontsize=8,
+            )
+        label = result.names[b]
+        if len(result.members[b]) == 1:
+            lo_in, hi_in = result.low_input[b], result.high_input[b]
+            label += f"\n[{lo_in:.3g} to {hi_in:.3g}]"
+        else:
+            label += f"\n({len(result.members[b])} inputs)"
+        ylabels.append((y, label))
+
+    ax.set_yticks([y for y, _ in ylabels], [lab for _, lab in ylabels], fontsize=8)
+    ax.axvline(base, color="black", linewidth=1.0, linestyle="--")
+    ax.margins(x=0.18)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel(f"{name} ({units})")
+    if units.upper() in ("USD", "$"):
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, units)))
+    ax.set_title(
+        f"{name}: inputs swung {lo_pct} to {hi_pct}, others at base "
+        f"(base {format_value(base, units)})",
+        fontsize=10,
+    )
+    ax.legend(
+        handles=[
+            Patch(color=low_color, label=f"input at {lo_pct}"),
+            Patch(color=high_color, label=f"input at {hi_pct}"),
+            ax.lines[0],
+        ],
+        labels=[f"input at {lo_pct}", f"input at {hi_pct}", "base case"],
+        loc="lower right",
+        fontsize=8,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
