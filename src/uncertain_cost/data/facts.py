@@ -126,3 +126,36 @@ class ModelFacts:
                 raise ValueError(f"ModelFacts.{f.name} has shape {value.shape}, expected ({n},)")
         if self.chip_is_tpu.shape != (len(self.chips),):
             raise ValueError("ModelFacts.chip_is_tpu must have one entry per chip")
+
+
+def subset_facts(facts: ModelFacts, names) -> ModelFacts:
+    """Keep the facts of the named models only (plus the base rows their fine-tunes need).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    names : iterable of str
+        Model names; unknown names raise ``KeyError``.
+
+    Returns
+    -------
+    ModelFacts
+        Rows in the original order; ``base_index`` remapped; chips unchanged.
+    """
+    wanted = {facts.names.index(n) for n in names}
+    wanted |= {int(facts.base_index[i]) for i in wanted if facts.base_index[i] >= 0}
+    rows = np.array(sorted(wanted), dtype=np.int64)
+    remap = {int(old): new for new, old in enumerate(rows)}
+    changes = {}
+    for f in fields(facts):
+        value = getattr(facts, f.name)
+        if f.name == "chip_is_tpu":
+            continue
+        if isinstance(value, np.ndarray):
+            changes[f.name] = value[rows]
+        elif f.name in ("names", "organization") or (f.name == "notes" and len(value) == facts.n_models):
+            changes[f.name] = tuple(value[i] for i in rows)
+    changes["base_index"] = np.array([remap.get(int(b), -1) for b in facts.base_index[rows]], dtype=np.int64)
+    from dataclasses import replace
+
+    return replace(facts, **changes)

@@ -1,0 +1,607 @@
+"""Read an Epoch AI data snapshot (four CSV tables) into normalized :class:`Tables`.
+
+Accepts the 2024-06 and the 2025-06 schemas (column names drifted between them, e.g.
+``System``/``Model``, ``Hardware utilization``/``Hardware utilization (MFU)``,
+``Name of the hardware``/``Hardware name``, PPI ``DATE``/``observation_date``). Uses the
+:mod:`csv` module only. Rows that cannot be used are skipped and reported (file, line,
+model, reason); a table that cannot be read at all raises one :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+
+from uncertain_cost.data.tables import (
+    NAN,
+    PRICE_BARE_CHIP,
+    PRICE_SERVER,
+    PRICE_TPU_EQUIVALENT,
+    ChipSpec,
+    ImportReport,
+    ModelRecord,
+    PriceIndex,
+    PriceRecord,
+    SkipEntry,
+    Tables,
+)
+from uncertain_cost.errors import DataError
+
+MODELS_FILE = "All ML Systems - full view.csv"
+CHIPS_FILE = "Chip dataset-Grid view.csv"
+PRICES_FILE = "Hardware prices.csv"
+PPI_FILE = "PCU518210518210.csv"
+PPI_SERIES = "PCU518210518210"
+
+# canonical field -> accepted column names (first present wins), per table
+MODEL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("Model", "System"),
+    "publication_date": ("Publication date",),
+    "organization": ("Organization",),
+    "training_compute_flop": ("Training compute (FLOP)",),
+    "hardware": ("Training hardware",),
+    "hardware_quantity": ("Hardware quantity",),
+    "training_time_hours": ("Training time (hours)",),
+    "training_chip_hours": ("Training chip-hours",),
+    "utilization": ("Hardware utilization (MFU)", "Hardware utilization"),
+    "base_model": ("Base model",),
+    "finetune_compute_flop": ("Finetune compute (FLOP)",),
+    "notability": ("Notability criteria",),
+    "domain": ("Domain",),
+    "country": ("Country (of organization)", "Country (from Organization)"),
+}
+MODEL_REQUIRED = ("name", "publication_date", "training_compute_flop", "hardware")
+
+CHIP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("Hardware name", "Name of the hardware"),
+    "manufacturer": ("Manufacturer",),
+    "type": ("Type",),
+    "release_date": ("Release date",),
+    "tensor_fp16_flops": ("Tensor-FP16/BF16 performance (FLOP/s)", "FP16 Tensor Core"),
+    "tf32_flops": ("TF32 (TensorFloat-32) performance (FLOP/s)", "Tensor Float 32 (TF32)"),
+    "fp16_flops": (
+        "FP16 (half precision) performance (FLOP/s)",
+        "FP16 (half precision) Performance (FLOP/s)",
+    ),
+    "fp32_flops": (
+        "FP32 (single precision) performance (FLOP/s)",
+        "FP32 (single precision) Performance (FLOP/s)",
+    ),
+    "int8_ops": ("INT8 performance (OP/s)", "INT8 Performance (OP/s)"),
+    "fp8_flops": ("FP8 performance (FLOP/s)",),
+    "tdp_w": ("TDP (W)",),
+}
+CHIP_REQUIRED = ("name", "release_date", "tdp_w")
+
+PRICE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source": ("Price source",),
+    "date": ("Price date",),
+    "hardware": ("Hardware model",),
+    "vendor": ("Vendor",),
+    "on_demand": ("Price per chip-hour (on-demand)",),
+    "one_year": ("Price per chip-hour (1-year CUD)",),
+    "three_year": ("Price per chip-hour (3-year CUD)",),
+    "purchase": ("Price (hardware purchase)",),
+    "notes": ("Notes",),
+}
+PRICE_REQUIRED = ("date", "hardware", "vendor", "three_year", "purchase")
+
+PPI_COLUMNS: dict[str, tuple[str, ...]] = {
+    "date": ("observation_date", "DATE", "date"),
+    "value": (PPI_SERIES, "value"),
+}
+PPI_REQUIRED = ("date", "value")
+
+_NUMBER_RE = re.compile(r"[,$\s_]")
+
+
+# ----------------------------------------------------------------------------------------
+# low-level parsing
+# ----------------------------------------------------------------------------------------
+def parse_number(text: str) -> float:
+    """Parse a number as written in the Epoch tables; NaN when empty or unparseable.
+
+    Accepts thousands separators, a leading ``$``, surrounding spaces, scientific
+    notation and a trailing ``%`` (divided by 100).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    float
+    """
+    if text is None:
+        return NAN
+    s = _NUMBER_RE.sub("", str(text))
+    if not s:
+        return NAN
+    scale = 1.0
+    if s.endswith("%"):
+        s, scale = s[:-1], 0.01
+    try:
+        value = float(s) * scale
+    except ValueError:
+        return NAN
+    return value if math.isfinite(value) else NAN
+
+
+def parse_date(text: str) -> date | None:
+    """Parse ``YYYY-MM-DD`` (optionally followed by a time) or ``YYYY-MM``; None if not.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    datetime.date or None
+    """
+    s = (text or "").strip()
+    if not s:
+        return None
+    m = re.match(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+    else:
+        m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})", s)  # US style M/D/YYYY
+        if not m:
+            return None
+        mo, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def split_names(text: str) -> tuple[str, ...]:
+    """Split a comma-separated list of linked names, dropping blanks and duplicates."""
+    out: list[str] = []
+    for part in (text or "").split(","):
+        p = part.strip()
+        if p and p not in out:
+            out.append(p)
+    return tuple(out)
+
+
+def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Open a CSV, return its header and an iterator of (line number, row)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                header = [c.strip() for c in row]
+                break
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
+    if header is None:
+        raise DataError(f"{path}: empty file (no header row)")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            yield start, row
+
+    return header, rows()
+
+
+def _column_map(
+    path: Path, header: list[str], spec: dict[str, tuple[str, ...]], required: Iterable[str]
+) -> dict[str, int]:
+    """Map canonical fields to column indices; DataError naming a missing required column."""
+    index = {h: i for i, h in reversed(list(enumerate(header)))}
+    lowered = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
+    out: dict[str, int] = {}
+    for key, names in spec.items():
+        for name in names:
+            if name in index:
+                out[key] = index[name]
+                break
+            if name.lower() in lowered:
+                out[key] = lowered[name.lower()]
+                break
+    for key in required:
+        if key not in out:
+            raise DataError(
+                f"{path}: missing column {' / '.join(repr(n) for n in spec[key])} "
+                f"(needed for {key})"
+            )
+    return out
+
+
+def _cell(row: list[str], cols: dict[str, int], key: str) -> str:
+    i = cols.get(key)
+    if i is None or i >= len(row):
+        return ""
+    return row[i].strip()
+
+
+# ----------------------------------------------------------------------------------------
+# the four tables
+# ----------------------------------------------------------------------------------------
+def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
+    """Read the notable-models table.
+
+    Rows without a name are skipped; a repeated name keeps the first row. Rows without
+    publication date or compute are kept (selection drops them, as the paper did).
+
+    Parameters
+    ----------
+    path : Path
+        ``All ML Systems - full view.csv``.
+
+    Returns
+    -------
+    models : tuple of ModelRecord
+    skipped : list of SkipEntry
+    """
+    header, rows = _read_csv(path)
+    cols = _column_map(path, header, MODEL_COLUMNS, MODEL_REQUIRED)
+    fname = path.name
+    seen: set[str] = set()
+    out: list[ModelRecord] = []
+    skipped: list[SkipEntry] = []
+    for line, row in rows:
+        name = _cell(row, cols, "name")
+        if not name:
+            skipped.append(SkipEntry(fname, line, "", "no model name"))
+            continue
+        if name in seen:
+            skipped.append(SkipEntry(fname, line, name, "duplicate model name, first row kept"))
+            continue
+        seen.add(name)
+        pub_text = _cell(row, cols, "publication_date")
+        pub = parse_date(pub_text)
+        if pub_text and pub is None:
+            skipped.append(
+                SkipEntry(fname, line, name, f"unparseable publication date {pub_text!r}")
+            )
+
+        def num(key: str, name: str = name, line: int = line, row: list[str] = row) -> float:
+            text = _cell(row, cols, key)
+            value = parse_number(text)
+            if text and math.isnan(value):
+                skipped.append(SkipEntry(fname, line, name, f"unparseable {key} {text!r}"))
+            return value
+
+        out.append(
+            ModelRecord(
+                name=name,
+                publication_date=pub,
+                organization=_cell(row, cols, "organization"),
+                training_compute_flop=num("training_compute_flop"),
+                hardware=split_names(_cell(row, cols, "hardware")),
+                hardware_quantity=num("hardware_quantity"),
+                training_time_hours=num("training_time_hours"),
+                training_chip_hours=num("training_chip_hours"),
+                utilization=num("utilization"),
+                base_model=_cell(row, cols, "base_model"),
+                finetune_compute_flop=num("finetune_compute_flop"),
+                notability=_cell(row, cols, "notability"),
+                domain=_cell(row, cols, "domain"),
+                country=_cell(row, cols, "country"),
+                source=f"{fname}:{line}",
+            )
+        )
+    return tuple(out), skipped
+
+
+def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
+    """Read the chip dataset; rows without a name are skipped, repeated names keep the first.
+
+    Parameters
+    ----------
+    path : Path
+        ``Chip dataset-Grid view.csv``.
+
+    Returns
+    -------
+    chips : tuple of ChipSpec
+    skipped : list of SkipEntry
+    """
+    header, rows = _read_csv(path)
+    cols = _column_map(path, header, CHIP_COLUMNS, CHIP_REQUIRED)
+    fname = path.name
+    seen: set[str] = set()
+    out: list[ChipSpec] = []
+    skipped: list[SkipEntry] = []
+    for line, row in rows:
+        name = _cell(row, cols, "name")
+        if not name:
+            continue  # the grid view has many blank template rows; not worth reporting
+        if name in seen:
+            skipped.append(SkipEntry(fname, line, name, "duplicate hardware name, first kept"))
+            continue
+        seen.add(name)
+        kind_text = _cell(row, cols, "type").lower()
+        kind = "tpu" if ("TPU" in name or kind_text == "tpu") else "gpu"
+        if kind == "gpu" and kind_text and kind_text not in ("gpu", ""):
+            kind = "other"
+        out.append(
+            ChipSpec(
+                name=name,
+                manufacturer=_cell(row, cols, "manufacturer"),
+                kind=kind,
+                release_date=parse_date(_cell(row, cols, "release_date")),
+                tensor_fp16_flops=parse_number(_cell(row, cols, "tensor_fp16_flops")),
+                tf32_flops=parse_number(_cell(row, cols, "tf32_flops")),
+                fp16_flops=parse_number(_cell(row, cols, "fp16_flops")),
+                fp32_flops=parse_number(_cell(row, cols, "fp32_flops")),
+                int8_ops=parse_number(_cell(row, cols, "int8_ops")),
+                fp8_flops=parse_number(_cell(row, cols, "fp8_flops")),
+                tdp_w=parse_number(_cell(row, cols, "tdp_w")),
+                source=f"Epoch AI chip dataset, {fname}:{line}",
+            )
+        )
+    return tuple(out), skipped
+
+
+def purchase_kind(hardware: str, notes: str) -> str:
+    """Classify a purchase price by the paper's rules.
+
+    A TPU purchase price is a production-cost-based equivalent (bare chip); otherwise
+    notes saying "single-unit" mean a bare chip price, anything else a server price per
+    chip (DGX/HGX price divided by its GPU count).
+    """
+    if "TPU" in hardware:
+        return PRICE_TPU_EQUIVALENT
+    return PRICE_BARE_CHIP if "single-unit" in notes.lower() else PRICE_SERVER
+
+
+def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
+    """Read the hardware price table (purchase and cloud prices).
+
+    Rows without a date, without a hardware name or without any price are skipped.
+
+    Parameters
+    ----------
+    path : Path
+        ``Hardware prices.csv``.
+
+    Returns
+    -------
+    prices : tuple of PriceRecord
+    skipped : list of SkipEntry
+    """
+    header, rows = _read_csv(path)
+    cols = _column_map(path, header, PRICE_COLUMNS, PRICE_REQUIRED)
+    fname = path.name
+    out: list[PriceRecord] = []
+    skipped: list[SkipEntry] = []
+    for line, row in rows:
+        hw_names = split_names(_cell(row, cols, "hardware"))
+        hw = hw_names[0] if hw_names else ""
+        d = parse_date(_cell(row, cols, "date"))
+        if not hw:
+            skipped.append(SkipEntry(fname, line, "", "price row without hardware model"))
+            continue
+        if d is None:
+            skipped.append(SkipEntry(fname, line, hw, "price row without a valid date"))
+            continue
+        values = {k: parse_number(_cell(row, cols, k)) for k in PRICE_COLUMNS if k in (
+            "on_demand", "one_year", "three_year", "purchase")}
+        if all(math.isnan(v) for v in values.values()):
+            skipped.append(SkipEntry(fname, line, hw, "price row without any price"))
+            continue
+        notes = _cell(row, cols, "notes")
+        out.append(
+            PriceRecord(
+                hardware=hw,
+                date=d,
+                vendor=_cell(row, cols, "vendor"),
+                on_demand=values["on_demand"],
+                one_year=values["one_year"],
+                three_year=values["three_year"],
+                purchase=values["purchase"],
+                purchase_kind=purchase_kind(hw, notes)
+                if not math.isnan(values["purchase"])
+                else "",
+                notes=notes,
+                source=_cell(row, cols, "source") or f"Epoch AI hardware prices, {fname}:{line}",
+            )
+        )
+    return tuple(out), skipped
+
+
+def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
+    """Read the FRED PCU518210518210 series (monthly).
+
+    Parameters
+    ----------
+    path : Path
+        ``PCU518210518210.csv``.
+
+    Returns
+    -------
+    ppi : PriceIndex
+    skipped : list of SkipEntry
+    """
+    header, rows = _read_csv(path)
+    cols = _column_map(path, header, PPI_COLUMNS, PPI_REQUIRED)
+    fname = path.name
+    data: dict[str, float] = {}
+    skipped: list[SkipEntry] = []
+    for line, row in rows:
+        d = parse_date(_cell(row, cols, "date"))
+        v = parse_number(_cell(row, cols, "value"))
+        if d is None or math.isnan(v):
+            skipped.append(SkipEntry(fname, line, "", "PPI row without valid date and value"))
+            continue
+        data[f"{d.year:04d}-{d.month:02d}"] = v
+    if not data:
+        raise DataError(f"{path}: no usable rows in column {PPI_SERIES!r}")
+    months = tuple(sorted(data))
+    return (
+        PriceIndex(
+            series=PPI_SERIES,
+            months=months,
+            values=tuple(data[m] for m in months),
+            source=f"FRED {PPI_SERIES} via Epoch AI snapshot ({fname})",
+        ),
+        skipped,
+    )
+
+
+def read_epoch_snapshot(
+    folder: str | Path, *, base: Tables | None = None
+) -> tuple[Tables, ImportReport]:
+    """Read the four Epoch tables of a snapshot folder into :class:`Tables`.
+
+    The Epoch tables hold models, chips, prices and the PPI; what they do not hold (the
+    paper's rules, electricity prices, cloud discounts, TPU-equivalent prices, curated
+    chip extras such as power ratios and aliases) is taken from ``base``, by default the
+    embedded priors.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Snapshot folder holding the four CSV files.
+    base : Tables, optional
+        Tables to take the non-Epoch parts from; default :func:`load_embedded_tables`.
+
+    Returns
+    -------
+    tables : Tables
+    report : ImportReport
+
+    Raises
+    ------
+    DataError
+        When a file is missing or lacks a required column.
+    """
+    from uncertain_cost.data.priors import load_embedded_tables
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder (expected an Epoch snapshot with {MODELS_FILE})")
+    if base is None:
+        base = load_embedded_tables()
+    models, s1 = read_models(folder / MODELS_FILE)
+    chips, s2 = read_chips(folder / CHIPS_FILE)
+    prices, s3 = read_prices(folder / PRICES_FILE)
+    ppi, s4 = read_ppi(folder / PPI_FILE)
+
+    chips = _merge_chip_extras(chips, base.chips)
+    # TPU-equivalent prices are not in Epoch's price table; keep the curated ones
+    prices = prices + tuple(p for p in base.prices if p.purchase_kind == "tpu_equivalent")
+
+    from uncertain_cost.data.hardware_names import HardwareMatcher
+
+    matcher = HardwareMatcher(chips)
+    used = sorted({h for m in models for h in m.hardware} | {p.hardware for p in prices})
+    unmatched = tuple(h for h in used if matcher.match(h) is None)
+
+    snapshot = f"epoch-{folder.name}"
+    tables = Tables(
+        models=models,
+        chips=chips,
+        prices=prices,
+        ppi=ppi,
+        electricity=base.electricity,
+        cloud_discounts=base.cloud_discounts,
+        rules=base.rules,
+        snapshot=snapshot,
+        provenance=MappingProxyType(
+            {
+                "models": f"Epoch AI, {folder / MODELS_FILE} (CC-BY 4.0)",
+                "chips": f"Epoch AI, {folder / CHIPS_FILE} (CC-BY 4.0)",
+                "prices": f"Epoch AI, {folder / PRICES_FILE} (CC-BY 4.0)",
+                "ppi": ppi.source,
+                "rules": "embedded priors (constants.toml)",
+            }
+        ),
+    )
+    report = ImportReport(
+        source=str(folder),
+        counts=MappingProxyType(
+            {"models": len(models), "chips": len(chips), "prices": len(prices), "ppi": len(ppi)}
+        ),
+        skipped=tuple(s1 + s2 + s3 + s4),
+        unmatched_hardware=unmatched,
+    )
+    return tables, report
+
+
+def _merge_chip_extras(
+    chips: tuple[ChipSpec, ...], curated: tuple[ChipSpec, ...]
+) -> tuple[ChipSpec, ...]:
+    """Add curated aliases/ratios to imported chips; append curated chips not imported.
+
+    A curated chip whose name or alias is an imported chip's name is the same chip: the
+    imported row keeps its specs, gains the curated extras, and the curated name becomes
+    one of its aliases (so ``NVIDIA H100 SXM5`` finds ``NVIDIA H100 SXM5 80GB``).
+    """
+    from dataclasses import replace
+
+    by_key: dict[str, ChipSpec] = {}
+    for c in curated:
+        by_key.setdefault(c.name, c)
+    for c in curated:
+        for a in c.aliases:
+            by_key.setdefault(a, c)
+    used: set[str] = set()
+    out = []
+    for c in chips:
+        k = by_key.get(c.name)
+        if k is not None and k.name not in used:
+            used.add(k.name)
+            aliases = tuple(dict.fromkeys(
+                [a for a in k.aliases if a != c.name] + ([k.name] if k.name != c.name else [])
+            ))
+            c = replace(
+                c,
+                aliases=aliases,
+                server_power_ratio=k.server_power_ratio,
+                server_overhead=k.server_overhead,
+                tdp_w=c.tdp_w if not math.isnan(c.tdp_w) else k.tdp_w,
+                kind=k.kind or c.kind,
+            )
+        out.append(c)
+    out.extend(c for c in curated if c.name not in used)
+    return tuple(out)
+
+
+def import_epoch(folder: str | Path, out: str | Path) -> ImportReport:
+    """Import an Epoch snapshot and write it in the engine's TOML table format.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Epoch snapshot folder (the four CSV files).
+    out : str or Path
+        Output folder; created if needed. Files written: ``chips.toml``,
+        ``hardware_prices.toml``, ``ppi.toml``, ``models.toml`` plus copies of the
+        rule tables (``constants.toml``, ``electricity.toml``, ``cloud_discounts.toml``).
+
+    Returns
+    -------
+    ImportReport
+        Counts, skipped rows with reasons, unmatched hardware names, files written.
+    """
+    from dataclasses import replace
+
+    from uncertain_cost.data.priors import write_tables
+
+    tables, report = read_epoch_snapshot(folder)
+    written = write_tables(tables, out)
+    return replace(report, written=tuple(str(p) for p in written))

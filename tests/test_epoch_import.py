@@ -1,0 +1,157 @@
+import math
+import shutil
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from epoch_paths import FIXTURES, snapshot
+from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
+from uncertain_cost.data.epoch import parse_date, parse_number
+from uncertain_cost.data.hardware_names import HardwareMatcher
+from uncertain_cost.errors import DataError
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1.5e+23", 1.5e23),
+    ("3,000,000", 3e6),
+    ("$24875.00", 24875.0),
+    (" 12 ", 12.0),
+    ("45%", 0.45),
+])
+def test_parse_number(text, expected):
+    assert parse_number(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "n/a", ".", "inf", "nan"])
+def test_parse_number_unusable_is_nan(text):
+    assert math.isnan(parse_number(text))
+
+
+def test_parse_date():
+    assert parse_date("2023-03-15") == date(2023, 3, 15)
+    assert parse_date("2023-03-15 00:00:00") == date(2023, 3, 15)
+    assert parse_date("3/15/2023") == date(2023, 3, 15)
+    assert parse_date("2023-02-30") is None
+    assert parse_date("not a date") is None
+
+
+@pytest.mark.parametrize("schema", ["epoch-mini-2024", "epoch-mini-2025"])
+def test_mini_snapshot_both_schemas(schema):
+    tables, report = read_epoch_snapshot(FIXTURES / schema)
+    names = [m.name for m in tables.models]
+    assert names == ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta"]
+    beta = tables.model("Beta")
+    assert beta.training_compute_flop == 3e21  # thousands separators
+    assert beta.notability == "Highly cited,\nSOTA improvement"  # multi-line quoted field
+    assert beta.organization == "OpenAI,Microsoft"
+    alpha = tables.model("Alpha")
+    assert alpha.utilization == 0.4 and alpha.hardware == ("Google TPU v3",)
+    assert alpha.training_compute_flop == 1e23  # first of the duplicate rows kept
+    assert tables.model("Delta").base_model == "Alpha"
+    eps = tables.model("Epsilon")
+    assert eps.publication_date is None and math.isnan(eps.training_compute_flop)
+
+    reasons = {(s.file, s.model, s.reason) for s in report.skipped}
+    mf = "All ML Systems - full view.csv"
+    assert (mf, "Alpha", "duplicate model name, first row kept") in reasons
+    assert (mf, "", "no model name") in reasons
+    assert any(s.model == "Epsilon" and "publication date" in s.reason for s in report.skipped)
+    assert any(s.model == "Epsilon" and "training_compute_flop" in s.reason for s in report.skipped)
+    assert any(s.file == "Chip dataset-Grid view.csv" and "duplicate" in s.reason
+               for s in report.skipped)
+    assert sum(s.file == "Hardware prices.csv" for s in report.skipped) == 2
+    assert any(s.file == "PCU518210518210.csv" for s in report.skipped)
+    assert "Foo Chip 9000" in report.unmatched_hardware
+    assert len(tables.ppi) == 8 and tables.ppi.value("2023-12") == 115.0
+    # the purchase prices carry their kind
+    kinds = {(p.hardware, p.purchase_kind) for p in tables.prices if not math.isnan(p.purchase)}
+    assert ("NVIDIA A100 SXM4 40 GB", "bare_chip") in kinds
+    assert ("NVIDIA A100 SXM4 40 GB", "server_per_chip") in kinds
+
+
+def test_skip_entries_name_the_line():
+    _, report = read_epoch_snapshot(FIXTURES / "epoch-mini-2024")
+    dup = next(s for s in report.skipped if s.model == "Alpha")
+    # header=1, Alpha=2, Beta=3-4 (multi-line), Gamma=5, blank=6, Alpha again=7
+    assert dup.row == 7
+    assert str(dup).startswith("All ML Systems - full view.csv:7 (Alpha)")
+
+
+def test_missing_column_is_one_dataerror_naming_file_and_column(tmp_path):
+    src = FIXTURES / "epoch-mini-2024"
+    for f in src.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    p = tmp_path / "All ML Systems - full view.csv"
+    p.write_text(p.read_text(encoding="utf-8-sig").replace("Publication date", "Published"),
+                 encoding="utf-8")
+    with pytest.raises(DataError, match=r"All ML Systems - full view\.csv.*'Publication date'"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(DataError, match="not a folder"):
+        read_epoch_snapshot(tmp_path / "nope")
+    with pytest.raises(DataError, match="All ML Systems"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_empty_and_garbage_files(tmp_path):
+    src = FIXTURES / "epoch-mini-2024"
+    for f in src.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "Hardware prices.csv").write_text("")
+    with pytest.raises(DataError, match="Hardware prices.csv: empty file"):
+        read_epoch_snapshot(tmp_path)
+    (tmp_path / "Hardware prices.csv").write_bytes(b"\xff\xfe\x00garbage\n\x00\x01")
+    with pytest.raises(DataError, match="Hardware prices.csv"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_import_epoch_round_trip(tmp_path):
+    report = import_epoch(FIXTURES / "epoch-mini-2025", tmp_path / "out")
+    written = {p.rsplit("/", 1)[-1] for p in report.written}
+    assert {"chips.toml", "hardware_prices.toml", "ppi.toml", "models.toml",
+            "constants.toml", "electricity.toml", "cloud_discounts.toml"} <= written
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2025")
+    back = load_tables(tmp_path / "out")
+    assert back.models == tables.models
+    assert back.ppi.months == tables.ppi.months and back.ppi.values == tables.ppi.values
+    assert {c.name for c in back.chips} == {c.name for c in tables.chips}
+    assert len(back.prices) == len(tables.prices)
+    assert dict(back.electricity) == dict(tables.electricity)
+    assert replace(back.rules, source="") == replace(tables.rules, source="")
+
+
+def test_hardware_name_matching():
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2024")
+    m = HardwareMatcher(tables.chips)
+    for name in ("NVIDIA H100 SXM5 80GB", "NVIDIA H100 SXM5", "H100", "nvidia h100 sxm5"):
+        assert m.match(name) == "NVIDIA H100 SXM5", name
+    assert m.match("A100") == "NVIDIA A100"  # a chip of its own in the curated table
+    assert m.match("A100 40GB") == "NVIDIA A100 SXM4 40 GB"
+    assert m.match("NVIDIA A100 SXM4 40GB") == "NVIDIA A100 SXM4 40 GB"
+    assert m.match("TPU v3") == "Google TPU v3"
+    assert m.match("Foo Chip 9000") is None
+    assert m.unmatched(["H100", "Foo Chip 9000", ""]) == ["Foo Chip 9000"]
+
+
+def test_real_2024_snapshot():
+    tables, report = read_epoch_snapshot(snapshot("2024-06"))
+    assert len(tables.models) == 1524
+    assert len(tables.ppi) == 281 and tables.ppi.value("2023-12") > 0
+    gpt4 = tables.model("GPT-4")
+    assert gpt4.hardware == ("NVIDIA A100 SXM4 40 GB",)
+    assert gpt4.hardware_quantity == 25000 and gpt4.training_time_hours == 2280
+    assert gpt4.utilization == 0.34
+    assert report.unmatched_hardware == ()
+    assert all(s.reason == "no model name" for s in report.skipped)
+
+
+def test_real_2025_snapshot():
+    tables, report = read_epoch_snapshot(snapshot("2025-06"))
+    assert len(tables.models) > 1800
+    assert tables.model("GPT-4").utilization == 0.34  # 'Hardware utilization (MFU)'
+    assert tables.chip("NVIDIA H100 SXM5 80GB") is not None  # 'Hardware name'
+    assert tables.ppi.months[-1] >= "2025-01"  # 'observation_date'
+    assert report.unmatched_hardware == ()
