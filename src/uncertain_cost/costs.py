@@ -135,7 +135,7 @@ def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT
         ],
         np.nan,
     )
-    overhead = overhead0 * x["overhead"]
+    overhead = np.maximum(overhead0 * x["overhead"], 1.0)  # a server costs at least its chips
     server = np.where(bare, price / overhead0 * overhead, price) * x["price"]
     years = np.maximum(dep_years + x["offset_days"] / DAYS_PER_YEAR, 0.0)
     rate = x["rate"]
@@ -162,6 +162,8 @@ def _kernel(values, column, path, reported, quantity, time_h, compute, util, pea
         for m in range(n_models):
             rate = row[column[0, m]]
             overhead = overhead0[m] * row[column[1, m]]
+            if overhead < 1.0:  # a server costs at least its chips
+                overhead = 1.0
             cluster_factor = row[column[2, m]] / (1.0 - interconnect_fraction)
             q_mult = row[column[9, m]]
             t_mult = row[column[10, m]]

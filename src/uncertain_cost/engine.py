@@ -18,7 +18,7 @@ from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout
 
-__all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs"]
+__all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs", "column_costs"]
 
 #: memory budget (bytes) for the per-method totals of all draws, above which they are float32
 TOTALS_FLOAT64_BUDGET = 600 * 2**20
@@ -124,6 +124,30 @@ def scenario_costs(facts: ModelFacts, inputs: InputSet, rows: Mapping[str, np.nd
     """
     lay = layout(inputs, facts)
     values = constant_rows(lay, rows, default=default)
+    return _evaluate(values, lay, fact_arrays(facts), facts, interconnect_fraction)
+
+
+def column_costs(facts: ModelFacts, inputs: InputSet, values: np.ndarray, *,
+                 interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION) -> CostArrays:
+    """Costs of rows given column by column in the scoped layout of ``inputs``.
+
+    Unlike :func:`scenario_costs`, each per-chip or per-model column can take its own
+    value (this is what a Sobol design over scoped draws needs).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    values : ndarray, shape (n_rows, layout(inputs, facts).n_columns)
+    interconnect_fraction : float
+
+    Returns
+    -------
+    CostArrays
+    """
+    lay = layout(inputs, facts)
+    if values.shape[1] != lay.n_columns:
+        raise ValueError(f"values has {values.shape[1]} columns, the layout {lay.n_columns}")
     return _evaluate(values, lay, fact_arrays(facts), facts, interconnect_fraction)
 
 

@@ -1,12 +1,153 @@
-"""The optional stages after the Monte Carlo, chosen by the config."""
+"""The stages after the Monte Carlo: growth, sensitivity, development cost.
+
+Each stage reads the config section it owns, computes, and adds tables, datasets and
+figures to the run's :class:`~uncertain_cost.pipeline.Artifacts`; nothing is written here.
+"""
 
 from __future__ import annotations
+
+import re
+
+import numpy as np
+import xarray as xr
 
 from uncertain_cost.config import Config
 from uncertain_cost.pipeline import Artifacts, Progress
 
-__all__ = ["default_stages"]
+__all__ = ["default_stages", "sensitivity_stage", "development_stage"]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _fill_group_inputs(rows: list[dict], factors) -> list[dict]:
+    """Fill the swing values of grouped inputs (their columns share one distribution)."""
+    by_group = {}
+    for factor in factors:
+        by_group.setdefault(factor.group, factor)
+    for row in rows:
+        factor = by_group.get(row["input"])
+        if factor is not None and not np.isfinite(row["low_input"]):
+            row["low_input"], row["high_input"] = (float(v) for v in factor.ppf(np.array([row["_lo_q"], row["_hi_q"]])))
+    return rows
+
+
+def _tornado_table(result, factors, settings, units: str) -> list[dict]:
+    rows = result.table()
+    for row in rows:
+        row["units"] = units
+        row["_lo_q"], row["_hi_q"] = settings.low_quantile, settings.high_quantile
+    rows = _fill_group_inputs(rows, factors)
+    for row in rows:
+        del row["_lo_q"], row["_hi_q"]
+    return rows
+
+
+def sensitivity_stage(config: Config, art: Artifacts, progress: Progress, dev_spec=None) -> None:
+    """Tornado and Sobol analyses of the configured targets."""
+    from uncertain_cost.sensitivity import plot_tornado, tornado
+    from uncertain_cost.sensitivity.sobol import sobol
+    from uncertain_cost.sensitivity.targets import (
+        SOBOL_COLUMNS,
+        TORNADO_COLUMNS,
+        SensitivitySettings,
+        cost_target,
+        development_target,
+        growth_target,
+    )
+
+    settings = SensitivitySettings.from_config(config.section("sensitivity"), config.source)
+    if not settings.enabled:
+        return
+    progress.stage("sensitivity: tornado and Sobol indices")
+    facts, inputs = art.facts, config.inputs
+    fraction, seed = config.run.interconnect_fraction, config.run.seed
+    units_usd = f"USD of {config.run.reference_month}"
+    jobs = []  # (factors, f, target names, units, sobol base)
+    models = [m for m in settings.models if m in facts.names]
+    missing = sorted(set(settings.models) - set(models))
+    if missing:
+        art.notes.append(f"sensitivity: models not in this run: {', '.join(missing)}")
+    if models:
+        factors, f, names = cost_target(facts, inputs, models, settings.methods, fraction)
+        jobs.append((factors, f, names, units_usd, settings.sobol_base))
+    if settings.development and dev_spec is not None:
+        for model in dev_spec.models:
+            if model.name in dev_spec.selected and model.name in facts.names:
+                factors, f = development_target(facts, inputs, model, fraction)
+                jobs.append((factors, f, [f"{model.name} development total"], units_usd, settings.sobol_base))
+    if settings.growth:
+        factors, f, n = growth_target(facts, inputs, fraction)
+        jobs.append((factors, f, [f"amortized growth factor ({n} models)"], "x per year", settings.growth_sobol_base))
+
+    tornado_rows, sobol_rows = [], []
+    for factors, f, names, units, n_base in jobs:
+        result = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
+                         target_names=names, by_group=True)
+        tornado_rows += _tornado_table(result, factors, settings, units)
+        for name in names:
+            art.figures[f"tornado_{_slug(name)}.png"] = plot_tornado(result, name, units=units)
+        if settings.sobol:
+            sob = sobol(factors, f, n_base, seed, n_bootstrap=settings.bootstrap, target_names=names, by_group=True)
+            sobol_rows += sob.table()
+    art.tables["tornado.csv"] = (tornado_rows, TORNADO_COLUMNS)
+    if settings.sobol:
+        art.tables["sobol.csv"] = (sobol_rows, SOBOL_COLUMNS)
+    art.groups["sensitivity"] = _sensitivity_dataset(tornado_rows, sobol_rows)
+
+
+def _sensitivity_dataset(tornado_rows: list[dict], sobol_rows: list[dict]) -> xr.Dataset:
+    data = {}
+    if tornado_rows:
+        data.update({
+            f"tornado_{key}": ("tornado_bar", np.array([r[key] for r in tornado_rows], dtype=np.float64))
+            for key in ("low_input", "high_input", "output_low", "output_high", "swing", "base")
+        })
+    if sobol_rows:
+        data.update({
+            f"sobol_{key}": ("sobol_row", np.array([r[key] for r in sobol_rows], dtype=np.float64))
+            for key in ("s1", "s1_conf", "st", "st_conf")
+        })
+    coords = {}
+    if tornado_rows:
+        coords["tornado_target"] = ("tornado_bar", [r["target"] for r in tornado_rows])
+        coords["tornado_input"] = ("tornado_bar", [r["input"] for r in tornado_rows])
+    if sobol_rows:
+        coords["sobol_target"] = ("sobol_row", [r["target"] for r in sobol_rows])
+        coords["sobol_input"] = ("sobol_row", [r["input"] for r in sobol_rows])
+    return xr.Dataset(data, coords=coords)
+
+
+def development_stage(config: Config, art: Artifacts, progress: Progress):
+    """Full development cost (staff + experiments + final run) of the configured models."""
+    from uncertain_cost.devcost import development_cost, parse_development, plot_devcost
+
+    spec = parse_development(config.section("development"), config.source)
+    if not spec.selected:
+        return spec
+    progress.stage("development cost: staff, experiments and final run")
+    facts, sim = art.facts, art.simulation
+    components = {}
+    for name in spec.selected:
+        if name in facts.names:
+            i = facts.names.index(name)
+            draws = sim.kept.amortized[:, i, :]
+            if np.all(np.isfinite(draws)):
+                components[name] = draws
+    result = development_cost(spec, components, config.run.seed)
+    if not result.models:
+        return spec
+    columns = ("model", "component", "median_usd", "mean_usd", "p5_usd", "p95_usd", "share_median",
+               "paper_style_usd", "share_paper_style")
+    art.tables["devcost.csv"] = (result.table(), columns)
+    art.groups["development"] = result.to_dataset()
+    art.figures["devcost.png"] = plot_devcost(result)
+    art.extras["devcost"] = result
+    return spec
 
 
 def default_stages(config: Config, art: Artifacts, progress: Progress) -> None:
-    """Run growth, sensitivity and development-cost stages enabled in ``config``."""
+    """Run the growth, development-cost and sensitivity stages enabled in ``config``."""
+    dev_spec = development_stage(config, art, progress)
+    sensitivity_stage(config, art, progress, dev_spec)

@@ -1,0 +1,288 @@
+"""Sensitivity targets of a run: model costs, development-cost totals, the growth rate.
+
+The generic layer (:mod:`.tornado`, :mod:`.sobol`) sees factors with ``name``, ``ppf`` and
+``group``. Here each factor is one column of the engine's scoped layout (one per shared
+input, one per chip for a per-chip input, one per model for a per-model input), grouped by
+input name. Tornado bars and Sobol indices are reported per group, i.e. per input: swinging
+``training_time`` moves the training time of every model of the target together, while a
+Sobol design draws each model's column independently, as the Monte Carlo does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from uncertain_cost.data.facts import ModelFacts, subset_facts
+from uncertain_cost.engine import column_costs
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.inputs import InputSet
+from uncertain_cost.sampling.design import layout
+from uncertain_cost.sensitivity.sobol import SobolResult
+from uncertain_cost.sensitivity.sobol import sobol as run_sobol
+from uncertain_cost.sensitivity.tornado import TornadoResult, tornado
+from uncertain_cost.units import METHODS
+
+__all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "run_cost_sensitivity",
+           "run_growth_sensitivity", "TORNADO_COLUMNS", "SOBOL_COLUMNS"]
+
+TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
+                   "base", "units")
+SOBOL_COLUMNS = ("target", "input", "s1", "s1_conf", "st", "st_conf")
+
+
+@dataclass(frozen=True)
+class SensitivitySettings:
+    """``[sensitivity]``.
+
+    Attributes
+    ----------
+    enabled : bool
+    models : tuple of str
+        Models whose cost (under each of ``methods``) is a target.
+    methods : tuple of str
+    low_quantile, high_quantile : float
+        Tornado swing quantiles.
+    sobol : bool
+    sobol_base : int
+        Base sample size N of the Saltelli design (a power of two).
+    bootstrap : int
+        Bootstrap resamples for the Sobol confidence intervals.
+    growth : bool
+        Analyse the amortized growth rate (OLS slope over the frontier set).
+    growth_sobol_base : int
+    development : bool
+        Analyse development-cost totals.
+    """
+
+    enabled: bool = True
+    models: tuple[str, ...] = ("GPT-4", "Gemini 1.0 Ultra")
+    methods: tuple[str, ...] = METHODS
+    low_quantile: float = 0.05
+    high_quantile: float = 0.95
+    sobol: bool = True
+    sobol_base: int = 1024
+    bootstrap: int = 200
+    growth: bool = True
+    growth_sobol_base: int = 256
+    development: bool = True
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:
+        """Validate a ``[sensitivity]`` table; errors name the key."""
+        valid = {f: getattr(cls, f) for f in cls.__dataclass_fields__}
+        unknown = sorted(set(section) - set(valid))
+        if unknown:
+            raise ConfigError(f"sensitivity.{unknown[0]}", f"unknown key; valid keys: {', '.join(valid)}", source)
+        kw: dict[str, Any] = {}
+        for key, value in section.items():
+            default = valid[key]
+            where = f"sensitivity.{key}"
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(where, f"expected true or false, got {value!r}", source)
+            elif isinstance(default, tuple):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(where, f"expected a list of strings, got {value!r}", source)
+                if key == "methods" and set(value) - set(METHODS):
+                    raise ConfigError(where, f"methods must be among {', '.join(METHODS)}, got {value!r}", source)
+                value = tuple(value)
+            elif isinstance(default, int):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigError(where, f"expected a positive integer, got {value!r}", source)
+                if key.endswith("sobol_base") and value & (value - 1):
+                    raise ConfigError(where, f"must be a power of two, got {value}", source)
+            elif isinstance(default, float):
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                    raise ConfigError(where, f"expected a number in (0, 1), got {value!r}", source)
+                value = float(value)
+            kw[key] = value
+        out = cls(**kw)
+        if not out.low_quantile < out.high_quantile:
+            raise ConfigError("sensitivity.low_quantile", "must be below high_quantile", source)
+        return out
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One column of the scoped layout as a sensitivity factor."""
+
+    name: str
+    group: str
+    distribution: Any
+
+    def ppf(self, u):
+        """Inverse CDF of the input's distribution."""
+        return self.distribution.ppf(u)
+
+
+def cost_factors(inputs: InputSet, facts: ModelFacts) -> tuple[list[Factor], np.ndarray, Any]:
+    """Factors for every uncertain column of the layout, and the values of constant columns.
+
+    Returns
+    -------
+    factors : list of Factor
+    columns : ndarray of int
+        Layout column of each factor.
+    layout : Layout
+    """
+    lay = layout(inputs, facts)
+    factors, columns = [], []
+    for spec, names in zip(lay.inputs, lay.column_names, strict=True):
+        if spec.distribution.is_constant:
+            continue
+        for j, col in enumerate(names):
+            label = spec.name if col == "*" else f"{spec.name}[{col}]"
+            factors.append(Factor(label, spec.name, spec.distribution))
+            columns.append(lay.offsets[spec.name] + j)
+    return factors, np.asarray(columns, dtype=np.int64), lay
+
+
+def _full_values(lay, columns: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Design rows -> full layout rows (constant inputs at their median)."""
+    values = np.empty((x.shape[0], lay.n_columns))
+    for spec, names in zip(lay.inputs, lay.column_names, strict=True):
+        start = lay.offsets[spec.name]
+        values[:, start:start + len(names)] = spec.distribution.median()
+    values[:, columns] = x
+    return values
+
+
+def cost_target(facts: ModelFacts, inputs: InputSet, models: Sequence[str], methods: Sequence[str],
+                interconnect_fraction: float):
+    """Factors and model function whose outputs are the costs of ``models`` x ``methods``.
+
+    Returns
+    -------
+    factors : list of Factor
+    f : callable
+        ``f(X) -> Y`` of shape (n_rows, len(models) * len(methods)).
+    names : list of str
+        Target labels ``"<model> <method>"``.
+    """
+    from uncertain_cost.engine import point_costs
+
+    sub = subset_facts(facts, models)
+    factors, columns, lay = cost_factors(inputs, sub)
+    point = point_costs(sub, inputs, interconnect_fraction=interconnect_fraction)
+    pairs = [(sub.names.index(m), method) for m in models for method in methods
+             if np.isfinite(point.total(method)[0, sub.names.index(m)])]
+
+    def f(x: np.ndarray) -> np.ndarray:
+        costs = column_costs(sub, inputs, _full_values(lay, columns, x), interconnect_fraction=interconnect_fraction)
+        return np.column_stack([costs.total(method)[:, i] for i, method in pairs])
+
+    return factors, f, [f"{sub.names[i]} {method}" for i, method in pairs]
+
+
+def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: float, method: str = "amortized"):
+    """Factors and model function whose output is the OLS growth factor (x per year).
+
+    The frontier models costed by ``method`` at the central inputs are regressed,
+    log10(cost) on publication year, for every row.
+    """
+    from uncertain_cost.engine import point_costs
+
+    point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction).total(method)[0]
+    chosen = [facts.names[i] for i in np.flatnonzero(np.isfinite(point) & np.asarray(facts.is_frontier))]
+    sub = subset_facts(facts, chosen)
+    rows = np.array([sub.names.index(n) for n in chosen])
+    years = np.asarray(sub.publication_year, dtype=np.float64)[rows]
+    centred = years - years.mean()
+    factors, columns, lay = cost_factors(inputs, sub)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        costs = column_costs(sub, inputs, _full_values(lay, columns, x), interconnect_fraction=interconnect_fraction)
+        y = np.log10(costs.total(method)[:, rows])
+        slope = (y - y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
+        return 10.0 ** slope
+
+    return factors, f, len(chosen)
+
+
+def _tornado_rows(result: TornadoResult, units: str) -> list[dict]:
+    rows = result.table()
+    for row in rows:
+        row["units"] = units
+    return rows
+
+
+def run_cost_sensitivity(facts: ModelFacts, inputs: InputSet, settings: SensitivitySettings, *,
+                         interconnect_fraction: float, seed: int) -> tuple[TornadoResult | None, SobolResult | None]:
+    """Tornado (per input) and Sobol indices of the configured model-cost targets."""
+    models = [m for m in settings.models if m in facts.names]
+    if not models:
+        return None, None
+    factors, f, names = cost_target(facts, inputs, models, settings.methods, interconnect_fraction)
+    torn = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
+                   target_names=names, by_group=True)
+    sob = None
+    if settings.sobol:
+        sob = run_sobol(factors, f, settings.sobol_base, seed, n_bootstrap=settings.bootstrap,
+                        target_names=names, by_group=True)
+    return torn, sob
+
+
+def run_growth_sensitivity(facts: ModelFacts, inputs: InputSet, settings: SensitivitySettings, *,
+                           interconnect_fraction: float, seed: int) -> tuple[TornadoResult, SobolResult | None]:
+    """Tornado and Sobol indices of the amortized OLS growth factor."""
+    factors, f, n_models = growth_target(facts, inputs, interconnect_fraction)
+    name = [f"growth factor amortized ({n_models} models)"]
+    torn = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
+                   target_names=name, by_group=True)
+    sob = None
+    if settings.sobol:
+        sob = run_sobol(factors, f, settings.growth_sobol_base, seed, n_bootstrap=settings.bootstrap,
+                        target_names=name, by_group=True)
+    return torn, sob
+
+
+def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconnect_fraction: float):
+    """Factors and model function whose output is one model's development-cost total.
+
+    Compute inputs come from the engine's layout; staff inputs are grouped by kind across
+    roles (``salary`` swings every role's salary together), plus ``project_duration`` and
+    ``experiment_factor``. Each row evaluates
+    ``amortized(x) * experiment_factor + sum_roles count * (salary * overhead + equity) * fte * years``.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    dev_model : uncertain_cost.devcost.ModelDevSpec
+    interconnect_fraction : float
+
+    Returns
+    -------
+    factors : list of Factor
+    f : callable
+    """
+    sub = subset_facts(facts, [dev_model.name])
+    factors, columns, lay = cost_factors(inputs, sub)
+    n_compute = len(factors)
+    staff_slots = []
+    for role in dev_model.roles:
+        for kind in ("salary", "overhead", "fte", "equity"):
+            dev_input = getattr(role, kind)
+            if dev_input is None:
+                continue
+            staff_slots.append((role, kind))
+            factors.append(Factor(f"{kind}[{role.name}]", f"staff_{kind}", dev_input))
+    factors.append(Factor("project_duration", "project_duration", dev_model.project_years))
+    factors.append(Factor("experiment_factor", "experiment_factor", dev_model.experiment_factor))
+    row = sub.names.index(dev_model.name)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        values = _full_values(lay, columns, x[:, :n_compute])
+        compute = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction).total("amortized")
+        per_role: dict[str, dict[str, np.ndarray]] = {}
+        for j, (role, kind) in enumerate(staff_slots):
+            per_role.setdefault(role.name, {"count": role.count})[kind] = x[:, n_compute + j]
+        annual = sum(r["count"] * (r["salary"] * r["overhead"] + r.get("equity", 0.0)) * r["fte"]
+                     for r in per_role.values())
+        return compute[:, row] * x[:, -1] + annual * x[:, -2]
+
+    return factors, f
