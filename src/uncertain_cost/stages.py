@@ -21,26 +21,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _fill_group_inputs(rows: list[dict], factors) -> list[dict]:
-    """Fill the swing values of grouped inputs (their columns share one distribution)."""
-    by_group = {}
-    for factor in factors:
-        by_group.setdefault(factor.group, factor)
-    for row in rows:
-        factor = by_group.get(row["input"])
-        if factor is not None and not np.isfinite(row["low_input"]):
-            row["low_input"], row["high_input"] = (float(v) for v in factor.ppf(np.array([row["_lo_q"], row["_hi_q"]])))
-    return rows
-
-
-def _tornado_table(result, factors, settings, units: str) -> list[dict]:
+def _tornado_table(result, units: str) -> list[dict]:
     rows = result.table()
     for row in rows:
         row["units"] = units
-        row["_lo_q"], row["_hi_q"] = settings.low_quantile, settings.high_quantile
-    rows = _fill_group_inputs(rows, factors)
-    for row in rows:
-        del row["_lo_q"], row["_hi_q"]
     return rows
 
 
@@ -69,8 +53,8 @@ def sensitivity_stage(config: Config, art: Artifacts, progress: Progress, dev_sp
     missing = sorted(set(settings.models) - set(models))
     if missing:
         art.notes.append(f"sensitivity: models not in this run: {', '.join(missing)}")
-    if models:
-        factors, f, names = cost_target(facts, inputs, models, settings.methods, fraction)
+    for model in models:  # one model at a time: its factors are only the columns it reads
+        factors, f, names = cost_target(facts, inputs, [model], settings.methods, fraction)
         jobs.append((factors, f, names, units_usd, settings.sobol_base))
     if settings.development and dev_spec is not None:
         for model in dev_spec.models:
@@ -85,7 +69,7 @@ def sensitivity_stage(config: Config, art: Artifacts, progress: Progress, dev_sp
     for factors, f, names, units, n_base in jobs:
         result = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
                          target_names=names, by_group=True)
-        tornado_rows += _tornado_table(result, factors, settings, units)
+        tornado_rows += _tornado_table(result, units)
         for name in names:
             art.figures[f"tornado_{_slug(name)}.png"] = plot_tornado(result, name, units=units)
         if settings.sobol:

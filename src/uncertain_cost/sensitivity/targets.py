@@ -130,11 +130,14 @@ def cost_factors(inputs: InputSet, facts: ModelFacts) -> tuple[list[Factor], np.
     layout : Layout
     """
     lay = layout(inputs, facts)
+    used = set(np.unique(lay.column).tolist())
     factors, columns = [], []
     for spec, names in zip(lay.inputs, lay.column_names, strict=True):
         if spec.distribution.is_constant:
             continue
         for j, col in enumerate(names):
+            if lay.offsets[spec.name] + j not in used:
+                continue  # e.g. the price column of a chip no model here uses
             label = spec.name if col == "*" else f"{spec.name}[{col}]"
             factors.append(Factor(label, spec.name, spec.distribution))
             columns.append(lay.offsets[spec.name] + j)

@@ -231,7 +231,8 @@ def tornado(
     targets = target_labels(y.shape[1], target_names, ndim)
 
     def per_bar(v: np.ndarray) -> np.ndarray:
-        return np.array([v[c[0]] if len(c) == 1 else np.nan for c in members])
+        # a group's value is defined when all its members take the same value
+        return np.array([v[c[0]] if np.all(v[list(c)] == v[c[0]]) else np.nan for c in members])
 
     names = [inp.name for inp in inputs]
     return TornadoResult(
@@ -268,7 +269,7 @@ def format_value(value: float, units: str = "USD") -> str:
     """
     if not math.isfinite(value):
         return str(value)
-    if units.upper() not in ("USD", "$"):
+    if not (units.upper().startswith("USD") or units == "$"):
         return f"{value:.3g}"
     sign = "-" if value < 0 else ""
     mag = abs(value)
@@ -344,11 +345,14 @@ def plot_tornado(
                 fontsize=8,
             )
         label = result.names[b]
-        if len(result.members[b]) == 1:
-            lo_in, hi_in = result.low_input[b], result.high_input[b]
+        lo_in, hi_in = result.low_input[b], result.high_input[b]
+        n_members = len(result.members[b])
+        if np.isfinite(lo_in) and np.isfinite(hi_in):
             label += f"\n[{lo_in:.3g} to {hi_in:.3g}]"
+            if n_members > 1:
+                label += f" x{n_members}"
         else:
-            label += f"\n({len(result.members[b])} inputs)"
+            label += f"\n({n_members} inputs)"
         ylabels.append((y, label))
 
     ax.set_yticks([y for y, _ in ylabels], [lab for _, lab in ylabels], fontsize=8)
