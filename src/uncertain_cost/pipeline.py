@@ -93,8 +93,9 @@ def load_facts(config: Config, progress: Progress | None = None) -> tuple[ModelF
         from uncertain_cost.data.epoch import read_epoch_snapshot
 
         progress.stage(f"reading Epoch tables from {config.data.epoch_dir}")
-        tables, read_skips = read_epoch_snapshot(config.data.epoch_dir)
-        skipped.extend(read_skips)
+        tables, report = read_epoch_snapshot(config.data.epoch_dir)
+        skipped.extend(report.skipped)
+        progress.stage(f"read {report.summary()}")
     else:
         tables = load_embedded_tables()
     rules = SelectionRules.from_config(config.section("selection"), config.source)
