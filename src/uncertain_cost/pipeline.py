@@ -69,10 +69,11 @@ class Artifacts:
     notes: list[str] = field(default_factory=list)
     facts: ModelFacts | None = None
     simulation: Simulation | None = None
+    settings: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def load_facts(config: Config, progress: Progress | None = None) -> tuple[ModelFacts, list, Any]:
+def load_facts(config: Config, progress: Progress | None = None, rules=None) -> tuple[ModelFacts, list, Any]:
     """Tables -> frontier selection -> resolved facts for ``config``.
 
     Returns
@@ -98,7 +99,8 @@ def load_facts(config: Config, progress: Progress | None = None) -> tuple[ModelF
         progress.stage(f"read {report.summary()}")
     else:
         tables = load_embedded_tables()
-    rules = SelectionRules.from_config(config.section("selection"), config.source)
+    if rules is None:
+        rules = SelectionRules.from_config(config.section("selection"), config.source)
     selection = select_frontier(tables, rules)
     skipped.extend(getattr(selection, "skipped", ()))
     facts, resolve_skips = resolve_facts(
@@ -110,6 +112,43 @@ def load_facts(config: Config, progress: Progress | None = None) -> tuple[ModelF
 
         facts = replace(facts, snapshot=config.data.snapshot)
     return facts, skipped, selection
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Every stage-owned config section, parsed (so mistakes surface before any work)."""
+
+    selection: Any
+    sensitivity: Any
+    development: Any
+    growth: Any = None
+
+
+def parse_stage_settings(config: Config) -> StageSettings:
+    """Parse the ``selection``, ``sensitivity``, ``development`` and ``growth`` sections.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and key of the first mistake.
+    """
+    from uncertain_cost.devcost import parse_development
+    from uncertain_cost.selection import SelectionRules
+    from uncertain_cost.sensitivity.targets import SensitivitySettings
+
+    growth = None
+    try:
+        from uncertain_cost.growth import GrowthSettings
+    except ImportError:  # growth stage not installed in this build
+        GrowthSettings = None  # noqa: N806
+    if GrowthSettings is not None:
+        growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)
+    return StageSettings(
+        selection=SelectionRules.from_config(config.section("selection"), config.source),
+        sensitivity=SensitivitySettings.from_config(config.section("sensitivity"), config.source),
+        development=parse_development(config.section("development"), config.source),
+        growth=growth,
+    )
 
 
 def run_pipeline(config: Config, progress: Progress | None = None,
@@ -129,8 +168,9 @@ def run_pipeline(config: Config, progress: Progress | None = None,
     Artifacts
     """
     progress = progress or Progress(quiet=True)
+    settings = parse_stage_settings(config)
     progress.stage("resolving frontier models")
-    facts, skipped, selection = load_facts(config, progress)
+    facts, skipped, selection = load_facts(config, progress, settings.selection)
     provenance = Provenance(
         seed=config.run.seed,
         config_sha256=config.sha256,
@@ -146,7 +186,7 @@ def run_pipeline(config: Config, progress: Progress | None = None,
         interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws,
     )
     rows = summary_rows(sim, facts, config.run.credible_level)
-    art = Artifacts(provenance=provenance, facts=facts, simulation=sim)
+    art = Artifacts(provenance=provenance, facts=facts, simulation=sim, settings=settings)
     art.tables["summary.csv"] = (rows, SUMMARY_COLUMNS)
     counts = method_counts(rows)
     art.json["summary.json"] = {"provenance": provenance.attrs(), "counts": counts, "rows": rows}

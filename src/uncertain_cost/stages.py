@@ -35,13 +35,12 @@ def sensitivity_stage(config: Config, art: Artifacts, progress: Progress, dev_sp
     from uncertain_cost.sensitivity.targets import (
         SOBOL_COLUMNS,
         TORNADO_COLUMNS,
-        SensitivitySettings,
         cost_target,
         development_target,
         growth_target,
     )
 
-    settings = SensitivitySettings.from_config(config.section("sensitivity"), config.source)
+    settings = art.settings.sensitivity
     if not settings.enabled:
         return
     progress.stage("sensitivity: tornado and Sobol indices")
@@ -105,9 +104,9 @@ def _sensitivity_dataset(tornado_rows: list[dict], sobol_rows: list[dict]) -> xr
 
 def development_stage(config: Config, art: Artifacts, progress: Progress):
     """Full development cost (staff + experiments + final run) of the configured models."""
-    from uncertain_cost.devcost import development_cost, parse_development, plot_devcost
+    from uncertain_cost.devcost import development_cost, plot_devcost
 
-    spec = parse_development(config.section("development"), config.source)
+    spec = art.settings.development
     if not spec.selected:
         return spec
     progress.stage("development cost: staff, experiments and final run")
