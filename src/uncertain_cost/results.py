@@ -16,7 +16,7 @@ from uncertain_cost.units import COMPONENTS, DIM_COMPONENT, DIM_DRAW, DIM_METHOD
 __all__ = ["Provenance", "cost_dataset", "summary_rows", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = (
-    "model", "method", "publication_date", "chip", "point_usd", "median_usd", "mean_usd",
+    "model", "method", "publication_date", "publication_year", "chip", "point_usd", "median_usd", "mean_usd",
     "p5_usd", "p95_usd", "lo_usd", "hi_usd", "level", "n_draws",
 )
 
@@ -157,6 +157,7 @@ def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list
                 "model": facts.names[i],
                 "method": method,
                 "publication_date": str(np.asarray(facts.publication_date)[i]),
+                "publication_year": float(facts.publication_year[i]),
                 "chip": chip,
                 "point_usd": point,
                 "median_usd": float(stats["median"][k, j]),

@@ -130,7 +130,49 @@ def development_stage(config: Config, art: Artifacts, progress: Progress):
     return spec
 
 
+def figures_stage(config: Config, art: Artifacts, progress: Progress) -> None:
+    """Cost-vs-year, per-model interval and component figures."""
+    from uncertain_cost.figures import plot_components, plot_cost_vs_year, plot_model_intervals
+    from uncertain_cost.growth.ols import fit_ols
+
+    progress.stage("figures")
+    rows = art.tables["summary.csv"][0]
+    month = config.run.reference_month
+    for method in ("amortized", "cloud", "acquisition"):
+        chosen = [r for r in rows if r["method"] == method]
+        if len(chosen) < 3:
+            continue
+        fit = fit_ols([r["publication_year"] for r in chosen], [r["point_usd"] for r in chosen])
+        years = np.linspace(min(r["publication_year"] for r in chosen), max(r["publication_year"] for r in chosen))
+        trend = (years, fit.predict_log10(years), f"OLS on point estimates: {fit.growth:.2f}x per year")
+        fan = art.extras.get("growth_fans", {}).get(method)
+        art.figures[f"cost_vs_year_{method}.png"] = plot_cost_vs_year(rows, method, month, trend=trend, fan=fan)
+    art.figures["model_intervals_amortized.png"] = plot_model_intervals(rows, "amortized", month)
+    facts, sim = art.facts, art.simulation
+    keep = np.flatnonzero(np.asarray(facts.is_frontier))
+    art.figures["components_amortized.png"] = plot_components(
+        [facts.names[i] for i in keep], sim.kept.amortized[:, keep, :], month)
+
+
+def documents_stage(config: Config, art: Artifacts, progress: Progress) -> None:
+    """``report.md`` and ``report.html`` (as configured in ``[report]``)."""
+    from uncertain_cost.narrative import html_report, markdown_report
+
+    flags = config.section("report")
+    text = markdown_report(art, config)
+    documents = {}
+    if flags.get("markdown", True):
+        documents["report.md"] = text
+    if flags.get("html", True):
+        documents["report.html"] = html_report(text)
+    art.extras["documents"] = documents
+    if not flags.get("png", True):
+        art.figures.clear()
+
+
 def default_stages(config: Config, art: Artifacts, progress: Progress) -> None:
-    """Run the growth, development-cost and sensitivity stages enabled in ``config``."""
+    """Run the growth, development-cost, sensitivity and report stages enabled in ``config``."""
     dev_spec = development_stage(config, art, progress)
     sensitivity_stage(config, art, progress, dev_spec)
+    figures_stage(config, art, progress)
+    documents_stage(config, art, progress)

@@ -304,17 +304,18 @@ def measurement(data: GrowthData, center: str = "median") -> Measurement:
     masks = np.array(masks)
     if not masks.any():
         raise DataError("growth data: no model is costed by any method")
-    methods_kept = tuple(m for m, k in zip(methods, masks) if k.any())
+    methods_kept = tuple(m for m, k in zip(methods, masks, strict=True) if k.any())
     masks = masks[[methods.index(m) for m in methods_kept]]
     union = masks.any(axis=0)
     union_index = np.full(data.n_models, -1)
     union_index[union] = np.arange(int(union.sum()))
     method_index, model_index = np.nonzero(masks)  # method-major
-    columns = [data.log10_cost_draws[methods_kept[j]][:, i] for j, i in zip(method_index, model_index)]
+    pairs = list(zip(method_index, model_index, strict=True))
+    columns = [data.log10_cost_draws[methods_kept[j]][:, i] for j, i in pairs]
     n_draws = {data.log10_cost_draws[m].shape[0] for m in methods_kept}
     joint = data.draws_aligned and len(n_draws) == 1
     if center == "point":
-        obs = np.array([data.log10_cost_point[methods_kept[j]][i] for j, i in zip(method_index, model_index)])
+        obs = np.array([data.log10_cost_point[methods_kept[j]][i] for j, i in pairs])
     else:
         stat = np.median if center == "median" else np.mean
         obs = np.array([stat(c) for c in columns])
@@ -349,5 +350,5 @@ def measurement(data: GrowthData, center: str = "median") -> Measurement:
         eigvecs=eigvecs,
         joint=bool(joint),
         n_draws=int(min_draws),
-        n_models={m: int(k.sum()) for m, k in zip(methods_kept, masks)},
+        n_models={m: int(k.sum()) for m, k in zip(methods_kept, masks, strict=True)},
     )

@@ -1,0 +1,131 @@
+"""Figures of a run (matplotlib, Agg): they are returned, never written (see report.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from uncertain_cost.units import COMPONENTS
+
+__all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "usd_axis"]
+
+_METHOD_COLOURS = {"amortized": "#4C72B0", "cloud": "#DD8452", "acquisition": "#55A868"}
+_COMPONENT_COLOURS = ("#DD8452", "#55A868", "#C44E52", "#8172B3")
+
+
+def _usd(value: float, _pos=None) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"${value / scale:g}{suffix}"
+    return f"${value:g}"
+
+
+def usd_axis(axis) -> None:
+    """Format a log axis in dollars ($1M, $1B)."""
+    axis.set_major_formatter(FuncFormatter(_usd))
+
+
+def plot_cost_vs_year(rows: Sequence[dict], method: str, reference_month: str, *, trend=None,
+                      fan=None, title: str | None = None) -> Figure:
+    """Cost of each frontier model against its publication date, with its 90 % interval.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Summary rows (see :func:`uncertain_cost.results.summary_rows`) with a
+        ``publication_year`` key added.
+    method : str
+    reference_month : str
+    trend : tuple (years, log10_cost), optional
+        A fitted line (e.g. the OLS regression).
+    fan : dict, optional
+        ``{"years": ..., "lo": ..., "mid": ..., "hi": ..., "label": ...}``: a posterior
+        band (USD) drawn behind the points.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    chosen = [r for r in rows if r["method"] == method]
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
+    if fan is not None:
+        ax.fill_between(fan["years"], fan["lo"], fan["hi"], color="#999999", alpha=0.25, label=fan["label"])
+        ax.plot(fan["years"], fan["mid"], color="#555555", linewidth=1.2)
+    years = np.array([r["publication_year"] for r in chosen])
+    median = np.array([r["median_usd"] for r in chosen])
+    lo = np.array([r["p5_usd"] for r in chosen])
+    hi = np.array([r["p95_usd"] for r in chosen])
+    point = np.array([r["point_usd"] for r in chosen])
+    colour = _METHOD_COLOURS.get(method, "#4C72B0")
+    ax.errorbar(years, median, yerr=[median - lo, hi - median], fmt="o", color=colour, ecolor=colour,
+                alpha=0.75, markersize=4, capsize=0, label="median and 90% interval")
+    ax.plot(years, point, "x", color="black", markersize=4, label="point estimate (paper's method)")
+    if trend is not None:
+        ax.plot(trend[0], 10 ** np.asarray(trend[1]), "--", color="black", linewidth=1, label=trend[2])
+    for year, value, row in zip(years, hi, chosen, strict=True):
+        if value >= np.sort(hi)[-5]:
+            ax.annotate(row["model"], (year, value), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    ax.set_yscale("log")
+    usd_axis(ax.yaxis)
+    ax.set_xlabel("publication date (year)")
+    ax.set_ylabel(f"{method} cost (USD of {reference_month})")
+    ax.set_title(title or f"Frontier training runs, {method} cost ({len(chosen)} models)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_model_intervals(rows: Sequence[dict], method: str, reference_month: str) -> Figure:
+    """One line per model: 90 % interval, median and point estimate, in publication order."""
+    chosen = [r for r in rows if r["method"] == method]
+    fig = Figure(figsize=(8, max(4.0, 0.18 * len(chosen) + 1.2)))
+    ax = fig.subplots()
+    y = np.arange(len(chosen))[::-1]
+    for yi, row in zip(y, chosen, strict=True):
+        ax.plot([row["p5_usd"], row["p95_usd"]], [yi, yi], color=_METHOD_COLOURS.get(method), linewidth=2)
+    ax.plot([r["median_usd"] for r in chosen], y, "o", color="black", markersize=3, label="median")
+    ax.plot([r["point_usd"] for r in chosen], y, "x", color="#C44E52", markersize=4, label="point estimate")
+    ax.set_yticks(y, [r["model"] for r in chosen], fontsize=6)
+    ax.set_xscale("log")
+    usd_axis(ax.xaxis)
+    ax.set_xlabel(f"{method} cost, 90% interval (USD of {reference_month})")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_components(names: Sequence[str], components: np.ndarray, reference_month: str, top: int = 15) -> Figure:
+    """Stacked mean amortized components of the most expensive models.
+
+    Parameters
+    ----------
+    names : sequence of str
+    components : ndarray, shape (n_draws, n_models, 4)
+    reference_month : str
+    top : int
+    """
+    finite = np.flatnonzero(np.all(np.isfinite(components), axis=(0, 2)))
+    means = np.full(components.shape[1:], np.nan)
+    means[finite] = components[:, finite, :].mean(axis=0)
+    totals = means.sum(axis=1)
+    order = finite[np.argsort(totals[finite])[::-1][:top]][::-1]
+    fig = Figure(figsize=(8, 0.35 * len(order) + 1.5))
+    ax = fig.subplots()
+    left = np.zeros(len(order))
+    for j, comp in enumerate(COMPONENTS):
+        ax.barh(np.arange(len(order)), means[order, j] / 1e6, left=left, color=_COMPONENT_COLOURS[j],
+                label=comp.replace("_", " "))
+        left += means[order, j] / 1e6
+    ax.set_yticks(np.arange(len(order)), [names[i] for i in order], fontsize=7)
+    ax.set_xlabel(f"mean amortized cost, million USD of {reference_month}")
+    ax.set_title(f"Cost components of the {len(order)} most expensive runs (amortized)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
