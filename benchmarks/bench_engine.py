@@ -80,7 +80,8 @@ def main() -> None:
     rng = np.random.Generator(np.random.PCG64(1))
     t_rng = best(lambda: rng.standard_normal(n_values), args.repeat)
     t_sim = best(lambda: simulate(facts, cfg.inputs, args.draws, 1, keep_draws=1000), args.repeat)
-    print(f"sampling {args.draws:,} draws ({lay.n_columns} scoped columns): simulate {args.draws / t_sim:,.0f} draws/s; "
+    print(f"sampling {args.draws:,} draws ({lay.n_columns} scoped columns): "
+          f"simulate {args.draws / t_sim:,.0f} draws/s; "
           f"RNG limit {args.draws / t_rng:,.0f} draws/s -> simulate at {t_rng / t_sim:5.2f} of the RNG limit")
 
     if args.memory_draws:

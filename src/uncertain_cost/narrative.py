@@ -52,7 +52,8 @@ def markdown_report(art, config) -> str:
         "## Headline models",
         "",
     ]
-    headline = [r for r in rows if r["model"] in config.section("sensitivity").get("models", ["GPT-4", "Gemini 1.0 Ultra"])]
+    wanted = art.settings.sensitivity.models if art.settings is not None else ()
+    headline = [r for r in rows if r["model"] in wanted]
     if not headline:
         headline = sorted(rows, key=lambda r: -r["point_usd"])[:6]
     parts.append(_table(
@@ -130,7 +131,8 @@ def html_report(markdown: str, title: str = "uncertain_cost report") -> str:
     def flush_table():
         if table:
             head, body = table[0], table[2:]
-            out.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head) + "</tr></thead><tbody>")
+            cells = "".join(f"<th>{inline(c)}</th>" for c in head)
+            out.append(f"<table><thead><tr>{cells}</tr></thead><tbody>")
             out.extend("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>" for row in body)
             out.append("</tbody></table>")
             table.clear()
@@ -152,7 +154,8 @@ def html_report(markdown: str, title: str = "uncertain_cost report") -> str:
             in_list = False
         image = re.match(r"!\[(.*?)\]\((.*?)\)", line)
         if image:
-            out.append(f'<figure><img src="{html.escape(image.group(2))}" alt="{html.escape(image.group(1))}"></figure>')
+            src, alt = html.escape(image.group(2)), html.escape(image.group(1))
+            out.append(f'<figure><img src="{src}" alt="{alt}"></figure>')
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             out.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
