@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("folder", help="folder with the Epoch CSV files")
     imp.add_argument("--out", required=True, help="folder to write the TOML tables to")
 
+    est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty")
+    est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
+    est.add_argument("--quantity", type=float, required=True, help="number of accelerators")
+    est.add_argument("--days", type=float, required=True, help="training duration in days")
+    est.add_argument("--start", required=True, help="training start, YYYY-MM-DD")
+    est.add_argument("--organization", default="Hypothetical lab",
+                     help="developer; decides PUE class and cloud vendor (e.g. Google, Meta, OpenAI)")
+    est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
+    est.add_argument("--draws", type=int, default=20_000)
+    est.add_argument("--seed", type=int, default=None)
+    est.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     sub.add_parser("priors", help="list the embedded prior tables")
     return parser
 
@@ -118,7 +130,47 @@ def _cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "import-epoch": _cmd_import, "priors": _cmd_priors}
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+    from datetime import date
+
+    from uncertain_cost.data.priors import load_embedded_tables
+    from uncertain_cost.errors import ConfigError
+    from uncertain_cost.estimate import Hypothetical, estimate_run
+    from uncertain_cost.report import format_usd
+
+    config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
+    try:
+        start = date.fromisoformat(args.start)
+    except ValueError:
+        raise ConfigError("--start", f"expected a date YYYY-MM-DD, got {args.start!r}") from None
+    run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
+    tables = load_embedded_tables()
+    if config.data.epoch_dir is not None:
+        from uncertain_cost.data.epoch import read_epoch_snapshot
+
+        tables, _ = read_epoch_snapshot(config.data.epoch_dir)
+    result = estimate_run(tables, config.inputs, run, reference_month=config.run.reference_month,
+                          draws=config.run.draws, seed=config.run.seed,
+                          interconnect_fraction=config.run.interconnect_fraction)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['name']} (USD of {config.run.reference_month}, {config.run.draws:,} draws)")
+    print(f"{'method':12s} {'point':>10s} {'median':>10s} {'90% interval':>24s}")
+    for row in result["rows"]:
+        interval = f"{format_usd(row['p5_usd'])} - {format_usd(row['p95_usd'])}"
+        print(f"{row['method']:12s} {format_usd(row['point_usd']):>10s} {format_usd(row['median_usd']):>10s} "
+              f"{interval:>24s}")
+    print("amortized components (medians): " + ", ".join(
+        f"{k} {format_usd(v)}" for k, v in result["components"].items()))
+    for note in result["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "import-epoch": _cmd_import, "priors": _cmd_priors,
+            "estimate": _cmd_estimate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -139,6 +139,16 @@ class PriceIndex:
     def __len__(self) -> int:
         return len(self.months)
 
+    def extended_to(self, month: str) -> PriceIndex:
+        """Copy with the last value carried forward through ``month`` (for runs beyond the data)."""
+        months, values = list(self.months), list(self.values)
+        year, mon = (int(p) for p in months[-1].split("-"))
+        while months[-1] < month:
+            year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+            months.append(f"{year:04d}-{mon:02d}")
+            values.append(values[-1])
+        return PriceIndex(self.series, tuple(months), tuple(values), self.source + " (extended)")
+
 
 @dataclass(frozen=True)
 class SkipEntry:

@@ -1,0 +1,147 @@
+"""One hypothetical training run ("100k H100 for 90 days from 2026-01"), costed with uncertainty.
+
+The run is turned into a model record and resolved by the same rules as the paper's models
+(price closest to the acquisition date, depreciation to the training start, PUE class and
+cloud vendor by organization). Dates beyond the data are handled explicitly: the latest
+known electricity price and PPI month are used, and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+
+from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.data.tables import ModelRecord, Tables
+from uncertain_cost.engine import simulate
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.inputs import InputSet
+from uncertain_cost.units import COMPONENTS, METHODS
+
+__all__ = ["Hypothetical", "hypothetical_facts", "estimate_run"]
+
+#: days between the end of training and publication in the paper's date rule
+PUBLICATION_LAG_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Hypothetical:
+    """A training run described by the user.
+
+    Attributes
+    ----------
+    chip : str
+        Accelerator name as in the chip table (aliases and soft matching apply).
+    quantity : float
+        Number of accelerators.
+    days : float
+        Training duration.
+    start : datetime.date
+        Training start.
+    organization : str
+        Developer (decides PUE class and cloud vendor).
+    """
+
+    chip: str
+    quantity: float
+    days: float
+    start: date
+    organization: str = "Hypothetical lab"
+
+    def __post_init__(self) -> None:
+        if not self.quantity > 0:
+            raise ConfigError("estimate.quantity", f"must be positive, got {self.quantity}")
+        if not self.days > 0:
+            raise ConfigError("estimate.days", f"must be positive, got {self.days}")
+
+
+def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) -> tuple[ModelFacts, list[str]]:
+    """Resolve a hypothetical run into ModelFacts (one row) with notes on extrapolations.
+
+    Parameters
+    ----------
+    tables : Tables
+    run : Hypothetical
+    reference_month : str
+
+    Returns
+    -------
+    facts : ModelFacts
+    notes : list of str
+
+    Raises
+    ------
+    ConfigError
+        Unknown chip, or no price for it.
+    """
+    from uncertain_cost.data.hardware_names import HardwareMatcher
+    from uncertain_cost.data.resolve import resolve_facts
+
+    matched = HardwareMatcher(tables.chips).match(run.chip)
+    if matched is None:
+        known = ", ".join(sorted(c.name for c in tables.chips if "H100" in c.name or "TPU" in c.name)[:8])
+        raise ConfigError("estimate.chip", f"unknown accelerator {run.chip!r} (e.g. {known})")
+    hours = run.days * 24.0
+    publication = run.start + timedelta(days=run.days + PUBLICATION_LAG_DAYS)
+    record = ModelRecord(
+        name=f"{run.quantity:,.0f} x {matched}, {run.days:g} days from {run.start.isoformat()}",
+        publication_date=publication,
+        organization=run.organization,
+        hardware=(matched,),
+        hardware_quantity=float(run.quantity),
+        training_time_hours=hours,
+        training_chip_hours=float(run.quantity) * hours,
+    )
+    extended, notes = _extend_to(tables, publication, reference_month)
+    facts, _ = resolve_facts(extended, [record], reference_month=reference_month)
+    if not np.isfinite(facts.server_price_per_chip[0]):
+        raise ConfigError("estimate.chip", f"no purchase price is known for {matched}")
+    return facts, notes
+
+
+def _extend_to(tables: Tables, publication: date, reference_month: str) -> tuple[Tables, list[str]]:
+    """Carry the last electricity price and PPI value forward when the run lies beyond them."""
+    from types import MappingProxyType
+
+    notes = []
+    electricity = dict(tables.electricity)
+    last_year = max(electricity)
+    if publication.year > last_year:
+        for year in range(last_year + 1, publication.year + 1):
+            electricity[year] = electricity[last_year]
+        notes.append(f"electricity price of {last_year} (${electricity[last_year]:.4f}/kWh) used for "
+                     f"{publication.year}")
+    ppi = tables.ppi
+    month = f"{publication.year:04d}-{publication.month:02d}"
+    if not np.isfinite(ppi.value(month)):
+        ppi = ppi.extended_to(month)
+        notes.append(f"PPI after its last month held constant: costs after then are in {reference_month} dollars "
+                     "without further deflation")
+    return replace(tables, electricity=MappingProxyType(electricity), ppi=ppi), notes
+
+
+def estimate_run(tables: Tables, inputs: InputSet, run: Hypothetical, *, reference_month: str, draws: int,
+                 seed: int, interconnect_fraction: float = 0.19) -> dict:
+    """Cost distribution of a hypothetical run under the three methods.
+
+    Returns
+    -------
+    dict
+        ``{"name", "notes", "rows": [{method, point_usd, median_usd, p5_usd, p95_usd}],
+        "components": {component: median}}``.
+    """
+    facts, notes = hypothetical_facts(tables, run, reference_month)
+    sim = simulate(facts, inputs, draws, seed, keep_draws=draws, interconnect_fraction=interconnect_fraction)
+    rows = []
+    for method in METHODS:
+        values = np.asarray(sim.totals[method][:, 0], dtype=np.float64)
+        point = float(sim.point.total(method)[0, 0])
+        if not np.isfinite(point):
+            continue
+        p5, median, p95 = np.quantile(values, [0.05, 0.5, 0.95])
+        rows.append({"method": method, "point_usd": point, "median_usd": float(median),
+                     "mean_usd": float(values.mean()), "p5_usd": float(p5), "p95_usd": float(p95)})
+    components = {c: float(np.median(sim.kept.amortized[:, 0, j])) for j, c in enumerate(COMPONENTS)}
+    return {"name": facts.names[0], "notes": notes, "rows": rows, "components": components}
