@@ -68,17 +68,21 @@ class Simulation:
     seed: int
 
 
-def _add_base(costs: tuple[np.ndarray, ...], base_index: np.ndarray) -> None:
-    """Add each fine-tune's base-model cost (same row) in place (paper v1 rule)."""
-    pairs = [(i, b) for i, b in enumerate(base_index) if b >= 0]
+def _add_base(costs: tuple[np.ndarray, ...], base_index: np.ndarray, deflator: np.ndarray) -> None:
+    """Add each fine-tune's base-model cost (same row) in place (paper v1 rule).
+
+    As the paper did, the base model's nominal cost is added to the fine-tune's and the sum
+    is deflated by the fine-tune's publication month.
+    """
+    pairs = [(i, b, deflator[i] / deflator[b]) for i, b in enumerate(base_index) if b >= 0]
     for array in costs:
-        for i, b in pairs:
-            array[:, i] += array[:, b]  # components (3-D) add along the last axis too
+        for i, b, ratio in pairs:
+            array[:, i] += array[:, b] * ratio
 
 
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
     amortized, cloud, acquisition = costs_numba(values, lay.column, arrays, interconnect_fraction)
-    _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index))
+    _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index), np.asarray(facts.deflator))
     return CostArrays(amortized, cloud, acquisition)
 
 
@@ -196,6 +200,7 @@ def simulate(
     totals = {m: np.empty((n_draws, n_models), dtype=dtype) for m in ("amortized", "cloud", "acquisition")}
     components = np.empty((n_kept, n_models, 4))
     base_index = np.asarray(facts.base_index)
+    deflator = np.asarray(facts.deflator, dtype=np.float64)
 
     chunk_blocks = max(1, chunk_blocks)
     buffer = np.empty((min(n_draws, chunk_blocks * BLOCK_DRAWS), lay.n_columns))
@@ -211,7 +216,7 @@ def simulate(
         outs = (components[start:start + keep], totals["amortized"][start:stop],
                 totals["cloud"][start:stop], totals["acquisition"][start:stop])
         costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
-        _add_base(outs, base_index)
+        _add_base(outs, base_index, deflator)
         if progress is not None:
             progress(stop, n_draws)
     kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),
