@@ -7,13 +7,14 @@ every model, with the paper's headline figures, counts and regression.
 
 import numpy as np
 import pytest
-from paper_point_costs import costs as reference_costs
 
 from uncertain_cost.data import load_embedded_tables, resolve_facts
 from uncertain_cost.engine import point_costs
 from uncertain_cost.growth.ols import fit_ols
 from uncertain_cost.selection import select_frontier
 from uncertain_cost.units import METHODS
+
+from paper_point_costs import costs as reference_costs
 
 PAPER = {  # Dec-2023 USD: amortized, cloud, acquisition (method.md sections 4-6)
     "GPT-4": (40.6e6, 78.4e6, 776e6),

@@ -180,8 +180,13 @@ def build_model(data: GrowthData, *, priors: GrowthPriors | None = None, center:
             slope_spread = pm.HalfNormal("slope_spread", priors.slope_spread_sd)
             # zero-sum offsets: slope_mean is the mean of the method slopes, which decouples
             # it from slope_spread (no funnel in (slope_mean, slope_spread) with 3 methods)
-            offset = pm.ZeroSumNormal("slope_offset", sigma=1.0, dims=DIM_COST_METHOD)
-            slope = pm.Deterministic("slope", slope_mean + slope_spread * offset, dims=DIM_COST_METHOD)
+            import os
+            if os.environ.get("UC_CENTRED") == "1":
+                offset = pm.ZeroSumNormal("slope_offset", sigma=slope_spread, dims=DIM_COST_METHOD)
+                slope = pm.Deterministic("slope", slope_mean + offset, dims=DIM_COST_METHOD)
+            else:
+                offset = pm.ZeroSumNormal("slope_offset", sigma=1.0, dims=DIM_COST_METHOD)
+                slope = pm.Deterministic("slope", slope_mean + slope_spread * offset, dims=DIM_COST_METHOD)
             pm.Deterministic("growth_mean", 10.0**slope_mean)
             intercept_mean = pm.Normal("intercept_mean", level0, priors.intercept_sd)
             intercept_spread = pm.HalfNormal("intercept_spread", priors.intercept_spread_sd)
