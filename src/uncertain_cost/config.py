@@ -73,6 +73,12 @@ def _string(value: Any) -> str | None:
     return None if isinstance(value, str) and value else f"expected a non-empty string, got {value!r}"
 
 
+def _positive(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return f"expected a positive number, got {value!r}"
+    return None
+
+
 def _bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
 
@@ -92,6 +98,8 @@ VALIDATION: Mapping[str, Mapping[str, tuple[Callable[[Any], str | None], Any]]] 
     "data": {
         "epoch_dir": (_string, None),
         "snapshot": (_string, None),
+        "impute_hardware": (_bool, False),
+        "impute_window_years": (_positive, 1.0),
     },
     "report": {
         "html": (_bool, True),
@@ -139,10 +147,17 @@ class DataSettings:
         embedded priors.
     snapshot : str or None
         Label recorded in outputs; defaults to the folder name or ``embedded``.
+    impute_hardware : bool
+        Give models with unknown or ambiguous hardware a distribution over candidate chips
+        instead of dropping them (see :mod:`uncertain_cost.data.impute`).
+    impute_window_years : float
+        Donor window for that distribution (models published within this many years).
     """
 
     epoch_dir: Path | None = None
     snapshot: str | None = None
+    impute_hardware: bool = False
+    impute_window_years: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -240,7 +255,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         if not epoch_path.is_dir():
             raise ConfigError("data.epoch_dir", f"folder not found: {epoch_path}", source)
         epoch_dir = epoch_path.resolve()
-    data = DataSettings(epoch_dir, data_raw.get("snapshot"))
+    data = DataSettings(epoch_dir, data_raw.get("snapshot"), data_raw["impute_hardware"],
+                        float(data_raw["impute_window_years"]))
     inputs_raw = raw.get("inputs", {})
     if not isinstance(inputs_raw, dict):
         raise ConfigError("inputs", f"expected a table [inputs], got {inputs_raw!r}", source)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_into, costs_numba, fact_arrays
-from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
-from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout
+from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout, stable_key
 
 __all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs", "column_costs"]
 
@@ -80,9 +80,38 @@ def _add_base(costs: tuple[np.ndarray, ...], base_index: np.ndarray, deflator: n
             array[:, i] += array[:, b] * ratio
 
 
+def _take_alternatives(costs: tuple[np.ndarray, ...], choices: list[tuple[int, np.ndarray]]) -> None:
+    """Give each model with candidate hardware the cost of its chosen candidate, row by row."""
+    for model, chosen in choices:
+        for array in costs:
+            n = array.shape[0]
+            array[:, model] = array[np.arange(n), chosen[:n]]
+
+
+def _modal_choices(facts: ModelFacts, n_rows: int) -> list[tuple[int, np.ndarray]]:
+    """Deterministic evaluations use each model's most likely candidate hardware."""
+    out = []
+    for model, rows, cumulative in alternative_groups(facts):
+        weights = np.diff(cumulative, prepend=0.0)
+        out.append((model, np.full(n_rows, rows[int(np.argmax(weights))])))
+    return out
+
+
+def _drawn_choices(facts: ModelFacts, seed: int, block: int, n_rows: int) -> list[tuple[int, np.ndarray]]:
+    """Candidate hardware drawn per draw, from a stream keyed by model name and block."""
+    out = []
+    for model, rows, cumulative in alternative_groups(facts):
+        key = (stable_key("hardware_choice"), stable_key(facts.names[model]), block)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+        u = rng.random(BLOCK_DRAWS)[:n_rows]
+        out.append((model, rows[np.minimum(np.searchsorted(cumulative, u, side="right"), len(rows) - 1)]))
+    return out
+
+
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
     amortized, cloud, acquisition = costs_numba(values, lay.column, arrays, interconnect_fraction)
     _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index), np.asarray(facts.deflator))
+    _take_alternatives((amortized, cloud, acquisition), _modal_choices(facts, values.shape[0]))
     return CostArrays(amortized, cloud, acquisition)
 
 
@@ -201,6 +230,7 @@ def simulate(
     components = np.empty((n_kept, n_models, 4))
     base_index = np.asarray(facts.base_index)
     deflator = np.asarray(facts.deflator, dtype=np.float64)
+    has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
 
     chunk_blocks = max(1, chunk_blocks)
     buffer = np.empty((min(n_draws, chunk_blocks * BLOCK_DRAWS), lay.n_columns))
@@ -217,6 +247,11 @@ def simulate(
                 totals["cloud"][start:stop], totals["acquisition"][start:stop])
         costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
         _add_base(outs, base_index, deflator)
+        if has_alternatives:
+            choices = [_drawn_choices(facts, seed, b, min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS))
+                       for b in range(first, min(first + chunk_blocks, n_blocks))]
+            merged = [(model, np.concatenate([c[k][1] for c in choices])) for k, (model, _) in enumerate(choices[0])]
+            _take_alternatives(outs, merged)
         if progress is not None:
             progress(stop, n_draws)
     kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),

@@ -107,6 +107,19 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
     )
     skipped.extend(resolve_skips)
+    if config.data.impute_hardware:
+        from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+
+        settings = HardwareImputation(True, config.data.impute_window_years)
+        facts, notes = resolve_with_imputation(
+            tables, selection, facts, settings, finetunes=config.run.finetunes,
+            reference_month=config.run.reference_month,
+        )
+        for note in notes:
+            progress.stage(note)
+        imputed = {facts.names[i] for i in set(facts.alternative_of[facts.alternative_of >= 0].tolist())}
+        skipped = [s for s in skipped if not (getattr(s, "model", "") in imputed and (
+            "no training hardware" in s.reason or "several hardware types" in s.reason))]
     if config.data.snapshot:
         from dataclasses import replace
 
@@ -198,6 +211,9 @@ def run_pipeline(config: Config, progress: Progress | None = None,
     if skip_rows:
         art.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")
     art.notes.append("models costed: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    n_imputed = len(set(facts.alternative_of[facts.alternative_of >= 0].tolist()))
+    if n_imputed:
+        art.notes.append(f"{n_imputed} of them with hardware imputed as a distribution over candidate chips")
     if stages is not None:
         stages(config, art, progress)
     return art

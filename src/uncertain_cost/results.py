@@ -149,6 +149,9 @@ def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list
     rows = []
     for k, i in enumerate(keep):
         chip = facts.chips[facts.chip_index[i]] if facts.chip_index[i] >= 0 else ""
+        n_candidates = int(np.sum(facts.alternative_of == i))
+        if n_candidates:
+            chip = f"imputed ({n_candidates} candidates)"
         for j, method in enumerate(METHODS):
             point = float(sim.point.total(method)[0, i])
             if not np.isfinite(point) or not np.isfinite(stats["median"][k, j]):

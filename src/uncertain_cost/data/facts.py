@@ -81,6 +81,12 @@ class ModelFacts:
         Free-text provenance per model (which price, which date rule).
     snapshot : str
         Name of the data snapshot these facts came from (recorded in outputs).
+    alternative_of : ndarray of int64, optional
+        For a row that is one candidate hardware of a model whose hardware is unknown (or
+        ambiguous), the index of that model's row; -1 otherwise. In each draw the model
+        takes the cost of one of its candidates, chosen with ``alternative_weight``.
+    alternative_weight : ndarray of float64, optional
+        Probability of each candidate row (they sum to 1 per model); 0 elsewhere.
     """
 
     names: tuple[str, ...]
@@ -112,6 +118,8 @@ class ModelFacts:
     notes: tuple[str, ...] = ()
     snapshot: str = ""
     extra: dict = field(default_factory=dict)
+    alternative_of: np.ndarray | None = None
+    alternative_weight: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -120,6 +128,10 @@ class ModelFacts:
 
     def __post_init__(self) -> None:
         n = len(self.names)
+        if self.alternative_of is None:
+            object.__setattr__(self, "alternative_of", np.full(n, -1, dtype=np.int64))
+        if self.alternative_weight is None:
+            object.__setattr__(self, "alternative_weight", np.zeros(n))
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and f.name != "chip_is_tpu" and value.shape != (n,):
@@ -144,6 +156,7 @@ def subset_facts(facts: ModelFacts, names) -> ModelFacts:
     """
     wanted = {facts.names.index(n) for n in names}
     wanted |= {int(facts.base_index[i]) for i in wanted if facts.base_index[i] >= 0}
+    wanted |= {int(i) for i in np.flatnonzero(np.isin(facts.alternative_of, list(wanted)))}
     rows = np.array(sorted(wanted), dtype=np.int64)
     remap = {int(old): new for new, old in enumerate(rows)}
     changes = {}
@@ -156,6 +169,17 @@ def subset_facts(facts: ModelFacts, names) -> ModelFacts:
         elif f.name in ("names", "organization") or (f.name == "notes" and len(value) == facts.n_models):
             changes[f.name] = tuple(value[i] for i in rows)
     changes["base_index"] = np.array([remap.get(int(b), -1) for b in facts.base_index[rows]], dtype=np.int64)
+    changes["alternative_of"] = np.array([remap.get(int(a), -1) for a in facts.alternative_of[rows]], dtype=np.int64)
     from dataclasses import replace
 
     return replace(facts, **changes)
+
+
+def alternative_groups(facts: ModelFacts) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(model row, candidate rows, cumulative weights)`` for each model with candidates."""
+    groups = []
+    for model in np.unique(facts.alternative_of[facts.alternative_of >= 0]):
+        rows = np.flatnonzero(facts.alternative_of == model)
+        weights = facts.alternative_weight[rows]
+        groups.append((int(model), rows, np.cumsum(weights) / weights.sum()))
+    return groups
