@@ -200,10 +200,25 @@ def build_model(data: GrowthData, *, priors: GrowthPriors | None = None, center:
             intercept = pm.Normal("intercept", level0, priors.intercept_sd, dims=DIM_COST_METHOD)
             sd_obs = np.sqrt(meas.eigvals)
         pm.Deterministic("growth", 10.0**slope, dims=DIM_COST_METHOD)
-        scatter_model = pm.HalfNormal("scatter_model", priors.scatter_model_sd, dims=DIM_COST_METHOD)
+        import os
         nu = pm.Gamma("nu", alpha=priors.nu_alpha, beta=priors.nu_beta)
-        effect = pm.StudentT("model_effect", nu=nu, mu=0.0, sigma=1.0, dims=DIM_MODEL)
-        trend = intercept[mi] + slope[mi] * x[ii] + scatter_model[mi] * effect[ii]
+        variant = os.environ.get("UC_VARIANT", "0")
+        if variant == "0":
+            scatter_model = pm.HalfNormal("scatter_model", priors.scatter_model_sd, dims=DIM_COST_METHOD)
+            effect = pm.StudentT("model_effect", nu=nu, mu=0.0, sigma=1.0, dims=DIM_MODEL)
+            trend = intercept[mi] + slope[mi] * x[ii] + scatter_model[mi] * effect[ii]
+        elif variant == "1":
+            scatter_model = pm.HalfNormal("scatter_model", priors.scatter_model_sd)
+            effect = pm.StudentT("model_effect", nu=nu, mu=0.0, sigma=scatter_model, dims=DIM_MODEL)
+            trend = intercept[mi] + slope[mi] * x[ii] + effect[ii]
+        else:
+            scatter_model = pm.HalfNormal("scatter_model", priors.scatter_model_sd)
+            if n_methods > 1:
+                loading = pt.exp(pm.ZeroSumNormal("log_loading", sigma=0.3, dims=DIM_COST_METHOD))
+            else:
+                loading = pt.ones(1)
+            effect = pm.StudentT("model_effect", nu=nu, mu=0.0, sigma=scatter_model, dims=DIM_MODEL)
+            trend = intercept[mi] + slope[mi] * x[ii] + loading[mi] * effect[ii]
         pm.Normal("log10_cost_rotated", mu=pt.dot(vt, trend), sigma=sd_obs, observed=observed, dims=DIM_EIG)
     return GrowthModel(model=model, measurement=meas, year_ref=year_ref, priors=priors)
 
