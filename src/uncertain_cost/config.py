@@ -83,28 +83,28 @@ def _bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
 
 
-#: section -> key -> (validator, default)
-VALIDATION: Mapping[str, Mapping[str, tuple[Callable[[Any], str | None], Any]]] = MappingProxyType({
+#: section -> key -> validator (defaults live in the settings dataclasses below)
+VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingProxyType({
     "run": {
-        "draws": (_int(1), 100_000),
-        "seed": (_int(0), 20240531),
-        "keep_draws": (_int(1), 10_000),
-        "chunk_blocks": (_int(1), 4),
-        "reference_month": (_month, "2023-12"),
-        "finetunes": (_choice("drop", "add_base"), "drop"),
-        "credible_level": (_fraction, 0.9),
-        "interconnect_fraction": (_fraction, 0.19),
+        "draws": _int(1),
+        "seed": _int(0),
+        "keep_draws": _int(1),
+        "chunk_blocks": _int(1),
+        "reference_month": _month,
+        "finetunes": _choice("drop", "add_base"),
+        "credible_level": _fraction,
+        "interconnect_fraction": _fraction,
     },
     "data": {
-        "epoch_dir": (_string, None),
-        "snapshot": (_string, None),
-        "impute_hardware": (_bool, False),
-        "impute_window_years": (_positive, 1.0),
+        "epoch_dir": _string,
+        "snapshot": _string,
+        "impute_hardware": _bool,
+        "impute_window_years": _positive,
     },
     "report": {
-        "html": (_bool, True),
-        "png": (_bool, True),
-        "markdown": (_bool, True),
+        "html": _bool,
+        "png": _bool,
+        "markdown": _bool,
     },
 })
 
@@ -196,22 +196,18 @@ class Config:
 
 
 def _validated(table: Any, section: str, source: str) -> dict:
+    """Check a section's keys and values against :data:`VALIDATION`; return the given keys."""
     if not isinstance(table, dict):
         raise ConfigError(section, f"expected a table [{section}], got {table!r}", source)
     rules = VALIDATION[section]
     unknown = sorted(set(table) - set(rules))
     if unknown:
         raise ConfigError(f"{section}.{unknown[0]}", f"unknown key; valid keys: {', '.join(rules)}", source)
-    out = {}
-    for key, (check, default) in rules.items():
-        if key in table:
-            problem = check(table[key])
-            if problem:
-                raise ConfigError(f"{section}.{key}", problem, source)
-            out[key] = table[key]
-        elif default is not None:
-            out[key] = default
-    return out
+    for key, value in table.items():
+        problem = rules[key](value)
+        if problem:
+            raise ConfigError(f"{section}.{key}", problem, source)
+    return dict(table)
 
 
 def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: str | None = None,
@@ -255,8 +251,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         if not epoch_path.is_dir():
             raise ConfigError("data.epoch_dir", f"folder not found: {epoch_path}", source)
         epoch_dir = epoch_path.resolve()
-    data = DataSettings(epoch_dir, data_raw.get("snapshot"), data_raw["impute_hardware"],
-                        float(data_raw["impute_window_years"]))
+    data = DataSettings(**{**data_raw, "epoch_dir": epoch_dir})
     inputs_raw = raw.get("inputs", {})
     if not isinstance(inputs_raw, dict):
         raise ConfigError("inputs", f"expected a table [inputs], got {inputs_raw!r}", source)

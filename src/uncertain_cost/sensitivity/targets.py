@@ -21,13 +21,10 @@ from uncertain_cost.engine import column_costs
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.sampling.design import layout
-from uncertain_cost.sensitivity.sobol import SobolResult
-from uncertain_cost.sensitivity.sobol import sobol as run_sobol
-from uncertain_cost.sensitivity.tornado import TornadoResult, tornado
 from uncertain_cost.units import METHODS
 
-__all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "run_cost_sensitivity",
-           "run_growth_sensitivity", "TORNADO_COLUMNS", "SOBOL_COLUMNS"]
+__all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "development_target",
+           "TORNADO_COLUMNS", "SOBOL_COLUMNS"]
 
 TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
                    "base", "units")
@@ -204,43 +201,6 @@ def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: fl
         return 10.0 ** slope
 
     return factors, f, len(chosen)
-
-
-def _tornado_rows(result: TornadoResult, units: str) -> list[dict]:
-    rows = result.table()
-    for row in rows:
-        row["units"] = units
-    return rows
-
-
-def run_cost_sensitivity(facts: ModelFacts, inputs: InputSet, settings: SensitivitySettings, *,
-                         interconnect_fraction: float, seed: int) -> tuple[TornadoResult | None, SobolResult | None]:
-    """Tornado (per input) and Sobol indices of the configured model-cost targets."""
-    models = [m for m in settings.models if m in facts.names]
-    if not models:
-        return None, None
-    factors, f, names = cost_target(facts, inputs, models, settings.methods, interconnect_fraction)
-    torn = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
-                   target_names=names, by_group=True)
-    sob = None
-    if settings.sobol:
-        sob = run_sobol(factors, f, settings.sobol_base, seed, n_bootstrap=settings.bootstrap,
-                        target_names=names, by_group=True)
-    return torn, sob
-
-
-def run_growth_sensitivity(facts: ModelFacts, inputs: InputSet, settings: SensitivitySettings, *,
-                           interconnect_fraction: float, seed: int) -> tuple[TornadoResult, SobolResult | None]:
-    """Tornado and Sobol indices of the amortized OLS growth factor."""
-    factors, f, n_models = growth_target(facts, inputs, interconnect_fraction)
-    name = [f"growth factor amortized ({n_models} models)"]
-    torn = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
-                   target_names=name, by_group=True)
-    sob = None
-    if settings.sobol:
-        sob = run_sobol(factors, f, settings.growth_sobol_base, seed, n_bootstrap=settings.bootstrap,
-                        target_names=name, by_group=True)
-    return torn, sob
 
 
 def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconnect_fraction: float):
