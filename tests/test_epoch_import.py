@@ -5,11 +5,12 @@ from datetime import date
 
 import pytest
 
-from epoch_paths import FIXTURES, snapshot
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
 from uncertain_cost.data.epoch import parse_date, parse_number
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.errors import DataError
+
+from epoch_paths import FIXTURES, snapshot
 
 
 @pytest.mark.parametrize("text,expected", [

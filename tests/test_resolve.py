@@ -4,7 +4,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from epoch_paths import FIXTURES, snapshot
 from uncertain_cost.data import load_embedded_tables, read_epoch_snapshot, resolve_facts
 from uncertain_cost.data.facts import (
     CHIP_HOURS_IMPUTED,
@@ -17,6 +16,8 @@ from uncertain_cost.data.facts import (
 from uncertain_cost.data.tables import ModelRecord
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.selection import select_frontier
+
+from epoch_paths import FIXTURES, snapshot
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@ from datetime import date
 
 import pytest
 
-from epoch_paths import FIXTURES, snapshot
 from uncertain_cost.data import load_embedded_tables, read_epoch_snapshot
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.selection import (
@@ -10,6 +9,8 @@ from uncertain_cost.selection import (
     decimal_year,
     select_frontier,
 )
+
+from epoch_paths import FIXTURES, snapshot
 
 # The paper's 64 frontier models: running top-10 of the 2024-06 Epoch snapshot, published
 # 2015-10-01..2024-01-01 (Cottier et al. 2024; Epoch AI data, CC-BY 4.0). Epoch's own
