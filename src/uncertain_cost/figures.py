@@ -96,7 +96,7 @@ def plot_model_intervals(rows: Sequence[dict], method: str, reference_month: str
     usd_axis(ax.xaxis)
     ax.set_xlabel(f"{method} cost, 90% interval (USD of {reference_month})")
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right")  # early (cheap) models leave the top right free
     fig.tight_layout()
     return fig
 
