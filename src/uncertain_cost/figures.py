@@ -8,9 +8,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from uncertain_cost.growth.forecast import threshold_name
 from uncertain_cost.units import COMPONENTS
 
-__all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "usd_axis"]
+__all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "plot_forecast", "usd_axis"]
 
 _METHOD_COLOURS = {"amortized": "#4C72B0", "cloud": "#DD8452", "acquisition": "#55A868"}
 _COMPONENT_COLOURS = ("#DD8452", "#55A868", "#C44E52", "#8172B3")
@@ -127,5 +128,51 @@ def plot_components(names: Sequence[str], components: np.ndarray, reference_mont
     ax.set_xlabel(f"mean amortized cost, million USD of {reference_month}")
     ax.set_title(f"Cost components of the {len(order)} most expensive runs (amortized)")
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_forecast(rows: Sequence[dict], method: str, reference_month: str, thresholds: Sequence[float]) -> Figure:
+    """Posterior predictive of the most expensive run of each year, with exceedance probabilities.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        ``forecast.csv`` rows (``year``, ``p5`` ... ``p95``, ``prob_gt_*``).
+    method : str
+    reference_month : str
+    thresholds : sequence of float
+        Dollar thresholds drawn as horizontal lines, their probabilities annotated.
+    """
+    chosen = [r for r in rows if r["method"] == method]
+    years = np.array([r["year"] for r in chosen])
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
+    ax.fill_between(years, [r["p5"] for r in chosen], [r["p95"] for r in chosen], color="#4C72B0", alpha=0.2,
+                    label="90% predictive interval")
+    ax.fill_between(years, [r["p25"] for r in chosen], [r["p75"] for r in chosen], color="#4C72B0", alpha=0.35,
+                    label="50% predictive interval")
+    ax.plot(years, [r["p50"] for r in chosen], "o-", color="#4C72B0", label="median")
+    if "regression_mean_usd" in chosen[0]:
+        ax.plot(years, [r["regression_mean_usd"] for r in chosen], "--", color="black", linewidth=1,
+                label="trend (typical frontier model)")
+    for threshold in thresholds:
+        ax.axhline(threshold, color="#C44E52", linewidth=0.8, linestyle=":")
+        key = threshold_name(threshold)
+        for r in chosen:
+            if key in r:
+                ax.annotate(f"{r[key]:.0%}", (r["year"], threshold), fontsize=7, color="#C44E52",
+                            xytext=(0, 3), textcoords="offset points", ha="center")
+        ax.annotate(f"P(> {_usd(threshold)})", (years[-1], threshold), fontsize=8, color="#C44E52",
+                    xytext=(22, 0), textcoords="offset points", ha="left", va="center")
+    ax.set_yscale("log")
+    usd_axis(ax.yaxis)
+    ax.set_xticks(years)
+    ax.set_xlim(years[0] - 0.4, years[-1] + 1.0)  # room for the threshold labels on the right
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"cost of the year's most expensive run ({method}, USD of {reference_month})")
+    ax.set_title(f"Forecast: the most expensive frontier training run of each year ({method})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

@@ -146,16 +146,11 @@ def parse_stage_settings(config: Config) -> StageSettings:
         Naming the file and key of the first mistake.
     """
     from uncertain_cost.devcost import parse_development
+    from uncertain_cost.growth.settings import GrowthSettings
     from uncertain_cost.selection import SelectionRules
     from uncertain_cost.sensitivity.targets import SensitivitySettings
 
-    growth = None
-    try:
-        from uncertain_cost.growth import GrowthSettings
-    except ImportError:  # growth stage not installed in this build
-        GrowthSettings = None  # noqa: N806
-    if GrowthSettings is not None:
-        growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)
+    growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)
     return StageSettings(
         selection=SelectionRules.from_config(config.section("selection"), config.source),
         sensitivity=SensitivitySettings.from_config(config.section("sensitivity"), config.source),

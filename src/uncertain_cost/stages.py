@@ -13,6 +13,7 @@ import xarray as xr
 
 from uncertain_cost.config import Config
 from uncertain_cost.pipeline import Artifacts, Progress
+from uncertain_cost.units import METHODS
 
 __all__ = ["default_stages", "sensitivity_stage", "development_stage"]
 
@@ -170,8 +171,81 @@ def documents_stage(config: Config, art: Artifacts, progress: Progress) -> None:
         art.figures.clear()
 
 
+def growth_data(art: Artifacts):
+    """Collect the frontier models' Monte Carlo costs (kept draws) and point estimates, per method."""
+    from uncertain_cost.growth import GrowthData
+
+    facts, sim = art.facts, art.simulation
+    frontier = np.flatnonzero(np.asarray(facts.is_frontier))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = {m: np.log10(sim.kept.total(m)[:, frontier]) for m in METHODS}
+        points = {m: np.log10(sim.point.total(m)[0, frontier]) for m in METHODS}
+    return GrowthData(np.asarray(facts.publication_year)[frontier], draws, points,
+                      model=tuple(facts.names[i] for i in frontier))
+
+
+def growth_stage(config: Config, art: Artifacts, progress: Progress) -> None:
+    """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run."""
+    from uncertain_cost.figures import plot_forecast
+    from uncertain_cost.growth import GROWTH_COLUMNS, fit_bayes, fit_ols_methods, forecast_costs, growth_rows
+    from uncertain_cost.growth import with_forecast as add_forecast
+
+    settings = art.settings.growth
+    if not settings.enabled:
+        return
+    data = growth_data(art)
+    ols = fit_ols_methods(data, settings.level)
+    bayes = None
+    if settings.bayes:
+        progress.stage(f"growth: Bayesian fit ({settings.chains} chains x {settings.draws} draws)")
+        bayes = fit_bayes(data, seed=config.run.seed, draws=settings.draws, tune=settings.tune,
+                          chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
+                          center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
+                          r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
+        d = bayes.diagnostics
+        art.notes.append(f"growth fit diagnostics: R-hat max {d.r_hat_max:.4f}, ESS bulk min {d.ess_bulk_min:.0f}, "
+                         f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}")
+        art.extras["growth_fans"] = _trend_fans(bayes, data)
+    art.tables["growth.csv"] = (growth_rows(ols, bayes), GROWTH_COLUMNS)
+    if bayes is None:
+        return
+    idata = bayes.idata
+    if settings.forecast:
+        years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
+        forecast = forecast_costs(bayes, list(years), thresholds=settings.thresholds_usd,
+                                  models_per_year=settings.models_per_year, level=settings.level)
+        art.tables["forecast.csv"] = (forecast.rows, forecast.columns)
+        idata = add_forecast(idata, forecast)
+        month = config.run.reference_month
+        art.figures["forecast.png"] = plot_forecast(forecast.rows, "amortized", month, settings.thresholds_usd)
+        art.extras["forecast_text"] = (
+            f"For each year, the cost of the most expensive of {forecast.models_per_year} frontier runs "
+            "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
+            "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
+            "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
+            "run that year costs more than $X (in dollars of the reference month).")
+    for group in idata.groups():
+        art.groups[group] = idata[group]
+
+
+def _trend_fans(bayes, data) -> dict:
+    """Posterior band of the trend line over the observed years, per method (for the figure)."""
+    years = np.linspace(float(data.year.min()), float(data.year.max()), 40)
+    fans = {}
+    lo_q, hi_q = 0.5 - bayes.level / 2, 0.5 + bayes.level / 2
+    for method in bayes.methods:
+        slope = bayes.draws("slope", method)
+        intercept = bayes.draws("intercept", method)
+        lines = 10.0 ** (intercept[:, None] + slope[:, None] * (years[None, :] - bayes.year_ref))
+        lo, mid, hi = np.quantile(lines, [lo_q, 0.5, hi_q], axis=0)
+        fans[method] = {"years": years, "lo": lo, "mid": mid, "hi": hi,
+                        "label": f"Bayesian trend, {bayes.level:.0%} interval"}
+    return fans
+
+
 def default_stages(config: Config, art: Artifacts, progress: Progress) -> None:
     """Run the growth, development-cost, sensitivity and report stages enabled in ``config``."""
+    growth_stage(config, art, progress)
     dev_spec = development_stage(config, art, progress)
     sensitivity_stage(config, art, progress, dev_spec)
     figures_stage(config, art, progress)
