@@ -23,6 +23,9 @@ seed = 7
 sobol_base = 64
 growth_sobol_base = 32
 bootstrap = 20
+
+[growth]
+bayes = false   # the PyMC fit has its own (slow) tests
 """
 
 
@@ -48,7 +51,8 @@ def _rows(path):
 def test_run_writes_the_promised_files(run_folder):
     names = {p.name for p in run_folder.iterdir()}
     for required in ("summary.csv", "summary.json", "results.nc", "provenance.json", "skipped.csv",
-                     "tornado.csv", "sobol.csv", "devcost.csv", "devcost.png", "tornado_gpt_4_amortized.png"):
+                     "tornado.csv", "sobol.csv", "devcost.csv", "devcost.png", "tornado_gpt_4_amortized.png",
+                     "growth.csv", "report.md", "report.html", "cost_vs_year_amortized.png"):
         assert required in names
     rows = _rows(run_folder / "summary.csv")
     assert {"model", "method", "point_usd", "median_usd", "mean_usd", "p5_usd", "p95_usd"} <= set(rows[0])
@@ -84,7 +88,7 @@ def test_same_seed_identical_summary_across_threads(small_config, tmp_path):
         subprocess.run([sys.executable, "-m", "uncertain_cost", "run", str(small_config), "--out", str(out),
                         "--quiet"], env=env, check=True, cwd=tmp_path)
         outs.append(out)
-    for name in ("summary.csv", "tornado.csv", "sobol.csv", "devcost.csv"):
+    for name in ("summary.csv", "growth.csv", "tornado.csv", "sobol.csv", "devcost.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 

@@ -1,0 +1,67 @@
+"""The growth stage inside a run: OLS beside the Bayesian fit, forecasts, ArviZ groups."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from uncertain_cost.cli import main
+from uncertain_cost.config import parse_config
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.growth.settings import GrowthSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_settings_validated_with_key_names():
+    s = GrowthSettings.from_config({"level": 0.95, "draws": 300}, {"end_year": 2028, "thresholds_usd": [1e9]})
+    assert s.level == 0.95 and s.draws == 300 and s.forecast_end_year == 2028 and s.thresholds_usd == (1e9,)
+    for growth, forecast, key in (({"levle": 0.9}, {}, "growth.levle"), ({"level": 1.5}, {}, "growth.level"),
+                                  ({}, {"end_year": "soon"}, "forecast.end_year"),
+                                  ({}, {"thresholds_usd": [-1]}, "forecast.thresholds_usd")):
+        with pytest.raises(ConfigError) as info:
+            GrowthSettings.from_config(growth, forecast, "c.toml")
+        assert info.value.key == key
+
+
+def test_ols_rows_without_pymc(tmp_path):
+    from uncertain_cost.pipeline import run_pipeline
+    from uncertain_cost.stages import growth_stage
+
+    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}})
+    art = run_pipeline(config, stages=lambda c, a, p: growth_stage(c, a, p))
+    rows, columns = art.tables["growth.csv"]
+    assert {"method", "estimator", "n_models", "growth_per_year", "lo", "hi", "level", "slope_oom_per_year",
+            "doubling_months", "r_hat_max", "ess_bulk_min", "divergences"} <= set(columns)
+    amortized = next(r for r in rows if r["method"] == "amortized")
+    assert amortized["n_models"] == 41 and round(amortized["growth_per_year"], 2) == 2.41
+
+
+@pytest.mark.slow
+def test_default_config_growth_fit(tmp_path):
+    """On the default config: diagnostics meet the thresholds and the Bayesian interval holds OLS."""
+    import arviz as az
+    import xarray as xr
+
+    out = tmp_path / "run"
+    assert main(["run", str(REPO / "config.toml"), "--draws", "10000", "--out", str(out), "--quiet"]) == 0
+    growth = {(r["method"], r["estimator"]): r for r in _rows(out / "growth.csv")}
+    bayes, ols = growth[("amortized", "bayes")], growth[("amortized", "ols")]
+    assert float(bayes["lo"]) <= float(ols["growth_per_year"]) <= float(bayes["hi"])
+    assert float(bayes["r_hat_max"]) <= 1.01 and float(bayes["ess_bulk_min"]) >= 400
+    assert int(bayes["divergences"]) == 0
+    forecast = _rows(out / "forecast.csv")
+    years = [int(r["year"]) for r in forecast if r["method"] == "amortized"]
+    assert years[-1] == 2030
+    probs = [float(r["prob_gt_1e9"]) for r in forecast if r["method"] == "amortized"]
+    assert probs == sorted(probs) and 0 < probs[-1] <= 1
+    posterior = xr.open_dataset(out / "results.nc", group="posterior", engine="h5netcdf")
+    summary = az.summary(posterior, var_names=["slope"])
+    assert len(summary) == 3
+    predictive = xr.open_dataset(out / "results.nc", group="posterior_predictive", engine="h5netcdf")
+    assert {"chain", "draw", "year"} <= set(predictive.dims)
