@@ -1,4 +1,4 @@
-"""The stages after the Monte Carlo: growth, sensitivity, development cost.
+"""The stages after the Monte Carlo: growth, development cost, sensitivity, figures, report text.
 
 Each stage reads the config section it owns, computes, and adds tables, datasets and
 figures to the run's :class:`~uncertain_cost.pipeline.Artifacts`; nothing is written here.
@@ -15,7 +15,8 @@ from uncertain_cost.config import Config
 from uncertain_cost.pipeline import Artifacts, Progress
 from uncertain_cost.units import METHODS
 
-__all__ = ["default_stages", "sensitivity_stage", "development_stage"]
+__all__ = ["default_stages", "growth_stage", "development_stage", "sensitivity_stage", "figures_stage",
+           "documents_stage"]
 
 
 def _slug(text: str) -> str:
