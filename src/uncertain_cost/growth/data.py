@@ -140,6 +140,25 @@ class GrowthData:
         """Number of frontier models (costed by some method or not)."""
         return int(self.year.size)
 
+    def select(self, methods) -> GrowthData:
+        """Restrict the data to ``methods`` (e.g. to fit one method on its own).
+
+        Parameters
+        ----------
+        methods : str or sequence of str
+
+        Returns
+        -------
+        GrowthData
+        """
+        names = [methods] if isinstance(methods, str) else list(methods)
+        for m in names:
+            if m not in self.log10_cost_draws:
+                raise DataError(f"growth data: no method {m!r}; have {list(self.methods)}")
+        return GrowthData(self.year, {m: self.log10_cost_draws[m] for m in names},
+                          {m: self.log10_cost_point[m] for m in names if m in self.log10_cost_point},
+                          self.model, self.draws_aligned)
+
     def costed(self, method: str) -> np.ndarray:
         """Boolean mask of the models that ``method`` costs in every draw."""
         return np.all(np.isfinite(self.log10_cost_draws[method]), axis=0)

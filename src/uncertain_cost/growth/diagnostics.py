@@ -34,8 +34,8 @@ class Diagnostics:
         Divergent transitions after tuning.
     chains, draws : int
         Chains and draws per chain.
-    worst_r_hat, worst_ess : str
-        Variable (with index) where the largest R-hat / smallest bulk ESS occurs.
+    worst_r_hat, worst_ess, worst_ess_tail : str
+        Variable (with index) where the largest R-hat / smallest bulk / tail ESS occurs.
     r_hat_threshold, ess_threshold : float
         The thresholds checked.
     """
@@ -48,6 +48,7 @@ class Diagnostics:
     draws: int
     worst_r_hat: str = ""
     worst_ess: str = ""
+    worst_ess_tail: str = ""
     r_hat_threshold: float = 1.01
     ess_threshold: float = 400.0
 
@@ -60,7 +61,7 @@ class Diagnostics:
         if not self.ess_bulk_min >= self.ess_threshold:
             out.append(f"bulk ESS {self.ess_bulk_min:.0f} < {self.ess_threshold:.0f} ({self.worst_ess})")
         if not self.ess_tail_min >= self.ess_threshold:
-            out.append(f"tail ESS {self.ess_tail_min:.0f} < {self.ess_threshold:.0f}")
+            out.append(f"tail ESS {self.ess_tail_min:.0f} < {self.ess_threshold:.0f} ({self.worst_ess_tail})")
         if self.divergences > 0:
             out.append(f"{self.divergences} divergent transitions")
         return tuple(out)
@@ -81,10 +82,20 @@ class Diagnostics:
             "draws": self.draws,
             "worst_r_hat": self.worst_r_hat,
             "worst_ess": self.worst_ess,
+            "worst_ess_tail": self.worst_ess_tail,
             "r_hat_threshold": self.r_hat_threshold,
             "ess_threshold": self.ess_threshold,
             "ok": self.ok,
         }
+
+
+def import_arviz():
+    """Import ArviZ without its notice about the 1.0 refactor (a FutureWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz
+
+    return arviz
 
 
 def _extreme(ds, pick) -> tuple[float, str]:
@@ -131,15 +142,14 @@ def compute_diagnostics(
     -------
     Diagnostics
     """
-    import arviz as az
-
+    az = import_arviz()
     post = idata.posterior
     if var_names is not None:
         post = post[list(var_names)]
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
     r_hat, worst_r_hat = _extreme(az.rhat(post), np.nanargmax)
     ess_bulk, worst_ess = _extreme(az.ess(post, method="bulk"), np.nanargmin)
-    ess_tail, _ = _extreme(az.ess(post, method="tail"), np.nanargmin)
+    ess_tail, worst_ess_tail = _extreme(az.ess(post, method="tail"), np.nanargmin)
     divergences = 0
     if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
         divergences = int(np.asarray(idata.sample_stats["diverging"].values).sum())
@@ -152,6 +162,7 @@ def compute_diagnostics(
         draws=draws,
         worst_r_hat=worst_r_hat,
         worst_ess=worst_ess,
+        worst_ess_tail=worst_ess_tail,
         r_hat_threshold=float(r_hat_threshold),
         ess_threshold=float(100.0 * chains if ess_threshold is None else ess_threshold),
     )

@@ -4,9 +4,9 @@ What is forecast, precisely: for calendar year ``Y`` and cost method ``m``, the 
 most expensive of ``k`` new frontier models published in ``Y``, where ``k`` is the number of
 frontier models published per year in the data (median over the observed calendar years)
 and each model is drawn from the fitted trend plus its scatter: publication time uniform in
-``[Y, Y + 1)``, ``log10 cost = intercept_m + slope_m * (t - year_ref) + scatter_model_m * u +
-e``, ``u ~ StudentT(nu)``, ``e ~ Normal(0, scatter_method)``; one such maximum per posterior
-draw. It is the true cost (no measurement error). The "regression mean" is the trend line
+``[Y, Y + 1)``, ``log10 cost = intercept_m + slope_m * (t - year_ref) + loading_m * v + e``,
+``v ~ StudentT(nu, 0, scatter_model)``, ``e ~ Normal(0, scatter_method)``; one such maximum
+per posterior draw. It is the true cost (no measurement error). The "regression mean" is the trend line
 itself at mid-year, ``10**(intercept_m + slope_m * (Y + 0.5 - year_ref))``: the typical
 (geometric-mean) model of that year, which the paper reports as ≈ $83 M for 2027.
 """
@@ -170,7 +170,7 @@ def forecast_costs(
         k = int(models_per_year)
     level = result.level if level is None else float(level)
     yrs = _years(years, float(np.max(result.frontier_years)))
-    rng = np.random.default_rng(child_seeds(result.seed)[1] if seed is None else seed)
+    rng = np.random.default_rng(child_seeds(result.seed)[2] if seed is None else seed)
 
     post = result.idata.posterior
     n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
@@ -180,7 +180,10 @@ def forecast_costs(
     def per_method(name):
         return np.asarray(post[name].values).reshape(s, -1)[:, idx]  # (S, M)
 
-    intercept, slope, scale = per_method("intercept"), per_method("slope"), per_method("scatter_model")
+    intercept, slope = per_method("intercept"), per_method("slope")
+    scale = np.asarray(post["scatter_model"].values).reshape(s, 1)
+    if "log_loading" in post:
+        scale = scale * np.exp(per_method("log_loading"))
     nu = np.asarray(post["nu"].values).reshape(s)
     sd_method = (np.asarray(post["scatter_method"].values).reshape(s) if "scatter_method" in post
                  else np.zeros(s))

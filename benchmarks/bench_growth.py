@@ -1,0 +1,192 @@
+"""Bayesian growth fit: compile and sampling time, cold and warm, against baselines in the same run.
+
+Run by hand (not collected by pytest)::
+
+    /work/venv/bin/python benchmarks/bench_growth.py [--n-models 64] [--draws 1000] [--tune 1000]
+        [--chains 4] [--cores 2] [--seed 0] [--phase both|cold|warm]
+
+Each phase runs in a fresh Python process:
+
+* ``cold``: empty, temporary PyTensor compile and numba cache directories (every C module and
+  the numba kernel are compiled);
+* ``warm``: the same directories again (loaded from the disk caches).
+
+Within a process the full fit runs twice; the second run also reuses what PyTensor keeps in
+memory. For every fit, ``setup`` is the wall time of ``pymc.sample`` minus its sampling time
+(graph rewriting, C compilation or cache loading, initialisation, fork) plus building the
+model, and ``sampling`` is PyMC's own sampling time (tuning + draws, all chains).
+``import pymc`` and the first call of the numba kernel (compilation, or loading its cache) are
+timed on their own. Baselines, timed the same way in the same process: the paper's OLS, a
+plain normal linear regression in PyMC (one method, point estimates), and a robust
+hierarchical regression without measurement error (Student-t, method slopes pooled, stacked
+point estimates of all methods: the "comparable" model of the growth issue). The full fit
+uses simulated data shaped like the paper's (64 frontier models, 3 methods, correlated draws).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+
+def baseline_models(data, pm):
+    """The two PyMC baselines: plain regression and robust hierarchical regression."""
+    point = data.log10_cost_point["amortized"]
+    ok = np.isfinite(point)
+    x, y = data.year[ok] - data.year[ok].mean(), point[ok]
+    with pm.Model() as plain:
+        a = pm.Normal("a", y.mean(), 2.0)
+        b = pm.Normal("b", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        pm.Normal("y", a + b * x, s, observed=y)
+    xs, ys, gs = [], [], []
+    for g, m in enumerate(data.methods):
+        p = data.log10_cost_point[m]
+        keep = np.isfinite(p)
+        xs.append(data.year[keep])
+        ys.append(p[keep])
+        gs.append(np.full(int(keep.sum()), g))
+    x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+    x = x - x.mean()
+    n_m = len(data.methods)
+    with pm.Model() as robust:
+        mu_b = pm.Normal("mu_b", 0.0, 1.0)
+        tau_b = pm.HalfNormal("tau_b", 0.1)
+        z_b = pm.Normal("z_b", 0.0, 1.0, shape=n_m)
+        mu_a = pm.Normal("mu_a", y.mean(), 2.0)
+        tau_a = pm.HalfNormal("tau_a", 1.0)
+        a = pm.Normal("a", mu_a, tau_a, shape=n_m)
+        s = pm.HalfNormal("s", 1.0)
+        nu = pm.Gamma("nu", 2.0, 0.1)
+        pm.StudentT("y", nu=nu, mu=a[g] + (mu_b + tau_b * z_b)[g] * x, sigma=s, observed=y)
+    return {"plain regression": plain, f"robust hierarchical ({y.size} points)": robust}
+
+
+def timed_sample(pm, model, args, seed):
+    t0 = time.perf_counter()
+    idata = pm.sample(draws=args.draws, tune=args.tune, chains=args.chains, cores=args.cores, random_seed=seed,
+                      model=model, progressbar=False, quiet=True, compute_convergence_checks=False)
+    wall = time.perf_counter() - t0
+    sampling = float(idata.posterior.attrs["sampling_time"])
+    return {"setup": wall - sampling, "sampling": sampling, "total": wall,
+            "divergences": int(idata.sample_stats["diverging"].sum()),
+            "n_steps": float(idata.sample_stats["n_steps"].mean())}
+
+
+def worker(args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from uncertain_cost.growth import build_model, fit_bayes, fit_ols_methods, simulate_growth_data
+    from uncertain_cost.growth.bayes import import_pymc
+
+    out = {}
+    data, _ = simulate_growth_data(seed=args.seed, n_models=args.n_models, n_draws=args.mc_draws)
+    t0 = time.perf_counter()
+    for _ in range(100):
+        fit_ols_methods(data)
+    out["ols (3 methods)"] = {"total": (time.perf_counter() - t0) / 100}
+    t0 = time.perf_counter()
+    pm = import_pymc()
+    out["import pymc"] = {"total": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    density = build_model(data).density
+    out["build model (measurement, weights)"] = {"total": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    density.logp_and_grad(density.initial_point())
+    out["numba kernel (compile or cache load)"] = {"total": time.perf_counter() - t0}
+    for name, model in baseline_models(data, pm).items():
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
+            warnings.simplefilter("ignore")
+            out[name] = timed_sample(pm, model, args, args.seed)
+    for run in ("first", "second"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = fit_bayes(data, seed=args.seed, draws=args.draws, tune=args.tune, chains=args.chains,
+                          cores=args.cores)
+        d = r.diagnostics
+        out[f"growth fit ({run})"] = {
+            "setup": r.timings["build"] + r.timings["setup"], "sampling": r.timings["sampling"],
+            "total": r.timings["total"], "divergences": d.divergences,
+            "n_steps": float(r.idata.sample_stats["n_steps"].mean()),
+            "r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min, "ess_tail_min": d.ess_tail_min,
+            "n_obs": int(sum(r.n_models.values())),
+        }
+    return out
+
+
+def run_phase(phase: str, compiledir: str, args) -> dict:
+    env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={compiledir}",
+               NUMBA_CACHE_DIR=os.path.join(compiledir, "numba"))
+    cmd = [sys.executable, __file__, "--worker", "--seed", str(args.seed), "--n-models", str(args.n_models),
+           "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains),
+           "--cores", str(args.cores), "--mc-draws", str(args.mc_draws)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process (wall)"] = {"total": time.perf_counter() - t0}
+    return result
+
+
+def report(phase: str, res: dict) -> None:
+    print(f"\n== {phase} ==")
+    print(f"{'stage':38s} {'setup s':>8s} {'sampl. s':>8s} {'total s':>8s}  notes")
+    for name, r in res.items():
+        notes = []
+        if "n_steps" in r:
+            notes.append(f"{r['n_steps']:.1f} leapfrog/draw, {r['divergences']} div")
+        if "r_hat_max" in r:
+            notes.append(f"R-hat max {r['r_hat_max']:.3f}, ESS bulk/tail min {r['ess_bulk_min']:.0f}/"
+                         f"{r['ess_tail_min']:.0f}, {r['n_obs']} obs")
+        setup = f"{r['setup']:8.2f}" if "setup" in r else " " * 8
+        sampling = f"{r['sampling']:8.2f}" if "sampling" in r else " " * 8
+        print(f"{name:38s} {setup} {sampling} {r['total']:8.3f}  {'; '.join(notes)}")
+    fit = res["growth fit (first)"]
+    base = res["plain regression"]
+    robust = next(v for k, v in res.items() if k.startswith("robust"))
+    imp = res["import pymc"]["total"] + res["numba kernel (compile or cache load)"]["total"]
+    print(f"growth fit / plain regression: setup x{fit['setup'] / base['setup']:.2f}, "
+          f"sampling x{fit['sampling'] / base['sampling']:.2f}, total x{fit['total'] / base['total']:.2f}")
+    print(f"growth fit / robust hierarchical:  setup x{fit['setup'] / robust['setup']:.2f}, "
+          f"sampling x{fit['sampling'] / robust['sampling']:.2f}, total x{fit['total'] / robust['total']:.2f}")
+    print(f"whole default fit incl. `import pymc` and the kernel: first {fit['total'] + imp:.1f} s, "
+          f"second in the same process {res['growth fit (second)']['total']:.1f} s")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n-models", type=int, default=64)
+    p.add_argument("--mc-draws", type=int, default=4000)
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--phase", choices=("both", "cold", "warm"), default="both")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return 0
+    compiledir = tempfile.mkdtemp(prefix="bench_growth_pytensor_")
+    try:
+        phases = ("cold", "warm") if args.phase == "both" else (args.phase,)
+        if args.phase == "warm":
+            run_phase("prime", compiledir, args)
+        for phase in phases:
+            report(phase, run_phase(phase, compiledir, args))
+    finally:
+        shutil.rmtree(compiledir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
