@@ -21,6 +21,9 @@ class GrowthSettings:
         Run the growth stage at all.
     bayes : bool
         Fit the hierarchical Bayesian model (OLS is always reported).
+    separate : bool
+        Also fit each method alone (rows ``estimator = "bayes_single"``): like-for-like with
+        the paper's per-method OLS, without the pooling across methods.
     level : float
         Central level of every growth interval (paper v2: 0.9; v1: 0.95).
     draws, tune, chains : int
@@ -44,6 +47,7 @@ class GrowthSettings:
 
     enabled: bool = True
     bayes: bool = True
+    separate: bool = True
     level: float = 0.9
     draws: int = 1000
     tune: int = 1000
