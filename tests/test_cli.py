@@ -75,7 +75,8 @@ def test_provenance_everywhere(run_folder, small_config):
     tree = xr.open_datatree(run_folder / "results.nc", engine="h5netcdf")
     assert tree.attrs["seed"] == 7 and tree.attrs["config_sha256"] == prov["config_sha256"]
     costs = tree["costs"].to_dataset()
-    assert costs["cost"].dims == ("draw", "model", "method")
+    assert costs["cost"].dims == ("draw", "model", "cost_method")
+    assert float(costs["point"].sel(model="GPT-4", cost_method="amortized")) == pytest.approx(40.6e6, rel=0.005)
     assert costs["amortized_component"].sizes["component"] == 4
     assert costs.sizes["draw"] == 500
 

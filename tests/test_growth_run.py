@@ -55,6 +55,7 @@ def test_default_config_growth_fit(tmp_path):
     assert float(bayes["lo"]) <= float(ols["growth_per_year"]) <= float(bayes["hi"])
     assert float(bayes["r_hat_max"]) <= 1.01 and float(bayes["ess_bulk_min"]) >= 400
     assert int(bayes["divergences"]) == 0
+    assert {m for m, e in growth if e == "bayes_single"} == {"amortized", "cloud", "acquisition"}
     forecast = _rows(out / "forecast.csv")
     years = [int(r["year"]) for r in forecast if r["method"] == "amortized"]
     assert years[-1] == 2030

@@ -13,7 +13,7 @@ WATTS_PER_KILOWATT = 1000.0
 #: dimension names used across the package (one vocabulary)
 DIM_DRAW = "draw"
 DIM_MODEL = "model"
-DIM_METHOD = "method"
+DIM_METHOD = "cost_method"  # not "method": a keyword of xarray's .sel, which arviz also trips on
 DIM_COMPONENT = "component"
 DIM_INPUT = "input"
 DIM_CHAIN = "chain"

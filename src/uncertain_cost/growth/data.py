@@ -24,6 +24,7 @@ from types import MappingProxyType
 import numpy as np
 
 from uncertain_cost.errors import DataError, UncertainCostWarning
+from uncertain_cost.units import DIM_METHOD
 
 __all__ = ["GrowthData", "DIM_COST_METHOD", "CENTERS"]
 
@@ -31,7 +32,7 @@ __all__ = ["GrowthData", "DIM_COST_METHOD", "CENTERS"]
 #: ``Dataset.sel`` takes a ``method=`` keyword (nearest-neighbour lookup), so
 #: ``posterior.sel(method="cloud")`` silently selects nothing and ``arviz.summary`` (which
 #: selects by ``.sel(**coords)``) breaks on a dimension of that name.
-DIM_COST_METHOD = "cost_method"
+DIM_COST_METHOD = DIM_METHOD
 
 #: Allowed values of ``center``: what the observed log10 cost of a model is.
 CENTERS = ("median", "mean", "point")
