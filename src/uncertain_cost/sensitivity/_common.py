@@ -179,3 +179,12 @@ def evaluate(
         ndim = part_ndim
         parts.append(part)
     return np.concatenate(parts, axis=0), ndim
+
+
+def target_position(targets: Sequence[str], target: str | int) -> int:
+    """Position of a target given by label or (possibly negative) position."""
+    if isinstance(target, str):
+        if target not in targets:
+            raise KeyError(f"target {target!r} not in {list(targets)}")
+        return list(targets).index(target)
+    return range(len(targets))[target]

@@ -50,6 +50,7 @@ from uncertain_cost.sensitivity._common import (
     evaluate,
     ppf_values,
     target_labels,
+    target_position,
 )
 from uncertain_cost.sensitivity.design import sobol_design
 
@@ -103,11 +104,7 @@ class SobolResult:
             object.__setattr__(self, name, arr)
 
     def _target_index(self, target: str | int) -> int:
-        if isinstance(target, str):
-            if target not in self.targets:
-                raise KeyError(f"target {target!r} not in {list(self.targets)}")
-            return self.targets.index(target)
-        return range(len(self.targets))[target]
+        return target_position(self.targets, target)
 
     def order(self, target: str | int = 0) -> np.ndarray:
         """Input indices sorted by total-order index, largest first (NaN last).

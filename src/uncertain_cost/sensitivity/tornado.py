@@ -44,6 +44,7 @@ from uncertain_cost.sensitivity._common import (
     evaluate,
     ppf_values,
     target_labels,
+    target_position,
 )
 
 __all__ = ["TornadoResult", "tornado", "plot_tornado"]
@@ -114,11 +115,7 @@ class TornadoResult:
         -------
         int
         """
-        if isinstance(target, str):
-            if target not in self.targets:
-                raise KeyError(f"target {target!r} not in {list(self.targets)}")
-            return self.targets.index(target)
-        return range(len(self.targets))[target]
+        return target_position(self.targets, target)
 
     def order(self, target: str | int = 0) -> np.ndarray:
         """Bar indices sorted by swing, largest first (stable for ties).
