@@ -20,6 +20,7 @@ base row's cost in the same draw (``base_index``).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -309,6 +310,12 @@ class Resolver:
         return ref / pub
 
 
+def _where(m: ModelRecord) -> tuple[str, int]:
+    """Source file and CSV line of a model record (``"", 0`` when unknown)."""
+    match = re.search(r"([^,]+\.csv):(\d+)$", m.source or "")
+    return (match.group(1).strip(), int(match.group(2))) if match else ("", 0)
+
+
 def _dt(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
@@ -392,7 +399,7 @@ def resolve_facts(
             skipped.append(SkipEntry("", 0, str(item), "model not found in tables"))
             continue
         if m.publication_date is None:
-            skipped.append(SkipEntry("", 0, m.name, "no publication date"))
+            skipped.append(SkipEntry(*_where(m), m.name, "no publication date"))
             continue
         selected.append(m)
     selected.sort(key=lambda m: (m.publication_date, m.name))
@@ -403,7 +410,7 @@ def resolve_facts(
         if m.is_finetune:
             if finetunes == "drop":
                 skipped.append(
-                    SkipEntry("", 0, m.name, f"fine-tune of {m.base_model!r} dropped (v2 rules)")
+                    SkipEntry(*_where(m), m.name, f"fine-tune of {m.base_model!r} dropped (v2 rules)")
                 )
                 continue
             if m.base_model not in names_in and m.base_model not in [r[0].name for r in rows]:
@@ -412,7 +419,7 @@ def resolve_facts(
                     rows.append((base, False))
                 else:
                     skipped.append(
-                        SkipEntry("", 0, m.name, f"base model {m.base_model!r} not found")
+                        SkipEntry(*_where(m), m.name, f"base model {m.base_model!r} not found")
                     )
         rows.append((m, True))
     # keep base rows ahead of their fine-tunes but otherwise in publication order
@@ -524,7 +531,7 @@ def resolve_facts(
         notes.append("; ".join(x for x in note if x))
 
         for method, reason in _uncostable(f, path, i, chip, why):
-            skipped.append(SkipEntry("", 0, m.name, f"{method}: {reason}"))
+            skipped.append(SkipEntry(*_where(m), m.name, f"{method}: {reason}"))
 
     chip_specs = [res.chips[c] for c in chip_names]
     facts = ModelFacts(
