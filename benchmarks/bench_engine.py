@@ -44,11 +44,11 @@ import resource, sys
 from uncertain_cost.config import load_config
 from uncertain_cost.pipeline import load_facts
 from uncertain_cost.engine import simulate
-from uncertain_cost.results import summary_rows
+from uncertain_cost.results import Provenance, cost_dataset, summary_records
 cfg = load_config(sys.argv[1])
 facts, _, _ = load_facts(cfg)
 sim = simulate(facts, cfg.inputs, int(sys.argv[2]), 1)
-summary_rows(sim, facts)
+summary_records(cost_dataset(sim, facts, Provenance(1, '', '', '2023-12', '', sim.n_draws)), facts, sim.n_draws)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 

@@ -2,19 +2,17 @@
 
 import pytest
 
-from uncertain_cost.config import parse_config
-from uncertain_cost.pipeline import run_pipeline
-from uncertain_cost.stages import development_stage
+import uncertain_cost as uc
 
 PAPER_TOTAL = {"GPT-3 175B (davinci)": 6.7e6, "GPT-4": 125e6, "Gemini 1.0 Ultra": 125e6}
+ONLY_DEVELOPMENT = {"growth": {"enabled": False}, "sensitivity": {"enabled": False}, "report": {"png": False}}
 
 
 def _devcost(equity=True):
-    raw = {"run": {"draws": 4000, "keep_draws": 4000, "seed": 11}}
+    raw = {"run": {"draws": 4000, "keep_draws": 4000, "seed": 11}, **ONLY_DEVELOPMENT}
     if not equity:
         raw["development"] = {"equity": False}
-    art = run_pipeline(parse_config(raw), stages=lambda c, a, p: development_stage(c, a, p))
-    rows = art.tables["devcost.csv"][0]
+    rows, _ = uc.run(raw).records("devcost")
     return {(r["model"], r["component"]): r for r in rows}
 
 
@@ -37,3 +35,9 @@ def test_staff_shares_in_the_papers_range_and_equity_matters(with_equity):
         assert 0.27 <= share <= 0.51, (model, share)  # paper: 29-49 %
         share_off = without[(model, "staff")]["share_median"]
         assert share_off < share and 0.17 <= share_off <= 0.35, (model, share_off)  # paper: 19-33 %
+
+
+def test_development_can_be_switched_off():
+    raw = {"run": {"draws": 500, "keep_draws": 500}, **ONLY_DEVELOPMENT, "development": {"enabled": False}}
+    result = uc.run(raw)
+    assert not result.has_table("devcost") and result.group("development") is None

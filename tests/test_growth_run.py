@@ -30,12 +30,11 @@ def test_settings_validated_with_key_names():
 
 
 def test_ols_rows_without_pymc(tmp_path):
-    from uncertain_cost.pipeline import run_pipeline
-    from uncertain_cost.stages import growth_stage
+    from uncertain_cost.runner import run_config
 
-    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}})
-    art = run_pipeline(config, stages=lambda c, a, p: growth_stage(c, a, p))
-    rows, columns = art.tables["growth.csv"]
+    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
+                           "development": {"enabled": False}, "report": {"png": False}})
+    rows, columns = run_config(config).records("growth")
     assert {"method", "estimator", "n_models", "growth_per_year", "lo", "hi", "level", "slope_oom_per_year",
             "doubling_months", "r_hat_max", "ess_bulk_min", "divergences"} <= set(columns)
     amortized = next(r for r in rows if r["method"] == "amortized")

@@ -1,6 +1,13 @@
-"""uncertain_cost: the cost of training frontier AI models, with honest uncertainty."""
+"""uncertain_cost: the cost of training frontier AI models, with honest uncertainty.
 
-from uncertain_cost.errors import (
+>>> import uncertain_cost as uc                         # doctest: +SKIP
+>>> result = uc.run("config.toml", draws=1000, seed=3)  # doctest: +SKIP
+>>> result.summary()                                    # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from uncertain_cost.errors import (  # noqa: E402
     ConfigError,
     DataError,
     DiagnosticsError,
@@ -8,10 +15,32 @@ from uncertain_cost.errors import (
     UncertainCostWarning,
 )
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str):
+    """Import the API lazily, so that ``import uncertain_cost`` and ``--help`` stay light."""
+    if name in ("run", "estimate", "load_config", "Estimate"):
+        from uncertain_cost import api
+
+        return getattr(api, name)
+    if name == "RunResult":
+        from uncertain_cost.result import RunResult
+
+        return RunResult
+    if name == "Config":
+        from uncertain_cost.config import Config
+
+        return Config
+    raise AttributeError(f"module 'uncertain_cost' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
+    "run",
+    "estimate",
+    "load_config",
+    "Config",
+    "Estimate",
+    "RunResult",
     "ConfigError",
     "DataError",
     "DiagnosticsError",

@@ -16,20 +16,23 @@ from uncertain_cost.errors import UncertainCostError
 
 __all__ = ["main", "build_parser"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
+def _program_name() -> str:
+    """``uncertain-cost`` when started by the console script, else ``python -m uncertain_cost``."""
+    return "uncertain-cost" if Path(sys.argv[0]).name == "uncertain-cost" else "python -m uncertain_cost"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with its sub-commands."""
     parser = argparse.ArgumentParser(
-        prog="python -m uncertain_cost",
+        prog=_program_name(),
         description="Costs of training frontier AI models, with honest uncertainty.",
     )
     parser.add_argument("--version", action="version", version=f"uncertain_cost {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a config and write a run folder")
-    run.add_argument("config", nargs="?", default=None, help="TOML config (default: the shipped config.toml)")
+    run.add_argument("config", nargs="?", default=None,
+                     help="TOML config (default: the embedded default job, the same as the repository's config.toml)")
     run.add_argument("--out", help="run folder to write (default: runs/<config name>)")
     run.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides run.draws)")
     run.add_argument("--seed", type=int, help="random seed (overrides run.seed)")
@@ -70,25 +73,25 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def _load(args: argparse.Namespace):
-    from uncertain_cost.config import load_config
+    from uncertain_cost.config import default_config, load_config
 
-    path = Path(args.config) if args.config else DEFAULT_CONFIG
-    return load_config(path, _overrides(args))
+    if not args.config:
+        return default_config(_overrides(args))
+    return load_config(Path(args.config), _overrides(args))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from uncertain_cost.pipeline import Progress, run_pipeline
-    from uncertain_cost.report import write_run
-    from uncertain_cost.stages import default_stages
+    from uncertain_cost.pipeline import Progress
+    from uncertain_cost.runner import run_config
 
     config = _load(args)
     progress = Progress(quiet=args.quiet)
-    artifacts = run_pipeline(config, progress, stages=default_stages)
-    out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "run")
+    result = run_config(config, progress)
+    out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "default")
     progress.stage(f"writing {out}")
-    folder = write_run(out, artifacts)
+    folder = result.write(out)
     if not args.quiet:
-        for note in artifacts.notes:
+        for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         print(folder)
     return 0

@@ -20,7 +20,7 @@ from uncertain_cost.defaults import load_input_defaults, priors_dir, read_toml
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
 
-__all__ = ["Config", "RunSettings", "DataSettings", "load_config", "parse_config", "SECTIONS"]
+__all__ = ["Config", "RunSettings", "DataSettings", "default_config", "load_config", "parse_config", "SECTIONS"]
 
 SECTIONS = (
     "run",
@@ -269,6 +269,21 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     if sha256 is None:
         sha256 = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
     return Config(path, sha256, run, data, inputs, MappingProxyType(sections))
+
+
+def default_config(overrides: Mapping[str, Any] | None = None) -> Config:
+    """Return the embedded default job: every setting at its default (what the repository's ``config.toml`` says).
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        Dotted keys set from the command line.
+
+    Returns
+    -------
+    Config
+    """
+    return parse_config({}, overrides=overrides)
 
 
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 from uncertain_cost.errors import ConfigError, DataError
@@ -12,7 +13,12 @@ __all__ = ["priors_dir", "load_input_defaults", "read_toml"]
 
 
 def priors_dir() -> Path:
-    """Folder of the embedded priors: ``$UNCERTAIN_COST_PRIORS`` or the repository's ``priors/``.
+    """Folder of the embedded priors.
+
+    In order: ``$UNCERTAIN_COST_PRIORS``; the repository's top-level ``priors/`` when the
+    package runs from a source checkout (``src/`` layout, editable installs); the copy that
+    the build maps into the installed package (``uncertain_cost.priors``, found through
+    :mod:`importlib.resources`), for a wheel, ``pip install .`` or a git-URL install.
 
     Raises
     ------
@@ -20,10 +26,21 @@ def priors_dir() -> Path:
         If the folder cannot be found.
     """
     env = os.environ.get("UNCERTAIN_COST_PRIORS")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "priors"
-    if not path.is_dir():
-        raise DataError(f"embedded priors not found at {path}; set UNCERTAIN_COST_PRIORS")
-    return path
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise DataError(f"UNCERTAIN_COST_PRIORS: priors folder not found at {path}")
+        return path
+    here = Path(__file__).resolve()
+    if here.parents[1].name == "src" and (here.parents[2] / "priors").is_dir():
+        return here.parents[2] / "priors"
+    try:
+        packaged = Path(str(resources.files("uncertain_cost.priors")))
+    except ModuleNotFoundError:
+        packaged = here.parent / "priors"
+    if not packaged.is_dir():
+        raise DataError(f"embedded priors not found at {packaged}; reinstall the package or set UNCERTAIN_COST_PRIORS")
+    return packaged
 
 
 def read_toml(path: Path, key: str = "config") -> dict:

@@ -33,7 +33,7 @@ import re
 import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -613,9 +613,14 @@ def parse_development(
         raise ConfigError("development", f"expected a table, got {section!r}", source)
     if not isinstance(defaults, Mapping):
         raise ConfigError("development", f"expected a table, got {defaults!r}", defaults_source)
+    section = dict(section)
+    enabled = section.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("development.enabled", f"expected true or false, got {enabled!r}", source)
     user = _normalize(section)
     merged = _merge(_normalize(defaults), user)
-    return _Parser(merged, user, source, defaults_source).parse()
+    spec = _Parser(merged, user, source, defaults_source).parse()
+    return spec if enabled else replace(spec, selected=())
 
 
 # --------------------------------------------------------------------------------------------

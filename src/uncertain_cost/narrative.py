@@ -10,8 +10,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 from uncertain_cost.report import format_usd
+from uncertain_cost.results import method_counts
 
 __all__ = ["markdown_report", "html_report"]
 
@@ -22,21 +24,62 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(art, config) -> str:
-    """Compose ``report.md`` from a run's artifacts.
+_IMAGE = re.compile(r"!\[(.*?)\]\((.*?)\)")
+
+
+def _records(result, name: str):
+    return result.records(name) if result.has_table(name) else None
+
+
+def growth_paragraph(rows: Sequence[dict]) -> str:
+    """Say in words what the growth table says: the Bayesian fit beside the paper's OLS."""
+    fit = next((r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes"), None)
+    paper = next((r for r in rows if r["method"] == "amortized" and r["estimator"] == "ols"), None)
+    if fit is None or paper is None:
+        return ""
+    text = (
+        f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
+        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the hierarchical Bayesian fit, "
+        f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
+        f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
+        f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
+        f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
+    single = [r for r in rows if r["estimator"] == "bayes_single"]
+    if single:
+        text += (
+            " Fitted alone, without pooling across methods: " + ", ".join(
+                f"{r['method']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in single)
+            + ". Where the joint fit and the single fits differ, the cost ratios between methods trend over "
+            "time on the models several methods cost, and the joint fit attributes that trend to the methods' "
+            "slopes; see docs/growth.md.")
+    return text
+
+
+def forecast_paragraph(models_per_year: int) -> str:
+    """Say in words how the forecast table was made."""
+    return (
+        f"For each year, the cost of the most expensive of {models_per_year} frontier runs "
+        "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
+        "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
+        "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
+        "run that year costs more than $X (in dollars of the reference month).")
+
+
+def markdown_report(result) -> str:
+    """Compose ``report.md`` from a run's result.
 
     Parameters
     ----------
-    art : uncertain_cost.pipeline.Artifacts
-    config : uncertain_cost.config.Config
+    result : uncertain_cost.result.RunResult
 
     Returns
     -------
     str
     """
-    prov = art.provenance
-    rows = art.tables["summary.csv"][0]
-    counts = art.extras.get("counts", {})
+    config = result.config
+    prov = SimpleNamespace(**result.provenance)
+    rows = result.records("summary")[0]
+    counts = method_counts(rows)
     parts = [
         "# Training cost of frontier AI models",
         "",
@@ -52,7 +95,7 @@ def markdown_report(art, config) -> str:
         "## Headline models",
         "",
     ]
-    wanted = art.settings.sensitivity.models if art.settings is not None else ()
+    wanted = _sensitivity_models(config)
     headline = [r for r in rows if r["model"] in wanted]
     if not headline:
         headline = sorted(rows, key=lambda r: -r["point_usd"])[:6]
@@ -64,7 +107,7 @@ def markdown_report(art, config) -> str:
     parts += ["", "![cost vs year](cost_vs_year_amortized.png)", "",
               "![model intervals](model_intervals_amortized.png)", "",
               "![components](components_amortized.png)", ""]
-    growth = art.tables.get("growth.csv")
+    growth = _records(result, "growth")
     if growth:
         parts += ["## Growth of frontier training costs", "", _table(
             ("method", "estimator", "N", "growth / year", "interval", "doubling (months)"),
@@ -72,18 +115,17 @@ def markdown_report(art, config) -> str:
               f"{g['lo']:.2f}–{g['hi']:.2f} ({g['level']:.0%})", f"{g['doubling_months']:.1f}")
              for g in growth[0]],
         ), ""]
-        if art.extras.get("growth_text"):
-            parts += [art.extras["growth_text"], ""]
-    forecast = art.tables.get("forecast.csv")
+        if growth_paragraph(growth[0]):
+            parts += [growth_paragraph(growth[0]), ""]
+    forecast = _records(result, "forecast")
     if forecast:
         parts += ["## Forecast: the most expensive frontier run of each year", ""]
-        if art.extras.get("forecast_text"):
-            parts += [art.extras["forecast_text"], ""]
+        parts += [forecast_paragraph(result.tree["tables/forecast"].attrs["models_per_year"]), ""]
         fc_rows, fc_cols = forecast
         show = [c for c in fc_cols if c in ("year", "p5", "p50", "p95", "prob_gt_1e9", "prob_gt_1e10")]
         parts += [_table(show, [[_fmt(r[c], c) for c in show] for r in fc_rows]), "",
                   "![forecast](forecast.png)", ""]
-    tornado = art.tables.get("tornado.csv")
+    tornado = _records(result, "tornado")
     if tornado:
         parts += ["## Which assumption matters most", "",
                   "One at a time, each input swung from its P5 to its P95 with the others at their medians "
@@ -93,8 +135,8 @@ def markdown_report(art, config) -> str:
             parts.append(f"- **{target}**: " + "; ".join(
                 f"{r['input']} ({_fmt(r['output_low'], r['units'])} to {_fmt(r['output_high'], r['units'])})"
                 for r in top))
-        parts += [""] + [f"![{name}]({name})" for name in art.figures if name.startswith("tornado_")] + [""]
-    dev = art.tables.get("devcost.csv")
+        parts += [""] + [f"![{name}]({name})" for name in result.figures if name.startswith("tornado_")] + [""]
+    dev = _records(result, "devcost")
     if dev:
         parts += ["## Full development cost (R&D staff + experiments + final run)", "", _table(
             ("model", "component", "median", "90% interval", "share of median"),
@@ -102,9 +144,16 @@ def markdown_report(art, config) -> str:
               f"{format_usd(r['p5_usd'])} – {format_usd(r['p95_usd'])}", f"{r['share_median']:.0%}")
              for r in dev[0] if r["component"] in ("staff", "total")],
         ), "", "![development cost](devcost.png)", ""]
-    if art.notes:
-        parts += ["## Notes", ""] + [f"- {n}" for n in art.notes] + [""]
-    return "\n".join(parts)
+    if result.notes:
+        parts += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
+    drawn = set(result.figures)  # link only the figures this run drew ([report] png = false draws none)
+    return "\n".join(p for p in parts if not (_IMAGE.match(p) and _IMAGE.match(p).group(2) not in drawn))
+
+
+def _sensitivity_models(config) -> tuple[str, ...]:
+    from uncertain_cost.sensitivity.targets import SensitivitySettings
+
+    return SensitivitySettings.from_config(config.section("sensitivity"), config.source).models
 
 
 def _fmt(value, column_or_units: str) -> str:

@@ -1,27 +1,22 @@
-"""The only module that knows the order of the stages of a run.
+"""Before the Monte Carlo: parse every stage's settings and resolve the models' facts.
 
-config -> tables -> frontier selection -> resolved facts -> Monte Carlo -> summaries ->
-(growth, sensitivity, development cost) -> report. Each stage returns plain objects; the
-report module writes them.
+:func:`parse_stage_settings` checks every stage-owned config section before any work;
+:func:`load_facts` goes from the tables (embedded or an Epoch export) through the frontier
+selection to the resolved facts the engine costs. The order of a run's steps is
+:func:`uncertain_cost.runner.run_config`'s.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
-
-import xarray as xr
 
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
-from uncertain_cost.engine import Simulation, simulate
-from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_rows
 
-__all__ = ["Artifacts", "Progress", "load_facts", "run_pipeline"]
+__all__ = ["Progress", "StageSettings", "load_facts", "parse_stage_settings"]
 
 
 class Progress:
@@ -40,37 +35,6 @@ class Progress:
         """Report Monte Carlo progress."""
         if not self.quiet and sys.stderr.isatty():
             print(f"\r  draws {done:,}/{total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Artifacts:
-    """Everything a run produced, ready for the report writer.
-
-    Attributes
-    ----------
-    tables : dict
-        File name -> (rows, columns) for CSV files.
-    json : dict
-        File name -> payload.
-    groups : dict
-        NetCDF group name -> Dataset.
-    figures : dict
-        PNG file name -> matplotlib Figure.
-    provenance : Provenance
-    notes : list of str
-        Console/report notes (skipped rows, warnings).
-    """
-
-    provenance: Provenance
-    tables: dict[str, tuple[list[dict], tuple[str, ...]]] = field(default_factory=dict)
-    json: dict[str, Any] = field(default_factory=dict)
-    groups: dict[str, xr.Dataset] = field(default_factory=dict)
-    figures: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    facts: ModelFacts | None = None
-    simulation: Simulation | None = None
-    settings: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def load_facts(config: Config, progress: Progress | None = None, rules=None) -> tuple[ModelFacts, list, Any]:
@@ -157,67 +121,3 @@ def parse_stage_settings(config: Config) -> StageSettings:
         development=parse_development(config.section("development"), config.source),
         growth=growth,
     )
-
-
-def run_pipeline(config: Config, progress: Progress | None = None,
-                 stages: Callable[[Config, Artifacts, Progress], None] | None = None) -> Artifacts:
-    """Run every stage for ``config`` and return the artifacts (nothing is written).
-
-    Parameters
-    ----------
-    config : Config
-    progress : Progress, optional
-    stages : callable, optional
-        Extra stages run after the Monte Carlo (growth, sensitivity, development cost);
-        defaults to those enabled in the config.
-
-    Returns
-    -------
-    Artifacts
-    """
-    progress = progress or Progress(quiet=True)
-    settings = parse_stage_settings(config)
-    progress.stage("resolving frontier models")
-    facts, skipped, selection = load_facts(config, progress, settings.selection)
-    provenance = Provenance(
-        seed=config.run.seed,
-        config_sha256=config.sha256,
-        config_path=Path(config.source).name,
-        reference_month=config.run.reference_month,
-        data_snapshot=facts.snapshot or "embedded",
-        n_draws=config.run.draws,
-    )
-    progress.stage(f"sampling {config.run.draws:,} draws x {facts.n_models} models")
-    sim = simulate(
-        facts, config.inputs, config.run.draws, config.run.seed,
-        keep_draws=config.run.keep_draws, chunk_blocks=config.run.chunk_blocks,
-        interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws,
-    )
-    rows = summary_rows(sim, facts, config.run.credible_level)
-    art = Artifacts(provenance=provenance, facts=facts, simulation=sim, settings=settings)
-    art.tables["summary.csv"] = (rows, SUMMARY_COLUMNS)
-    counts = method_counts(rows)
-    art.json["summary.json"] = {"provenance": provenance.attrs(), "counts": counts, "rows": rows}
-    art.groups["costs"] = cost_dataset(sim, facts, provenance)
-    art.extras["selection"] = selection
-    art.extras["counts"] = counts
-    skip_rows = [_skip_row(s) for s in skipped]
-    art.tables["skipped.csv"] = (skip_rows, ("file", "row", "model", "reason"))
-    if skip_rows:
-        art.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")
-    art.notes.append("models costed: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
-    n_imputed = len(set(facts.alternative_of[facts.alternative_of >= 0].tolist()))
-    if n_imputed:
-        art.notes.append(f"{n_imputed} of them with hardware imputed as a distribution over candidate chips")
-    if stages is not None:
-        stages(config, art, progress)
-    return art
-
-
-def _skip_row(entry: Any) -> dict:
-    return {
-        "file": getattr(entry, "file", ""),
-        "row": getattr(entry, "row", ""),
-        "model": getattr(entry, "model", ""),
-        "reason": getattr(entry, "reason", str(entry)),
-    }

@@ -144,30 +144,42 @@ class RunFolder:
         return False
 
 
-def write_run(destination: str | Path, artifacts) -> Path:
-    """Write every artifact of a run into ``destination`` atomically.
+def write_run(destination: str | Path, result) -> Path:
+    """Write every table, dataset, figure and document of a run into ``destination`` atomically.
 
     Parameters
     ----------
     destination : str or pathlib.Path
-    artifacts : uncertain_cost.pipeline.Artifacts
+    result : uncertain_cost.result.RunResult
 
     Returns
     -------
     pathlib.Path
         The completed folder.
     """
-    attrs = artifacts.provenance.attrs()
+    from uncertain_cost.narrative import html_report, markdown_report
+    from uncertain_cost.result import FIGURE_DATA, TABLES
+    from uncertain_cost.results import method_counts
+
+    attrs = result.provenance
+    flags = result.config.section("report") if result.config is not None else {}
+    groups = {name: node.to_dataset() for name, node in result.tree.children.items()
+              if name not in (TABLES, FIGURE_DATA)}
     with RunFolder(destination) as folder:
-        for name, (rows, columns) in artifacts.tables.items():
-            write_csv(folder.file(name), rows, columns)
-        for name, payload in artifacts.json.items():
-            write_json(folder.file(name), payload)
-        if artifacts.groups:
-            write_netcdf(folder.file("results.nc"), artifacts.groups, attrs)
-        for name, fig in artifacts.figures.items():
+        for name in result.table_names():
+            rows, columns = result.records(name)
+            write_csv(folder.file(f"{name}.csv"), rows, columns)
+            if name == "summary":
+                write_json(folder.file("summary.json"),
+                           {"provenance": attrs, "counts": method_counts(rows), "rows": rows})
+        if groups:
+            write_netcdf(folder.file("results.nc"), groups, attrs)
+        for name, fig in result.figures.items():
             save_figure(fig, folder.file(name))
-        for name, text in artifacts.extras.get("documents", {}).items():
-            folder.file(name).write_text(text, encoding="utf-8")
+        text = markdown_report(result)
+        if flags.get("markdown", True):
+            folder.file("report.md").write_text(text, encoding="utf-8")
+        if flags.get("html", True):
+            folder.file("report.html").write_text(html_report(text), encoding="utf-8")
         write_json(folder.file("provenance.json"), attrs)
     return folder.destination

@@ -13,7 +13,7 @@ from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation
 from uncertain_cost.units import COMPONENTS, DIM_COMPONENT, DIM_DRAW, DIM_METHOD, DIM_MODEL, METHODS
 
-__all__ = ["Provenance", "cost_dataset", "summary_rows", "SUMMARY_COLUMNS"]
+__all__ = ["Provenance", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = (
     "model", "method", "publication_date", "publication_year", "chip", "point_usd", "median_usd", "mean_usd",
@@ -62,7 +62,7 @@ def _reported(facts: ModelFacts) -> np.ndarray:
     return np.flatnonzero(np.asarray(facts.is_frontier, dtype=bool))
 
 
-def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance) -> xr.Dataset:
+def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance, level: float = 0.9) -> xr.Dataset:
     """Label the kept cost draws as an xarray Dataset.
 
     Parameters
@@ -70,6 +70,8 @@ def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance) -> 
     sim : Simulation
     facts : ModelFacts
     provenance : Provenance
+    level : float, default 0.9
+        Central level of the ``lo``/``hi`` statistics (``run.credible_level``).
 
     Returns
     -------
@@ -83,7 +85,7 @@ def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance) -> 
     kept = sim.kept
     cost = np.stack([kept.total(m)[:, keep] for m in METHODS], axis=-1)
     point = np.stack([sim.point.total(m)[0, keep] for m in METHODS], axis=-1)
-    stats = _stats(sim, keep)
+    stats = _stats(sim, keep, level)
     chip = [facts.chips[c] if c >= 0 else "" for c in np.asarray(facts.chip_index)[keep]]
     coords = {
         DIM_DRAW: np.arange(cost.shape[0]),
@@ -108,6 +110,7 @@ def cost_dataset(sim: Simulation, facts: ModelFacts, provenance: Provenance) -> 
         data_vars[name] = ((DIM_MODEL, DIM_METHOD), values, {**units, "long_name": f"{name} over all draws"})
     ds = xr.Dataset(data_vars, coords=coords, attrs=provenance.attrs())
     ds.attrs["kept_draws"] = int(cost.shape[0])
+    ds.attrs["credible_level"] = float(level)
     return ds
 
 
@@ -129,15 +132,16 @@ def _stats(sim: Simulation, keep: np.ndarray, level: float = 0.9) -> dict[str, n
     return out
 
 
-def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list[dict]:
+def summary_records(costs: xr.Dataset, facts: ModelFacts, n_draws: int) -> list[dict]:
     """One row per costable (model, method): point, median, mean, P5, P95 and the level interval.
 
     Parameters
     ----------
-    sim : Simulation
+    costs : xarray.Dataset
+        From :func:`cost_dataset` (its statistics over all draws, at its ``credible_level``).
     facts : ModelFacts
-    level : float
-        Central credible level of ``lo_usd``/``hi_usd``.
+    n_draws : int
+        Draws behind the statistics.
 
     Returns
     -------
@@ -145,7 +149,8 @@ def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list
         Keys :data:`SUMMARY_COLUMNS`, in model order then method order.
     """
     keep = _reported(facts)
-    stats = _stats(sim, keep, level)
+    level = float(costs.attrs["credible_level"])
+    stats = {name: costs[name].values for name in ("point", "median", "mean", "p5", "p95", "lo", "hi")}
     rows = []
     for k, i in enumerate(keep):
         chip = facts.chips[facts.chip_index[i]] if facts.chip_index[i] >= 0 else ""
@@ -153,7 +158,7 @@ def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list
         if n_candidates:
             chip = f"imputed ({n_candidates} candidates)"
         for j, method in enumerate(METHODS):
-            point = float(sim.point.total(method)[0, i])
+            point = float(stats["point"][k, j])
             if not np.isfinite(point) or not np.isfinite(stats["median"][k, j]):
                 continue
             rows.append({
@@ -163,14 +168,9 @@ def summary_rows(sim: Simulation, facts: ModelFacts, level: float = 0.9) -> list
                 "publication_year": float(facts.publication_year[i]),
                 "chip": chip,
                 "point_usd": point,
-                "median_usd": float(stats["median"][k, j]),
-                "mean_usd": float(stats["mean"][k, j]),
-                "p5_usd": float(stats["p5"][k, j]),
-                "p95_usd": float(stats["p95"][k, j]),
-                "lo_usd": float(stats["lo"][k, j]),
-                "hi_usd": float(stats["hi"][k, j]),
+                **{f"{name}_usd": float(stats[name][k, j]) for name in ("median", "mean", "p5", "p95", "lo", "hi")},
                 "level": level,
-                "n_draws": sim.n_draws,
+                "n_draws": n_draws,
             })
     return rows
 

@@ -1,0 +1,166 @@
+"""The Python API for notebooks and scripts: run a config, cost one hypothetical run.
+
+>>> import uncertain_cost as uc                                    # doctest: +SKIP
+>>> result = uc.run("config.toml", draws=1000, seed=3)             # doctest: +SKIP
+>>> result.summary().query("model == 'GPT-4'")                     # doctest: +SKIP
+>>> uc.estimate(chip="H100", quantity=100_000, days=90, start="2026-01-01").summary()  # doctest: +SKIP
+
+The command line (:mod:`uncertain_cost.cli`) is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from uncertain_cost.config import Config, default_config, load_config, parse_config
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.result import RunResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["run", "estimate", "load_config", "Estimate"]
+
+
+def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
+    if config is None:
+        return default_config(overrides)
+    if isinstance(config, Config):
+        if not overrides:
+            return config
+        path = config.path
+        if path is None:
+            raise TypeError("overrides need a config file or a mapping, not an in-memory Config")
+        return load_config(path, overrides)
+    if isinstance(config, Mapping):
+        return parse_config(config, overrides=overrides)
+    return load_config(Path(config), overrides)
+
+
+def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True) -> RunResult:
+    """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
+
+    Parameters
+    ----------
+    config : Config, path, mapping or None
+        A config file, a parsed TOML mapping, a :class:`~uncertain_cost.config.Config`, or None
+        for the embedded default job (the repository's ``config.toml``).
+    draws, seed : int, optional
+        Override ``run.draws`` / ``run.seed``.
+    epoch_dir : str or pathlib.Path, optional
+        Override ``data.epoch_dir`` (an Epoch AI export folder).
+    quiet : bool, default True
+        No progress messages on stderr.
+
+    Returns
+    -------
+    RunResult
+        ``.tree`` (xarray.DataTree), ``.summary()`` (pandas DataFrame), ``.write(folder)``,
+        ``.report()``.
+
+    Raises
+    ------
+    uncertain_cost.ConfigError
+        For a bad config, before any work.
+    """
+    from uncertain_cost.pipeline import Progress
+    from uncertain_cost.runner import run_config
+
+    overrides: dict[str, Any] = {}
+    if draws is not None:
+        overrides["run.draws"] = draws
+    if seed is not None:
+        overrides["run.seed"] = seed
+    if epoch_dir is not None:
+        overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
+    return run_config(_config(config, overrides), Progress(quiet=quiet))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The cost of one hypothetical training run under the three methods.
+
+    Attributes
+    ----------
+    name : str
+        Label of the run.
+    reference_month : str
+        Dollars of this month.
+    draws : int
+    rows : tuple of dict
+        One per method: ``method, point_usd, median_usd, mean_usd, p5_usd, p95_usd``.
+    components : dict
+        Amortized components (median USD).
+    notes : tuple of str
+        Extrapolations and assumptions the estimate made.
+    """
+
+    name: str
+    reference_month: str
+    draws: int
+    rows: tuple[dict, ...]
+    components: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per method (``amortized``, ``cloud``, ``acquisition``)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+
+def estimate(*, chip: str, quantity: float, days: float, start: str | date, organization: str | None = None,
+             config: Config | str | Path | Mapping[str, Any] | None = None, draws: int = 20_000,
+             seed: int | None = None) -> Estimate:
+    """Cost one hypothetical training run ("100k H100 for 90 days from 2026-01").
+
+    Parameters
+    ----------
+    chip : str
+        Accelerator, as in the chip table (``"H100"``, ``"Google TPU v5p"``).
+    quantity : float
+        Number of accelerators.
+    days : float
+        Training duration in days.
+    start : str or datetime.date
+        Training start (``"YYYY-MM-DD"``).
+    organization : str, optional
+        Developer; decides PUE class and cloud vendor.
+    config : Config, path, mapping or None
+        Config whose inputs, data and reference month to use (default: the embedded default).
+    draws : int, default 20000
+    seed : int, optional
+        Default: the config's ``run.seed``.
+
+    Returns
+    -------
+    Estimate
+    """
+    from uncertain_cost.data.priors import load_embedded_tables
+    from uncertain_cost.estimate import Hypothetical, estimate_run
+
+    overrides: dict[str, Any] = {"run.draws": draws}
+    if seed is not None:
+        overrides["run.seed"] = seed
+    cfg = _config(config, overrides)
+    if isinstance(start, str):
+        try:
+            start = date.fromisoformat(start)
+        except ValueError:
+            raise ConfigError("start", f"expected a date YYYY-MM-DD, got {start!r}") from None
+    hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
+    if cfg.data.epoch_dir is not None:
+        from uncertain_cost.data.epoch import read_epoch_snapshot
+
+        tables, _ = read_epoch_snapshot(cfg.data.epoch_dir)
+    else:
+        tables = load_embedded_tables()
+    out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=cfg.run.reference_month,
+                       draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
+    return Estimate(out["name"], cfg.run.reference_month, cfg.run.draws, tuple(out["rows"]),
+                    dict(out["components"]), tuple(out["notes"]))

@@ -1,0 +1,134 @@
+"""The result of a run: one xarray DataTree with every dataset and table, plus its figures.
+
+Tree layout (group paths):
+
+``/``
+    Provenance attributes (seed, config hash, package version, data snapshot, ...).
+``/costs``
+    Kept cost draws, point estimates and statistics over all draws (model, method).
+``/posterior``, ``/sample_stats``, ``/observed_data``, ... (growth)
+    ArviZ groups of the growth fit, at the root so ``arviz.from_netcdf`` reads them.
+``/sensitivity``, ``/development``
+    Sensitivity indices and development-cost draws.
+``/tables/<name>``
+    Every reported table (``summary``, ``skipped``, ``growth``, ``forecast``, ``tornado``,
+    ``sobol``, ``devcost``, ...) as a one-dimensional Dataset (see :mod:`uncertain_cost.tables`);
+    the writer makes ``<name>.csv`` of each.
+``/figure_data/<name>``
+    Arrays that only figures need (posterior trend bands).
+
+``results.nc`` holds every group but ``/tables`` and ``/figure_data`` (those are written as CSV
+or drawn as figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import xarray as xr
+
+from uncertain_cost.tables import dataset_to_records
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["RunResult", "TABLES", "FIGURE_DATA"]
+
+#: subtree of reported tables, and of figure-only arrays (neither goes into results.nc)
+TABLES = "tables"
+FIGURE_DATA = "figure_data"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run computed.
+
+    Attributes
+    ----------
+    tree : xarray.DataTree
+        Every dataset and table of the run (layout in the module docstring).
+    notes : tuple of str
+        What a reader should know (models skipped, imputed, fit diagnostics).
+    figures : mapping of str to matplotlib.figure.Figure
+        PNG file name -> figure, drawn from the tree's data.
+    config : uncertain_cost.config.Config
+        The validated config the run used.
+    """
+
+    tree: xr.DataTree
+    notes: tuple[str, ...] = ()
+    figures: Mapping[str, Any] = field(default_factory=dict)
+    config: Any = None
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Seed, config hash, package version, data snapshot, reference month, draws."""
+        return dict(self.tree.attrs)
+
+    def table_names(self) -> tuple[str, ...]:
+        """Names of the tables in the tree (``summary``, ``growth``, ...), in run order."""
+        if TABLES not in self.tree.children:
+            return ()
+        return tuple(self.tree[TABLES].children)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the run produced table ``name``."""
+        return name in self.table_names()
+
+    def records(self, name: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+        """Rows (dicts) and column order of table ``name``.
+
+        Raises
+        ------
+        KeyError
+            If the run has no such table.
+        """
+        if not self.has_table(name):
+            raise KeyError(f"no table {name!r} in this run; tables: {', '.join(self.table_names())}")
+        return dataset_to_records(self.tree[f"{TABLES}/{name}"].to_dataset())
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a pandas DataFrame with the CSV file's columns."""
+        import pandas as pd
+
+        rows, columns = self.records(name)
+        return pd.DataFrame(rows, columns=list(columns))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per (model, method): the columns of ``summary.csv``."""
+        return self.table("summary")
+
+    def group(self, path: str) -> xr.Dataset | None:
+        """Dataset at tree path ``path`` (``"costs"``, ``"sensitivity"``), or None when absent."""
+        try:
+            return self.tree[path].to_dataset()
+        except KeyError:
+            return None
+
+    def report(self, html: bool = False) -> str:
+        """Compose the run report as Markdown (or, with ``html=True``, a self-contained HTML page)."""
+        from uncertain_cost.narrative import html_report, markdown_report
+
+        text = markdown_report(self)
+        return html_report(text) if html else text
+
+    def write(self, destination: str | Path, *, force: bool = False) -> Path:
+        """Write the run folder the CLI writes (CSV/JSON, results.nc, figures, report).
+
+        Parameters
+        ----------
+        destination : str or pathlib.Path
+        force : bool, default False
+            Replace a folder that is not a previous run folder of this tool.
+
+        Returns
+        -------
+        pathlib.Path
+            The completed folder.
+        """
+        from uncertain_cost.report import write_run
+
+        return write_run(destination, self)

@@ -1,0 +1,143 @@
+"""The one module that knows the order of a run's steps, from a config to a RunResult.
+
+config (every section checked up front) -> tables -> frontier selection -> resolved facts ->
+Monte Carlo -> cost summaries -> growth -> development cost -> sensitivity -> figures.
+Each step computes and hands back datasets and tables; this module puts them into the
+result tree. Nothing is written to disk here (see :meth:`RunResult.write`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import xarray as xr
+
+from uncertain_cost.config import Config
+from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.engine import Simulation, simulate
+from uncertain_cost.pipeline import Progress, load_facts, parse_stage_settings
+from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
+from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_records
+from uncertain_cost.tables import records_to_dataset
+
+__all__ = ["RunState", "run_config", "SKIPPED_COLUMNS"]
+
+SKIPPED_COLUMNS = ("file", "row", "model", "reason")
+
+
+@dataclass
+class RunState:
+    """What the steps of one run read and add to, in order.
+
+    Attributes
+    ----------
+    config : Config
+    settings : uncertain_cost.pipeline.StageSettings
+        Every stage-owned section, parsed before any work.
+    facts : ModelFacts
+    simulation : Simulation
+    provenance : Provenance
+    groups : dict of str to xarray.Dataset
+        Tree path -> dataset, in the order added.
+    figures : dict
+        PNG file name -> matplotlib Figure.
+    notes : list of str
+    """
+
+    config: Config
+    settings: Any
+    facts: ModelFacts
+    simulation: Simulation
+    provenance: Provenance
+    groups: dict[str, xr.Dataset] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add_table(self, name: str, records: list[dict], columns: tuple[str, ...],
+                  attrs: dict | None = None) -> None:
+        """Add table ``name`` (written as ``<name>.csv``)."""
+        self.groups[f"{TABLES}/{name}"] = records_to_dataset(name, records, columns, attrs)
+
+    def records(self, name: str) -> list[dict]:
+        """Rows of a table added earlier in the run ([] when absent)."""
+        from uncertain_cost.tables import dataset_to_records
+
+        ds = self.groups.get(f"{TABLES}/{name}")
+        return dataset_to_records(ds)[0] if ds is not None else []
+
+    def add_figure_data(self, name: str, ds: xr.Dataset) -> None:
+        """Arrays that only a figure needs (not written to results.nc)."""
+        self.groups[f"{FIGURE_DATA}/{name}"] = ds
+
+    def tree(self) -> xr.DataTree:
+        """Build the run's DataTree, provenance on the root."""
+        return xr.DataTree.from_dict({"/": xr.Dataset(attrs=self.provenance.attrs()),
+                                      **{f"/{k}": v for k, v in self.groups.items()}})
+
+
+def run_config(config: Config, progress: Progress | None = None) -> RunResult:
+    """Run every enabled step of ``config`` and return the result (nothing is written).
+
+    Parameters
+    ----------
+    config : Config
+        A validated config (:func:`uncertain_cost.config.load_config`).
+    progress : Progress, optional
+        Stage messages (silent when omitted).
+
+    Returns
+    -------
+    RunResult
+    """
+    from uncertain_cost import stages
+
+    progress = progress or Progress(quiet=True)
+    settings = parse_stage_settings(config)
+    progress.stage("resolving frontier models")
+    facts, skipped, _selection = load_facts(config, progress, settings.selection)
+    provenance = Provenance(
+        seed=config.run.seed,
+        config_sha256=config.sha256,
+        config_path=config.path.name if config.path else "embedded-default",
+        reference_month=config.run.reference_month,
+        data_snapshot=facts.snapshot or "embedded",
+        n_draws=config.run.draws,
+    )
+    progress.stage(f"sampling {config.run.draws:,} draws x {facts.n_models} models")
+    sim = simulate(
+        facts, config.inputs, config.run.draws, config.run.seed,
+        keep_draws=config.run.keep_draws, chunk_blocks=config.run.chunk_blocks,
+        interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws,
+    )
+    state = RunState(config, settings, facts, sim, provenance)
+    costs = cost_dataset(sim, facts, provenance, config.run.credible_level)
+    state.groups["costs"] = costs
+    rows = summary_records(costs, facts, sim.n_draws)
+    state.add_table("summary", rows, SUMMARY_COLUMNS)
+    skip_rows = [_skip_record(s) for s in skipped]
+    state.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
+    if skip_rows:
+        state.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")
+    counts = method_counts(rows)
+    state.notes.append("models costed: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    n_imputed = len(set(facts.alternative_of[facts.alternative_of >= 0].tolist()))
+    if n_imputed:
+        state.notes.append(f"{n_imputed} of them with hardware imputed as a distribution over candidate chips")
+    stages.growth_stage(state, progress)
+    dev_spec = stages.development_stage(state, progress)
+    stages.sensitivity_stage(state, progress, dev_spec)
+    if config.section("report").get("png", True):
+        stages.figures_stage(state, progress)
+    else:
+        state.figures.clear()
+    return RunResult(tree=state.tree(), notes=tuple(state.notes), figures=dict(state.figures), config=config)
+
+
+def _skip_record(entry: Any) -> dict:
+    return {
+        "file": getattr(entry, "file", ""),
+        "row": getattr(entry, "row", ""),
+        "model": getattr(entry, "model", ""),
+        "reason": getattr(entry, "reason", str(entry)),
+    }
