@@ -99,14 +99,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from uncertain_cost.pipeline import load_facts
+    from uncertain_cost.runner import preflight
 
     config = _load(args)
+    facts, skipped, _ = load_facts(config, rules=config.stages.selection)
+    preflight(config, facts)
     print(f"config {config.source} (sha256 {config.sha256[:12]}) is valid")
     print(f"run: {config.run}")
     print(f"{'input':26s} {'scope':10s} {'central':>10s}  distribution")
     for spec in config.inputs:
         print(f"{spec.name:26s} {spec.scope:10s} {spec.distribution.central:10.4g}  {spec.distribution!r}")
-    facts, skipped, _ = load_facts(config)
     print(f"{int(facts.is_frontier.sum())} frontier models resolved ({len(skipped)} skipped rows/models)")
     return 0
 
@@ -140,7 +142,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.errors import ConfigError
     from uncertain_cost.estimate import Hypothetical, estimate_run
-    from uncertain_cost.report import format_usd
+    from uncertain_cost.money import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
     try:

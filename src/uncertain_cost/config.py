@@ -20,7 +20,8 @@ from uncertain_cost.defaults import load_input_defaults, priors_dir, read_toml
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
 
-__all__ = ["Config", "RunSettings", "DataSettings", "default_config", "load_config", "parse_config", "SECTIONS"]
+__all__ = ["Config", "RunSettings", "DataSettings", "StageSettings", "default_config", "load_config",
+           "parse_config", "parse_stage_settings", "SECTIONS"]
 
 SECTIONS = (
     "run",
@@ -175,7 +176,10 @@ class Config:
     inputs : InputSet
     sections : mapping
         Raw tables of the stage-owned sections (selection, growth, forecast,
-        sensitivity, development, report), parsed by their modules.
+        sensitivity, development, report).
+    stages : StageSettings
+        Those sections parsed and checked by their packages' settings classes (so every
+        mistake in any section surfaces when the config is read, before any work).
     """
 
     path: Path | None
@@ -184,6 +188,7 @@ class Config:
     data: DataSettings
     inputs: InputSet
     sections: Mapping[str, dict] = field(default_factory=dict)
+    stages: Any = None
 
     @property
     def source(self) -> str:
@@ -268,7 +273,61 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     _validated(sections["report"], "report", source)
     if sha256 is None:
         sha256 = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
-    return Config(path, sha256, run, data, inputs, MappingProxyType(sections))
+    return Config(path, sha256, run, data, inputs, MappingProxyType(sections),
+                  parse_stage_settings(sections, source))
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Every stage-owned config section, parsed by the settings class of the package that owns it.
+
+    Attributes
+    ----------
+    selection : uncertain_cost.selection.SelectionRules
+    sensitivity : uncertain_cost.sensitivity.targets.SensitivitySettings
+    development : uncertain_cost.devcost.DevelopmentSpec
+    growth : uncertain_cost.growth.settings.GrowthSettings
+        ``[growth]`` and ``[forecast]``.
+    """
+
+    selection: Any
+    sensitivity: Any
+    development: Any
+    growth: Any
+
+
+def parse_stage_settings(sections: Mapping[str, dict], source: str) -> StageSettings:
+    """Parse the ``selection``, ``growth``/``forecast``, ``sensitivity`` and ``development`` tables.
+
+    Parameters
+    ----------
+    sections : mapping
+        Raw tables by section name ({} for an absent section).
+    source : str
+        Config file name for messages.
+
+    Returns
+    -------
+    StageSettings
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and dotted key of the first mistake.
+    """
+    # Imported here: each package's settings module imports this module's errors and types.
+    from uncertain_cost.devcost import parse_development
+    from uncertain_cost.growth.settings import GrowthSettings
+    from uncertain_cost.selection import SelectionRules
+    from uncertain_cost.sensitivity.targets import SensitivitySettings
+
+    return StageSettings(
+        selection=SelectionRules.from_config(dict(sections.get("selection", {})), source),
+        sensitivity=SensitivitySettings.from_config(dict(sections.get("sensitivity", {})), source),
+        development=parse_development(dict(sections.get("development", {})), source),
+        growth=GrowthSettings.from_config(dict(sections.get("growth", {})), dict(sections.get("forecast", {})),
+                                          source),
+    )
 
 
 def default_config(overrides: Mapping[str, Any] | None = None) -> Config:

@@ -17,7 +17,7 @@ def priors_dir() -> Path:
 
     In order: ``$UNCERTAIN_COST_PRIORS``; the repository's top-level ``priors/`` when the
     package runs from a source checkout (``src/`` layout, editable installs); the copy that
-    the build maps into the installed package (``uncertain_cost.priors``, found through
+    the build maps into the installed package (``uncertain_cost/priors``, found through
     :mod:`importlib.resources`), for a wheel, ``pip install .`` or a git-URL install.
 
     Raises
@@ -34,10 +34,7 @@ def priors_dir() -> Path:
     here = Path(__file__).resolve()
     if here.parents[1].name == "src" and (here.parents[2] / "priors").is_dir():
         return here.parents[2] / "priors"
-    try:
-        packaged = Path(str(resources.files("uncertain_cost.priors")))
-    except ModuleNotFoundError:
-        packaged = here.parent / "priors"
+    packaged = Path(str(resources.files("uncertain_cost") / "priors"))
     if not packaged.is_dir():
         raise DataError(f"embedded priors not found at {packaged}; reinstall the package or set UNCERTAIN_COST_PRIORS")
     return packaged

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from uncertain_cost.growth.forecast import threshold_name
+from uncertain_cost.money import format_usd
 from uncertain_cost.units import COMPONENTS
 
 __all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "plot_forecast", "usd_axis"]
@@ -18,10 +19,7 @@ _COMPONENT_COLOURS = ("#DD8452", "#55A868", "#C44E52", "#8172B3")
 
 
 def _usd(value: float, _pos=None) -> str:
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"${value / scale:g}{suffix}"
-    return f"${value:g}"
+    return format_usd(value, "g")
 
 
 def usd_axis(axis) -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from types import SimpleNamespace
 
-from uncertain_cost.report import format_usd
+from uncertain_cost.money import format_usd
 from uncertain_cost.results import method_counts
 
 __all__ = ["markdown_report", "html_report"]
@@ -95,7 +95,7 @@ def markdown_report(result) -> str:
         "## Headline models",
         "",
     ]
-    wanted = _sensitivity_models(config)
+    wanted = config.stages.sensitivity.models if config is not None else ()
     headline = [r for r in rows if r["model"] in wanted]
     if not headline:
         headline = sorted(rows, key=lambda r: -r["point_usd"])[:6]
@@ -148,12 +148,6 @@ def markdown_report(result) -> str:
         parts += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
     drawn = set(result.figures)  # link only the figures this run drew ([report] png = false draws none)
     return "\n".join(p for p in parts if not (_IMAGE.match(p) and _IMAGE.match(p).group(2) not in drawn))
-
-
-def _sensitivity_models(config) -> tuple[str, ...]:
-    from uncertain_cost.sensitivity.targets import SensitivitySettings
-
-    return SensitivitySettings.from_config(config.section("sensitivity"), config.source).models
 
 
 def _fmt(value, column_or_units: str) -> str:

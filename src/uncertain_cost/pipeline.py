@@ -1,22 +1,20 @@
-"""Before the Monte Carlo: parse every stage's settings and resolve the models' facts.
+"""Before the Monte Carlo: from the tables to the resolved facts of the models to cost.
 
-:func:`parse_stage_settings` checks every stage-owned config section before any work;
 :func:`load_facts` goes from the tables (embedded or an Epoch export) through the frontier
-selection to the resolved facts the engine costs. The order of a run's steps is
-:func:`uncertain_cost.runner.run_config`'s.
+selection to the resolved facts the engine costs; :class:`Progress` prints stage lines. The
+order of a run's steps is :func:`uncertain_cost.runner.run_config`'s.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
 
-__all__ = ["Progress", "StageSettings", "load_facts", "parse_stage_settings"]
+__all__ = ["Progress", "load_facts"]
 
 
 class Progress:
@@ -89,35 +87,3 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
 
         facts = replace(facts, snapshot=config.data.snapshot)
     return facts, skipped, selection
-
-
-@dataclass(frozen=True)
-class StageSettings:
-    """Every stage-owned config section, parsed (so mistakes surface before any work)."""
-
-    selection: Any
-    sensitivity: Any
-    development: Any
-    growth: Any = None
-
-
-def parse_stage_settings(config: Config) -> StageSettings:
-    """Parse the ``selection``, ``sensitivity``, ``development`` and ``growth`` sections.
-
-    Raises
-    ------
-    ConfigError
-        Naming the file and key of the first mistake.
-    """
-    from uncertain_cost.devcost import parse_development
-    from uncertain_cost.growth.settings import GrowthSettings
-    from uncertain_cost.selection import SelectionRules
-    from uncertain_cost.sensitivity.targets import SensitivitySettings
-
-    growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)
-    return StageSettings(
-        selection=SelectionRules.from_config(config.section("selection"), config.source),
-        sensitivity=SensitivitySettings.from_config(config.section("sensitivity"), config.source),
-        development=parse_development(config.section("development"), config.source),
-        growth=growth,
-    )

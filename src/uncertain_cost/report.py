@@ -19,7 +19,7 @@ from typing import Any
 
 import xarray as xr
 
-__all__ = ["RunFolder", "write_csv", "write_json", "write_netcdf", "save_figure", "format_usd"]
+__all__ = ["RunFolder", "write_csv", "write_json", "write_netcdf", "save_figure", "write_run"]
 
 
 def _cell(value: Any) -> str:
@@ -84,16 +84,6 @@ def save_figure(fig, path: Path, dpi: int = 120) -> None:
 
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-
-
-def format_usd(value: float) -> str:
-    """Human-readable dollars: $40.6M, $1.2B, $950k."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"${value / scale:.3g}{suffix}"
-    return f"${value:.3g}"
 
 
 class RunFolder:

@@ -16,12 +16,12 @@ import xarray as xr
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation, simulate
-from uncertain_cost.pipeline import Progress, load_facts, parse_stage_settings
+from uncertain_cost.pipeline import Progress, load_facts
 from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
 from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_records
 from uncertain_cost.tables import records_to_dataset
 
-__all__ = ["RunState", "run_config", "SKIPPED_COLUMNS"]
+__all__ = ["RunState", "run_config", "preflight", "SKIPPED_COLUMNS"]
 
 SKIPPED_COLUMNS = ("file", "row", "model", "reason")
 
@@ -33,7 +33,7 @@ class RunState:
     Attributes
     ----------
     config : Config
-    settings : uncertain_cost.pipeline.StageSettings
+    settings : uncertain_cost.config.StageSettings
         Every stage-owned section, parsed before any work.
     facts : ModelFacts
     simulation : Simulation
@@ -93,9 +93,10 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     from uncertain_cost import stages
 
     progress = progress or Progress(quiet=True)
-    settings = parse_stage_settings(config)
+    settings = config.stages
     progress.stage("resolving frontier models")
     facts, skipped, _selection = load_facts(config, progress, settings.selection)
+    preflight(config, facts)
     provenance = Provenance(
         seed=config.run.seed,
         config_sha256=config.sha256,
@@ -132,6 +133,33 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     else:
         state.figures.clear()
     return RunResult(tree=state.tree(), notes=tuple(state.notes), figures=dict(state.figures), config=config)
+
+
+def preflight(config: Config, facts: ModelFacts) -> None:
+    """Check what needs the resolved models, before any sampling.
+
+    Raises
+    ------
+    ConfigError
+        No model selected (naming the ``[selection]`` keys), or a forecast that ends before
+        the last observed year.
+    """
+    from uncertain_cost.errors import ConfigError
+
+    source = config.source
+    n_frontier = int(facts.is_frontier.sum())
+    if n_frontier == 0:
+        raise ConfigError("selection", "no frontier model is selected by these rules and dates "
+                          "(check selection.method, selection.start, selection.end)", source)
+    growth = config.stages.growth
+    if growth.enabled and n_frontier < 3:
+        raise ConfigError("selection", f"the growth fit needs at least 3 frontier models, {n_frontier} selected "
+                          "(or set growth.enabled = false)", source)
+    if growth.enabled and growth.forecast:
+        last = int(facts.publication_year[facts.is_frontier].max())
+        if growth.forecast_end_year <= last:
+            raise ConfigError("forecast.end_year", f"must be after the last observed year {last}, "
+                              f"got {growth.forecast_end_year}", source)
 
 
 def _skip_record(entry: Any) -> dict:

@@ -84,8 +84,9 @@ class SensitivitySettings:
             elif isinstance(default, tuple):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ConfigError(where, f"expected a list of strings, got {value!r}", source)
-                if key == "methods" and set(value) - set(METHODS):
-                    raise ConfigError(where, f"methods must be among {', '.join(METHODS)}, got {value!r}", source)
+                if key == "methods" and (not value or set(value) - set(METHODS)):
+                    raise ConfigError(where, f"expected a non-empty list among {', '.join(METHODS)}, got {value!r}",
+                                      source)
                 value = tuple(value)
             elif isinstance(default, int):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from uncertain_cost.money import format_usd
 from uncertain_cost.sensitivity._common import (
     ModelFunction,
     SensitivityInput,
@@ -249,9 +250,6 @@ def tornado(
     )
 
 
-_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
-
-
 def format_value(value: float, units: str = "USD") -> str:
     """Short label for a value: ``$40.6M`` for USD, 3 significant digits otherwise.
 
@@ -266,14 +264,14 @@ def format_value(value: float, units: str = "USD") -> str:
     """
     if not math.isfinite(value):
         return str(value)
-    if not (units.upper().startswith("USD") or units == "$"):
+    if not _is_usd(units):
         return f"{value:.3g}"
-    sign = "-" if value < 0 else ""
-    mag = abs(value)
-    for scale, suffix in _SUFFIXES:
-        if mag >= scale:
-            return f"{sign}${mag / scale:.3g}{suffix}"
-    return f"{sign}${mag:.3g}"
+    return format_usd(value)
+
+
+def _is_usd(units: str) -> bool:
+    """Whether ``units`` are dollars (``"USD"``, ``"$"``, ``"USD of 2023-12"``)."""
+    return units.upper().startswith("USD") or units == "$"
 
 
 def plot_tornado(
@@ -357,7 +355,7 @@ def plot_tornado(
     ax.margins(x=0.18)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(f"{name} ({units})")
-    if units.upper() in ("USD", "$"):
+    if _is_usd(units):
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, units)))
     ax.set_title(
         f"{name}: inputs swung {lo_pct} to {hi_pct}, others at base "
