@@ -236,7 +236,7 @@ def test_reproducible_and_independent_of_the_model_set(spec, components, result)
 
 
 def test_chunking_does_not_change_draws(spec, components, result, monkeypatch):
-    monkeypatch.setattr(devcost, "_BLOCK_VALUES", 5000)
+    monkeypatch.setattr(devcost.sampling, "_BLOCK_VALUES", 5000)
     only = parse_development({"models": ["Gemini 1.0 Ultra"]})
     small = development_cost(only, {"Gemini 1.0 Ultra": components["Gemini 1.0 Ultra"]}, 2024)
     np.testing.assert_array_equal(small.costs["Gemini 1.0 Ultra"]["staff"],
