@@ -4,7 +4,7 @@ import pytest
 
 from uncertain_cost.data import load_embedded_tables, read_epoch_snapshot
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import (
+from uncertain_cost.data.selection import (
     SelectionRules,
     decimal_year,
     select_frontier,

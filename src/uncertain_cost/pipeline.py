@@ -86,7 +86,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
     """
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.data.resolve import resolve_facts
-    from uncertain_cost.selection import SelectionRules, select_frontier
+    from uncertain_cost.data.selection import SelectionRules, select_frontier
 
     progress = progress or Progress(quiet=True)
     skipped: list = []
@@ -147,7 +147,7 @@ def parse_stage_settings(config: Config) -> StageSettings:
     """
     from uncertain_cost.devcost import parse_development
     from uncertain_cost.growth.settings import GrowthSettings
-    from uncertain_cost.selection import SelectionRules
+    from uncertain_cost.data.selection import SelectionRules
     from uncertain_cost.sensitivity.targets import SensitivitySettings
 
     growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)

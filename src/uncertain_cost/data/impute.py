@@ -47,7 +47,7 @@ def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tupl
         return {chip: 1.0 / len(unique) for chip in unique}
     if matched:
         return {}
-    from uncertain_cost.selection import decimal_year
+    from uncertain_cost.data.selection import decimal_year
 
     year = decimal_year(record.publication_date)
     near = Counter(chip for donor_year, chip in donors if abs(donor_year - year) <= window)

@@ -50,7 +50,7 @@ from uncertain_cost.data.tables import (
     Tables,
 )
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import SelectionResult, decimal_year
+from uncertain_cost.data.selection import SelectionResult, decimal_year
 
 FINETUNE_MODES = ("drop", "add_base")
 
