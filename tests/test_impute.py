@@ -7,9 +7,9 @@ from uncertain_cost.config import parse_config
 from uncertain_cost.data import load_embedded_tables, resolve_facts
 from uncertain_cost.data.facts import alternative_groups
 from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+from uncertain_cost.data.selection import select_frontier
 from uncertain_cost.engine import point_costs, simulate
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.data.selection import select_frontier
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@ from datetime import date
 import pytest
 
 from uncertain_cost.data import load_embedded_tables, read_epoch_snapshot
-from uncertain_cost.errors import ConfigError
 from uncertain_cost.data.selection import (
     SelectionRules,
     decimal_year,
     select_frontier,
 )
+from uncertain_cost.errors import ConfigError
 
 from epoch_paths import FIXTURES, snapshot
 

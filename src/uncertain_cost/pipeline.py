@@ -145,9 +145,9 @@ def parse_stage_settings(config: Config) -> StageSettings:
     ConfigError
         Naming the file and key of the first mistake.
     """
+    from uncertain_cost.data.selection import SelectionRules
     from uncertain_cost.devcost import parse_development
     from uncertain_cost.growth.settings import GrowthSettings
-    from uncertain_cost.data.selection import SelectionRules
     from uncertain_cost.sensitivity.targets import SensitivitySettings
 
     growth = GrowthSettings.from_config(config.section("growth"), config.section("forecast"), config.source)
