@@ -1,3 +1,4 @@
+import csv
 import math
 import shutil
 from dataclasses import replace
@@ -146,7 +147,11 @@ def test_real_2024_snapshot():
     assert gpt4.hardware_quantity == 25000 and gpt4.training_time_hours == 2280
     assert gpt4.utilization == 0.34
     assert report.unmatched_hardware == ()
-    assert all(s.reason == "no model name" for s in report.skipped)
+    models_skips = [s for s in report.skipped if s.file == "All ML Systems - full view.csv"]
+    assert all(s.reason == "no model name" for s in models_skips)
+    # the chip grid view has one damaged one-field row; it is reported, not read as a chip
+    (bad,) = [s for s in report.skipped if "fields where the header has" in s.reason]
+    assert bad.file == "Chip dataset-Grid view.csv" and bad.row == 4672
 
 
 def test_real_2025_snapshot():
@@ -156,3 +161,92 @@ def test_real_2025_snapshot():
     assert tables.chip("NVIDIA H100 SXM5 80GB") is not None  # 'Hardware name'
     assert tables.ppi.months[-1] >= "2025-01"  # 'observation_date'
     assert report.unmatched_hardware == ()
+
+
+# ----------------------------------------------------------------------------------------
+# strict reader: damaged files are reported with file and line, never lost silently
+# ----------------------------------------------------------------------------------------
+MODELS = "All ML Systems - full view.csv"
+
+
+def _copy_mini(tmp_path, name="epoch-mini-2025"):
+    for f in (FIXTURES / name).iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / MODELS
+
+
+def test_truncated_inside_quoted_field_is_an_error(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text()
+    cut = text.index('"Highly cited,') + 5  # inside Beta's quoted notability field
+    models.write_text(text[:cut])
+    with pytest.raises(DataError, match=r"full view.csv: line 3: quoted field not closed"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_truncated_mid_row_is_reported_with_its_line(tmp_path):
+    models = _copy_mini(tmp_path)
+    lines = models.read_text().splitlines(keepends=True)
+    models.write_text("".join(lines[:-1]) + lines[-1][:12])  # last row cut after 'Eta,2022-03'
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert "Eta" not in {m.name for m in tables.models}
+    (entry,) = [s for s in report.skipped if "fields where the header has 13" in s.reason]
+    assert (entry.file, entry.row, entry.model) == (MODELS, 11, "Eta")
+
+
+def test_stray_quote_row_is_dropped_and_reported(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text().replace("Zeta,2022-02-01,Meta AI", 'Zeta,"2022-02-01"x,Meta AI')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    names = {m.name for m in tables.models}
+    assert "Zeta" not in names and {"Alpha", "Beta", "Eta"} <= names
+    (entry,) = [s for s in report.skipped if s.reason.startswith("malformed CSV row")]
+    assert (entry.file, entry.row) == (MODELS, 10)
+
+
+def test_quote_opening_a_field_merges_fields_and_is_reported(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text().replace("Gamma,2021-09-01,Some Lab", 'Gamma,"2021-09-01,Some Lab"')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert "Gamma" not in {m.name for m in tables.models}
+    (entry,) = [s for s in report.skipped if "fields where the header has" in s.reason]
+    assert (entry.row, entry.model) == (5, "Gamma")
+
+
+def test_header_only_models_table_is_an_error(tmp_path):
+    models = _copy_mini(tmp_path)
+    models.write_text(models.read_text().splitlines()[0] + "\n")
+    with pytest.raises(DataError, match=r"full view.csv: no usable model rows"):
+        read_epoch_snapshot(tmp_path)
+
+
+@pytest.mark.parametrize("fname,what", [
+    ("Chip dataset-Grid view.csv", "chip"), ("Hardware prices.csv", "price"),
+])
+def test_header_only_required_tables_are_errors(tmp_path, fname, what):
+    _copy_mini(tmp_path)
+    path = tmp_path / fname
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    with pytest.raises(DataError, match=f"no usable {what} rows"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_field_over_the_csv_module_limit_keeps_the_row(tmp_path):
+    models = _copy_mini(tmp_path)
+    big = "x" * 200_000  # over csv's default 131,072-character field limit
+    text = models.read_text().replace("Zeta,2022-02-01,Meta AI", f'Zeta,2022-02-01,"{big}"')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert tables.model("Zeta").organization == big
+    assert not [s for s in report.skipped if s.model == "Zeta"]
+    assert csv.field_size_limit() == 131072  # the global limit is restored
+
+
+def test_non_utf8_is_an_error_naming_file_and_line(tmp_path):
+    models = _copy_mini(tmp_path)
+    raw = models.read_bytes().replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")  # Latin-1
+    models.write_bytes(raw)
+    with pytest.raises(DataError, match=r"full view.csv: line 5: not UTF-8 \(byte 0xe9\)"):
+        read_epoch_snapshot(tmp_path)

@@ -3,8 +3,10 @@
 Accepts the 2024-06 and the 2025-06 schemas (column names drifted between them, e.g.
 ``System``/``Model``, ``Hardware utilization``/``Hardware utilization (MFU)``,
 ``Name of the hardware``/``Hardware name``, PPI ``DATE``/``observation_date``). Uses the
-:mod:`csv` module only. Rows that cannot be used are skipped and reported (file, line,
-model, reason); a table that cannot be read at all raises one :class:`DataError`.
+:mod:`csv` module only, strictly: every row's field count is checked against the header,
+a stray quote or a damaged row is dropped and reported (file, line, reason), and a
+truncated file (a quoted field open at the end), a non-UTF-8 file or a table with no
+usable rows raises one :class:`DataError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -171,38 +173,89 @@ def split_names(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Open a CSV, return its header and an iterator of (line number, row)."""
+#: largest field the reader accepts (the csv module's default, 131,072 characters, is
+#: smaller than some Epoch notes columns; a bigger field would silently drop the row)
+FIELD_SIZE_LIMIT = 2**31 - 1
+
+
+def _decode(path: Path) -> str:
+    """Read ``path`` as UTF-8 (a BOM is allowed); DataError naming the line otherwise."""
     try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
     try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                header = [c.strip() for c in row]
-                break
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
-    if header is None:
-        raise DataError(f"{path}: empty file (no header row)")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "re-save the file as UTF-8"
+        ) from None
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+
+def _read_csv(
+    path: Path, skipped: list[SkipEntry] | None = None
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Read a CSV strictly: return its header and the (first line number, row) of each row.
+
+    Blank rows are ignored. A row whose field count differs from the header's, or that
+    the csv parser rejects (a stray quote), is left out and reported in ``skipped`` with
+    its file and line. A quoted field still open at the end of the file (a truncated
+    file) raises :class:`DataError`, since it swallows every later row.
+    """
+    text = _decode(path)
+    skipped = skipped if skipped is not None else []
+    fname = path.name
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    previous_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    header: list[str] | None = None
+    out: list[tuple[int, list[str]]] = []
+    try:
         while True:
             start = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
-                return
-            except csv.Error:
+                break
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    raise DataError(
+                        f"{path}: line {start}: quoted field not closed before the end of "
+                        "the file (truncated file?)"
+                    ) from None
+                if header is None:
+                    raise DataError(
+                        f"{path}: line {start}: not a readable CSV header ({exc})"
+                    ) from None
+                skipped.append(
+                    SkipEntry(fname, start, "", f"malformed CSV row ({exc}); row dropped")
+                )
                 continue
             if not any(cell.strip() for cell in row):
                 continue
-            yield start, row
+            if header is None:
+                header = [c.strip() for c in row]
+                continue
+            if len(row) != len(header):
+                skipped.append(SkipEntry(
+                    fname, start, row[0].strip()[:80],
+                    f"{len(row)} fields where the header has {len(header)} "
+                    "(stray quote or damaged row); row dropped",
+                ))
+                continue
+            out.append((start, row))
+    finally:
+        csv.field_size_limit(previous_limit)
+    if header is None:
+        raise DataError(f"{path}: empty file (no header row)")
+    return header, out
 
-    return header, rows()
+
+def _require_rows(path: Path, n: int, what: str) -> None:
+    """DataError when a required table ends up with no usable rows."""
+    if n == 0:
+        raise DataError(f"{path}: no usable {what} rows (header only, or every row skipped)")
 
 
 def _column_map(
@@ -255,12 +308,12 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
     models : tuple of ModelRecord
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, MODEL_COLUMNS, MODEL_REQUIRED)
     fname = path.name
     seen: set[str] = set()
     out: list[ModelRecord] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         name = _cell(row, cols, "name")
         if not name:
@@ -303,6 +356,7 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
                 source=f"{fname}:{line}",
             )
         )
+    _require_rows(path, len(out), "model")
     return tuple(out), skipped
 
 
@@ -319,12 +373,12 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
     chips : tuple of ChipSpec
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, CHIP_COLUMNS, CHIP_REQUIRED)
     fname = path.name
     seen: set[str] = set()
     out: list[ChipSpec] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         name = _cell(row, cols, "name")
         if not name:
@@ -353,6 +407,7 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
                 source=f"Epoch AI chip dataset, {fname}:{line}",
             )
         )
+    _require_rows(path, len(out), "chip")
     return tuple(out), skipped
 
 
@@ -383,11 +438,11 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
     prices : tuple of PriceRecord
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, PRICE_COLUMNS, PRICE_REQUIRED)
     fname = path.name
     out: list[PriceRecord] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         hw_names = split_names(_cell(row, cols, "hardware"))
         hw = hw_names[0] if hw_names else ""
@@ -420,6 +475,7 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
                 source=_cell(row, cols, "source") or f"Epoch AI hardware prices, {fname}:{line}",
             )
         )
+    _require_rows(path, len(out), "price")
     return tuple(out), skipped
 
 
@@ -436,11 +492,11 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
     ppi : PriceIndex
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, PPI_COLUMNS, PPI_REQUIRED)
     fname = path.name
     data: dict[str, float] = {}
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         d = parse_date(_cell(row, cols, "date"))
         v = parse_number(_cell(row, cols, "value"))
