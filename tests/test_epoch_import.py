@@ -4,6 +4,7 @@ import shutil
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
@@ -250,3 +251,91 @@ def test_non_utf8_is_an_error_naming_file_and_line(tmp_path):
     models.write_bytes(raw)
     with pytest.raises(DataError, match=r"full view.csv: line 5: not UTF-8 \(byte 0xe9\)"):
         read_epoch_snapshot(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------
+# import-epoch: atomic, never over user files or the embedded priors, usable directly
+# ----------------------------------------------------------------------------------------
+def test_import_refuses_the_embedded_priors(tmp_path):
+    from uncertain_cost.defaults import priors_dir
+
+    before = {p.name: p.read_bytes() for p in priors_dir().iterdir()}
+    with pytest.raises(DataError, match="embedded priors folder"):
+        import_epoch(FIXTURES / "epoch-mini-2025", priors_dir())
+    assert {p.name: p.read_bytes() for p in priors_dir().iterdir()} == before
+
+
+def test_import_refuses_a_file_and_a_folder_of_user_files(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    with pytest.raises(DataError, match="exists and is not a folder"):
+        import_epoch(FIXTURES / "epoch-mini-2025", target)
+    assert target.read_text() == "mine"
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("mine")
+    with pytest.raises(DataError, match="not empty and is not an earlier import"):
+        import_epoch(FIXTURES / "epoch-mini-2025", folder)
+    assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "work"]
+
+
+def test_import_replaces_an_earlier_import_and_leaves_no_temp_folder(tmp_path):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2024"
+    report = import_epoch(FIXTURES / "epoch-mini-2025", out)
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2025"
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+    assert all(p.startswith(str(out)) for p in report.written)
+    assert {"import.toml", "skipped.csv", "inputs.toml"} <= {p.name for p in out.iterdir()}
+
+
+def test_import_failure_leaves_the_earlier_import_intact(tmp_path, monkeypatch):
+    import uncertain_cost.data.priors as priors
+
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(tables, folder, **kw):
+        (folder / "chips.toml").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(priors, "write_tables", disk_full)
+    with pytest.raises(DataError, match=r"tables: cannot write the import \(No space left on device\)"):
+        import_epoch(FIXTURES / "epoch-mini-2025", out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+
+
+def test_imported_folder_runs_like_the_snapshot(tmp_path):
+    from uncertain_cost.config import load_config
+    from uncertain_cost.pipeline import load_facts
+
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2025", out)
+    via_csv = tmp_path / "csv.toml"
+    via_csv.write_text(f'[data]\nepoch_dir = "{FIXTURES / "epoch-mini-2025"}"\n[selection]\ntop_n = 2\n')
+    via_tables = tmp_path / "tables.toml"
+    via_tables.write_text('[data]\ntables_dir = "tables"\n[selection]\ntop_n = 2\n')
+    f1, s1, sel1 = load_facts(load_config(via_csv))
+    f2, s2, sel2 = load_facts(load_config(via_tables))
+    assert sel1.names == sel2.names and f1.names == f2.names
+    assert np.array_equal(f1.hardware_quantity, f2.hardware_quantity, equal_nan=True)
+    # the import's skipped rows reach the run's skip report
+    assert {(s.file, s.row, s.reason) for s in s1} == {(s.file, s.row, s.reason) for s in s2}
+
+
+def test_tables_dir_config_errors(tmp_path):
+    from uncertain_cost.config import load_config
+    from uncertain_cost.errors import ConfigError
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\ntables_dir = "nowhere"\n')
+    with pytest.raises(ConfigError, match=r"c.toml: data.tables_dir: folder not found"):
+        load_config(cfg)
+    (tmp_path / "t").mkdir()
+    cfg.write_text(f'[data]\ntables_dir = "t"\nepoch_dir = "{FIXTURES / "epoch-mini-2025"}"\n')
+    with pytest.raises(ConfigError, match="data.tables_dir: give either"):
+        load_config(cfg)

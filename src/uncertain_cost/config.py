@@ -97,6 +97,7 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
     },
     "data": {
         "epoch_dir": _string,
+        "tables_dir": _string,
         "snapshot": _string,
         "impute_hardware": _bool,
         "impute_window_years": _positive,
@@ -145,6 +146,9 @@ class DataSettings:
     epoch_dir : pathlib.Path or None
         An Epoch AI export folder (resolved against the config file), or None for the
         embedded priors.
+    tables_dir : pathlib.Path or None
+        A table folder written by ``import-epoch`` (resolved against the config file);
+        exclusive with ``epoch_dir``.
     snapshot : str or None
         Label recorded in outputs; defaults to the folder name or ``embedded``.
     impute_hardware : bool
@@ -155,6 +159,7 @@ class DataSettings:
     """
 
     epoch_dir: Path | None = None
+    tables_dir: Path | None = None
     snapshot: str | None = None
     impute_hardware: bool = False
     impute_window_years: float = 1.0
@@ -243,15 +248,20 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         raw.setdefault(section, {})[key] = value
     run = RunSettings(**_validated(raw.get("run", {}), "run", source))
     data_raw = _validated(raw.get("data", {}), "data", source)
-    epoch_dir = data_raw.get("epoch_dir")
-    if epoch_dir is not None:
-        epoch_path = Path(epoch_dir).expanduser()
-        if not epoch_path.is_absolute() and path is not None and "data.epoch_dir" not in (overrides or {}):
-            epoch_path = path.parent / epoch_path
-        if not epoch_path.is_dir():
-            raise ConfigError("data.epoch_dir", f"folder not found: {epoch_path}", source)
-        epoch_dir = epoch_path.resolve()
-    data = DataSettings(**{**data_raw, "epoch_dir": epoch_dir})
+    folders = {}
+    for key in ("epoch_dir", "tables_dir"):
+        value = data_raw.get(key)
+        if value is None:
+            continue
+        folder = Path(value).expanduser()
+        if not folder.is_absolute() and path is not None and f"data.{key}" not in (overrides or {}):
+            folder = path.parent / folder
+        if not folder.is_dir():
+            raise ConfigError(f"data.{key}", f"folder not found: {folder}", source)
+        folders[key] = folder.resolve()
+    if len(folders) == 2:
+        raise ConfigError("data.tables_dir", "give either data.epoch_dir or data.tables_dir, not both", source)
+    data = DataSettings(**{**data_raw, **folders})
     inputs_raw = raw.get("inputs", {})
     if not isinstance(inputs_raw, dict):
         raise ConfigError("inputs", f"expected a table [inputs], got {inputs_raw!r}", source)

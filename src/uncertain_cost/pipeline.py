@@ -97,6 +97,13 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables, report = read_epoch_snapshot(config.data.epoch_dir)
         skipped.extend(report.skipped)
         progress.stage(f"read {report.summary()}")
+    elif config.data.tables_dir is not None:
+        from uncertain_cost.data.epoch import read_import_skips
+        from uncertain_cost.data.priors import load_tables
+
+        progress.stage(f"reading tables from {config.data.tables_dir}")
+        tables = load_tables(config.data.tables_dir)
+        skipped.extend(read_import_skips(config.data.tables_dir))
     else:
         tables = load_embedded_tables()
     if rules is None:

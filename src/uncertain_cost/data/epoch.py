@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -637,27 +638,165 @@ def _merge_chip_extras(
     return tuple(out)
 
 
+#: marker file of a folder written by :func:`import_epoch` (what it was imported from)
+IMPORT_MARKER = "import.toml"
+#: rows the import skipped, with reasons (read back into a run's skip report)
+IMPORT_SKIPPED = "skipped.csv"
+#: embedded-priors files copied so the folder also works as ``$UNCERTAIN_COST_PRIORS``
+_COPIED_PRIOR_FILES = ("inputs.toml", "development.toml")
+
+
+def is_import_folder(folder: str | Path) -> bool:
+    """Return True when ``folder`` was written by :func:`import_epoch` (holds the marker)."""
+    return (Path(folder) / IMPORT_MARKER).is_file()
+
+
+def _check_import_target(out: Path) -> None:
+    """Refuse an output that is a file, the embedded priors, or a folder of other files."""
+    from uncertain_cost.defaults import priors_dir
+
+    try:
+        embedded = priors_dir().resolve()
+    except DataError:
+        embedded = None
+    target = out.resolve()
+    if embedded is not None and (target == embedded or embedded in target.parents):
+        raise DataError(
+            f"{out}: is the embedded priors folder; import into another folder and use it "
+            "with [data] tables_dir"
+        )
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DataError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not is_import_folder(out):
+        raise DataError(
+            f"{out}: folder is not empty and is not an earlier import (no {IMPORT_MARKER}); "
+            "choose an empty or new folder"
+        )
+
+
+def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp: Path) -> list[Path]:
+    """Write the tables, the copied prior files, the skip list and the marker into ``tmp``."""
+    import shutil
+
+    from uncertain_cost.data.priors import write_tables
+    from uncertain_cost.defaults import priors_dir
+
+    written = write_tables(tables, tmp)
+    for name in _COPIED_PRIOR_FILES:
+        src = priors_dir() / name
+        if src.is_file():
+            shutil.copyfile(src, tmp / name)
+            written.append(tmp / name)
+    with (tmp / IMPORT_SKIPPED).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(("file", "row", "model", "reason"))
+        for e in report.skipped:
+            w.writerow((e.file, e.row, e.model, e.reason))
+    written.append(tmp / IMPORT_SKIPPED)
+    counts = "".join(f"{k} = {v}\n" for k, v in report.counts.items())
+    (tmp / IMPORT_MARKER).write_text(
+        "# Written by `uncertain-cost import-epoch`; use this folder with\n"
+        "# [data] tables_dir = \"<this folder>\" (or as $UNCERTAIN_COST_PRIORS).\n\n"
+        f"[import]\nsource = {json.dumps(str(folder.resolve()))}\n"
+        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n\n"
+        f"[import.counts]\n{counts}",
+        encoding="utf-8",
+    )
+    written.append(tmp / IMPORT_MARKER)
+    return written
+
+
 def import_epoch(folder: str | Path, out: str | Path) -> ImportReport:
-    """Import an Epoch snapshot and write it in the engine's TOML table format.
+    """Import an Epoch snapshot and write it, atomically, in the engine's TOML table format.
+
+    The folder is written under a temporary name beside ``out`` and renamed into place
+    only when complete, so a failure (a full disk, an interrupt) leaves no half-written
+    tables and an earlier import intact.
 
     Parameters
     ----------
     folder : str or Path
         Epoch snapshot folder (the four CSV files).
     out : str or Path
-        Output folder; created if needed. Files written: ``chips.toml``,
-        ``hardware_prices.toml``, ``ppi.toml``, ``models.toml`` plus copies of the
-        rule tables (``constants.toml``, ``electricity.toml``, ``cloud_discounts.toml``).
+        Output folder: new, empty, or an earlier import (which is replaced). Never the
+        embedded priors, an existing file, or a non-empty folder of other files. Files
+        written: ``chips.toml``, ``hardware_prices.toml``, ``ppi.toml``, ``models.toml``,
+        the rule tables (``constants.toml``, ``electricity.toml``,
+        ``cloud_discounts.toml``), copies of the embedded ``inputs.toml`` and
+        ``development.toml``, ``skipped.csv`` (rows the import skipped) and the marker
+        ``import.toml``. Use it with ``[data] tables_dir`` (or ``$UNCERTAIN_COST_PRIORS``).
 
     Returns
     -------
     ImportReport
         Counts, skipped rows with reasons, unmatched hardware names, files written.
+
+    Raises
+    ------
+    DataError
+        On an unreadable snapshot, a refused ``out``, or an OS error while writing (one
+        line naming the path).
     """
+    import shutil
+    import tempfile
     from dataclasses import replace
 
-    from uncertain_cost.data.priors import write_tables
-
+    out = Path(out)
+    _check_import_target(out)
     tables, report = read_epoch_snapshot(folder)
-    written = write_tables(tables, out)
-    return replace(report, written=tuple(str(p) for p in written))
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise DataError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    old: Path | None = None
+    try:
+        written = _write_import_files(tables, report, Path(folder), tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            old.rmdir()
+            out.rename(old)
+        tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise DataError(f"{out}: cannot write the import ({exc.strerror or exc})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    final = [out / p.relative_to(tmp) for p in written]
+    return replace(report, written=tuple(str(p) for p in final))
+
+
+def read_import_skips(folder: str | Path) -> list[SkipEntry]:
+    """Rows an import skipped (its ``skipped.csv``), for a run's skip report; [] if none.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by :func:`import_epoch`.
+
+    Returns
+    -------
+    list of SkipEntry
+    """
+    path = Path(folder) / IMPORT_SKIPPED
+    if not path.is_file():
+        return []
+    header, rows = _read_csv(path)
+    cols = {h: i for i, h in enumerate(header)}
+    out = []
+    for _, row in rows:
+        try:
+            line = int(row[cols["row"]] or 0)
+        except (KeyError, ValueError):
+            line = 0
+        out.append(SkipEntry(row[cols.get("file", 0)], line, row[cols.get("model", 2)],
+                             row[cols.get("reason", 3)]))
+    return out
