@@ -191,7 +191,7 @@ def test_truncated_mid_row_is_reported_with_its_line(tmp_path):
     models.write_text("".join(lines[:-1]) + lines[-1][:12])  # last row cut after 'Eta,2022-03'
     tables, report = read_epoch_snapshot(tmp_path)
     assert "Eta" not in {m.name for m in tables.models}
-    (entry,) = [s for s in report.skipped if "fields where the header has 13" in s.reason]
+    (entry,) = [s for s in report.skipped if "fields where the header has 14" in s.reason]
     assert (entry.file, entry.row, entry.model) == (MODELS, 11, "Eta")
 
 

@@ -58,6 +58,7 @@ MODEL_COLUMNS: dict[str, tuple[str, ...]] = {
     "notability": ("Notability criteria",),
     "domain": ("Domain",),
     "country": ("Country (of organization)", "Country (from Organization)"),
+    "compute_rank": ("Compute rank when published",),
 }
 MODEL_REQUIRED = ("name", "publication_date", "training_compute_flop", "hardware")
 
@@ -355,6 +356,7 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
                 domain=_cell(row, cols, "domain"),
                 country=_cell(row, cols, "country"),
                 source=f"{fname}:{line}",
+                compute_rank=num("compute_rank"),
             )
         )
     _require_rows(path, len(out), "model")
