@@ -79,6 +79,12 @@ def _positive(value: Any) -> str | None:
     return None
 
 
+def _impute_mode(value: Any) -> str | None:
+    if isinstance(value, bool) or value in ("off", "frontier_window", "most_common_of_year"):
+        return None
+    return f"expected true, false, \"off\", \"frontier_window\" or \"most_common_of_year\", got {value!r}"
+
+
 def _bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
 
@@ -99,8 +105,10 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "epoch_dir": _string,
         "tables_dir": _string,
         "snapshot": _string,
-        "impute_hardware": _bool,
+        "impute_hardware": _impute_mode,
         "impute_window_years": _positive,
+        "impute_multi_hardware": _bool,
+        "tpu_prices": _choice("snapshot", "paper"),
     },
     "report": {
         "html": _bool,
@@ -151,9 +159,15 @@ class DataSettings:
         exclusive with ``epoch_dir``.
     snapshot : str or None
         Label recorded in outputs; defaults to the folder name or ``embedded``.
-    impute_hardware : bool
+    impute_hardware : bool or str
         Give models with unknown or ambiguous hardware a distribution over candidate chips
-        instead of dropping them (see :mod:`uncertain_cost.data.impute`).
+        instead of dropping them: ``true``/``"frontier_window"``, ``"most_common_of_year"``
+        (Epoch's rule) or ``false``/``"off"`` (see :mod:`uncertain_cost.data.impute`).
+    impute_multi_hardware : bool
+        Also impute models listing several hardware types (default true).
+    tpu_prices : {"snapshot", "paper"}
+        TPU-equivalent prices from the snapshot's table where it has them (default) or
+        only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
     """
@@ -161,8 +175,10 @@ class DataSettings:
     epoch_dir: Path | None = None
     tables_dir: Path | None = None
     snapshot: str | None = None
-    impute_hardware: bool = False
+    impute_hardware: bool | str = False
     impute_window_years: float = 1.0
+    impute_multi_hardware: bool = True
+    tpu_prices: str = "snapshot"
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,10 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         skipped.extend(read_import_skips(config.data.tables_dir))
     else:
         tables = load_embedded_tables()
+    if config.data.tpu_prices != "snapshot":
+        from uncertain_cost.data.epoch import select_tpu_prices
+
+        tables = select_tpu_prices(tables, config.data.tpu_prices)
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
     selection = select_frontier(tables, rules)
@@ -114,10 +118,13 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
     )
     skipped.extend(resolve_skips)
-    if config.data.impute_hardware:
-        from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+    from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
 
-        settings = HardwareImputation(True, config.data.impute_window_years)
+    settings = HardwareImputation.from_config({
+        "impute_hardware": config.data.impute_hardware,
+        "impute_window_years": config.data.impute_window_years,
+        "impute_multi_hardware": config.data.impute_multi_hardware}, config.source)
+    if settings.enabled:
         facts, notes = resolve_with_imputation(
             tables, selection, facts, settings, finetunes=config.run.finetunes,
             reference_month=config.run.reference_month,

@@ -601,6 +601,52 @@ def read_epoch_snapshot(
     return tables, report
 
 
+#: values of ``[data] tpu_prices``
+TPU_PRICE_SOURCES = ("snapshot", "paper")
+
+
+def select_tpu_prices(tables: Tables, source: str = "snapshot", base: Tables | None = None) -> Tables:
+    """Choose where TPU-equivalent purchase prices come from.
+
+    Epoch's price tables have no list price for TPUs; the paper used production-cost-based
+    equivalents (TPU v4 $5,167). The 2025-06 table carries its own equivalents (TPU v4
+    $5,176). The resolver takes the first TPU-equivalent row of a chip in table order, and
+    :func:`read_epoch_snapshot` puts the snapshot's rows before the curated ones.
+
+    Parameters
+    ----------
+    tables : Tables
+    source : {"snapshot", "paper"}
+        ``snapshot`` (default): the snapshot's own equivalents where it has them, the
+        paper's constants otherwise (unchanged tables). ``paper``: only the paper's
+        constants (the embedded priors' TPU-equivalent rows).
+    base : Tables, optional
+        Where the paper's constants are; default the embedded priors.
+
+    Returns
+    -------
+    Tables
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``source``.
+    """
+    from dataclasses import replace
+
+    if source not in TPU_PRICE_SOURCES:
+        raise ValueError(f"tpu price source must be one of {TPU_PRICE_SOURCES}, got {source!r}")
+    if source == "snapshot":
+        return tables
+    if base is None:
+        from uncertain_cost.data.priors import load_embedded_tables
+
+        base = load_embedded_tables()
+    curated = [p for p in base.prices if p.purchase_kind == PRICE_TPU_EQUIVALENT]
+    others = tuple(p for p in tables.prices if p.purchase_kind != PRICE_TPU_EQUIVALENT)
+    return replace(tables, prices=others + tuple(curated))
+
+
 def _merge_chip_extras(
     chips: tuple[ChipSpec, ...], curated: tuple[ChipSpec, ...]
 ) -> tuple[ChipSpec, ...]:
