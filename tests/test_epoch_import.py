@@ -153,6 +153,9 @@ def test_real_2024_snapshot():
     # the chip grid view has one damaged one-field row; it is reported, not read as a chip
     (bad,) = [s for s in report.skipped if "fields where the header has" in s.reason]
     assert bad.file == "Chip dataset-Grid view.csv" and bad.row == 4672
+    # ... and its specifications, on the next line without a name, are reported too
+    (nameless,) = [s for s in report.skipped if s.reason == "chip row without a hardware name"]
+    assert nameless.row == 4673
 
 
 def test_real_2025_snapshot():

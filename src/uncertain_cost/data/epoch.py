@@ -364,7 +364,7 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
 
 
 def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
-    """Read the chip dataset; rows without a name are skipped, repeated names keep the first.
+    """Read the chip dataset; rows without a name are skipped (reported), repeated names keep the first.
 
     Parameters
     ----------
@@ -385,7 +385,8 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
     for line, row in rows:
         name = _cell(row, cols, "name")
         if not name:
-            continue  # the grid view has many blank template rows; not worth reporting
+            skipped.append(SkipEntry(fname, line, "", "chip row without a hardware name"))
+            continue
         if name in seen:
             skipped.append(SkipEntry(fname, line, name, "duplicate hardware name, first kept"))
             continue
