@@ -155,3 +155,32 @@ def test_most_common_of_year_leaves_unrecognised_hardware_alone():
     assert not any(n.startswith("Gamma:") for n in notes)  # 'Foo Chip 9000' is named, not missing
     _, window_notes = resolve_with_imputation(tables, selection, facts, HardwareImputation(True, 1.0))
     assert any(n.startswith("Gamma:") for n in window_notes)  # the frontier-window rule does
+
+
+def test_candidate_without_cloud_price_drops_out_of_cloud_only(default_inputs):
+    tables = load_embedded_tables()
+    selection = select_frontier(tables)
+    facts, _ = resolve_facts(tables, selection)
+    skipped = []
+    out, _ = resolve_with_imputation(tables, selection, facts, HardwareImputation(True, 1.0), skipped)
+    i = out.names.index("Libratus")
+    rows = np.flatnonzero(out.alternative_of == i)
+    no_cloud = ~np.isfinite(out.cloud_price_per_chip_hour[rows])
+    assert no_cloud.any() and not no_cloud.all()
+    # hardware weights untouched; cloud weights renormalised over candidates with a price
+    assert out.alternative_weight[rows].sum() == pytest.approx(1.0)
+    assert np.all(out.alternative_weight_cloud[rows][no_cloud] == 0)
+    assert out.alternative_weight_cloud[rows].sum() == pytest.approx(1.0)
+    notes = [s for s in skipped if s.model == "Libratus"]
+    assert len(notes) == int(no_cloud.sum())
+    assert all(s.reason.startswith("cloud: imputed candidate") and s.row > 0 for s in notes)
+    sim = simulate(out, default_inputs, 4_000, seed=5)
+    for name in ("Libratus", "NASv3 (CIFAR-10)", "OpenAI TI7 DOTA 1v1"):
+        j = out.names.index(name)
+        assert np.isfinite(sim.totals["cloud"][:, j]).all(), name
+        assert np.isfinite(sim.point.total("cloud")[0][j]), name
+    # a model whose candidates all have cloud prices takes the same candidate in both methods
+    for _, group_rows, _ in alternative_groups(out):
+        if np.isfinite(out.cloud_price_per_chip_hour[group_rows]).all():
+            np.testing.assert_array_equal(out.alternative_weight_cloud[group_rows],
+                                          out.alternative_weight[group_rows])

@@ -125,8 +125,9 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         "impute_window_years": config.data.impute_window_years,
         "impute_multi_hardware": config.data.impute_multi_hardware}, config.source)
     if settings.enabled:
+        imputation_skips: list = []
         facts, notes = resolve_with_imputation(
-            tables, selection, facts, settings, finetunes=config.run.finetunes,
+            tables, selection, facts, settings, imputation_skips, finetunes=config.run.finetunes,
             reference_month=config.run.reference_month,
         )
         for note in notes:
@@ -134,6 +135,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         imputed = {facts.names[i] for i in set(facts.alternative_of[facts.alternative_of >= 0].tolist())}
         skipped = [s for s in skipped if not (getattr(s, "model", "") in imputed and (
             "no training hardware" in s.reason or "several hardware types" in s.reason))]
+        skipped.extend(imputation_skips)
     if config.data.snapshot:
         from dataclasses import replace
 

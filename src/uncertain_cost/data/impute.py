@@ -30,7 +30,7 @@ import numpy as np
 
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.hardware_names import HardwareMatcher
-from uncertain_cost.data.tables import ModelRecord, Tables
+from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 from uncertain_cost.errors import ConfigError
 
 __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
@@ -167,8 +167,8 @@ def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tupl
     return {chip: count / total for chip, count in sorted(near.items())} if total else {}
 
 
-def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settings: HardwareImputation, **resolve_kw
-                            ) -> tuple[ModelFacts, list[str]]:
+def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settings: HardwareImputation,
+                            skipped: list | None = None, **resolve_kw) -> tuple[ModelFacts, list[str]]:
     """Add candidate-hardware rows for frontier models that have no usable hardware.
 
     Parameters
@@ -179,6 +179,10 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     facts : ModelFacts
         The facts resolved without imputation.
     settings : HardwareImputation
+    skipped : list, optional
+        Receives a :class:`~uncertain_cost.data.tables.SkipEntry` for every candidate that
+        drops out of a method (no purchase price: all methods; no cloud price: cloud only,
+        the other candidates' cloud weights renormalised).
     **resolve_kw
         Passed to :func:`uncertain_cost.data.resolve.resolve_facts` (``finetunes``,
         ``reference_month``, ``snapshot``).
@@ -229,6 +233,11 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     for model in set(alternative_of[alternative_of >= 0]):
         rows = np.flatnonzero(alternative_of == model)
         ok = np.isfinite(merged.server_price_per_chip[rows])
+        if skipped is not None:
+            for r in rows[~ok]:
+                skipped.append(SkipEntry(*_where(tables.model(merged.names[model])), merged.names[model],
+                                         f"imputed candidate {merged.names[r].split(CANDIDATE_SEPARATOR, 1)[1]} "
+                                         "has no purchase price; dropped from every method, weights renormalised"))
         weight[rows[~ok]] = 0.0
         alternative_of[rows[~ok]] = -1
         if math.isclose(weight[rows[ok]].sum(), 0.0):
@@ -238,4 +247,33 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
                          "not costed")
             continue
         weight[rows[ok]] /= weight[rows[ok]].sum()
-    return replace(merged, is_frontier=frontier, alternative_of=alternative_of, alternative_weight=weight), notes
+    cloud_weight = weight.copy()
+    for model in set(alternative_of[alternative_of >= 0].tolist()):
+        rows = np.flatnonzero(alternative_of == model)
+        ok = np.isfinite(merged.cloud_price_per_chip_hour[rows])
+        if ok.all():
+            continue
+        cloud_weight[rows[~ok]] = 0.0
+        if cloud_weight[rows[ok]].sum() > 0:
+            cloud_weight[rows[ok]] /= cloud_weight[rows[ok]].sum()
+        record = tables.model(merged.names[model])
+        rest = ("other candidates' cloud weights renormalised" if ok.any()
+                else "no candidate has one, no cloud cost")
+        for r in rows[~ok]:
+            chip = merged.names[r].split(CANDIDATE_SEPARATOR, 1)[1]
+            if skipped is not None:
+                skipped.append(SkipEntry(*_where(record), merged.names[model],
+                                         f"cloud: imputed candidate {chip} has no cloud price; dropped from the "
+                                         f"cloud method, {rest}"))
+    return replace(merged, is_frontier=frontier, alternative_of=alternative_of, alternative_weight=weight,
+                   alternative_weight_cloud=cloud_weight), notes
+
+
+def _where(record: ModelRecord | None) -> tuple[str, int]:
+    """(file, line) of a model record's source, for a skip entry."""
+    source = record.source if record is not None else ""
+    file, _, line = source.rpartition(":")
+    try:
+        return file, int(line)
+    except ValueError:
+        return source, 0
