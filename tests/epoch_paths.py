@@ -1,10 +1,20 @@
-"""Where the shared Epoch snapshots live (``../shared/epoch-data`` from the repo root)."""
+"""Where the shared Epoch snapshots live (``../shared/epoch-data`` from the repo root).
 
+``UNCERTAIN_COST_EPOCH_DATA`` overrides the location (useful from a git worktree that
+is not a sibling of ``shared/``).
+"""
+
+import os
 from pathlib import Path
 
 import pytest
 
-EPOCH_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "epoch-data"
+EPOCH_DATA = Path(
+    os.environ.get(
+        "UNCERTAIN_COST_EPOCH_DATA",
+        Path(__file__).resolve().parents[1].parent / "shared" / "epoch-data",
+    )
+)
 FIXTURES = Path(__file__).resolve().parent / "data"
 
 

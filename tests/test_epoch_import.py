@@ -1,8 +1,10 @@
+import csv
 import math
 import shutil
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
@@ -146,7 +148,14 @@ def test_real_2024_snapshot():
     assert gpt4.hardware_quantity == 25000 and gpt4.training_time_hours == 2280
     assert gpt4.utilization == 0.34
     assert report.unmatched_hardware == ()
-    assert all(s.reason == "no model name" for s in report.skipped)
+    models_skips = [s for s in report.skipped if s.file == "All ML Systems - full view.csv"]
+    assert all(s.reason == "no model name" for s in models_skips)
+    # the chip grid view has one damaged one-field row; it is reported, not read as a chip
+    (bad,) = [s for s in report.skipped if "fields where the header has" in s.reason]
+    assert bad.file == "Chip dataset-Grid view.csv" and bad.row == 4672
+    # ... and its specifications, on the next line without a name, are reported too
+    (nameless,) = [s for s in report.skipped if s.reason == "chip row without a hardware name"]
+    assert nameless.row == 4673
 
 
 def test_real_2025_snapshot():
@@ -156,3 +165,180 @@ def test_real_2025_snapshot():
     assert tables.chip("NVIDIA H100 SXM5 80GB") is not None  # 'Hardware name'
     assert tables.ppi.months[-1] >= "2025-01"  # 'observation_date'
     assert report.unmatched_hardware == ()
+
+
+# ----------------------------------------------------------------------------------------
+# strict reader: damaged files are reported with file and line, never lost silently
+# ----------------------------------------------------------------------------------------
+MODELS = "All ML Systems - full view.csv"
+
+
+def _copy_mini(tmp_path, name="epoch-mini-2025"):
+    for f in (FIXTURES / name).iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / MODELS
+
+
+def test_truncated_inside_quoted_field_is_an_error(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text()
+    cut = text.index('"Highly cited,') + 5  # inside Beta's quoted notability field
+    models.write_text(text[:cut])
+    with pytest.raises(DataError, match=r"full view.csv: line 3: quoted field not closed"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_truncated_mid_row_is_reported_with_its_line(tmp_path):
+    models = _copy_mini(tmp_path)
+    lines = models.read_text().splitlines(keepends=True)
+    models.write_text("".join(lines[:-1]) + lines[-1][:12])  # last row cut after 'Eta,2022-03'
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert "Eta" not in {m.name for m in tables.models}
+    (entry,) = [s for s in report.skipped if "fields where the header has 14" in s.reason]
+    assert (entry.file, entry.row, entry.model) == (MODELS, 11, "Eta")
+
+
+def test_stray_quote_row_is_dropped_and_reported(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text().replace("Zeta,2022-02-01,Meta AI", 'Zeta,"2022-02-01"x,Meta AI')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    names = {m.name for m in tables.models}
+    assert "Zeta" not in names and {"Alpha", "Beta", "Eta"} <= names
+    (entry,) = [s for s in report.skipped if s.reason.startswith("malformed CSV row")]
+    assert (entry.file, entry.row) == (MODELS, 10)
+
+
+def test_quote_opening_a_field_merges_fields_and_is_reported(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_text().replace("Gamma,2021-09-01,Some Lab", 'Gamma,"2021-09-01,Some Lab"')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert "Gamma" not in {m.name for m in tables.models}
+    (entry,) = [s for s in report.skipped if "fields where the header has" in s.reason]
+    assert (entry.row, entry.model) == (5, "Gamma")
+
+
+def test_header_only_models_table_is_an_error(tmp_path):
+    models = _copy_mini(tmp_path)
+    models.write_text(models.read_text().splitlines()[0] + "\n")
+    with pytest.raises(DataError, match=r"full view.csv: no usable model rows"):
+        read_epoch_snapshot(tmp_path)
+
+
+@pytest.mark.parametrize("fname,what", [
+    ("Chip dataset-Grid view.csv", "chip"), ("Hardware prices.csv", "price"),
+])
+def test_header_only_required_tables_are_errors(tmp_path, fname, what):
+    _copy_mini(tmp_path)
+    path = tmp_path / fname
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    with pytest.raises(DataError, match=f"no usable {what} rows"):
+        read_epoch_snapshot(tmp_path)
+
+
+def test_field_over_the_csv_module_limit_keeps_the_row(tmp_path):
+    models = _copy_mini(tmp_path)
+    big = "x" * 200_000  # over csv's default 131,072-character field limit
+    text = models.read_text().replace("Zeta,2022-02-01,Meta AI", f'Zeta,2022-02-01,"{big}"')
+    models.write_text(text)
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert tables.model("Zeta").organization == big
+    assert not [s for s in report.skipped if s.model == "Zeta"]
+    assert csv.field_size_limit() == 131072  # the global limit is restored
+
+
+def test_non_utf8_is_an_error_naming_file_and_line(tmp_path):
+    models = _copy_mini(tmp_path)
+    raw = models.read_bytes().replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")  # Latin-1
+    models.write_bytes(raw)
+    with pytest.raises(DataError, match=r"full view.csv: line 5: not UTF-8 \(byte 0xe9\)"):
+        read_epoch_snapshot(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------
+# import-epoch: atomic, never over user files or the embedded priors, usable directly
+# ----------------------------------------------------------------------------------------
+def test_import_refuses_the_embedded_priors(tmp_path):
+    from uncertain_cost.defaults import priors_dir
+
+    before = {p.name: p.read_bytes() for p in priors_dir().iterdir()}
+    with pytest.raises(DataError, match="embedded priors folder"):
+        import_epoch(FIXTURES / "epoch-mini-2025", priors_dir())
+    assert {p.name: p.read_bytes() for p in priors_dir().iterdir()} == before
+
+
+def test_import_refuses_a_file_and_a_folder_of_user_files(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    with pytest.raises(DataError, match="exists and is not a folder"):
+        import_epoch(FIXTURES / "epoch-mini-2025", target)
+    assert target.read_text() == "mine"
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("mine")
+    with pytest.raises(DataError, match="not empty and is not an earlier import"):
+        import_epoch(FIXTURES / "epoch-mini-2025", folder)
+    assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "work"]
+
+
+def test_import_replaces_an_earlier_import_and_leaves_no_temp_folder(tmp_path):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2024"
+    report = import_epoch(FIXTURES / "epoch-mini-2025", out)
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2025"
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+    assert all(p.startswith(str(out)) for p in report.written)
+    assert {"import.toml", "skipped.csv", "inputs.toml"} <= {p.name for p in out.iterdir()}
+
+
+def test_import_failure_leaves_the_earlier_import_intact(tmp_path, monkeypatch):
+    import uncertain_cost.data.priors as priors
+
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(tables, folder, **kw):
+        (folder / "chips.toml").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(priors, "write_tables", disk_full)
+    with pytest.raises(DataError, match=r"tables: cannot write the import \(No space left on device\)"):
+        import_epoch(FIXTURES / "epoch-mini-2025", out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+
+
+def test_imported_folder_runs_like_the_snapshot(tmp_path):
+    from uncertain_cost.config import load_config
+    from uncertain_cost.pipeline import load_facts
+
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2025", out)
+    via_csv = tmp_path / "csv.toml"
+    via_csv.write_text(f'[data]\nepoch_dir = "{FIXTURES / "epoch-mini-2025"}"\n[selection]\ntop_n = 2\n')
+    via_tables = tmp_path / "tables.toml"
+    via_tables.write_text('[data]\ntables_dir = "tables"\n[selection]\ntop_n = 2\n')
+    f1, s1, sel1 = load_facts(load_config(via_csv))
+    f2, s2, sel2 = load_facts(load_config(via_tables))
+    assert sel1.names == sel2.names and f1.names == f2.names
+    assert np.array_equal(f1.hardware_quantity, f2.hardware_quantity, equal_nan=True)
+    # the import's skipped rows reach the run's skip report
+    assert {(s.file, s.row, s.reason) for s in s1} == {(s.file, s.row, s.reason) for s in s2}
+
+
+def test_tables_dir_config_errors(tmp_path):
+    from uncertain_cost.config import load_config
+    from uncertain_cost.errors import ConfigError
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\ntables_dir = "nowhere"\n')
+    with pytest.raises(ConfigError, match=r"c.toml: data.tables_dir: folder not found"):
+        load_config(cfg)
+    (tmp_path / "t").mkdir()
+    cfg.write_text(f'[data]\ntables_dir = "t"\nepoch_dir = "{FIXTURES / "epoch-mini-2025"}"\n')
+    with pytest.raises(ConfigError, match="data.tables_dir: give either"):
+        load_config(cfg)

@@ -7,9 +7,9 @@ from uncertain_cost.config import parse_config
 from uncertain_cost.data import load_embedded_tables, resolve_facts
 from uncertain_cost.data.facts import alternative_groups
 from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+from uncertain_cost.data.selection import select_frontier
 from uncertain_cost.engine import point_costs, simulate
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import select_frontier
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,125 @@ def test_config_keys_validated():
     with pytest.raises(ConfigError, match="data.impute_window_years"):
         parse_config({"data": {"impute_window_years": 0}})
     assert parse_config({"data": {"impute_hardware": True}}).data.impute_hardware
+
+
+# ----------------------------------------------------------------------------------------
+# Epoch's rule: the most common non-TPU hardware of the publication year (issue 12)
+# ----------------------------------------------------------------------------------------
+def _mini_with_unknown_hardware():
+    from dataclasses import replace
+    from datetime import date
+
+    from uncertain_cost.data import ModelRecord, read_epoch_snapshot
+
+    from epoch_paths import FIXTURES
+
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2025")
+    extra = (
+        ModelRecord("NoHw", date(2021, 10, 1), training_compute_flop=1e21, notability="SOTA improvement",
+                    hardware_quantity=512, training_time_hours=100, source="x.csv:1"),
+        ModelRecord("Multi", date(2021, 9, 1), training_compute_flop=2e21, notability="SOTA improvement",
+                    hardware=("Google TPU v3", "NVIDIA A100 SXM4 40 GB"), hardware_quantity=512,
+                    training_time_hours=100, source="x.csv:2"),
+    )
+    return replace(tables, models=tables.models + extra)
+
+
+def test_most_common_hardware_by_year_skips_tpus_and_counts_all_notable_models():
+    from uncertain_cost.data import HardwareMatcher
+    from uncertain_cost.data.impute import most_common_hardware_by_year
+
+    tables = _mini_with_unknown_hardware()
+    by_year = most_common_hardware_by_year(tables, HardwareMatcher(tables.chips))
+    # 2020: only Alpha (TPU v3) -> none; 2021: Beta (A100), Gamma (unmatched), Delta (TPU);
+    # 2022: Zeta (H100; Eta has no notability criteria)
+    assert by_year == {2021: "NVIDIA A100 SXM4 40 GB", 2022: "NVIDIA H100 SXM5 80GB"}
+
+
+@pytest.mark.parametrize("multi", [True, False])
+def test_most_common_of_year_imputation(multi, default_inputs):
+    tables = _mini_with_unknown_hardware()
+    selection = select_frontier(tables)
+    facts, _ = resolve_facts(tables, selection)
+    settings = HardwareImputation.from_config(
+        {"impute_hardware": "most_common_of_year", "impute_multi_hardware": multi})
+    out, notes = resolve_with_imputation(tables, selection, facts, settings)
+    assert "NoHw: hardware imputed as NVIDIA A100 SXM4 40 GB 100%" in notes
+    assert any(n.startswith("Multi:") for n in notes) is multi
+    point = point_costs(out, default_inputs).total("amortized")[0]
+    assert np.isfinite(point[out.names.index("NoHw")])
+    assert bool(np.isfinite(point[out.names.index("Multi")])) is multi
+
+
+def test_imputation_settings_from_config():
+    assert HardwareImputation.from_config({}) == HardwareImputation()
+    assert HardwareImputation.from_config({"impute_hardware": True}).mode == "frontier_window"
+    s = HardwareImputation.from_config({"impute_hardware": "most_common_of_year", "impute_multi_hardware": False})
+    assert s.enabled and s.mode == "most_common_of_year" and not s.multi_hardware
+    assert not HardwareImputation.from_config({"impute_hardware": "off"}).enabled
+    for section, key in (({"impute_hardware": "sometimes"}, "data.impute_hardware"),
+                         ({"impute_multi_hardware": "no"}, "data.impute_multi_hardware"),
+                         ({"impute_window_years": float("nan")}, "data.impute_window_years")):
+        with pytest.raises(ConfigError) as exc:
+            HardwareImputation.from_config(section, "c.toml")
+        assert exc.value.key == key
+    with pytest.raises(ConfigError, match="data.impute_hardware"):
+        parse_config({"data": {"impute_hardware": "sometimes"}})
+    with pytest.raises(ConfigError, match="data.impute_multi_hardware"):
+        parse_config({"data": {"impute_multi_hardware": 1}})
+    cfg = parse_config({"data": {"impute_hardware": "most_common_of_year", "impute_multi_hardware": False}})
+    assert cfg.data.impute_hardware == "most_common_of_year" and cfg.data.impute_multi_hardware is False
+
+
+def test_tpu_price_source():
+    from uncertain_cost.data.epoch import select_tpu_prices
+
+    tables = load_embedded_tables()
+    assert select_tpu_prices(tables, "snapshot") is tables
+    paper = select_tpu_prices(tables, "paper")
+    v4 = [p.purchase for p in paper.prices if p.hardware == "Google TPU v4" and p.purchase_kind == "tpu_equivalent"]
+    assert v4[0] == 5167.0
+    with pytest.raises(ValueError, match="tpu price source"):
+        select_tpu_prices(tables, "cheapest")
+    with pytest.raises(ConfigError, match="data.tpu_prices"):
+        parse_config({"data": {"tpu_prices": "cheapest"}})
+
+
+def test_most_common_of_year_leaves_unrecognised_hardware_alone():
+    tables = _mini_with_unknown_hardware()
+    selection = select_frontier(tables)
+    facts, _ = resolve_facts(tables, selection)
+    _, notes = resolve_with_imputation(tables, selection, facts,
+                                       HardwareImputation.from_config({"impute_hardware": "most_common_of_year"}))
+    assert not any(n.startswith("Gamma:") for n in notes)  # 'Foo Chip 9000' is named, not missing
+    _, window_notes = resolve_with_imputation(tables, selection, facts, HardwareImputation(True, 1.0))
+    assert any(n.startswith("Gamma:") for n in window_notes)  # the frontier-window rule does
+
+
+def test_candidate_without_cloud_price_drops_out_of_cloud_only(default_inputs):
+    tables = load_embedded_tables()
+    selection = select_frontier(tables)
+    facts, _ = resolve_facts(tables, selection)
+    skipped = []
+    out, _ = resolve_with_imputation(tables, selection, facts, HardwareImputation(True, 1.0), skipped)
+    i = out.names.index("Libratus")
+    rows = np.flatnonzero(out.alternative_of == i)
+    no_cloud = ~np.isfinite(out.cloud_price_per_chip_hour[rows])
+    assert no_cloud.any() and not no_cloud.all()
+    # hardware weights untouched; cloud weights renormalised over candidates with a price
+    assert out.alternative_weight[rows].sum() == pytest.approx(1.0)
+    assert np.all(out.alternative_weight_cloud[rows][no_cloud] == 0)
+    assert out.alternative_weight_cloud[rows].sum() == pytest.approx(1.0)
+    notes = [s for s in skipped if s.model == "Libratus"]
+    assert len(notes) == int(no_cloud.sum())
+    assert all(s.reason.startswith("cloud: imputed candidate") and s.row > 0 for s in notes)
+    sim = simulate(out, default_inputs, 4_000, seed=5)
+    for name in ("Libratus", "NASv3 (CIFAR-10)", "OpenAI TI7 DOTA 1v1"):
+        j = out.names.index(name)
+        assert np.isfinite(sim.totals["cloud"][:, j]).all(), name
+        assert np.isfinite(sim.point.total("cloud")[0][j]), name
+    # a model whose candidates all have cloud prices takes the same candidate in both methods
+    for _, group_rows, _ in alternative_groups(out):
+        if np.isfinite(out.cloud_price_per_chip_hour[group_rows]).all():
+            np.testing.assert_array_equal(out.alternative_weight_cloud[group_rows],
+                                          out.alternative_weight[group_rows])

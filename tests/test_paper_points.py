@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from uncertain_cost.data import load_embedded_tables, resolve_facts
-from uncertain_cost.selection import select_frontier
+from uncertain_cost.data.selection import select_frontier
 
 from paper_point_costs import amortized_components, chip_hours, costs
 

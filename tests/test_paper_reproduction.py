@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from uncertain_cost.data import load_embedded_tables, resolve_facts
+from uncertain_cost.data.selection import select_frontier
 from uncertain_cost.engine import point_costs
 from uncertain_cost.growth.ols import fit_ols
-from uncertain_cost.selection import select_frontier
 from uncertain_cost.units import METHODS
 
 from paper_point_costs import costs as reference_costs

@@ -13,9 +13,9 @@ from uncertain_cost.data.facts import (
     PUE_HYPERSCALER,
     PUE_OTHER,
 )
+from uncertain_cost.data.selection import select_frontier
 from uncertain_cost.data.tables import ModelRecord
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import select_frontier
 
 from epoch_paths import FIXTURES, snapshot
 

@@ -2,13 +2,13 @@ from datetime import date
 
 import pytest
 
-from uncertain_cost.data import load_embedded_tables, read_epoch_snapshot
-from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import (
+from uncertain_cost.data import ModelRecord, load_embedded_tables, read_epoch_snapshot
+from uncertain_cost.data.selection import (
     SelectionRules,
     decimal_year,
     select_frontier,
 )
+from uncertain_cost.errors import ConfigError
 
 from epoch_paths import FIXTURES, snapshot
 
@@ -121,3 +121,120 @@ def test_include_and_exclude():
     t = load_embedded_tables()
     sel = select_frontier(t, SelectionRules(exclude=("GPT-4",), include=("PaLM (540B)",)))
     assert "GPT-4" not in sel.names and len(sel) == 63
+
+
+# ----------------------------------------------------------------------------------------
+# Epoch's own rules as options (issue 12)
+# ----------------------------------------------------------------------------------------
+def _rec(name, day, flop, base="", rank=float("nan")):
+    return ModelRecord(name=name, publication_date=date.fromisoformat(day), training_compute_flop=flop,
+                       notability="SOTA improvement", base_model=base, compute_rank=rank)
+
+
+def test_finetunes_excluded_before_ranking_do_not_push_others_out():
+    records = [
+        _rec("Base", "2020-01-01", 1e23),
+        _rec("Tuned", "2020-02-01", 1.2e23, base="Base"),
+        _rec("Other", "2020-03-01", 9e22),
+    ]
+    ranked = select_frontier(records, SelectionRules(top_n=2))
+    assert ranked.names == ("Base", "Tuned")  # the fine-tune takes rank 1, Other is 3rd
+    rules = SelectionRules(top_n=2, finetunes="exclude_before_ranking")
+    sel = select_frontier(records, rules)
+    assert sel.names == ("Base", "Other")
+    assert {d.model: d.reason for d in sel.dropped}["Tuned"].startswith("fine-tune, excluded")
+
+
+def test_mini_fixture_finetune_exclusion():
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2025")
+    assert select_frontier(tables, SelectionRules(top_n=1)).names == ("Alpha", "Delta", "Zeta")
+    sel = select_frontier(tables, SelectionRules(top_n=1, finetunes="exclude_before_ranking"))
+    assert sel.names == ("Alpha", "Zeta")
+
+
+def test_ties_all_or_first_in_table_order():
+    records = [
+        _rec("Late", "2020-06-01", 1e23),
+        _rec("Early", "2020-01-01", 1e23),
+        _rec("Twin", "2020-06-01", 1e23),  # same date and compute as Late, later in the table
+    ]
+    assert select_frontier(records, SelectionRules(top_n=1)).names == ("Early", "Late", "Twin")
+    first = select_frontier(records, SelectionRules(top_n=1, ties="first"))
+    # at 2020-01-01 only Early exists; at 2020-06-01 nlargest(1, keep="first") keeps the first
+    # of the three tied rows in table order, Late
+    assert first.names == ("Early", "Late")
+
+
+def test_compute_rank_method_reads_the_database_column():
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2025")
+    assert tables.model("Delta").compute_rank == 2
+    assert select_frontier(tables, SelectionRules(method="compute_rank", max_rank=1)).names == (
+        "Alpha", "Zeta")  # Eta has rank 1 but no notability criteria
+    assert select_frontier(tables, SelectionRules(method="compute_rank", max_rank=2)).names == (
+        "Alpha", "Beta", "Delta", "Zeta")
+    old, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2024")  # 2024 schema: no such column
+    assert select_frontier(old, SelectionRules(method="compute_rank")).names == ()
+
+
+def test_backward_window_is_strictly_above_over_one_calendar_year():
+    records = [
+        _rec("X", "2020-01-01", 1e20),
+        _rec("Y", "2020-06-01", 1e22),
+        _rec("Z", "2021-01-01", 1e21),  # its window starts 2020-01-01 inclusive: X, Y, Z
+        _rec("W", "2021-01-02", 1e21),  # window 2020-01-02..: Y, Z, W -> median 1e21
+    ]
+    rules = SelectionRules(method="backward_window_percentile", percentile=50,
+                           start=date(2019, 1, 1))
+    # X alone: not strictly above itself; Y above median(1e20, 1e22); Z == median of
+    # (1e20, 1e22, 1e21); W == median of (1e22, 1e21, 1e21)
+    assert select_frontier(records, rules).names == ("Y",)
+    loose = SelectionRules(method="backward_window_percentile", percentile=60, start=date(2019, 1, 1))
+    # 40th percentile of (1e20, 1e21, 1e22) is 6.4e20 < 1e21: Z is strictly above it
+    assert "Z" in select_frontier(records, loose).names
+
+
+def test_residual_from_trend_fits_every_date_and_keeps_top_bins():
+    bumps = {2012: 1, 2017: 1, 2019: 1, 2025: 1, 2011: -1, 2016: -1, 2020: -1, 2026: -1}
+    records = [
+        _rec(f"M{y}", f"{y}-01-01", 10 ** (20 + 0.5 * (y - 2010) + bumps.get(y, 0)))
+        for y in range(2010, 2030)
+    ]
+    rules = SelectionRules(method="residual_from_trend", percentile=20)
+    # 20 models -> 20 one-model bins; the top 4 are the +1 bumps; the publication window
+    # (2015-10-01 .. 2024-01-01) is applied after the cut
+    assert select_frontier(records, rules).names == ("M2017", "M2019")
+    wide = SelectionRules(method="residual_from_trend", percentile=20, start=date(2000, 1, 1),
+                          end=date.max)
+    assert select_frontier(records, wide).names == ("M2012", "M2017", "M2019", "M2025")
+
+
+def test_end_none_means_no_upper_bound():
+    r = SelectionRules.from_config({"start": "2015-10-01", "end": "none"})
+    assert r.end == date.max
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2025")
+    assert select_frontier(tables, r).names == select_frontier(
+        tables, SelectionRules(end=date(2030, 1, 1))).names
+
+
+@pytest.mark.parametrize("section,key", [
+    ({"finetunes": "drop"}, "selection.finetunes"),
+    ({"ties": "last"}, "selection.ties"),
+    ({"max_rank": 0}, "selection.max_rank"),
+    ({"max_rank": 2.5}, "selection.max_rank"),
+    ({"method": "residual_from_trend", "percentile": 12}, "selection.percentile"),
+    ({"window_years": float("nan")}, "selection.window_years"),
+    ({"percentile": float("nan")}, "selection.percentile"),
+])
+def test_new_options_errors_name_the_key(section, key):
+    with pytest.raises(ConfigError) as exc:
+        SelectionRules.from_config(section, source="run.toml")
+    assert exc.value.key == key
+
+
+def test_2024_snapshot_alternative_rules_epoch_definitions():
+    # measured with Epoch's definitions (strict '>' over one calendar year back; one trend
+    # line over every date, 20 equal-count bins); the running top-n counts are the paper's
+    tables, _ = read_epoch_snapshot(snapshot("2024-06"))
+    counts = {m: len(select_frontier(tables, SelectionRules(method=m, percentile=p)))
+              for m, p in (("backward_window_percentile", 15), ("residual_from_trend", 20))}
+    assert counts == {"backward_window_percentile": 70, "residual_from_trend": 65}

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import-epoch", help="convert an Epoch AI export into the engine's tables")
     imp.add_argument("folder", help="folder with the Epoch CSV files")
-    imp.add_argument("--out", required=True, help="folder to write the TOML tables to")
+    imp.add_argument("--out", required=True,
+                     help="new or empty folder (or an earlier import) for the tables; use with [data] tables_dir")
 
     est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty")
     est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
@@ -118,6 +119,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     report = import_epoch(args.folder, args.out)
     print(report.summary())
+    print(f'use it with: [data] tables_dir = "{Path(args.out).resolve()}"')
     return 0
 
 

@@ -80,6 +80,12 @@ def _positive(value: Any) -> str | None:
     return None
 
 
+def _impute_mode(value: Any) -> str | None:
+    if isinstance(value, bool) or value in ("off", "frontier_window", "most_common_of_year"):
+        return None
+    return f"expected true, false, \"off\", \"frontier_window\" or \"most_common_of_year\", got {value!r}"
+
+
 def _bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
 
@@ -98,9 +104,12 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
     },
     "data": {
         "epoch_dir": _string,
+        "tables_dir": _string,
         "snapshot": _string,
-        "impute_hardware": _bool,
+        "impute_hardware": _impute_mode,
         "impute_window_years": _positive,
+        "impute_multi_hardware": _bool,
+        "tpu_prices": _choice("snapshot", "paper"),
     },
     "report": {
         "html": _bool,
@@ -146,19 +155,31 @@ class DataSettings:
     epoch_dir : pathlib.Path or None
         An Epoch AI export folder (resolved against the config file), or None for the
         embedded priors.
+    tables_dir : pathlib.Path or None
+        A table folder written by ``import-epoch`` (resolved against the config file);
+        exclusive with ``epoch_dir``.
     snapshot : str or None
         Label recorded in outputs; defaults to the folder name or ``embedded``.
-    impute_hardware : bool
+    impute_hardware : bool or str
         Give models with unknown or ambiguous hardware a distribution over candidate chips
-        instead of dropping them (see :mod:`uncertain_cost.data.impute`).
+        instead of dropping them: ``true``/``"frontier_window"``, ``"most_common_of_year"``
+        (Epoch's rule) or ``false``/``"off"`` (see :mod:`uncertain_cost.data.impute`).
+    impute_multi_hardware : bool
+        Also impute models listing several hardware types (default true).
+    tpu_prices : {"snapshot", "paper"}
+        TPU-equivalent prices from the snapshot's table where it has them (default) or
+        only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
     """
 
     epoch_dir: Path | None = None
+    tables_dir: Path | None = None
     snapshot: str | None = None
-    impute_hardware: bool = False
+    impute_hardware: bool | str = False
     impute_window_years: float = 1.0
+    impute_multi_hardware: bool = True
+    tpu_prices: str = "snapshot"
 
 
 @dataclass(frozen=True)
@@ -248,15 +269,20 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         raw.setdefault(section, {})[key] = value
     run = RunSettings(**_validated(raw.get("run", {}), "run", source))
     data_raw = _validated(raw.get("data", {}), "data", source)
-    epoch_dir = data_raw.get("epoch_dir")
-    if epoch_dir is not None:
-        epoch_path = Path(epoch_dir).expanduser()
-        if not epoch_path.is_absolute() and path is not None and "data.epoch_dir" not in (overrides or {}):
-            epoch_path = path.parent / epoch_path
-        if not epoch_path.is_dir():
-            raise ConfigError("data.epoch_dir", f"folder not found: {epoch_path}", source)
-        epoch_dir = epoch_path.resolve()
-    data = DataSettings(**{**data_raw, "epoch_dir": epoch_dir})
+    folders = {}
+    for key in ("epoch_dir", "tables_dir"):
+        value = data_raw.get(key)
+        if value is None:
+            continue
+        folder = Path(value).expanduser()
+        if not folder.is_absolute() and path is not None and f"data.{key}" not in (overrides or {}):
+            folder = path.parent / folder
+        if not folder.is_dir():
+            raise ConfigError(f"data.{key}", f"folder not found: {folder}", source)
+        folders[key] = folder.resolve()
+    if len(folders) == 2:
+        raise ConfigError("data.tables_dir", "give either data.epoch_dir or data.tables_dir, not both", source)
+    data = DataSettings(**{**data_raw, **folders})
     inputs_raw = raw.get("inputs", {})
     if not isinstance(inputs_raw, dict):
         raise ConfigError("inputs", f"expected a table [inputs], got {inputs_raw!r}", source)
@@ -283,7 +309,7 @@ class StageSettings:
 
     Attributes
     ----------
-    selection : uncertain_cost.selection.SelectionRules
+    selection : uncertain_cost.data.selection.SelectionRules
     sensitivity : uncertain_cost.sensitivity.targets.SensitivitySettings
     development : uncertain_cost.devcost.DevelopmentSpec
     growth : uncertain_cost.growth.settings.GrowthSettings
@@ -316,9 +342,9 @@ def parse_stage_settings(sections: Mapping[str, dict], source: str) -> StageSett
         Naming the file and dotted key of the first mistake.
     """
     # Imported here: each package's settings module imports this module's errors and types.
+    from uncertain_cost.data.selection import SelectionRules
     from uncertain_cost.devcost import parse_development
     from uncertain_cost.growth.settings import GrowthSettings
-    from uncertain_cost.selection import SelectionRules
     from uncertain_cost.sensitivity.targets import SensitivitySettings
 
     return StageSettings(

@@ -88,19 +88,24 @@ def _take_alternatives(costs: tuple[np.ndarray, ...], choices: list[tuple[int, n
             array[:, model] = array[np.arange(n), chosen[:n]]
 
 
-def _modal_choices(facts: ModelFacts, n_rows: int) -> list[tuple[int, np.ndarray]]:
+def _modal_choices(facts: ModelFacts, n_rows: int, method: str = "amortized") -> list[tuple[int, np.ndarray]]:
     """Deterministic evaluations use each model's most likely candidate hardware."""
     out = []
-    for model, rows, cumulative in alternative_groups(facts):
+    for model, rows, cumulative in alternative_groups(facts, method):
         weights = np.diff(cumulative, prepend=0.0)
         out.append((model, np.full(n_rows, rows[int(np.argmax(weights))])))
     return out
 
 
-def _drawn_choices(facts: ModelFacts, seed: int, block: int, n_rows: int) -> list[tuple[int, np.ndarray]]:
-    """Candidate hardware drawn per draw, from a stream keyed by model name and block."""
+def _drawn_choices(facts: ModelFacts, seed: int, block: int, n_rows: int,
+                   method: str = "amortized") -> list[tuple[int, np.ndarray]]:
+    """Candidate hardware drawn per draw, from a stream keyed by model name and block.
+
+    The cloud method uses the same uniform draws with its own weights (candidates without
+    a cloud price dropped), so it picks the same candidate whenever the weights agree.
+    """
     out = []
-    for model, rows, cumulative in alternative_groups(facts):
+    for model, rows, cumulative in alternative_groups(facts, method):
         key = (stable_key("hardware_choice"), stable_key(facts.names[model]), block)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
         u = rng.random(BLOCK_DRAWS)[:n_rows]
@@ -111,7 +116,8 @@ def _drawn_choices(facts: ModelFacts, seed: int, block: int, n_rows: int) -> lis
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
     amortized, cloud, acquisition = costs_numba(values, lay.column, arrays, interconnect_fraction)
     _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index), np.asarray(facts.deflator))
-    _take_alternatives((amortized, cloud, acquisition), _modal_choices(facts, values.shape[0]))
+    _take_alternatives((amortized, acquisition), _modal_choices(facts, values.shape[0]))
+    _take_alternatives((cloud,), _modal_choices(facts, values.shape[0], "cloud"))
     return CostArrays(amortized, cloud, acquisition)
 
 
@@ -248,10 +254,12 @@ def simulate(
         costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
         _add_base(outs, base_index, deflator)
         if has_alternatives:
-            choices = [_drawn_choices(facts, seed, b, min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS))
-                       for b in range(first, min(first + chunk_blocks, n_blocks))]
-            merged = [(model, np.concatenate([c[k][1] for c in choices])) for k, (model, _) in enumerate(choices[0])]
-            _take_alternatives(outs, merged)
+            for method, arrays_of_method in (("amortized", (outs[0], outs[1], outs[3])), ("cloud", (outs[2],))):
+                choices = [_drawn_choices(facts, seed, b, min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS), method)
+                           for b in range(first, min(first + chunk_blocks, n_blocks))]
+                merged = [(model, np.concatenate([c[k][1] for c in choices]))
+                          for k, (model, _) in enumerate(choices[0])]
+                _take_alternatives(arrays_of_method, merged)
         if progress is not None:
             progress(stop, n_draws)
     kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),

@@ -48,7 +48,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
     """
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.data.resolve import resolve_facts
-    from uncertain_cost.selection import SelectionRules, select_frontier
+    from uncertain_cost.data.selection import SelectionRules, select_frontier
 
     progress = progress or Progress(quiet=True)
     skipped: list = []
@@ -59,8 +59,19 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables, report = read_epoch_snapshot(config.data.epoch_dir)
         skipped.extend(report.skipped)
         progress.stage(f"read {report.summary()}")
+    elif config.data.tables_dir is not None:
+        from uncertain_cost.data.epoch import read_import_skips
+        from uncertain_cost.data.priors import load_tables
+
+        progress.stage(f"reading tables from {config.data.tables_dir}")
+        tables = load_tables(config.data.tables_dir)
+        skipped.extend(read_import_skips(config.data.tables_dir))
     else:
         tables = load_embedded_tables()
+    if config.data.tpu_prices != "snapshot":
+        from uncertain_cost.data.epoch import select_tpu_prices
+
+        tables = select_tpu_prices(tables, config.data.tpu_prices)
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
     selection = select_frontier(tables, rules)
@@ -69,12 +80,16 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
     )
     skipped.extend(resolve_skips)
-    if config.data.impute_hardware:
-        from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+    from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
 
-        settings = HardwareImputation(True, config.data.impute_window_years)
+    settings = HardwareImputation.from_config({
+        "impute_hardware": config.data.impute_hardware,
+        "impute_window_years": config.data.impute_window_years,
+        "impute_multi_hardware": config.data.impute_multi_hardware}, config.source)
+    if settings.enabled:
+        imputation_skips: list = []
         facts, notes = resolve_with_imputation(
-            tables, selection, facts, settings, finetunes=config.run.finetunes,
+            tables, selection, facts, settings, imputation_skips, finetunes=config.run.finetunes,
             reference_month=config.run.reference_month,
         )
         for note in notes:
@@ -82,6 +97,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         imputed = {facts.names[i] for i in set(facts.alternative_of[facts.alternative_of >= 0].tolist())}
         skipped = [s for s in skipped if not (getattr(s, "model", "") in imputed and (
             "no training hardware" in s.reason or "several hardware types" in s.reason))]
+        skipped.extend(imputation_skips)
     if config.data.snapshot:
         from dataclasses import replace
 

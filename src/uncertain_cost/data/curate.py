@@ -17,8 +17,8 @@ from types import MappingProxyType
 from uncertain_cost.data.epoch import read_epoch_snapshot
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.data.priors import load_tables, priors_dir, write_tables
+from uncertain_cost.data.selection import SelectionRules, select_frontier
 from uncertain_cost.data.tables import ChipSpec, Tables
-from uncertain_cost.selection import SelectionRules, select_frontier
 
 
 def _explicit_chip(chip: ChipSpec, tables: Tables, snapshot: str) -> ChipSpec:

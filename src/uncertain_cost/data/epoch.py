@@ -3,17 +3,20 @@
 Accepts the 2024-06 and the 2025-06 schemas (column names drifted between them, e.g.
 ``System``/``Model``, ``Hardware utilization``/``Hardware utilization (MFU)``,
 ``Name of the hardware``/``Hardware name``, PPI ``DATE``/``observation_date``). Uses the
-:mod:`csv` module only. Rows that cannot be used are skipped and reported (file, line,
-model, reason); a table that cannot be read at all raises one :class:`DataError`.
+:mod:`csv` module only, strictly: every row's field count is checked against the header,
+a stray quote or a damaged row is dropped and reported (file, line, reason), and a
+truncated file (a quoted field open at the end), a non-UTF-8 file or a table with no
+usable rows raises one :class:`DataError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -55,6 +58,7 @@ MODEL_COLUMNS: dict[str, tuple[str, ...]] = {
     "notability": ("Notability criteria",),
     "domain": ("Domain",),
     "country": ("Country (of organization)", "Country (from Organization)"),
+    "compute_rank": ("Compute rank when published",),
 }
 MODEL_REQUIRED = ("name", "publication_date", "training_compute_flop", "hardware")
 
@@ -171,38 +175,89 @@ def split_names(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Open a CSV, return its header and an iterator of (line number, row)."""
+#: largest field the reader accepts (the csv module's default, 131,072 characters, is
+#: smaller than some Epoch notes columns; a bigger field would silently drop the row)
+FIELD_SIZE_LIMIT = 2**31 - 1
+
+
+def _decode(path: Path) -> str:
+    """Read ``path`` as UTF-8 (a BOM is allowed); DataError naming the line otherwise."""
     try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
     try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                header = [c.strip() for c in row]
-                break
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
-    if header is None:
-        raise DataError(f"{path}: empty file (no header row)")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "re-save the file as UTF-8"
+        ) from None
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+
+def _read_csv(
+    path: Path, skipped: list[SkipEntry] | None = None
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Read a CSV strictly: return its header and the (first line number, row) of each row.
+
+    Blank rows are ignored. A row whose field count differs from the header's, or that
+    the csv parser rejects (a stray quote), is left out and reported in ``skipped`` with
+    its file and line. A quoted field still open at the end of the file (a truncated
+    file) raises :class:`DataError`, since it swallows every later row.
+    """
+    text = _decode(path)
+    skipped = skipped if skipped is not None else []
+    fname = path.name
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    previous_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    header: list[str] | None = None
+    out: list[tuple[int, list[str]]] = []
+    try:
         while True:
             start = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
-                return
-            except csv.Error:
+                break
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    raise DataError(
+                        f"{path}: line {start}: quoted field not closed before the end of "
+                        "the file (truncated file?)"
+                    ) from None
+                if header is None:
+                    raise DataError(
+                        f"{path}: line {start}: not a readable CSV header ({exc})"
+                    ) from None
+                skipped.append(
+                    SkipEntry(fname, start, "", f"malformed CSV row ({exc}); row dropped")
+                )
                 continue
             if not any(cell.strip() for cell in row):
                 continue
-            yield start, row
+            if header is None:
+                header = [c.strip() for c in row]
+                continue
+            if len(row) != len(header):
+                skipped.append(SkipEntry(
+                    fname, start, row[0].strip()[:80],
+                    f"{len(row)} fields where the header has {len(header)} "
+                    "(stray quote or damaged row); row dropped",
+                ))
+                continue
+            out.append((start, row))
+    finally:
+        csv.field_size_limit(previous_limit)
+    if header is None:
+        raise DataError(f"{path}: empty file (no header row)")
+    return header, out
 
-    return header, rows()
+
+def _require_rows(path: Path, n: int, what: str) -> None:
+    """DataError when a required table ends up with no usable rows."""
+    if n == 0:
+        raise DataError(f"{path}: no usable {what} rows (header only, or every row skipped)")
 
 
 def _column_map(
@@ -255,12 +310,12 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
     models : tuple of ModelRecord
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, MODEL_COLUMNS, MODEL_REQUIRED)
     fname = path.name
     seen: set[str] = set()
     out: list[ModelRecord] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         name = _cell(row, cols, "name")
         if not name:
@@ -301,13 +356,15 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
                 domain=_cell(row, cols, "domain"),
                 country=_cell(row, cols, "country"),
                 source=f"{fname}:{line}",
+                compute_rank=num("compute_rank"),
             )
         )
+    _require_rows(path, len(out), "model")
     return tuple(out), skipped
 
 
 def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
-    """Read the chip dataset; rows without a name are skipped, repeated names keep the first.
+    """Read the chip dataset; rows without a name are skipped (reported), repeated names keep the first.
 
     Parameters
     ----------
@@ -319,16 +376,17 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
     chips : tuple of ChipSpec
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, CHIP_COLUMNS, CHIP_REQUIRED)
     fname = path.name
     seen: set[str] = set()
     out: list[ChipSpec] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         name = _cell(row, cols, "name")
         if not name:
-            continue  # the grid view has many blank template rows; not worth reporting
+            skipped.append(SkipEntry(fname, line, "", "chip row without a hardware name"))
+            continue
         if name in seen:
             skipped.append(SkipEntry(fname, line, name, "duplicate hardware name, first kept"))
             continue
@@ -353,6 +411,7 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
                 source=f"Epoch AI chip dataset, {fname}:{line}",
             )
         )
+    _require_rows(path, len(out), "chip")
     return tuple(out), skipped
 
 
@@ -383,11 +442,11 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
     prices : tuple of PriceRecord
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, PRICE_COLUMNS, PRICE_REQUIRED)
     fname = path.name
     out: list[PriceRecord] = []
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         hw_names = split_names(_cell(row, cols, "hardware"))
         hw = hw_names[0] if hw_names else ""
@@ -420,6 +479,7 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
                 source=_cell(row, cols, "source") or f"Epoch AI hardware prices, {fname}:{line}",
             )
         )
+    _require_rows(path, len(out), "price")
     return tuple(out), skipped
 
 
@@ -436,11 +496,11 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
     ppi : PriceIndex
     skipped : list of SkipEntry
     """
-    header, rows = _read_csv(path)
+    skipped: list[SkipEntry] = []
+    header, rows = _read_csv(path, skipped)
     cols = _column_map(path, header, PPI_COLUMNS, PPI_REQUIRED)
     fname = path.name
     data: dict[str, float] = {}
-    skipped: list[SkipEntry] = []
     for line, row in rows:
         d = parse_date(_cell(row, cols, "date"))
         v = parse_number(_cell(row, cols, "value"))
@@ -542,6 +602,52 @@ def read_epoch_snapshot(
     return tables, report
 
 
+#: values of ``[data] tpu_prices``
+TPU_PRICE_SOURCES = ("snapshot", "paper")
+
+
+def select_tpu_prices(tables: Tables, source: str = "snapshot", base: Tables | None = None) -> Tables:
+    """Choose where TPU-equivalent purchase prices come from.
+
+    Epoch's price tables have no list price for TPUs; the paper used production-cost-based
+    equivalents (TPU v4 $5,167). The 2025-06 table carries its own equivalents (TPU v4
+    $5,176). The resolver takes the first TPU-equivalent row of a chip in table order, and
+    :func:`read_epoch_snapshot` puts the snapshot's rows before the curated ones.
+
+    Parameters
+    ----------
+    tables : Tables
+    source : {"snapshot", "paper"}
+        ``snapshot`` (default): the snapshot's own equivalents where it has them, the
+        paper's constants otherwise (unchanged tables). ``paper``: only the paper's
+        constants (the embedded priors' TPU-equivalent rows).
+    base : Tables, optional
+        Where the paper's constants are; default the embedded priors.
+
+    Returns
+    -------
+    Tables
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``source``.
+    """
+    from dataclasses import replace
+
+    if source not in TPU_PRICE_SOURCES:
+        raise ValueError(f"tpu price source must be one of {TPU_PRICE_SOURCES}, got {source!r}")
+    if source == "snapshot":
+        return tables
+    if base is None:
+        from uncertain_cost.data.priors import load_embedded_tables
+
+        base = load_embedded_tables()
+    curated = [p for p in base.prices if p.purchase_kind == PRICE_TPU_EQUIVALENT]
+    others = tuple(p for p in tables.prices if p.purchase_kind != PRICE_TPU_EQUIVALENT)
+    return replace(tables, prices=others + tuple(curated))
+
+
 def _merge_chip_extras(
     chips: tuple[ChipSpec, ...], curated: tuple[ChipSpec, ...]
 ) -> tuple[ChipSpec, ...]:
@@ -581,27 +687,165 @@ def _merge_chip_extras(
     return tuple(out)
 
 
+#: marker file of a folder written by :func:`import_epoch` (what it was imported from)
+IMPORT_MARKER = "import.toml"
+#: rows the import skipped, with reasons (read back into a run's skip report)
+IMPORT_SKIPPED = "skipped.csv"
+#: embedded-priors files copied so the folder also works as ``$UNCERTAIN_COST_PRIORS``
+_COPIED_PRIOR_FILES = ("inputs.toml", "development.toml")
+
+
+def is_import_folder(folder: str | Path) -> bool:
+    """Return True when ``folder`` was written by :func:`import_epoch` (holds the marker)."""
+    return (Path(folder) / IMPORT_MARKER).is_file()
+
+
+def _check_import_target(out: Path) -> None:
+    """Refuse an output that is a file, the embedded priors, or a folder of other files."""
+    from uncertain_cost.defaults import priors_dir
+
+    try:
+        embedded = priors_dir().resolve()
+    except DataError:
+        embedded = None
+    target = out.resolve()
+    if embedded is not None and (target == embedded or embedded in target.parents):
+        raise DataError(
+            f"{out}: is the embedded priors folder; import into another folder and use it "
+            "with [data] tables_dir"
+        )
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DataError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not is_import_folder(out):
+        raise DataError(
+            f"{out}: folder is not empty and is not an earlier import (no {IMPORT_MARKER}); "
+            "choose an empty or new folder"
+        )
+
+
+def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp: Path) -> list[Path]:
+    """Write the tables, the copied prior files, the skip list and the marker into ``tmp``."""
+    import shutil
+
+    from uncertain_cost.data.priors import write_tables
+    from uncertain_cost.defaults import priors_dir
+
+    written = write_tables(tables, tmp)
+    for name in _COPIED_PRIOR_FILES:
+        src = priors_dir() / name
+        if src.is_file():
+            shutil.copyfile(src, tmp / name)
+            written.append(tmp / name)
+    with (tmp / IMPORT_SKIPPED).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(("file", "row", "model", "reason"))
+        for e in report.skipped:
+            w.writerow((e.file, e.row, e.model, e.reason))
+    written.append(tmp / IMPORT_SKIPPED)
+    counts = "".join(f"{k} = {v}\n" for k, v in report.counts.items())
+    (tmp / IMPORT_MARKER).write_text(
+        "# Written by `uncertain-cost import-epoch`; use this folder with\n"
+        "# [data] tables_dir = \"<this folder>\" (or as $UNCERTAIN_COST_PRIORS).\n\n"
+        f"[import]\nsource = {json.dumps(str(folder.resolve()))}\n"
+        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n\n"
+        f"[import.counts]\n{counts}",
+        encoding="utf-8",
+    )
+    written.append(tmp / IMPORT_MARKER)
+    return written
+
+
 def import_epoch(folder: str | Path, out: str | Path) -> ImportReport:
-    """Import an Epoch snapshot and write it in the engine's TOML table format.
+    """Import an Epoch snapshot and write it, atomically, in the engine's TOML table format.
+
+    The folder is written under a temporary name beside ``out`` and renamed into place
+    only when complete, so a failure (a full disk, an interrupt) leaves no half-written
+    tables and an earlier import intact.
 
     Parameters
     ----------
     folder : str or Path
         Epoch snapshot folder (the four CSV files).
     out : str or Path
-        Output folder; created if needed. Files written: ``chips.toml``,
-        ``hardware_prices.toml``, ``ppi.toml``, ``models.toml`` plus copies of the
-        rule tables (``constants.toml``, ``electricity.toml``, ``cloud_discounts.toml``).
+        Output folder: new, empty, or an earlier import (which is replaced). Never the
+        embedded priors, an existing file, or a non-empty folder of other files. Files
+        written: ``chips.toml``, ``hardware_prices.toml``, ``ppi.toml``, ``models.toml``,
+        the rule tables (``constants.toml``, ``electricity.toml``,
+        ``cloud_discounts.toml``), copies of the embedded ``inputs.toml`` and
+        ``development.toml``, ``skipped.csv`` (rows the import skipped) and the marker
+        ``import.toml``. Use it with ``[data] tables_dir`` (or ``$UNCERTAIN_COST_PRIORS``).
 
     Returns
     -------
     ImportReport
         Counts, skipped rows with reasons, unmatched hardware names, files written.
+
+    Raises
+    ------
+    DataError
+        On an unreadable snapshot, a refused ``out``, or an OS error while writing (one
+        line naming the path).
     """
+    import shutil
+    import tempfile
     from dataclasses import replace
 
-    from uncertain_cost.data.priors import write_tables
-
+    out = Path(out)
+    _check_import_target(out)
     tables, report = read_epoch_snapshot(folder)
-    written = write_tables(tables, out)
-    return replace(report, written=tuple(str(p) for p in written))
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise DataError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    old: Path | None = None
+    try:
+        written = _write_import_files(tables, report, Path(folder), tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            old.rmdir()
+            out.rename(old)
+        tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise DataError(f"{out}: cannot write the import ({exc.strerror or exc})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    final = [out / p.relative_to(tmp) for p in written]
+    return replace(report, written=tuple(str(p) for p in final))
+
+
+def read_import_skips(folder: str | Path) -> list[SkipEntry]:
+    """Rows an import skipped (its ``skipped.csv``), for a run's skip report; [] if none.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by :func:`import_epoch`.
+
+    Returns
+    -------
+    list of SkipEntry
+    """
+    path = Path(folder) / IMPORT_SKIPPED
+    if not path.is_file():
+        return []
+    header, rows = _read_csv(path)
+    cols = {h: i for i, h in enumerate(header)}
+    out = []
+    for _, row in rows:
+        try:
+            line = int(row[cols["row"]] or 0)
+        except (KeyError, ValueError):
+            line = 0
+        out.append(SkipEntry(row[cols.get("file", 0)], line, row[cols.get("model", 2)],
+                             row[cols.get("reason", 3)]))
+    return out

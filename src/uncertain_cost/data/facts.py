@@ -87,6 +87,9 @@ class ModelFacts:
         takes the cost of one of its candidates, chosen with ``alternative_weight``.
     alternative_weight : ndarray of float64, optional
         Probability of each candidate row (they sum to 1 per model); 0 elsewhere.
+    alternative_weight_cloud : ndarray of float64, optional
+        The same for the cloud method, where a candidate without a cloud price drops out
+        and the others are renormalised; defaults to ``alternative_weight``.
     """
 
     names: tuple[str, ...]
@@ -120,6 +123,7 @@ class ModelFacts:
     extra: dict = field(default_factory=dict)
     alternative_of: np.ndarray | None = None
     alternative_weight: np.ndarray | None = None
+    alternative_weight_cloud: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -132,6 +136,8 @@ class ModelFacts:
             object.__setattr__(self, "alternative_of", np.full(n, -1, dtype=np.int64))
         if self.alternative_weight is None:
             object.__setattr__(self, "alternative_weight", np.zeros(n))
+        if self.alternative_weight_cloud is None:
+            object.__setattr__(self, "alternative_weight_cloud", np.asarray(self.alternative_weight).copy())
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and f.name != "chip_is_tpu" and value.shape != (n,):
@@ -175,11 +181,26 @@ def subset_facts(facts: ModelFacts, names) -> ModelFacts:
     return replace(facts, **changes)
 
 
-def alternative_groups(facts: ModelFacts) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """``(model row, candidate rows, cumulative weights)`` for each model with candidates."""
+def alternative_groups(facts: ModelFacts, method: str = "amortized") -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(model row, candidate rows, cumulative weights)`` for each model with candidates.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    method : str
+        ``"cloud"`` uses ``alternative_weight_cloud`` (falling back to the hardware weights
+        for a model none of whose candidates has a cloud price); any other method the
+        hardware weights.
+
+    Returns
+    -------
+    list of tuple
+    """
     groups = []
     for model in np.unique(facts.alternative_of[facts.alternative_of >= 0]):
         rows = np.flatnonzero(facts.alternative_of == model)
         weights = facts.alternative_weight[rows]
+        if method == "cloud" and facts.alternative_weight_cloud[rows].sum() > 0:
+            weights = facts.alternative_weight_cloud[rows]
         groups.append((int(model), rows, np.cumsum(weights) / weights.sum()))
     return groups

@@ -5,7 +5,15 @@ types. With imputation on, such a model gets its hardware as a categorical distr
 
 - several types listed: each listed type, equally likely;
 - nothing usable reported: the accelerators of the costable frontier models published
-  within ``window_years`` of it, weighted by how many of them used each type.
+  within ``window_years`` of it, weighted by how many of them used each type
+  (``impute_hardware = "frontier_window"``, or ``true``); or, as Epoch's mid-2025 pipeline
+  does, the single most common non-TPU accelerator among all notable models (publication
+  date, notability criteria and compute given; database-wide, not only frontier models)
+  of its publication calendar year, ties broken by first appearance in the table, for
+  models with no hardware named at all (``impute_hardware = "most_common_of_year"``).
+
+``impute_multi_hardware = false`` leaves models that list several types uncosted (as
+Epoch does) instead of spreading them over the listed types.
 
 Each candidate is resolved by the paper's rules as a hidden row (its own price, date and
 chip-hours: quantity x time when reported, else compute / (peak FLOP/s x utilization)), and
@@ -22,32 +30,136 @@ import numpy as np
 
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.hardware_names import HardwareMatcher
-from uncertain_cost.data.tables import ModelRecord, Tables
+from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
+from uncertain_cost.errors import ConfigError
 
-__all__ = ["HardwareImputation", "resolve_with_imputation", "CANDIDATE_SEPARATOR"]
+__all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
+           "CANDIDATE_SEPARATOR", "IMPUTE_MODES"]
 
 #: separates a model's name from the candidate chip in the name of a hidden candidate row
 CANDIDATE_SEPARATOR = " | hardware: "
 
 
+#: values of ``[data] impute_hardware`` (``true`` / ``false`` mean the first two)
+IMPUTE_MODES = ("off", "frontier_window", "most_common_of_year")
+
+
 @dataclass(frozen=True)
 class HardwareImputation:
-    """``[data] impute_hardware`` and ``impute_window_years`` (validated in config.py)."""
+    """``[data] impute_hardware``, ``impute_window_years`` and ``impute_multi_hardware``.
+
+    Attributes
+    ----------
+    enabled : bool
+        Any imputation at all.
+    window_years : float
+        Donor window of ``frontier_window``.
+    mode : str
+        ``frontier_window`` or ``most_common_of_year`` (when enabled).
+    multi_hardware : bool
+        Spread models listing several types over those types (True) or leave them uncosted.
+    """
 
     enabled: bool = False
     window_years: float = 1.0
+    mode: str = "frontier_window"
+    multi_hardware: bool = True
+
+    @classmethod
+    def from_config(cls, section: dict, source: str | None = None) -> HardwareImputation:
+        """Build the settings from a ``[data]`` table (other keys are ignored).
+
+        Parameters
+        ----------
+        section : dict
+            ``impute_hardware`` (bool or one of :data:`IMPUTE_MODES`),
+            ``impute_window_years`` (> 0), ``impute_multi_hardware`` (bool).
+        source : str, optional
+            Config file, for error messages.
+
+        Returns
+        -------
+        HardwareImputation
+
+        Raises
+        ------
+        ConfigError
+            Naming ``data.<key>``.
+        """
+        mode = section.get("impute_hardware", False)
+        if mode is True:
+            mode = "frontier_window"
+        elif mode is False:
+            mode = "off"
+        if mode not in IMPUTE_MODES:
+            raise ConfigError("data.impute_hardware",
+                              f"expected true, false or one of {', '.join(IMPUTE_MODES)}, got {mode!r}", source)
+        window = section.get("impute_window_years", 1.0)
+        if isinstance(window, bool) or not isinstance(window, int | float) or not (
+                math.isfinite(window) and window > 0):
+            raise ConfigError("data.impute_window_years", f"expected a number > 0, got {window!r}", source)
+        multi = section.get("impute_multi_hardware", True)
+        if not isinstance(multi, bool):
+            raise ConfigError("data.impute_multi_hardware", f"expected true or false, got {multi!r}", source)
+        return cls(mode != "off", float(window), mode if mode != "off" else "frontier_window", multi)
+
+
+def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
+                                 require_notability: bool = True) -> dict[int, str]:
+    """Most common non-TPU accelerator of each publication year among all notable models.
+
+    Parameters
+    ----------
+    tables : Tables
+    matcher : HardwareMatcher
+    require_notability : bool
+        Count only rows with notability criteria (Epoch's notable models).
+
+    Returns
+    -------
+    dict of int -> str
+        Calendar year -> matched chip name; rows listing several types are not counted;
+        ties go to the chip that appears first in the table.
+    """
+    counts: dict[int, Counter] = {}
+    for m in tables.models:
+        if m.publication_date is None or len(m.hardware) != 1:
+            continue
+        if require_notability and not m.notability:
+            continue
+        if not (m.training_compute_flop > 0):
+            continue
+        chip = matcher.match(m.hardware[0])
+        if chip is None or "TPU" in chip.upper():
+            continue
+        spec = tables.chip(chip)
+        if spec is not None and spec.kind == "tpu":
+            continue
+        counts.setdefault(m.publication_date.year, Counter())[chip] += 1
+    return {year: c.most_common(1)[0][0] for year, c in counts.items()}
 
 
 def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tuple[float, str]],
-                window: float) -> dict[str, float]:
+                window: float, settings: HardwareImputation | None = None,
+                by_year: dict[int, str] | None = None) -> dict[str, float]:
     """Candidate chips and weights for one model (empty when it has usable hardware)."""
+    settings = settings or HardwareImputation(True, window)
     matched = [m for m in (matcher.match(h) for h in record.hardware) if m is not None]
     if len(matched) > 1:
+        if not settings.multi_hardware:
+            return {}
         unique = list(dict.fromkeys(matched))
         return {chip: 1.0 / len(unique) for chip in unique}
     if matched:
         return {}
-    from uncertain_cost.selection import decimal_year
+    if len(record.hardware) > 1 and not settings.multi_hardware:
+        return {}
+    if settings.mode == "most_common_of_year":
+        if record.hardware:
+            return {}  # Epoch imputes missing hardware only, not unrecognised names
+        chip = (by_year or {}).get(record.publication_date.year)
+        return {chip: 1.0} if chip else {}
+    from uncertain_cost.data.selection import decimal_year
 
     year = decimal_year(record.publication_date)
     near = Counter(chip for donor_year, chip in donors if abs(donor_year - year) <= window)
@@ -55,8 +167,8 @@ def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tupl
     return {chip: count / total for chip, count in sorted(near.items())} if total else {}
 
 
-def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settings: HardwareImputation, **resolve_kw
-                            ) -> tuple[ModelFacts, list[str]]:
+def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settings: HardwareImputation,
+                            skipped: list | None = None, **resolve_kw) -> tuple[ModelFacts, list[str]]:
     """Add candidate-hardware rows for frontier models that have no usable hardware.
 
     Parameters
@@ -67,6 +179,10 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     facts : ModelFacts
         The facts resolved without imputation.
     settings : HardwareImputation
+    skipped : list, optional
+        Receives a :class:`~uncertain_cost.data.tables.SkipEntry` for every candidate that
+        drops out of a method (no purchase price: all methods; no cloud price: cloud only,
+        the other candidates' cloud weights renormalised).
     **resolve_kw
         Passed to :func:`uncertain_cost.data.resolve.resolve_facts` (``finetunes``,
         ``reference_month``, ``snapshot``).
@@ -85,13 +201,14 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     matcher = HardwareMatcher(tables.chips)
     costable = np.isfinite(facts.server_price_per_chip) & (facts.chip_index >= 0) & facts.is_frontier
     donors = [(float(facts.publication_year[i]), facts.chips[facts.chip_index[i]]) for i in np.flatnonzero(costable)]
+    by_year = most_common_hardware_by_year(tables, matcher) if settings.mode == "most_common_of_year" else None
     names = list(getattr(selection, "names", selection))
     records = [tables.model(n) for n in names if tables.model(n) is not None]
     extras, plan, notes = [], {}, []
     for record in records:
         if record.name not in facts.names or facts.chip_index[facts.names.index(record.name)] >= 0:
             continue
-        candidates = _candidates(record, matcher, donors, settings.window_years)
+        candidates = _candidates(record, matcher, donors, settings.window_years, settings, by_year)
         if not candidates:
             continue
         plan[record.name] = candidates
@@ -116,9 +233,47 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     for model in set(alternative_of[alternative_of >= 0]):
         rows = np.flatnonzero(alternative_of == model)
         ok = np.isfinite(merged.server_price_per_chip[rows])
+        if skipped is not None:
+            for r in rows[~ok]:
+                skipped.append(SkipEntry(*_where(tables.model(merged.names[model])), merged.names[model],
+                                         f"imputed candidate {merged.names[r].split(CANDIDATE_SEPARATOR, 1)[1]} "
+                                         "has no purchase price; dropped from every method, weights renormalised"))
         weight[rows[~ok]] = 0.0
         alternative_of[rows[~ok]] = -1
         if math.isclose(weight[rows[ok]].sum(), 0.0):
+            name = merged.names[model]
+            notes = [n for n in notes if not n.startswith(f"{name}: hardware imputed as ")]
+            notes.append(f"{name}: no imputed candidate ({', '.join(plan[name])}) has a purchase price; "
+                         "not costed")
             continue
         weight[rows[ok]] /= weight[rows[ok]].sum()
-    return replace(merged, is_frontier=frontier, alternative_of=alternative_of, alternative_weight=weight), notes
+    cloud_weight = weight.copy()
+    for model in set(alternative_of[alternative_of >= 0].tolist()):
+        rows = np.flatnonzero(alternative_of == model)
+        ok = np.isfinite(merged.cloud_price_per_chip_hour[rows])
+        if ok.all():
+            continue
+        cloud_weight[rows[~ok]] = 0.0
+        if cloud_weight[rows[ok]].sum() > 0:
+            cloud_weight[rows[ok]] /= cloud_weight[rows[ok]].sum()
+        record = tables.model(merged.names[model])
+        rest = ("other candidates' cloud weights renormalised" if ok.any()
+                else "no candidate has one, no cloud cost")
+        for r in rows[~ok]:
+            chip = merged.names[r].split(CANDIDATE_SEPARATOR, 1)[1]
+            if skipped is not None:
+                skipped.append(SkipEntry(*_where(record), merged.names[model],
+                                         f"cloud: imputed candidate {chip} has no cloud price; dropped from the "
+                                         f"cloud method, {rest}"))
+    return replace(merged, is_frontier=frontier, alternative_of=alternative_of, alternative_weight=weight,
+                   alternative_weight_cloud=cloud_weight), notes
+
+
+def _where(record: ModelRecord | None) -> tuple[str, int]:
+    """(file, line) of a model record's source, for a skip entry."""
+    source = record.source if record is not None else ""
+    file, _, line = source.rpartition(":")
+    try:
+        return file, int(line)
+    except ValueError:
+        return source, 0

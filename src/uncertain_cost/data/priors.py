@@ -62,6 +62,7 @@ _MODEL_NUMBERS = (
     "training_chip_hours",
     "utilization",
     "finetune_compute_flop",
+    "compute_rank",
 )
 _MODEL_TEXT = ("organization", "base_model", "notability", "domain", "country")
 

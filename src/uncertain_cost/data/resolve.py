@@ -37,6 +37,7 @@ from uncertain_cost.data.facts import (
     ModelFacts,
 )
 from uncertain_cost.data.hardware_names import HardwareMatcher
+from uncertain_cost.data.selection import SelectionResult, decimal_year
 from uncertain_cost.data.tables import (
     CLOUD_PRICE_TYPES,
     CLOUD_THREE_YEAR,
@@ -50,7 +51,6 @@ from uncertain_cost.data.tables import (
     Tables,
 )
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.selection import SelectionResult, decimal_year
 
 FINETUNE_MODES = ("drop", "add_base")
 

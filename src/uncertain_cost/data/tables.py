@@ -53,6 +53,7 @@ class ModelRecord:
     domain: str = ""
     country: str = ""
     source: str = ""
+    compute_rank: float = NAN  # "Compute rank when published" (2025 schema), NaN if absent
 
     @property
     def hardware_text(self) -> str:

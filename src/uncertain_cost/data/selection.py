@@ -11,12 +11,25 @@ training compute are dropped, as the paper did. Then one of:
     compute at or above the ``100 - percentile`` percentile of models published within
     ``window_years`` either side (paper alternative: top 20 %, +-1 year);
 ``backward_window_percentile``
-    the same over the preceding ``window_years`` only (paper alternative: top 15 %, 1 year);
+    as Epoch defined it: compute strictly above the ``100 - percentile`` percentile of the
+    compute of all notable models published from ``window_years`` calendar years before the
+    model's date up to and including that date (paper alternative: top 15 %, 1 year);
 ``residual_from_trend``
-    residual from an OLS fit of log10(compute) on decimal year, at or above the
-    ``100 - percentile`` percentile of residuals (paper alternative: top 20 %).
+    as Epoch defined it: one least-squares line of log10(compute) on decimal year over all
+    notable models of every date, all models cut into 20 equal-count residual bins
+    (``pandas.qcut``), the top ``percentile / 5`` bins kept (paper alternative: top 20 %);
+``compute_rank``
+    the database's own ``Compute rank when published`` column (2025 schema) at most
+    ``max_rank``.
 
-Only models published strictly after ``start`` and strictly before ``end`` are kept.
+Options that reproduce Epoch's mid-2025 pipeline: ``finetunes = "exclude_before_ranking"``
+(rows with a base model leave the pool before ranking, so fine-tunes push no other model
+out) and ``ties = "first"`` (at the running top-n cut, tied models are broken by table
+order, as ``pandas.DataFrame.nlargest`` does; default ``"all"`` keeps every tied model).
+
+Only models published strictly after ``start`` and strictly before ``end`` are kept
+(``end = "none"`` means no upper bound). The publication window is applied after the
+rule, so the ranking, percentile and trend see models of every date.
 """
 
 from __future__ import annotations
@@ -32,13 +45,18 @@ import numpy as np
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 from uncertain_cost.errors import ConfigError
 
-METHODS = ("top_n", "window_percentile", "backward_window_percentile", "residual_from_trend")
+METHODS = ("top_n", "window_percentile", "backward_window_percentile", "residual_from_trend", "compute_rank")
+FINETUNE_MODES = ("rank", "exclude_before_ranking")
+TIE_MODES = ("all", "first")
+#: number of equal-count residual bins of Epoch's residual-from-trend rule
+RESIDUAL_BINS = 20
 
 _DEFAULT_PERCENTILE = {
     "top_n": 20.0,
     "window_percentile": 20.0,
     "backward_window_percentile": 15.0,
     "residual_from_trend": 20.0,
+    "compute_rank": 20.0,
 }
 
 
@@ -64,15 +82,23 @@ class SelectionRules:
     ----------
     method : str
         One of ``top_n``, ``window_percentile``, ``backward_window_percentile``,
-        ``residual_from_trend``.
+        ``residual_from_trend``, ``compute_rank``.
     top_n : int
         ``n`` of the running top-n (paper: 10).
+    max_rank : int
+        Largest ``Compute rank when published`` kept by ``compute_rank`` (default 10).
+    finetunes : str
+        ``rank`` (fine-tunes take ranks, the paper) or ``exclude_before_ranking`` (Epoch's
+        mid-2025 pipeline).
+    ties : str
+        ``all`` (every model tied at the running top-n cut) or ``first`` (table order).
     percentile : float
         Top percentage kept by the percentile methods (e.g. 20 for the top 20 %).
     window_years : float
         Window half-width (``window_percentile``) or length (``backward_...``), years.
     start, end : datetime.date
-        Publication window, both exclusive (paper: 2015-10-01 .. 2024-01-01).
+        Publication window, both exclusive (paper: 2015-10-01 .. 2024-01-01); ``end`` is
+        ``datetime.date.max`` for no upper bound.
     require_notability : bool
         Drop rows without notability criteria (the paper did).
     include : tuple of str
@@ -83,6 +109,9 @@ class SelectionRules:
 
     method: str = "top_n"
     top_n: int = 10
+    max_rank: int = 10
+    finetunes: str = "rank"
+    ties: str = "all"
     percentile: float = 20.0
     window_years: float = 1.0
     start: date = date(2015, 10, 1)
@@ -96,11 +125,29 @@ class SelectionRules:
             raise ConfigError("selection.method", f"expected one of {METHODS}, got {self.method!r}")
         if self.top_n < 1:
             raise ConfigError("selection.top_n", f"expected an integer >= 1, got {self.top_n}")
+        if self.max_rank < 1:
+            raise ConfigError("selection.max_rank", f"expected an integer >= 1, got {self.max_rank}")
+        if self.finetunes not in FINETUNE_MODES:
+            raise ConfigError(
+                "selection.finetunes", f"expected one of {FINETUNE_MODES}, got {self.finetunes!r}"
+            )
+        if self.ties not in TIE_MODES:
+            raise ConfigError("selection.ties", f"expected one of {TIE_MODES}, got {self.ties!r}")
         if not 0 < self.percentile <= 100:
             raise ConfigError(
                 "selection.percentile", f"expected 0 < percentile <= 100, got {self.percentile}"
             )
-        if self.window_years <= 0:
+        if self.method == "residual_from_trend":
+            bins = self.percentile / 100 * RESIDUAL_BINS
+            if abs(bins - round(bins)) > 1e-9:
+                raise ConfigError(
+                    "selection.percentile",
+                    f"residual_from_trend keeps whole bins of {100 // RESIDUAL_BINS} %, "
+                    f"got {self.percentile}",
+                )
+        if not math.isfinite(self.percentile):
+            raise ConfigError("selection.percentile", f"expected a finite number, got {self.percentile}")
+        if not (math.isfinite(self.window_years) and self.window_years > 0):
             raise ConfigError(
                 "selection.window_years", f"expected > 0 years, got {self.window_years}"
             )
@@ -116,9 +163,10 @@ class SelectionRules:
         Parameters
         ----------
         section : mapping
-            Keys: ``method``, ``top_n``, ``percentile``, ``window_years``, ``start``,
-            ``end``, ``require_notability``, ``include``, ``exclude``. Missing keys take
-            the paper's defaults; ``percentile`` defaults per method (20/20/15/20).
+            Keys: ``method``, ``top_n``, ``max_rank``, ``finetunes``, ``ties``,
+            ``percentile``, ``window_years``, ``start``, ``end`` (a date or ``"none"``),
+            ``require_notability``, ``include``, ``exclude``. Missing keys take the
+            paper's defaults; ``percentile`` defaults per method (20/20/15/20).
         source : str, optional
             File name for error messages.
 
@@ -135,6 +183,9 @@ class SelectionRules:
             "method",
             "top_n",
             "percentile",
+            "max_rank",
+            "finetunes",
+            "ties",
             "window_years",
             "start",
             "end",
@@ -155,15 +206,17 @@ class SelectionRules:
             )
         kw: dict[str, Any] = {}
         try:
-            if "method" in section:
-                if not isinstance(section["method"], str):
-                    raise ConfigError("selection.method", "expected a string", source)
-                kw["method"] = section["method"]
-            if "top_n" in section:
-                v = section["top_n"]
-                if isinstance(v, bool) or not isinstance(v, int):
-                    raise ConfigError("selection.top_n", f"expected an integer, got {v!r}", source)
-                kw["top_n"] = v
+            for key in ("method", "finetunes", "ties"):
+                if key in section:
+                    if not isinstance(section[key], str):
+                        raise ConfigError(f"selection.{key}", "expected a string", source)
+                    kw[key] = section[key]
+            for key in ("top_n", "max_rank"):
+                if key in section:
+                    v = section[key]
+                    if isinstance(v, bool) or not isinstance(v, int):
+                        raise ConfigError(f"selection.{key}", f"expected an integer, got {v!r}", source)
+                    kw[key] = v
             for key in ("percentile", "window_years"):
                 if key in section:
                     v = section[key]
@@ -176,7 +229,10 @@ class SelectionRules:
                 kw["percentile"] = _DEFAULT_PERCENTILE.get(kw.get("method", "top_n"), 20.0)
             for key in ("start", "end"):
                 if key in section:
-                    kw[key] = _as_date(section[key], f"selection.{key}", source)
+                    if key == "end" and section[key] == "none":
+                        kw[key] = date.max
+                    else:
+                        kw[key] = _as_date(section[key], f"selection.{key}", source)
             if "require_notability" in section:
                 v = section["require_notability"]
                 if not isinstance(v, bool):
@@ -255,9 +311,9 @@ def select_frontier(
     """
     rules = rules or SelectionRules()
     records = tuple(models.models if isinstance(models, Tables) else models)
-    pool: list[ModelRecord] = []
+    pool: list[tuple[int, ModelRecord]] = []
     dropped: list[SkipEntry] = []
-    for m in records:
+    for order, m in enumerate(records):
         reason = ""
         if m.publication_date is None:
             reason = "no publication date"
@@ -265,46 +321,62 @@ def select_frontier(
             reason = "no notability criteria"
         elif math.isnan(m.training_compute_flop) or m.training_compute_flop <= 0:
             reason = "no training compute"
+        elif rules.finetunes == "exclude_before_ranking" and m.is_finetune:
+            reason = "fine-tune, excluded before ranking (selection.finetunes)"
         if reason:
             dropped.append(SkipEntry(m.source.split(":")[0], _line(m), m.name, reason))
         else:
-            pool.append(m)
-    pool.sort(key=lambda m: (m.publication_date, m.name))
-    dates = np.array([m.publication_date.toordinal() for m in pool], dtype=np.int64)
-    years = np.array([decimal_year(m.publication_date) for m in pool])
-    compute = np.array([m.training_compute_flop for m in pool])
+            pool.append((order, m))
+    pool.sort(key=lambda om: (om[1].publication_date, om[1].name))
+    table_order = np.array([o for o, _ in pool], dtype=np.int64)
+    models_pool = [m for _, m in pool]
+    dates = np.array([m.publication_date.toordinal() for m in models_pool], dtype=np.int64)
+    years = np.array([decimal_year(m.publication_date) for m in models_pool])
+    compute = np.array([m.training_compute_flop for m in models_pool])
 
     ranks: dict[str, int] = {}
-    for i, m in enumerate(pool):
-        prior = compute[dates <= dates[i]]
-        ranks[m.name] = 1 + int(np.sum(prior > compute[i]))
+    first_rank = np.zeros(len(pool), dtype=np.int64)
+    for i, m in enumerate(models_pool):
+        prior = dates <= dates[i]
+        ranks[m.name] = 1 + int(np.sum(compute[prior] > compute[i]))
+        # pandas nlargest(keep="first"): ties broken by table order
+        first_rank[i] = ranks[m.name] + int(
+            np.sum(prior & (compute == compute[i]) & (table_order < table_order[i]))
+        )
 
     in_window = np.array(
-        [rules.start < m.publication_date < rules.end for m in pool], dtype=bool
+        [rules.start < m.publication_date < rules.end for m in models_pool], dtype=bool
     )
     chosen = np.zeros(len(pool), dtype=bool)
     q = 100.0 - rules.percentile
     logc = np.log10(compute) if len(pool) else compute
     if rules.method == "top_n":
-        chosen = np.array([ranks[m.name] <= rules.top_n for m in pool], dtype=bool)
-    elif rules.method in ("window_percentile", "backward_window_percentile"):
+        rank = first_rank if rules.ties == "first" else np.array([ranks[m.name] for m in models_pool])
+        chosen = rank <= rules.top_n
+    elif rules.method == "compute_rank":
+        given = np.array([m.compute_rank for m in models_pool], dtype=float)
+        chosen = np.isfinite(given) & (given <= rules.max_rank)
+    elif rules.method == "window_percentile":
         half = rules.window_years
         for i in range(len(pool)):
-            if not in_window[i]:
-                continue
-            if rules.method == "window_percentile":
+            if in_window[i]:
                 mask = np.abs(years - years[i]) <= half
-            else:
-                mask = (years <= years[i]) & (years >= years[i] - half)
-            chosen[i] = compute[i] >= np.percentile(compute[mask], q)
-    elif rules.method == "residual_from_trend":
-        fit = in_window
-        if fit.sum() >= 2:
-            slope, intercept = np.polyfit(years[fit], logc[fit], 1)
-            resid = logc - (slope * years + intercept)
-            chosen = resid >= np.percentile(resid[fit], q)
+                chosen[i] = compute[i] >= np.percentile(compute[mask], q)
+    elif rules.method == "backward_window_percentile":
+        for i, m in enumerate(models_pool):
+            if in_window[i]:
+                lo = _years_before(m.publication_date, rules.window_years).toordinal()
+                mask = (dates >= lo) & (dates <= dates[i])
+                chosen[i] = compute[i] > np.percentile(compute[mask], q)
+    elif rules.method == "residual_from_trend" and len(pool) >= 2:
+        slope, intercept = np.polyfit(years, logc, 1)
+        resid = logc - (slope * years + intercept)
+        kept_bins = round(rules.percentile / 100 * RESIDUAL_BINS)
+        edges = np.quantile(resid, np.linspace(0, 1, RESIDUAL_BINS + 1))
+        # pandas.qcut bins are (edge_j, edge_j+1]; the top ``kept_bins`` start above this edge
+        chosen = resid > edges[RESIDUAL_BINS - kept_bins]
     chosen &= in_window
-    names = [m.name for m, c in zip(pool, chosen, strict=True) if c]
+    names = [m.name for m, c in zip(models_pool, chosen, strict=True) if c]
     for extra in rules.include:
         if extra not in names:
             names.append(extra)
@@ -321,6 +393,19 @@ def select_frontier(
         rules=rules,
         models=tuple(by_name[n] for n in ordered),
     )
+
+
+def _years_before(d: date, years: float) -> date:
+    """Return the date ``years`` calendar years before ``d`` (29 February -> 28 February)."""
+    if float(years).is_integer():
+        y = d.year - int(years)
+        if y < 1:
+            return date.min
+        try:
+            return d.replace(year=y)
+        except ValueError:
+            return d.replace(year=y, day=28)
+    return date.fromordinal(max(1, d.toordinal() - round(years * 365.25)))
 
 
 def _line(m: ModelRecord) -> int:
