@@ -134,7 +134,7 @@ def test_failed_run_keeps_previous_folder(small_config, tmp_path, monkeypatch):
     out = tmp_path / "keep"
     out.mkdir()
     (out / "summary.csv").write_text("old", encoding="utf-8")
-    import uncertain_cost.report as report
+    import uncertain_cost.writer as report
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")

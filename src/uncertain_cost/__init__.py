@@ -1,6 +1,11 @@
 """uncertain_cost: the cost of training frontier AI models, with honest uncertainty."""
 
-from uncertain_cost.errors import (
+from uncertain_cost.caches import setup_caches
+
+setup_caches()  # before numba, PyTensor, matplotlib or ArviZ are imported
+
+
+from uncertain_cost.errors import (  # noqa: E402
     ConfigError,
     DataError,
     DiagnosticsError,

@@ -78,7 +78,7 @@ def _load(args: argparse.Namespace):
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from uncertain_cost.pipeline import Progress, run_pipeline
-    from uncertain_cost.report import write_run
+    from uncertain_cost.writer import write_run
     from uncertain_cost.stages import default_stages
 
     config = _load(args)
@@ -137,7 +137,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.errors import ConfigError
     from uncertain_cost.estimate import Hypothetical, estimate_run
-    from uncertain_cost.report import format_usd
+    from uncertain_cost.writer import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
     try:
