@@ -15,6 +15,9 @@ Safety rules for the destination (``--out``):
   whatever ``force`` says;
 - one run at a time writes into a destination: an exclusive ``flock`` on
   ``.<name>.lock`` beside it, released by the kernel when the process dies;
+- wall-clock stamps of ArviZ/PyMC (``created_at``, ``sampling_time``, the
+  ``sample_stats`` timing variables) go to ``timing.json``, not ``results.nc``, so
+  ``results.nc`` is byte-identical for a seed;
 - whoever holds that lock removes the ``.<name>.partial-*`` folders of earlier crashed
   runs (their owners are gone, or they would hold the lock) and restores a previous run
   folder left as ``.<name>.old-*`` by a crash during the final swap.
@@ -91,6 +94,44 @@ def write_json(path: Path, payload: Any) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(_jsonable(payload), handle, indent=2, sort_keys=False)
         handle.write("\n")
+
+
+#: Attributes ArviZ/PyMC stamp with the wall clock: moved from results.nc to timing.json.
+TIMING_ATTRS = ("created_at", "sampling_time")
+#: Per-draw timing variables of PyMC's ``sample_stats``: summed into timing.json.
+TIMING_VARS = ("perf_counter_diff", "perf_counter_start", "process_time_diff")
+
+
+def split_timing(groups: Mapping[str, xr.Dataset]) -> tuple[dict[str, xr.Dataset], dict[str, dict]]:
+    """Separate wall-clock stamps from the groups so ``results.nc`` is byte-identical for a seed.
+
+    Parameters
+    ----------
+    groups : mapping of str to xarray.Dataset
+
+    Returns
+    -------
+    groups : dict of str to xarray.Dataset
+        The same groups without :data:`TIMING_ATTRS` and :data:`TIMING_VARS`.
+    timing : dict
+        ``{group: {"created_at": ..., "sampling_time": ..., "perf_counter_diff_total_s": ...}}``
+        for the groups that had any (written to ``timing.json``, outside the identity
+        promise).
+    """
+    clean: dict[str, xr.Dataset] = {}
+    timing: dict[str, dict] = {}
+    for name, ds in groups.items():
+        found = {k: ds.attrs[k] for k in TIMING_ATTRS if k in ds.attrs}
+        variables = [v for v in TIMING_VARS if v in ds.data_vars]
+        for var in variables:
+            if var != "perf_counter_start":
+                found[f"{var}_total_s"] = float(ds[var].sum())
+        if found or variables:
+            ds = ds.drop_vars(variables)
+            ds.attrs = {k: v for k, v in ds.attrs.items() if k not in TIMING_ATTRS}
+            timing[name] = found
+        clean[name] = ds
+    return clean, timing
 
 
 def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> None:
@@ -459,7 +500,10 @@ def write_run(destination: str | Path, artifacts, force: bool = False) -> Path:
             for name, payload in artifacts.json.items():
                 write_json(folder.file(name), payload)
             if artifacts.groups:
-                write_netcdf(folder.file("results.nc"), artifacts.groups, attrs)
+                groups, timing = split_timing(artifacts.groups)
+                write_netcdf(folder.file("results.nc"), groups, attrs)
+                if timing:
+                    write_json(folder.file("timing.json"), timing)
             for name, fig in artifacts.figures.items():
                 save_figure(fig, folder.file(name))
             for name, text in artifacts.extras.get("documents", {}).items():
