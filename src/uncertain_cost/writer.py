@@ -312,7 +312,13 @@ class OutputLock:
         if held is not None:
             held[1] += 1
             return self
+        missing = []
+        parent = self.destination.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
         self.destination.parent.mkdir(parents=True, exist_ok=True)
+        self._created = missing  # removed again on release if the run left them empty
         while True:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -333,10 +339,14 @@ class OutputLock:
             if same:
                 break
             os.close(fd)  # the previous owner unlinked the file as we opened it: retry
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        OutputLock._held[self.lock_path] = [fd, 1]
-        _clean_leftovers(self.destination)
+        OutputLock._held[self.lock_path] = [fd, 1, self._created]
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())  # for people; the flock is what counts
+            _clean_leftovers(self.destination)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -349,6 +359,11 @@ class OutputLock:
             except OSError:
                 pass
             os.close(held[0])
+            for folder in held[2]:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty (the run folder is in it) or already gone
         return False
 
 
