@@ -219,3 +219,29 @@ def test_caches_fall_back_when_home_is_unwritable(tmp_path):
     user_set = {"HOME": str(blocker), "MPLCONFIGDIR": "/mine", "XDG_CACHE_HOME": "/also-mine"}
     assert "MPLCONFIGDIR" not in setup_caches(user_set) and user_set["MPLCONFIGDIR"] == "/mine"
     assert setup_caches({"HOME": str(tmp_path)}) == {}  # writable defaults: nothing changes
+
+
+def test_wall_clock_stamps_leave_results_nc(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from uncertain_cost.writer import split_timing, write_netcdf
+
+    def groups(stamp: str, seconds: float) -> dict:
+        stats = xr.Dataset({"diverging": ("draw", np.zeros(3, dtype=bool)),
+                            "perf_counter_diff": ("draw", np.full(3, seconds)),
+                            "perf_counter_start": ("draw", np.arange(3.0) + seconds)},
+                           attrs={"created_at": stamp, "tuning_steps": 20})
+        posterior = xr.Dataset({"x": ("draw", np.arange(3.0))}, attrs={"created_at": stamp, "sampling_time": seconds})
+        return {"posterior": posterior, "sample_stats": stats}
+
+    paths = []
+    for i, (stamp, seconds) in enumerate((("2026-01-01T00:00:00", 0.5), ("2026-06-30T12:34:56", 7.25))):
+        clean, timing = split_timing(groups(stamp, seconds))
+        assert timing["posterior"] == {"created_at": stamp, "sampling_time": seconds}
+        assert timing["sample_stats"]["perf_counter_diff_total_s"] == 3 * seconds
+        assert set(clean["sample_stats"].data_vars) == {"diverging"}
+        assert clean["sample_stats"].attrs == {"tuning_steps": 20}
+        paths.append(tmp_path / f"r{i}.nc")
+        write_netcdf(paths[-1], clean, {"seed": 1})
+    assert paths[0].read_bytes() == paths[1].read_bytes()
