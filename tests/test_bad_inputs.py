@@ -277,3 +277,19 @@ def test_impossible_model_data_is_skipped_with_model_file_and_line(field, value,
     entry = next(s for s in skipped if s.model == "Broken model")
     assert (entry.file, entry.row) == ("models.csv", 42) and word in entry.reason
     assert date(2023, 1, 1) < gpt4.publication_date
+
+
+def test_simulate_refuses_before_allocating_beyond_available_memory(monkeypatch, default_inputs):
+    import uncertain_cost.engine as engine
+    from uncertain_cost.errors import ResourceError
+
+    from factories import GPT4, make_facts
+
+    facts = make_facts(GPT4)
+    need = engine.estimate_memory_bytes(50_000, 1, keep_draws=100, n_columns=1)  # below the true need
+    monkeypatch.setattr(engine, "available_memory_bytes", lambda: need - 1)
+    with pytest.raises(ResourceError, match=r"run.draws: 50,000 draws of 1 models need about .* of memory") as info:
+        engine.simulate(facts, default_inputs, 50_000, 1, keep_draws=100)
+    assert info.value.exit_code == 1
+    monkeypatch.setattr(engine, "available_memory_bytes", lambda: None)  # unknown: no refusal
+    assert engine.simulate(facts, default_inputs, 1000, 1, keep_draws=100).n_draws == 1000
