@@ -253,13 +253,19 @@ def check_destination(path: str | Path, force: bool = False) -> None:
     destination = _absolute(path)
     if destination == Path(destination.anchor) or not destination.name:
         raise OutputError(f"--out {destination}: refusing to write a run folder over the file-system root")
-    if destination == Path.home().resolve():
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        home = None
+    if destination == home:
         raise OutputError(f"--out {destination}: refusing to replace the home folder")
     cwd = Path.cwd().resolve()
     if destination.exists() and (cwd == destination.resolve() or destination.resolve() in cwd.parents):
         raise OutputError(f"--out {destination}: refusing to replace the working directory or a folder containing "
                           "it; give a new or previous run folder")
-    if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+    if destination.is_symlink():
+        _refuse(destination, "is a symbolic link, not a run folder", force)
+    elif destination.exists() and not destination.is_dir():
         _refuse(destination, "is a file, not a run folder", force)
     elif destination.is_dir():
         try:
