@@ -51,6 +51,7 @@ __all__ = [
     "write_csv",
     "write_json",
     "write_netcdf",
+    "split_timing",
     "save_figure",
     "format_usd",
 ]
