@@ -71,6 +71,9 @@ def test_provenance_everywhere(run_folder, small_config):
     assert prov["seed"] == 7 and len(prov["config_sha256"]) == 64
     assert prov["package_version"] and prov["data_snapshot"] and prov["reference_month"] == "2023-12"
     summary = json.loads((run_folder / "summary.json").read_text())
+    from uncertain_cost.writer import RUN_FOLDER_MARKER
+
+    assert prov.pop(RUN_FOLDER_MARKER) == 1  # provenance.json alone marks the folder as a run folder
     assert summary["provenance"] == prov
     tree = xr.open_datatree(run_folder / "results.nc", engine="h5netcdf")
     assert tree.attrs["seed"] == 7 and tree.attrs["config_sha256"] == prov["config_sha256"]
@@ -134,7 +137,8 @@ def test_failed_run_keeps_previous_folder(small_config, tmp_path, monkeypatch):
     out = tmp_path / "keep"
     out.mkdir()
     (out / "summary.csv").write_text("old", encoding="utf-8")
-    import uncertain_cost.report as report
+    (out / "provenance.json").write_text('{"uncertain_cost_run_folder": 1}', encoding="utf-8")
+    import uncertain_cost.writer as report
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -7,6 +7,11 @@
 
 __version__ = "0.1.0"
 
+from uncertain_cost.caches import setup_caches
+
+setup_caches()  # before numba, PyTensor, matplotlib or ArviZ are imported
+
+
 from uncertain_cost.errors import (  # noqa: E402
     ConfigError,
     DataError,

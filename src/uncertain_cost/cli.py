@@ -1,18 +1,22 @@
 """Command line: argv -> config -> pipeline -> report. Exit codes; no business logic.
 
-Exit codes: 0 success, 2 a user error (bad config or data; one line on stderr, no
-traceback), 130 interrupted.
+Exit codes: 0 success, 2 a user error (bad config, data or argument; one line on stderr,
+no traceback), 1 an environment error (read-only place, full disk, too little memory; one
+line), 130 interrupted (SIGINT), 143 terminated (SIGTERM). On any error no partial run
+folder is left and the previous one is intact.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from uncertain_cost import __version__
-from uncertain_cost.errors import UncertainCostError
+from uncertain_cost.errors import ConfigError, ResourceError, UncertainCostError
 
 __all__ = ["main", "build_parser"]
 
@@ -20,10 +24,76 @@ def _program_name() -> str:
     """``uncertain-cost`` when started by the console script, else ``python -m uncertain_cost``."""
     return "uncertain-cost" if Path(sys.argv[0]).name == "uncertain-cost" else "python -m uncertain_cost"
 
+#: largest seed accepted (numpy's SeedSequence takes any, results.nc stores an int64)
+MAX_SEED = 2**63 - 1
+#: longest hypothetical training run ``estimate --days`` accepts (10 years)
+MAX_ESTIMATE_DAYS = 3653.0
+#: how far past the data's last PPI month ``estimate --start`` may lie
+MAX_EXTRAPOLATION_YEARS = 20
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (``error: ...``), exit 2."""
+
+    def error(self, message: str):
+        """Print ``message`` as one line and exit with status 2."""
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def _count(text: str) -> int:
+    """``--draws``: a whole number >= 1 (``1e6`` and ``1_000_000`` accepted)."""
+    try:
+        value = float(text.replace("_", "")) if any(c in text for c in ".eE") else int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if not math.isfinite(value) or value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(value)
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer in 0..2**63-1."""
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..2**63-1, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..2**63-1, got {text}")
+    return value
+
+
+def _positive_finite(text: str) -> float:
+    """Parse a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _days(text: str) -> float:
+    """``estimate --days``: a finite duration in (0, MAX_ESTIMATE_DAYS]."""
+    value = _positive_finite(text)
+    if value > MAX_ESTIMATE_DAYS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_ESTIMATE_DAYS:g} days (10 years), got {text}")
+    return value
+
+
+def _start(text: str):
+    """``estimate --start``: a calendar date YYYY-MM-DD (range checked against the data later)."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with its sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=_program_name(),
         description="Costs of training frontier AI models, with honest uncertainty.",
     )
@@ -33,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a config and write a run folder")
     run.add_argument("config", nargs="?", default=None,
                      help="TOML config (default: the embedded default job, the same as the repository's config.toml)")
-    run.add_argument("--out", help="run folder to write (default: runs/<config name>)")
-    run.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides run.draws)")
-    run.add_argument("--seed", type=int, help="random seed (overrides run.seed)")
+    run.add_argument("--out", help="run folder to write (default: runs/<config name>); only a previous run "
+                     "folder of this tool is replaced")
+    run.add_argument("--force", action="store_true",
+                     help="replace --out even when it is not a run folder (kept until the new one is complete)")
+    run.add_argument("--draws", type=_count, help="number of Monte Carlo draws (overrides run.draws)")
+    run.add_argument("--seed", type=_seed, help="random seed, 0..2**63-1 (overrides run.seed)")
     run.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
 
@@ -50,14 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty")
     est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
-    est.add_argument("--quantity", type=float, required=True, help="number of accelerators")
-    est.add_argument("--days", type=float, required=True, help="training duration in days")
-    est.add_argument("--start", required=True, help="training start, YYYY-MM-DD")
+    est.add_argument("--quantity", type=_positive_finite, required=True, help="number of accelerators")
+    est.add_argument("--days", type=_days, required=True, help="training duration in days")
+    est.add_argument("--start", type=_start, required=True, help="training start, YYYY-MM-DD")
     est.add_argument("--organization", default="Hypothetical lab",
                      help="developer; decides PUE class and cloud vendor (e.g. Google, Meta, OpenAI)")
     est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
-    est.add_argument("--draws", type=int, default=20_000)
-    est.add_argument("--seed", type=int, default=None)
+    est.add_argument("--draws", type=_count, default=20_000)
+    est.add_argument("--seed", type=_seed, default=None)
     est.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     sub.add_parser("priors", help="list the embedded prior tables")
@@ -81,16 +154,33 @@ def _load(args: argparse.Namespace):
     return load_config(Path(args.config), _overrides(args))
 
 
+def _check_draws(config, args: argparse.Namespace) -> None:
+    """Refuse a draw count that cannot fit in memory even for one model, before any work."""
+    from uncertain_cost.engine import available_memory_bytes, estimate_memory_bytes, format_bytes
+
+    need = estimate_memory_bytes(config.run.draws, 1, keep_draws=config.run.keep_draws)
+    have = available_memory_bytes()
+    if have is not None and need > have:
+        key = "--draws" if getattr(args, "draws", None) is not None else "run.draws"
+        raise ConfigError(key, f"{config.run.draws:,} draws need at least {format_bytes(need)} of memory "
+                               f"(for a single model); {format_bytes(have)} is available",
+                          None if key == "--draws" else config.source)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from uncertain_cost.pipeline import Progress
     from uncertain_cost.runner import run_config
+    from uncertain_cost.writer import OutputLock, check_destination
 
     config = _load(args)
-    progress = Progress(quiet=args.quiet)
-    result = run_config(config, progress)
+    _check_draws(config, args)
     out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "default")
-    progress.stage(f"writing {out}")
-    folder = result.write(out)
+    check_destination(out, args.force)
+    progress = Progress(quiet=args.quiet)
+    with OutputLock(out):
+        result = run_config(config, progress)
+        progress.stage(f"writing {out}")
+        folder = result.write(out, force=args.force)
     if not args.quiet:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -103,6 +193,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from uncertain_cost.runner import preflight
 
     config = _load(args)
+    _check_draws(config, args)
     facts, skipped, _ = load_facts(config, rules=config.stages.selection)
     preflight(config, facts)
     print(f"config {config.source} (sha256 {config.sha256[:12]}) is valid")
@@ -137,26 +228,40 @@ def _cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_estimate(args: argparse.Namespace) -> int:
-    import json
+def _check_start(start, days: float, tables) -> None:
+    """``estimate --start`` must lie within the data's dates (plus a bounded extrapolation)."""
     from datetime import date
 
+    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if math.isfinite(v)]
+    first_year = max(int(months[0][:4]), min(tables.electricity))
+    first = date(first_year, int(months[0][5:7]) if int(months[0][:4]) == first_year else 1, 1)
+    last = date(int(months[-1][:4]) + MAX_EXTRAPOLATION_YEARS, 12, 31)
+    if start < first:
+        raise ConfigError("--start", f"{start.isoformat()} is before the data (price index and electricity "
+                                     f"prices start {first.isoformat()})")
+    if start.toordinal() + days > last.toordinal():
+        raise ConfigError("--start", f"{start.isoformat()} + {days:g} days ends after {last.isoformat()}, "
+                                     f"more than {MAX_EXTRAPOLATION_YEARS} years past the data "
+                                     f"(last price index month {months[-1]})")
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+
     from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.errors import ConfigError
     from uncertain_cost.estimate import Hypothetical, estimate_run
     from uncertain_cost.money import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
-    try:
-        start = date.fromisoformat(args.start)
-    except ValueError:
-        raise ConfigError("--start", f"expected a date YYYY-MM-DD, got {args.start!r}") from None
-    run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
+    _check_draws(config, args)
+    start = args.start
     tables = load_embedded_tables()
     if config.data.epoch_dir is not None:
         from uncertain_cost.data.epoch import read_epoch_snapshot
 
         tables, _ = read_epoch_snapshot(config.data.epoch_dir)
+    _check_start(start, args.days, tables)
+    run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
     result = estimate_run(tables, config.inputs, run, reference_month=config.run.reference_month,
                           draws=config.run.draws, seed=config.run.seed,
                           interconnect_fraction=config.run.interconnect_fraction)
@@ -194,15 +299,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         Process exit code.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line argument error
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _terminate_as_exit()
     try:
         return COMMANDS[args.command](args)
     except UncertainCostError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except MemoryError:
+        print(f"error: {ResourceError('out of memory; lower run.draws (or --draws) or run.keep_draws')}",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """Raised from the SIGTERM handler so with-blocks clean up their partial folders."""
+
+
+def _terminate_as_exit():
+    """Turn SIGTERM into an exception (main thread only); return the previous handler."""
+    def handler(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

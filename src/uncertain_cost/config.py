@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from uncertain_cost.defaults import load_input_defaults, priors_dir, read_toml
+from uncertain_cost.defaults import load_input_defaults, priors_dir
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
 
@@ -38,12 +39,14 @@ SECTIONS = (
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def _int(minimum: int) -> Callable[[Any], str | None]:
+def _int(minimum: int, maximum: int | None = None) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int):
             return f"expected an integer, got {value!r}"
         if value < minimum:
             return f"must be >= {minimum}, got {value}"
+        if maximum is not None and value > maximum:
+            return f"must be <= {maximum}, got {value}"
         return None
 
     return check
@@ -75,8 +78,8 @@ def _string(value: Any) -> str | None:
 
 
 def _positive(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        return f"expected a positive number, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        return f"expected a finite positive number, got {value!r}"
     return None
 
 
@@ -94,7 +97,7 @@ def _bool(value: Any) -> str | None:
 VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingProxyType({
     "run": {
         "draws": _int(1),
-        "seed": _int(0),
+        "seed": _int(0, 2**63 - 1),
         "keep_draws": _int(1),
         "chunk_blocks": _int(1),
         "reference_month": _month,
@@ -289,6 +292,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     inputs = parse_inputs(
         load_input_defaults(), inputs_raw,
         defaults_source=str(priors_dir() / "inputs.toml"), source=source,
+        base_dir=path.parent if path is not None else None, defaults_dir=priors_dir(),
     )
     sections = {}
     for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
@@ -390,8 +394,25 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         Missing file, invalid TOML, unknown or invalid keys.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError("config", "is a folder, not a TOML config file", str(path))
     if not path.is_file():
         raise ConfigError("config", f"file not found: {path}", str(path))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    raw = read_toml(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read it: {exc.strerror or exc}", str(path)) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError("config", "starts with a byte-order mark (BOM); save it as UTF-8 without BOM", str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError("config", f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); TOML files "
+                                    "must be UTF-8", str(path)) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"invalid TOML: {exc}", str(path)) from None
     return parse_config(raw, path=path.resolve(), sha256=digest, overrides=overrides)

@@ -14,7 +14,9 @@ Specs come from TOML tables, e.g. ``{dist = "lognormal", ci90 = [0.5, 2.0]}``; s
 from __future__ import annotations
 
 import csv
+import io
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ConfigError, UncertainCostWarning
 
 __all__ = [
     "Distribution",
@@ -734,10 +736,16 @@ def _build(name: str, spec: dict, key: str, source: str | None, base_dir: Path |
         raise ConfigError(f"{key}.components", "expected a non-empty list of distributions", source)
     if not isinstance(weights, list) or len(weights) != len(comps):
         raise ConfigError(f"{key}.weights", f"expected {len(comps)} weights, got {weights!r}", source)
-    if any(isinstance(w, bool) or not isinstance(w, int | float) or w < 0 for w in weights) or sum(weights) <= 0:
-        message = f"weights must be non-negative numbers with a positive sum, got {weights!r}"
+    if (any(isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0 for w in weights)
+            or sum(weights) <= 0):
+        message = f"weights must be finite, non-negative numbers with a positive sum, got {weights!r}"
         raise ConfigError(f"{key}.weights", message, source)
     total = float(sum(weights))
+    if abs(total - 1.0) > 1e-9:
+        where = f"{source}: " if source else ""
+        warnings.warn(f"{where}{key}.weights sum to {total:g}, not 1; they are used as relative weights "
+                      f"(normalised to {', '.join(f'{w / total:.3g}' for w in weights)})",
+                      UncertainCostWarning, stacklevel=2)
     parts = tuple(
         from_spec(c, f"{key}.components[{i}]", source, default_dist="lognormal", base_dir=base_dir)
         for i, c in enumerate(comps)
@@ -754,26 +762,45 @@ def _empirical_values(spec: dict, key: str, source: str | None, base_dir: Path |
             raise ConfigError(f"{key}.values", "every value must be a finite number", source)
         return [float(v) for v in values]
     _require(spec, ("csv", "column"), key, source, "an empirical distribution")
-    path = Path(spec["csv"])
+    if not isinstance(spec["csv"], str) or not spec["csv"]:
+        raise ConfigError(f"{key}.csv", f"expected a CSV file name (a string), got {spec['csv']!r}", source)
+    if not isinstance(spec["column"], str) or not spec["column"]:
+        raise ConfigError(f"{key}.column", f"expected a column name (a string), got {spec['column']!r}", source)
+    path = Path(spec["csv"]).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     if not path.is_file():
         raise ConfigError(f"{key}.csv", f"file not found: {path}", source)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{key}.csv", f"cannot read {path}: {exc.strerror or exc}", source) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{key}.csv", f"{path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                          source) from None
     values: list[float] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         if spec["column"] not in (reader.fieldnames or []):
             raise ConfigError(f"{key}.column", f"column {spec['column']!r} not in {path.name}", source)
-        for row_number, row in enumerate(reader, start=2):
-            text = (row.get(spec["column"]) or "").strip()
-            if not text:
+        for row in reader:
+            cell = (row.get(spec["column"]) or "").strip()
+            if not cell:
                 continue
             try:
-                values.append(float(text))
+                value = float(cell)
             except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
                 raise ConfigError(
-                    f"{key}.csv", f"{path.name} row {row_number}: {text!r} is not a number", source
+                    f"{key}.csv", f"{path} row {reader.line_num}: {cell!r} is not a finite number", source
                 ) from None
+            values.append(value)
+    except csv.Error as exc:
+        raise ConfigError(f"{key}.csv", f"{path} line {reader.line_num}: {exc}", source) from None
     if len(values) < 2:
         raise ConfigError(f"{key}.csv", f"{path.name} column {spec['column']!r} has fewer than two numbers", source)
     return values

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 
 class UncertainCostError(Exception):
-    """Base class of every error meant to be shown to a user as one line."""
+    """Base class of every error meant to be shown to a user as one line.
+
+    Attributes
+    ----------
+    exit_code : int
+        Process exit code the command line uses: 2 for an input error (the default), 1
+        for an environment error (:class:`ResourceError`).
+    """
+
+    exit_code = 2
 
 
 class ConfigError(UncertainCostError):
@@ -38,3 +47,16 @@ class UncertainCostWarning(UserWarning):
 
 class DiagnosticsError(UncertainCostError):
     """A Bayesian fit failed its convergence checks and the config asked to fail."""
+
+
+class OutputError(UncertainCostError):
+    """An output path is refused: not a run folder of this tool, ``/``, a busy destination."""
+
+
+class ResourceError(UncertainCostError):
+    """The machine cannot do what was asked: a read-only place, a full disk, too little memory.
+
+    An environment error, not an input error: the command line exits with 1.
+    """
+
+    exit_code = 1

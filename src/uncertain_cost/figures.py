@@ -1,4 +1,4 @@
-"""Figures of a run (matplotlib, Agg): they are returned, never written (see report.py)."""
+"""Figures of a run (matplotlib, Agg): they are returned, never written (see writer.py)."""
 
 from __future__ import annotations
 

@@ -15,16 +15,34 @@ user chooses each input's distribution and scope. An input is either a *multipli
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
 from uncertain_cost.distributions import Distribution, from_spec
 from uncertain_cost.errors import ConfigError
 
-__all__ = ["SCOPES", "INPUT_DEFINITIONS", "InputDefinition", "InputSpec", "InputSet", "parse_inputs"]
+__all__ = ["SCOPES", "INPUT_DEFINITIONS", "PHYSICAL_BOUNDS", "InputDefinition", "InputSpec", "InputSet",
+           "parse_inputs"]
 
 SCOPES = ("shared", "per_chip", "per_model")
+
+#: Physical range of each absolute input: (low, high, low is inclusive, high is inclusive).
+#: Multipliers must be > 0. The central value and the 5%-95% interval of a distribution
+#: must lie in the range (unbounded tails of the paper's lognormals may cross it; truncate
+#: with ``low``/``high`` to keep every draw inside).
+PHYSICAL_BOUNDS: Mapping[str, tuple[float, float, bool, bool]] = MappingProxyType({
+    "utilization": (0.0, 1.0, False, True),
+    "power_fraction_gpu": (0.0, 1.2, False, True),
+    "power_fraction_tpu": (0.0, 1.2, False, True),
+    "pue_hyperscaler": (1.0, math.inf, True, False),
+    "pue_other": (1.0, math.inf, True, False),
+    "depreciation_rate": (0.0, math.inf, False, False),
+    "acquisition_offset_days": (-math.inf, math.inf, False, False),
+})
+_MULTIPLIER_BOUNDS = (0.0, math.inf, False, False)
 
 
 @dataclass(frozen=True)
@@ -178,6 +196,8 @@ def parse_inputs(
     *,
     defaults_source: str | None = None,
     source: str | None = None,
+    base_dir: Path | None = None,
+    defaults_dir: Path | None = None,
 ) -> InputSet:
     """Merge default input tables with user overrides and build the input set.
 
@@ -190,6 +210,9 @@ def parse_inputs(
         distribution; one with any distribution key replaces the distribution whole.
     defaults_source, source : str, optional
         File names for error messages.
+    base_dir, defaults_dir : pathlib.Path, optional
+        Folders against which an empirical ``csv`` of the config, respectively of the
+        defaults, is resolved (the config's folder, as for ``data.epoch_dir``).
 
     Returns
     -------
@@ -198,7 +221,8 @@ def parse_inputs(
     Raises
     ------
     ConfigError
-        Unknown input names (listing the valid ones), bad scopes, bad distributions.
+        Unknown input names (listing the valid ones), bad scopes, bad distributions,
+        values outside :data:`PHYSICAL_BOUNDS`.
     """
     overrides = dict(overrides or {})
     valid = ", ".join(INPUT_DEFINITIONS)
@@ -211,12 +235,12 @@ def parse_inputs(
     for name, definition in INPUT_DEFINITIONS.items():
         if name not in defaults:
             raise ConfigError(f"inputs.{name}", "no default given", defaults_source)
-        table, where = dict(defaults[name]), defaults_source
+        table, where, folder = dict(defaults[name]), defaults_source, defaults_dir
         note = str(table.get("source", ""))
         user = overrides.get(name, {})
         if set(user) - _SPEC_META_KEYS:
             table = {k: v for k, v in table.items() if k in _SPEC_META_KEYS}
-            where, note = source, str(user.get("source", "config"))
+            where, note, folder = source, str(user.get("source", "config")), base_dir
         table.update(user)
         if name in overrides:
             where = source
@@ -224,20 +248,38 @@ def parse_inputs(
         table.pop("source", None)
         if scope not in SCOPES:
             raise ConfigError(f"inputs.{name}.scope", f"expected one of {', '.join(SCOPES)}, got {scope!r}", where)
-        dist = from_spec(table, f"inputs.{name}", where)
+        dist = from_spec(table, f"inputs.{name}", where, base_dir=folder)
         _check_support(name, definition, dist, where)
         specs.append(InputSpec(name, dist, scope, definition, note))
     return InputSet(tuple(specs))
 
 
 def _check_support(name: str, definition: InputDefinition, dist: Distribution, source: str | None) -> None:
-    """Reject distributions that can produce impossible values for this input."""
+    """Reject distributions that can produce impossible values for this input.
+
+    The central value and the 5% and 95% quantiles must be finite and inside the input's
+    physical range (:data:`PHYSICAL_BOUNDS`, multipliers > 0), and no value may be
+    negative (except for ``acquisition_offset_days``).
+    """
+    low, high, low_in, high_in = PHYSICAL_BOUNDS.get(name, _MULTIPLIER_BOUNDS)
+    key = f"inputs.{name}"
+    probes = {"central value": float(dist.central), "5% quantile": float(dist.quantile(0.05)),
+              "95% quantile": float(dist.quantile(0.95))}
+    for label, value in probes.items():
+        if not math.isfinite(value):
+            raise ConfigError(key, f"the {label} is {value}; every value must be a finite number", source)
+        below = value < low or (value == low and not low_in)
+        above = value > high or (value == high and not high_in)
+        if below or above:
+            interval = f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+            raise ConfigError(key, f"the {label} is {value:g}, outside the physical range {interval} of a "
+                                   f"{definition.unit} ({definition.description})", source)
     if name == "acquisition_offset_days":
         return
     lowest = float(dist.quantile(0.0))
     if lowest < 0:
         raise ConfigError(
-            f"inputs.{name}",
+            key,
             f"{definition.unit} values cannot be negative but this distribution reaches {lowest:g};"
             " use a positive family or truncate it (low = ...)",
             source,

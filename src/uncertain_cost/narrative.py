@@ -1,4 +1,4 @@
-"""The run report as Markdown and HTML text (written by report.py).
+"""The run report as Markdown and HTML text (written by writer.py).
 
 The report states what was computed, with which inputs and data, and the numbers a reader
 asks for first: the headline models with intervals, the growth rate, the forecast, the

@@ -129,6 +129,8 @@ class RunResult:
         pathlib.Path
             The completed folder.
         """
-        from uncertain_cost.report import write_run
+        from uncertain_cost.writer import OutputLock, check_destination, write_run
 
-        return write_run(destination, self)
+        check_destination(destination, force)
+        with OutputLock(destination):
+            return write_run(destination, self, force=force)

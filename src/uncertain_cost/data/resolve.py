@@ -310,6 +310,43 @@ class Resolver:
         return ref / pub
 
 
+#: Physical range of the numeric fields of a model record: (field, low, high, low inclusive).
+#: A missing value (NaN) means "not reported" and is allowed; a present one must be finite
+#: and inside the range, or the model is skipped with the field named.
+RECORD_BOUNDS = (
+    ("hardware_quantity", 0.0, math.inf, False),
+    ("training_time_hours", 0.0, math.inf, False),
+    ("training_chip_hours", 0.0, math.inf, False),
+    ("training_compute_flop", 0.0, math.inf, False),
+    ("finetune_compute_flop", 0.0, math.inf, True),
+    ("utilization", 0.0, 1.0, False),
+)
+
+
+def implausible_values(m: ModelRecord) -> str | None:
+    """Why a model record's numbers are physically impossible, or None when they are not.
+
+    Parameters
+    ----------
+    m : ModelRecord
+
+    Returns
+    -------
+    str or None
+        E.g. ``"utilization = 2.5 is outside (0, 1]"``.
+    """
+    for name, low, high, low_inclusive in RECORD_BOUNDS:
+        value = getattr(m, name)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        below = value < low or (value == low and not low_inclusive)
+        if not math.isfinite(value) or below or value > high:
+            interval = f"{'[' if low_inclusive else '('}{low:g}, {high:g}]" if math.isfinite(high) else \
+                f"{'>=' if low_inclusive else '>'} {low:g}"
+            return f"{name} = {value:g} is impossible (must be finite and {interval})"
+    return None
+
+
 def _where(m: ModelRecord) -> tuple[str, int]:
     """Source file and CSV line of a model record (``"", 0`` when unknown)."""
     match = re.search(r"([^,]+\.csv):(\d+)$", m.source or "")
@@ -401,6 +438,10 @@ def resolve_facts(
         if m.publication_date is None:
             skipped.append(SkipEntry(*_where(m), m.name, "no publication date"))
             continue
+        problem = implausible_values(m)
+        if problem:
+            skipped.append(SkipEntry(*_where(m), m.name, problem))
+            continue
         selected.append(m)
     selected.sort(key=lambda m: (m.publication_date, m.name))
 
@@ -415,6 +456,10 @@ def resolve_facts(
                 continue
             if m.base_model not in names_in and m.base_model not in [r[0].name for r in rows]:
                 base = by_name.get(m.base_model)
+                if base is not None and base.publication_date is not None and implausible_values(base):
+                    skipped.append(SkipEntry(*_where(m), m.name, f"base model {m.base_model!r}: "
+                                             f"{implausible_values(base)}"))
+                    continue
                 if base is not None and base.publication_date is not None:
                     rows.append((base, False))
                 else:

@@ -1,0 +1,539 @@
+"""The only module that writes files: CSV/JSON tables, NetCDF, PNG figures, Markdown/HTML.
+
+A run folder is written under a temporary name beside its destination and renamed into
+place only when everything in it is complete, so a failed run never leaves a half-written
+folder and never destroys the previous one.
+
+Safety rules for the destination (``--out``):
+
+- only a previous run folder of this tool (its ``provenance.json`` carries
+  :data:`RUN_FOLDER_MARKER`), an empty folder or a missing path is replaced; anything
+  else (a folder of user files, a git clone, a file) is refused unless ``force=True``,
+  and even then the old content is kept beside the new folder until the new one is
+  complete;
+- ``/``, the home folder and any folder containing the working directory are refused
+  whatever ``force`` says;
+- one run at a time writes into a destination: an exclusive ``flock`` on
+  ``.<name>.lock`` beside it, released by the kernel when the process dies;
+- wall-clock stamps of ArviZ/PyMC (``created_at``, ``sampling_time``, the
+  ``sample_stats`` timing variables) go to ``timing.json``, not ``results.nc``, so
+  ``results.nc`` is byte-identical for a seed;
+- whoever holds that lock removes the ``.<name>.partial-*`` folders of earlier crashed
+  runs (their owners are gone, or they would hold the lock) and restores a previous run
+  folder left as ``.<name>.old-*`` by a crash during the final swap.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from uncertain_cost.errors import OutputError, ResourceError
+
+__all__ = [
+    "RUN_FOLDER_MARKER",
+    "RunFolder",
+    "OutputLock",
+    "check_destination",
+    "is_run_folder",
+    "write_run",
+    "write_csv",
+    "write_json",
+    "write_netcdf",
+    "split_timing",
+    "save_figure",
+]
+
+#: Key written into every run folder's ``provenance.json``; its presence is what makes a
+#: folder replaceable by a later run without ``--force``.
+RUN_FOLDER_MARKER = "uncertain_cost_run_folder"
+#: Version of the run-folder layout recorded under :data:`RUN_FOLDER_MARKER`.
+RUN_FOLDER_FORMAT = 1
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return "" if value is None else str(value)
+
+
+def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``rows`` with exactly ``columns`` (floats at full, round-trip precision)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON (NaN becomes null)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(_jsonable(payload), handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+#: Attributes ArviZ/PyMC stamp with the wall clock: moved from results.nc to timing.json.
+TIMING_ATTRS = ("created_at", "sampling_time")
+#: Per-draw timing variables of PyMC's ``sample_stats``: summed into timing.json.
+TIMING_VARS = ("perf_counter_diff", "perf_counter_start", "process_time_diff")
+
+
+def split_timing(groups: Mapping[str, xr.Dataset]) -> tuple[dict[str, xr.Dataset], dict[str, dict]]:
+    """Separate wall-clock stamps from the groups so ``results.nc`` is byte-identical for a seed.
+
+    Parameters
+    ----------
+    groups : mapping of str to xarray.Dataset
+
+    Returns
+    -------
+    groups : dict of str to xarray.Dataset
+        The same groups without :data:`TIMING_ATTRS` and :data:`TIMING_VARS`.
+    timing : dict
+        ``{group: {"created_at": ..., "sampling_time": ..., "perf_counter_diff_total_s": ...}}``
+        for the groups that had any (written to ``timing.json``, outside the identity
+        promise).
+    """
+    clean: dict[str, xr.Dataset] = {}
+    timing: dict[str, dict] = {}
+    for name, ds in groups.items():
+        found = {k: ds.attrs[k] for k in TIMING_ATTRS if k in ds.attrs}
+        variables = [v for v in TIMING_VARS if v in ds.data_vars]
+        for var in variables:
+            if var != "perf_counter_start":
+                found[f"{var}_total_s"] = float(ds[var].sum())
+        if found or variables:
+            ds = ds.drop_vars(variables)
+            ds.attrs = {k: v for k, v in ds.attrs.items() if k not in TIMING_ATTRS}
+            timing[name] = found
+        clean[name] = ds
+    return clean, timing
+
+
+def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> None:
+    """Write an xarray DataTree with one group per entry of ``groups``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    groups : mapping of str to xarray.Dataset
+        ``{"costs": ds, "posterior": ds, ...}``; ArviZ groups (``posterior``,
+        ``posterior_predictive``, ``sample_stats``, ``observed_data``) stay at the root so
+        ``arviz.from_netcdf`` reads them.
+    attrs : mapping
+        Provenance written on the root.
+    """
+    root = xr.Dataset(attrs=dict(attrs))
+    tree = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in groups.items()}})
+    encoding = {
+        f"/{name}": {var: {"zlib": True, "complevel": 4} for var in ds.data_vars if ds[var].dtype.kind == "f"}
+        for name, ds in groups.items()
+    }
+    # Encode in memory, then write plain bytes: an ENOSPC or EIO then surfaces as an
+    # ordinary OSError from ``write`` instead of inside the HDF5 library (which, on a full
+    # disk, printed pages of traceback and sometimes crashed the interpreter).
+    buffer = io.BytesIO()
+    tree.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
+    with open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())
+
+
+def save_figure(fig, path: Path, dpi: int = 120) -> None:
+    """Save a matplotlib figure as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a run folder written by this tool.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    bool
+        True when ``path/provenance.json`` is a JSON object carrying
+        :data:`RUN_FOLDER_MARKER`, or (run folders written before the marker existed)
+        both ``config_sha256`` and ``package_version`` with nothing but regular files
+        beside it.
+    """
+    path = Path(path)
+    prov = path / "provenance.json"
+    if path.is_symlink() or not prov.is_file():
+        return False
+    try:
+        doc = json.loads(prov.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if RUN_FOLDER_MARKER in doc:
+        return True
+    legacy = "config_sha256" in doc and "package_version" in doc
+    try:
+        flat = all(entry.is_file() and not entry.is_symlink() for entry in path.iterdir())
+    except OSError:
+        return False
+    return legacy and flat
+
+
+def _absolute(path: str | Path) -> Path:
+    """Absolute, normalised path without resolving a final symlink."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    return path.parent.resolve() / path.name if path.name else path
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _refuse(destination: Path, why: str, force: bool) -> None:
+    if not force:
+        raise OutputError(f"--out {destination}: {why}; choose another folder, or pass --force to replace it "
+                          "(its content is kept until the new run folder is complete)")
+
+
+def check_destination(path: str | Path, force: bool = False) -> None:
+    """Check, before any work, that a run folder can be written at ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``--out`` folder.
+    force : bool
+        Allow replacing something that is not a previous run folder (a file or a folder
+        of other files).
+
+    Raises
+    ------
+    uncertain_cost.errors.OutputError
+        (exit 2) ``path`` is not a run folder and ``force`` is false, or it is ``/``, the
+        home folder, or contains the working directory.
+    uncertain_cost.errors.ResourceError
+        (exit 1) the place is not writable: read-only, under a file, permission denied.
+    """
+    destination = _absolute(path)
+    if destination == Path(destination.anchor) or not destination.name:
+        raise OutputError(f"--out {destination}: refusing to write a run folder over the file-system root")
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        home = None
+    if destination == home:
+        raise OutputError(f"--out {destination}: refusing to replace the home folder")
+    cwd = Path.cwd().resolve()
+    if destination.exists() and (cwd == destination.resolve() or destination.resolve() in cwd.parents):
+        raise OutputError(f"--out {destination}: refusing to replace the working directory or a folder containing "
+                          "it; give a new or previous run folder")
+    if destination.is_symlink():
+        _refuse(destination, "is a symbolic link, not a run folder", force)
+    elif destination.exists() and not destination.is_dir():
+        _refuse(destination, "is a file, not a run folder", force)
+    elif destination.is_dir():
+        try:
+            empty = not any(destination.iterdir())
+        except OSError as exc:
+            raise ResourceError(f"--out {destination}: cannot list it: {_os_reason(exc)}") from None
+        if not empty and not is_run_folder(destination):
+            what = "a git repository" if (destination / ".git").exists() else "a folder of other files"
+            _refuse(destination, f"is {what}, not a run folder of uncertain_cost (no provenance.json marker)",
+                    force)
+    ancestor = destination.parent
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            raise ResourceError(f"--out {destination}: {ancestor} is a broken symbolic link")
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ResourceError(f"--out {destination}: {ancestor} is a file, a folder cannot be created under it")
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{destination.name}.probe-", dir=ancestor)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise ResourceError(f"--out {destination}: cannot write in {ancestor}: {_os_reason(exc)}") from None
+
+
+class OutputLock:
+    """Exclusive, process-lifetime lock on a destination (``.<name>.lock`` beside it).
+
+    Uses ``flock``, so the kernel releases it when the owner dies (even by SIGKILL) and a
+    lock file left behind is never mistaken for a live run. Re-entrant within a process:
+    the CLI takes it before the pipeline starts and :class:`RunFolder` takes it again.
+
+    Parameters
+    ----------
+    destination : str or pathlib.Path
+
+    Raises
+    ------
+    uncertain_cost.errors.OutputError
+        When another process holds the lock (a concurrent run into the same folder).
+    """
+
+    _held: dict[Path, list] = {}
+
+    def __init__(self, destination: str | Path):
+        self.destination = _absolute(destination)
+        self.lock_path = self.destination.parent / f".{self.destination.name}.lock"
+
+    def __enter__(self) -> OutputLock:
+        held = OutputLock._held.get(self.lock_path)
+        if held is not None:
+            held[1] += 1
+            return self
+        missing = []
+        parent = self.destination.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        self.destination.parent.mkdir(parents=True, exist_ok=True)
+        self._created = missing  # removed again on release if the run left them empty
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OutputError(
+                    f"--out {self.destination}: another uncertain_cost run is writing there "
+                    f"(lock {self.lock_path.name} held); wait for it or choose another folder"
+                ) from None
+            except OSError:
+                os.close(fd)
+                raise
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the previous owner unlinked the file as we opened it: retry
+        OutputLock._held[self.lock_path] = [fd, 1, self._created]
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())  # for people; the flock is what counts
+            _clean_leftovers(self.destination)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        held = OutputLock._held[self.lock_path]
+        held[1] -= 1
+        if held[1] == 0:
+            del OutputLock._held[self.lock_path]
+            try:
+                os.unlink(self.lock_path)
+            except OSError:
+                pass
+            os.close(held[0])
+            for folder in held[2]:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty (the run folder is in it) or already gone
+        return False
+
+
+def _leftovers(destination: Path, kind: str) -> list[Path]:
+    return sorted(p for p in destination.parent.glob(f".{destination.name}.{kind}-*") if p.is_dir())
+
+
+def _clean_leftovers(destination: Path) -> None:
+    """Remove partial folders of crashed runs; restore a previous folder lost mid-swap.
+
+    Called with the destination's lock held, so no live process owns these folders.
+    """
+    for partial in _leftovers(destination, "partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    olds = _leftovers(destination, "old")
+    if olds and not os.path.lexists(destination):
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        os.replace(newest, destination)
+        olds.remove(newest)
+    for old in olds:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+class RunFolder:
+    """Context manager that builds a run folder atomically.
+
+    Files are written into a temporary sibling folder (``path``) and the folder is renamed
+    to ``destination`` on success. An existing ``destination`` (see
+    :func:`check_destination`) is moved aside to ``.<name>.old-*`` only once the new
+    folder is complete, and deleted after the new one is in place. On an exception the
+    temporary folder is removed and the previous destination is untouched. The
+    destination's :class:`OutputLock` is held throughout.
+
+    Parameters
+    ----------
+    destination : str or pathlib.Path
+    force : bool
+        Passed to :func:`check_destination`.
+
+    Examples
+    --------
+    >>> with RunFolder(out) as folder:  # doctest: +SKIP
+    ...     write_csv(folder.path / "summary.csv", rows, columns)
+    """
+
+    def __init__(self, destination: str | Path, force: bool = False):
+        self.destination = _absolute(destination)
+        self.force = force
+        self.path: Path | None = None
+        self._lock = OutputLock(self.destination)
+
+    def __enter__(self) -> RunFolder:
+        check_destination(self.destination, self.force)
+        self._lock.__enter__()
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.partial-",
+                                              dir=self.destination.parent))
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def file(self, name: str) -> Path:
+        """Path of a file inside the folder being written."""
+        if self.path is None:
+            raise RuntimeError("RunFolder used outside its with-block")
+        return self.path / name
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if self.path is None:
+                return False
+            if exc_type is not None:
+                shutil.rmtree(self.path, ignore_errors=True)
+                return False
+            try:
+                self._swap()
+            except BaseException:
+                shutil.rmtree(self.path, ignore_errors=True)
+                raise
+            return False
+        finally:
+            self._lock.__exit__(None, None, None)
+
+    def _swap(self) -> None:
+        os.chmod(self.path, 0o755)
+        _fsync_tree(self.path)
+        if os.path.lexists(self.destination):
+            old = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.old-", dir=self.destination.parent))
+            os.rmdir(old)
+            os.replace(self.destination, old)
+            try:
+                os.replace(self.path, self.destination)
+            except BaseException:
+                os.replace(old, self.destination)
+                raise
+            _remove(old)
+        else:
+            os.replace(self.path, self.destination)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of ``folder`` so a crash after the rename cannot expose empty files."""
+    for entry in folder.rglob("*"):
+        if entry.is_file() and not entry.is_symlink():
+            fd = os.open(entry, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+def write_run(destination: str | Path, result, force: bool = False) -> Path:
+    """Write every table, dataset, figure and document of a run into ``destination`` atomically.
+
+    Parameters
+    ----------
+    destination : str or pathlib.Path
+    result : uncertain_cost.result.RunResult
+    force : bool
+        Replace a destination that is not a previous run folder (see
+        :func:`check_destination`).
+
+    Returns
+    -------
+    pathlib.Path
+        The completed folder.
+
+    Raises
+    ------
+    uncertain_cost.errors.OutputError
+        The destination is refused (exit 2).
+    uncertain_cost.errors.ResourceError
+        An OS error while writing, e.g. a full disk (exit 1); no partial folder is left
+        and the previous destination is intact.
+    """
+    from uncertain_cost.narrative import html_report, markdown_report
+    from uncertain_cost.result import FIGURE_DATA, TABLES
+    from uncertain_cost.results import method_counts
+
+    attrs = result.provenance
+    flags = result.config.section("report") if result.config is not None else {}
+    groups = {name: node.to_dataset() for name, node in result.tree.children.items()
+              if name not in (TABLES, FIGURE_DATA)}
+    try:
+        with RunFolder(destination, force=force) as folder:
+            for name in result.table_names():
+                rows, columns = result.records(name)
+                write_csv(folder.file(f"{name}.csv"), rows, columns)
+                if name == "summary":
+                    write_json(folder.file("summary.json"),
+                               {"provenance": attrs, "counts": method_counts(rows), "rows": rows})
+            if groups:
+                groups, timing = split_timing(groups)
+                write_netcdf(folder.file("results.nc"), groups, attrs)
+                if timing:
+                    write_json(folder.file("timing.json"), timing)
+            for name, fig in result.figures.items():
+                save_figure(fig, folder.file(name))
+            text = markdown_report(result)
+            if flags.get("markdown", True):
+                folder.file("report.md").write_text(text, encoding="utf-8")
+            if flags.get("html", True):
+                folder.file("report.html").write_text(html_report(text), encoding="utf-8")
+            write_json(folder.file("provenance.json"), {**attrs, RUN_FOLDER_MARKER: RUN_FOLDER_FORMAT})
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise ResourceError(f"--out {_absolute(destination)}: cannot write the run folder: "
+                            f"{_os_reason(exc)}{where}; the previous content is unchanged") from None
+    return folder.destination
