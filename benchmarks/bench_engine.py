@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from uncertain_cost.config import load_config
-from uncertain_cost.costs import PARAMS, costs_numba, costs_numpy, fact_arrays
+from uncertain_cost.costs import PARAMS, costs_numba, costs_numpy, fact_arrays, params_read
 from uncertain_cost.data.facts import CHIP_HOURS_IMPUTED, CHIP_HOURS_QUANTITY_TIME, CHIP_HOURS_REPORTED
 from uncertain_cost.engine import simulate
 from uncertain_cost.pipeline import load_facts
@@ -93,16 +93,22 @@ def bound_seconds(n_values: int, repeat: int = 3) -> dict[str, float]:
 
 
 def numpy_simulation(facts, inputs, n_draws: int, seed: int) -> None:
-    """The same Monte Carlo as a plain NumPy program (reference equations, NumPy streams)."""
+    """The same Monte Carlo as a plain NumPy program (reference equations, NumPy streams).
+
+    Like the engine it draws only the columns the equations read (others are NaN).
+    """
     lay = layout(inputs, facts)
     arrays = fact_arrays(facts)
     dists = [spec.distribution for spec, names in zip(lay.inputs, lay.column_names, strict=True) for _ in names]
+    read = np.zeros(lay.n_columns, dtype=bool)
+    read[lay.column[params_read(arrays)]] = True
     rngs = [np.random.Generator(np.random.PCG64([seed, c])) for c in range(lay.n_columns)]
     for start in range(0, n_draws, BLOCK_DRAWS):
         n = min(BLOCK_DRAWS, n_draws - start)
-        values = np.empty((n, lay.n_columns))
+        values = np.full((n, lay.n_columns), np.nan)
         for c, (dist, rng) in enumerate(zip(dists, rngs, strict=True)):
-            values[:, c] = dist.sample(rng, n)
+            if read[c]:
+                values[:, c] = dist.sample(rng, n)
         costs_numpy(values, lay.column, arrays)
 
 
@@ -181,7 +187,9 @@ def measure(quick: bool = False, config: str = "config.toml") -> dict:
     n_numpy = 32_768 if quick else 100_000
     repeat = 4 if quick else 6
     lay = layout(inputs, facts)
-    n_random = int(np.sum(column_plan(lay, 1).kinds != KIND_CONSTANT))
+    n_scoped = int(np.sum(column_plan(lay, 1).kinds != KIND_CONSTANT))
+    read = lay.column[params_read(fact_arrays(facts))]
+    n_random = int(np.sum(column_plan(lay, 1, read=read).kinds != KIND_CONSTANT))  # what simulate draws
     n_values = n_draws * n_random
 
     simulate(facts, inputs, 1000, 1)  # compile or load caches
@@ -206,9 +214,11 @@ def measure(quick: bool = False, config: str = "config.toml") -> dict:
         "mc_draws": n_draws,
         "mc_models": facts.n_models,
         "mc_random_values": n_values,
+        "mc_random_columns": n_random,
+        "mc_scoped_random_columns": n_scoped,
     }
     print(f"Monte Carlo: {n_draws:,} draws x {facts.n_models} models, {n_random} random columns "
-          f"({n_values / 1e6:.1f} M values), all three methods")
+          f"drawn of {n_scoped} scoped ({n_values / 1e6:.1f} M values), all three methods")
     print(f"  {'what':44s} {'seconds':>9s} {'M values/s':>11s} {'ratio':>8s}")
     rows = [
         ("simulate (fused numba, keyed streams)", t_mc, n_values / t_mc / 1e6, 1.0),

@@ -82,3 +82,17 @@ def test_generic_family_is_ppf_of_phi_of_score(default_inputs):
 def test_provenance_records_seed_scheme():
     prov = Provenance(1, "x", "c.toml", "2023-01", "test", 10)
     assert prov.attrs()["seed_scheme"] == SEED_SCHEME
+
+
+def test_vectorized_exp_within_one_ulp_of_numpy():
+    from uncertain_cost.sampling.streams import exp_into
+
+    y = np.concatenate([np.random.default_rng(0).normal(0, 5, 100_000), [0.0, -0.0, 700.0, -700.0, 709.0, -745.0,
+                                                                       800.0, -800.0, np.inf, -np.inf, np.nan]])
+    out = np.empty_like(y)
+    exp_into(y, out, np.empty(y.size, dtype=np.int64))
+    with np.errstate(over="ignore"):
+        ref = np.exp(y)
+    finite = np.isfinite(ref) & (ref > 0)
+    np.testing.assert_array_less(np.abs(out[finite] / ref[finite] - 1), 4.5e-16)
+    np.testing.assert_array_equal(out[~finite], ref[~finite])

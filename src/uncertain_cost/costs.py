@@ -34,6 +34,7 @@ __all__ = [
     "costs_numba",
     "costs_into",
     "row_costs",
+    "params_read",
 ]
 
 #: kernel parameters, in column-map order
@@ -103,6 +104,29 @@ def fact_arrays(facts: ModelFacts) -> FactArrays:
             f64(facts.deflator),
         )
     )
+
+
+def params_read(facts: FactArrays) -> np.ndarray:
+    """Which kernel parameters the cost equations read for each model.
+
+    Imputed chip-hours read compute, peak FLOP/s and (when not reported) utilization;
+    other paths never do. Columns no model reads need not be drawn.
+
+    Parameters
+    ----------
+    facts : FactArrays
+
+    Returns
+    -------
+    ndarray of bool, shape (N_PARAMS, n_models)
+    """
+    path, util = facts[0], facts[5]
+    read = np.ones((N_PARAMS, path.shape[0]), dtype=bool)
+    imputed = path == CHIP_HOURS_IMPUTED
+    read[COMPUTE] = imputed
+    read[PEAK] = imputed
+    read[UTILIZATION] = imputed & np.isnan(util)
+    return read
 
 
 def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT_INTERCONNECT_FRACTION):

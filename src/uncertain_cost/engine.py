@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays, row_costs
+from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays, params_read, row_costs
 from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, generic_values, layout
@@ -27,6 +27,8 @@ from uncertain_cost.sampling.streams import (
     _WI,
     KIND_CONSTANT,
     KIND_GENERIC,
+    KIND_LOGNORMAL,
+    lognormal_column,
     normal_at,
     stream_key,
     transform_one,
@@ -137,6 +139,9 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
         r0 = t * tile
         nt = min(tile, n_rows - r0)
         buf = np.empty((nt, n_cols))
+        tmp = np.empty(nt)
+        col = np.empty(nt)
+        bits = np.empty(nt, dtype=np.int64)
         for c in range(n_cols):
             kind = kinds[c]
             if kind == KIND_CONSTANT:
@@ -147,6 +152,10 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
                 slot = generic_slot[c]
                 for r in range(nt):
                     buf[r, c] = generic[slot, r0 + r]
+            elif kind == KIND_LOGNORMAL:
+                lognormal_column(keys[c], params[c, 0], params[c, 1], start + r0, nt, tmp, col, bits, ki, wi, fi)
+                for r in range(nt):
+                    buf[r, c] = col[r]
             else:
                 key = keys[c]
                 p = params[c]
@@ -294,7 +303,7 @@ def simulate(
     deflator = np.asarray(facts.deflator, dtype=np.float64)
     has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
 
-    plan = column_plan(lay, seed)
+    plan = column_plan(lay, seed, read=lay.column[params_read(arrays)])
     generic_slot = np.full(lay.n_columns, -1, dtype=np.int64)
     generic_slot[list(plan.generic)] = np.arange(len(plan.generic))
     chunk = max(1, chunk_blocks) * BLOCK_DRAWS

@@ -145,13 +145,16 @@ def _transform_of(dist) -> tuple[int, tuple[float, ...]]:
     return KIND_GENERIC, ()
 
 
-def column_plan(lay: Layout, seed: int) -> ColumnPlan:
+def column_plan(lay: Layout, seed: int, read: np.ndarray | None = None) -> ColumnPlan:
     """Transform codes, parameters and stream keys of every column of ``lay``.
 
     Parameters
     ----------
     lay : Layout
     seed : int
+    read : ndarray of int, optional
+        The columns the cost equations read; the others are planned as NaN constants and
+        drawn not at all (every column has its own stream, so this changes no read value).
 
     Returns
     -------
@@ -168,6 +171,10 @@ def column_plan(lay: Layout, seed: int) -> ColumnPlan:
             params[c, :len(values)] = values
             if kind != KIND_CONSTANT:
                 keys[c] = stream_key(seed, spec.name, col_name)
+    if read is not None:
+        unread = np.ones(lay.n_columns, dtype=bool)
+        unread[np.asarray(read).ravel()] = False
+        kinds[unread], params[unread], keys[unread] = KIND_CONSTANT, np.nan, 0
     return ColumnPlan(kinds, params, keys, tuple(int(c) for c in np.flatnonzero(kinds == KIND_GENERIC)))
 
 
