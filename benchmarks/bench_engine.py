@@ -92,10 +92,15 @@ def bound_seconds(n_values: int, repeat: int = 3) -> dict[str, float]:
     return {"numpy_2_threads": a, "numba_prange": b, "bound": min(a, b)}
 
 
-def numpy_simulation(facts, inputs, n_draws: int, seed: int) -> None:
+def numpy_simulation(facts, inputs, n_draws: int, seed: int) -> tuple[np.ndarray, tuple]:
     """The same Monte Carlo as a plain NumPy program (reference equations, NumPy streams).
 
     Like the engine it draws only the columns the equations read (others are NaN).
+
+    Returns
+    -------
+    values, costs
+        The last chunk's value matrix and its ``costs_numpy`` result.
     """
     lay = layout(inputs, facts)
     arrays = fact_arrays(facts)
@@ -109,7 +114,8 @@ def numpy_simulation(facts, inputs, n_draws: int, seed: int) -> None:
         for c, (dist, rng) in enumerate(zip(dists, rngs, strict=True)):
             if read[c]:
                 values[:, c] = dist.sample(rng, n)
-        costs_numpy(values, lay.column, arrays)
+        costs = costs_numpy(values, lay.column, arrays)
+    return values, costs
 
 
 FACT_COLUMNS = ("path", "reported", "quantity", "time_h", "compute", "util", "peak", "price", "bare",
