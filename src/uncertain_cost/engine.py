@@ -7,6 +7,11 @@ tiles of draws in parallel, generates every column's keyed counter-based stream
 (:mod:`uncertain_cost.sampling.streams`), applies the marginal transforms and evaluates
 the cost equations, without materialising the value matrix. :func:`point_costs` and
 :func:`scenario_costs` evaluate deterministic rows through the same cost code.
+
+The fused kernel inlines ``costs.row_costs`` and ``sampling.streams`` functions; numba's
+on-disk cache is keyed on this file only, so after editing those functions clear
+``__pycache__`` (the test comparing the fused kernel with the reference path catches a
+stale cache).
 """
 
 from __future__ import annotations
