@@ -117,3 +117,23 @@ def test_identical_across_thread_counts(threads):
         out.append(res.stdout.split())
     assert out[0][0] == "1" and out[1][0] == "2"
     assert out[0][1] == out[1][1]
+
+
+@pytest.mark.parametrize("family", ["default", "generic"])
+def test_fused_kernel_equals_reference_path(default_inputs, family):
+    # the engine's fused draw+transform+cost kernel == reference scores -> transforms -> costs
+    from uncertain_cost.costs import costs_numba, fact_arrays
+    from uncertain_cost.distributions import Triangular
+    from uncertain_cost.sampling.design import draw_values
+
+    inputs = default_inputs
+    if family == "generic":
+        inputs = inputs.replace("electricity_price", distribution=Triangular(0.6, 1.0, 1.7))
+    facts = make_facts(GPT4, TPU_MODEL)
+    n = 3000
+    sim = simulate(facts, inputs, n, seed=21, keep_draws=n)
+    lay = layout(inputs, facts)
+    amortized, cloud, acquisition = costs_numba(draw_values(lay, 21, 0, n), lay.column, fact_arrays(facts))
+    np.testing.assert_array_equal(sim.kept.amortized, amortized)
+    np.testing.assert_array_equal(sim.totals["cloud"], cloud)
+    np.testing.assert_array_equal(sim.totals["acquisition"], acquisition)

@@ -33,6 +33,8 @@ __all__ = [
     "costs_numpy",
     "costs_numba",
     "costs_into",
+    "row_costs",
+    "params_read",
 ]
 
 #: kernel parameters, in column-map order
@@ -54,6 +56,9 @@ PARAMS = (
 )
 N_PARAMS = len(PARAMS)
 P = {name: i for i, name in enumerate(PARAMS)}
+#: named rows of the column map (what the kernels index ``column`` with)
+(RATE, OVERHEAD, INTERCONNECT, ELECTRICITY, POWER_FRACTION, PUE, PRICE, CLOUD, PEAK, QUANTITY, TIME, COMPUTE,
+ UTILIZATION, OFFSET_DAYS) = range(N_PARAMS)
 
 #: interconnect share of cluster cost (method.md section 4)
 DEFAULT_INTERCONNECT_FRACTION = 0.19
@@ -99,6 +104,29 @@ def fact_arrays(facts: ModelFacts) -> FactArrays:
             f64(facts.deflator),
         )
     )
+
+
+def params_read(facts: FactArrays) -> np.ndarray:
+    """Which kernel parameters the cost equations read for each model.
+
+    Imputed chip-hours read compute, peak FLOP/s and (when not reported) utilization;
+    other paths never do. Columns no model reads need not be drawn.
+
+    Parameters
+    ----------
+    facts : FactArrays
+
+    Returns
+    -------
+    ndarray of bool, shape (N_PARAMS, n_models)
+    """
+    path, util = facts[0], facts[5]
+    read = np.ones((N_PARAMS, path.shape[0]), dtype=bool)
+    imputed = path == CHIP_HOURS_IMPUTED
+    read[COMPUTE] = imputed
+    read[PEAK] = imputed
+    read[UTILIZATION] = imputed & np.isnan(util)
+    return read
 
 
 def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT_INTERCONNECT_FRACTION):
@@ -150,6 +178,57 @@ def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT
     return amortized, cloud, acquisition
 
 
+@njit(inline="always", cache=True)
+def row_costs(row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+              overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction):
+    """Costs of model ``m`` for one row of input values (compiled; shared by every kernel).
+
+    Returns
+    -------
+    tuple of float
+        ``(chips, other_server, interconnect, energy, amortized, cloud, acquisition)`` in
+        reference-month USD (deflator applied).
+    """
+    rate = row[column[RATE, m]]
+    overhead = overhead0[m] * row[column[OVERHEAD, m]]
+    if overhead < 1.0:  # a server costs at least its chips
+        overhead = 1.0
+    cluster_factor = row[column[INTERCONNECT, m]] / (1.0 - interconnect_fraction)
+    q_mult = row[column[QUANTITY, m]]
+    t_mult = row[column[TIME, m]]
+    code = path[m]
+    if code == CHIP_HOURS_REPORTED:
+        chip_hours = reported[m] * q_mult * t_mult
+    elif code == CHIP_HOURS_QUANTITY_TIME:
+        chip_hours = quantity[m] * q_mult * time_h[m] * t_mult
+    elif code == CHIP_HOURS_IMPUTED:
+        u = util[m]
+        if np.isnan(u):
+            u = row[column[UTILIZATION, m]]
+        chip_hours = (compute[m] * row[column[COMPUTE, m]]
+                      / (peak[m] * row[column[PEAK, m]] * u) / SECONDS_PER_HOUR)
+    else:
+        chip_hours = np.nan
+    if bare[m]:
+        server = price[m] / overhead0[m] * overhead * row[column[PRICE, m]]
+    else:
+        server = price[m] * row[column[PRICE, m]]
+    years = dep_years[m] + row[column[OFFSET_DAYS, m]] / DAYS_PER_YEAR
+    if years < 0.0:
+        years = 0.0
+    hardware = server * 10.0 ** (-rate * years) * rate * LN10 / HOURS_PER_YEAR * chip_hours
+    chips = hardware / overhead
+    extra = cluster_factor - 1.0
+    if extra < 0.0:
+        extra = 0.0
+    energy = (tdp_kw[m] * power_ratio[m] * row[column[POWER_FRACTION, m]] * row[column[PUE, m]]
+              * chip_hours * elec[m] * row[column[ELECTRICITY, m]])
+    defl = deflator[m]
+    return (chips * defl, (hardware - chips) * defl, hardware * extra * defl, energy * defl,
+            (hardware * (1.0 + extra) + energy) * defl, cloud_price[m] * row[column[CLOUD, m]] * chip_hours * defl,
+            quantity[m] * q_mult * server * (1.0 + extra) * defl)
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _kernel(values, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
             overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator,
@@ -160,49 +239,17 @@ def _kernel(values, column, path, reported, quantity, time_h, compute, util, pea
     for d in prange(n_rows):
         row = values[d]
         for m in range(n_models):
-            rate = row[column[0, m]]
-            overhead = overhead0[m] * row[column[1, m]]
-            if overhead < 1.0:  # a server costs at least its chips
-                overhead = 1.0
-            cluster_factor = row[column[2, m]] / (1.0 - interconnect_fraction)
-            q_mult = row[column[9, m]]
-            t_mult = row[column[10, m]]
-            code = path[m]
-            if code == CHIP_HOURS_REPORTED:
-                chip_hours = reported[m] * q_mult * t_mult
-            elif code == CHIP_HOURS_QUANTITY_TIME:
-                chip_hours = quantity[m] * q_mult * time_h[m] * t_mult
-            elif code == CHIP_HOURS_IMPUTED:
-                u = util[m]
-                if np.isnan(u):
-                    u = row[column[12, m]]
-                chip_hours = (compute[m] * row[column[11, m]]
-                              / (peak[m] * row[column[8, m]] * u) / SECONDS_PER_HOUR)
-            else:
-                chip_hours = np.nan
-            if bare[m]:
-                server = price[m] / overhead0[m] * overhead * row[column[6, m]]
-            else:
-                server = price[m] * row[column[6, m]]
-            years = dep_years[m] + row[column[13, m]] / DAYS_PER_YEAR
-            if years < 0.0:
-                years = 0.0
-            hardware = server * 10.0 ** (-rate * years) * rate * LN10 / HOURS_PER_YEAR * chip_hours
-            chips = hardware / overhead
-            extra = cluster_factor - 1.0
-            if extra < 0.0:
-                extra = 0.0
-            energy = (tdp_kw[m] * power_ratio[m] * row[column[4, m]] * row[column[5, m]]
-                      * chip_hours * elec[m] * row[column[3, m]])
-            defl = deflator[m]
+            c0, c1, c2, c3, amortized, cloud, acquisition = row_costs(
+                row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+                overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction)
             if d < n_components:
-                out_components[d, m, 0] = chips * defl
-                out_components[d, m, 1] = (hardware - chips) * defl
-                out_components[d, m, 2] = hardware * extra * defl
-                out_components[d, m, 3] = energy * defl
-            out_amortized[d, m] = (hardware * (1.0 + extra) + energy) * defl
-            out_cloud[d, m] = cloud_price[m] * row[column[7, m]] * chip_hours * defl
-            out_acquisition[d, m] = quantity[m] * q_mult * server * (1.0 + extra) * defl
+                out_components[d, m, 0] = c0
+                out_components[d, m, 1] = c1
+                out_components[d, m, 2] = c2
+                out_components[d, m, 3] = c3
+            out_amortized[d, m] = amortized
+            out_cloud[d, m] = cloud
+            out_acquisition[d, m] = acquisition
 
 
 def costs_into(values, column, facts: FactArrays, interconnect_fraction, out_components, out_amortized,

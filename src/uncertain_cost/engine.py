@@ -1,9 +1,17 @@
 """Carry input distributions through the cost equations for every model.
 
-:func:`simulate` walks the draws block by block (bounded memory), keeps the first
+:func:`simulate` walks the draws chunk by chunk (bounded memory), keeps the first
 ``keep_draws`` joint draws with their components, and the per-method totals of all draws
-for exact summary statistics. :func:`point_costs` and :func:`scenario_costs` evaluate
-deterministic rows through the same compiled kernel.
+for exact summary statistics. Its hot path is one compiled kernel that, for cache-sized
+tiles of draws in parallel, generates every column's keyed counter-based stream
+(:mod:`uncertain_cost.sampling.streams`), applies the marginal transforms and evaluates
+the cost equations, without materialising the value matrix. :func:`point_costs` and
+:func:`scenario_costs` evaluate deterministic rows through the same cost code.
+
+The fused kernel inlines ``costs.row_costs`` and ``sampling.streams`` functions; numba's
+on-disk cache is keyed on this file only, so after editing those functions clear
+``__pycache__`` (the test comparing the fused kernel with the reference path catches a
+stale cache).
 """
 
 from __future__ import annotations
@@ -12,17 +20,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
-from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_into, costs_numba, fact_arrays
+from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays, params_read, row_costs
 from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
-from uncertain_cost.sampling.design import BLOCK_DRAWS, constant_rows, draw_block, layout, stable_key
+from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, generic_values, layout
+from uncertain_cost.sampling.streams import (
+    _FI,
+    _KI,
+    _WI,
+    KIND_CONSTANT,
+    KIND_GENERIC,
+    KIND_LOGNORMAL,
+    lognormal_column,
+    normal_at,
+    stream_key,
+    transform_one,
+    uniforms,
+)
 
 __all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs", "column_costs",
            "estimate_memory_bytes", "available_memory_bytes", "format_bytes"]
 
 #: memory budget (bytes) for the per-method totals of all draws, above which they are float32
 TOTALS_FLOAT64_BUDGET = 600 * 2**20
+#: draws per tile of the fused kernel (tile x columns values stay in the L2 cache)
+TILE_DRAWS = 128
 
 
 @dataclass(frozen=True)
@@ -98,20 +122,71 @@ def _modal_choices(facts: ModelFacts, n_rows: int, method: str = "amortized") ->
     return out
 
 
-def _drawn_choices(facts: ModelFacts, seed: int, block: int, n_rows: int,
+def _drawn_choices(facts: ModelFacts, seed: int, start: int, stop: int,
                    method: str = "amortized") -> list[tuple[int, np.ndarray]]:
-    """Candidate hardware drawn per draw, from a stream keyed by model name and block.
+    """Candidate hardware drawn per draw, from a counter-based stream keyed by model name.
 
     The cloud method uses the same uniform draws with its own weights (candidates without
     a cloud price dropped), so it picks the same candidate whenever the weights agree.
     """
     out = []
     for model, rows, cumulative in alternative_groups(facts, method):
-        key = (stable_key("hardware_choice"), stable_key(facts.names[model]), block)
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
-        u = rng.random(BLOCK_DRAWS)[:n_rows]
+        u = uniforms(stream_key(seed, "hardware_choice", facts.names[model]), start, stop)
         out.append((model, rows[np.minimum(np.searchsorted(cumulative, u, side="right"), len(rows) - 1)]))
     return out
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki, wi, fi,
+                  column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+                  overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator,
+                  interconnect_fraction, tile, out_components, out_amortized, out_cloud, out_acquisition):
+    """Draw, transform and cost rows ``start..start+n_rows-1`` tile by tile, in parallel."""
+    n_cols = kinds.shape[0]
+    n_models = path.shape[0]
+    n_components = out_components.shape[0]
+    n_tiles = (n_rows + tile - 1) // tile
+    for t in prange(n_tiles):
+        r0 = t * tile
+        nt = min(tile, n_rows - r0)
+        buf = np.empty((nt, n_cols))
+        tmp = np.empty(nt)
+        col = np.empty(nt)
+        bits = np.empty(nt, dtype=np.int64)
+        for c in range(n_cols):
+            kind = kinds[c]
+            if kind == KIND_CONSTANT:
+                value = params[c, 0]
+                for r in range(nt):
+                    buf[r, c] = value
+            elif kind == KIND_GENERIC:
+                slot = generic_slot[c]
+                for r in range(nt):
+                    buf[r, c] = generic[slot, r0 + r]
+            elif kind == KIND_LOGNORMAL:
+                lognormal_column(keys[c], params[c, 0], params[c, 1], start + r0, nt, tmp, col, bits, ki, wi, fi)
+                for r in range(nt):
+                    buf[r, c] = col[r]
+            else:
+                key = keys[c]
+                p = params[c]
+                for r in range(nt):
+                    buf[r, c] = transform_one(kind, p, normal_at(key, start + r0 + r, ki, wi, fi))
+        for r in range(nt):
+            row = buf[r]
+            d = r0 + r
+            for m in range(n_models):
+                c0, c1, c2, c3, amortized, cloud, acquisition = row_costs(
+                    row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+                    overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction)
+                if d < n_components:
+                    out_components[d, m, 0] = c0
+                    out_components[d, m, 1] = c1
+                    out_components[d, m, 2] = c2
+                    out_components[d, m, 3] = c3
+                out_amortized[d, m] = amortized
+                out_cloud[d, m] = cloud
+                out_acquisition[d, m] = acquisition
 
 
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
@@ -289,12 +364,13 @@ def simulate(
     n_draws : int
         Number of joint draws (>= 1).
     seed : int
-        Root of all randomness (see :mod:`uncertain_cost.sampling.design`).
+        Root of all randomness (see :mod:`uncertain_cost.sampling.streams`, scheme
+        ``SEED_SCHEME``).
     keep_draws : int
         How many leading draws to keep with their components.
     chunk_blocks : int
-        Random blocks of ``BLOCK_DRAWS`` evaluated per kernel call; changes memory and
-        speed, never results.
+        Draws per kernel call, in units of ``BLOCK_DRAWS``; changes memory and speed and
+        progress granularity, never results.
     interconnect_fraction : float
     progress : callable, optional
         Called as ``progress(done_draws, n_draws)`` after each chunk.
@@ -324,28 +400,22 @@ def simulate(
     deflator = np.asarray(facts.deflator, dtype=np.float64)
     has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
 
-    chunk_blocks = max(1, chunk_blocks)
-    buffer = np.empty((min(n_draws, chunk_blocks * BLOCK_DRAWS), lay.n_columns))
-    n_blocks = -(-n_draws // BLOCK_DRAWS)
-    for first in range(0, n_blocks, chunk_blocks):
-        start = first * BLOCK_DRAWS
-        stop = min(n_draws, (first + chunk_blocks) * BLOCK_DRAWS)
-        for b in range(first, min(first + chunk_blocks, n_blocks)):
-            lo = b * BLOCK_DRAWS - start
-            rows = min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS)
-            draw_block(lay, seed, b, rows, out=buffer[lo:lo + rows])
+    plan = column_plan(lay, seed, read=lay.column[params_read(arrays)])
+    generic_slot = np.full(lay.n_columns, -1, dtype=np.int64)
+    generic_slot[list(plan.generic)] = np.arange(len(plan.generic))
+    chunk = max(1, chunk_blocks) * BLOCK_DRAWS
+    for start in range(0, n_draws, chunk):
+        stop = min(n_draws, start + chunk)
         keep = max(0, min(n_kept, stop) - start)
         outs = (components[start:start + keep], totals["amortized"][start:stop],
                 totals["cloud"][start:stop], totals["acquisition"][start:stop])
-        costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
+        _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
+                      generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
+                      float(interconnect_fraction), np.int64(TILE_DRAWS), *outs)
         _add_base(outs, base_index, deflator)
         if has_alternatives:
             for method, arrays_of_method in (("amortized", (outs[0], outs[1], outs[3])), ("cloud", (outs[2],))):
-                choices = [_drawn_choices(facts, seed, b, min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS), method)
-                           for b in range(first, min(first + chunk_blocks, n_blocks))]
-                merged = [(model, np.concatenate([c[k][1] for c in choices]))
-                          for k, (model, _) in enumerate(choices[0])]
-                _take_alternatives(arrays_of_method, merged)
+                _take_alternatives(arrays_of_method, _drawn_choices(facts, seed, start, stop, method))
         if progress is not None:
             progress(stop, n_draws)
     kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),

@@ -34,7 +34,7 @@ def plot_cost_vs_year(rows: Sequence[dict], method: str, reference_month: str, *
     Parameters
     ----------
     rows : sequence of dict
-        Summary rows (see :func:`uncertain_cost.results.summary_rows`) with a
+        Summary rows (see :func:`uncertain_cost.results.summary_records`) with a
         ``publication_year`` key added.
     method : str
     reference_month : str

@@ -53,6 +53,10 @@ class InputDefinition:
     ----------
     name : str
         Key in ``[inputs]``.
+    param : str
+        The cost-kernel parameter it feeds (``uncertain_cost.costs.PARAMS``); two inputs
+        may feed one parameter for disjoint model classes (``applies_to`` gpu/tpu or
+        hyperscaler/other), e.g. ``gpu_price`` and ``tpu_price`` both feed ``price``.
     kind : {"multiplier", "absolute"}
     applies_to : str
         Which models read it: ``all``, ``gpu``, ``tpu``, ``hyperscaler`` or ``other``
@@ -64,6 +68,7 @@ class InputDefinition:
     """
 
     name: str
+    param: str
     kind: str
     applies_to: str
     unit: str
@@ -71,43 +76,43 @@ class InputDefinition:
     description: str
 
 
-def _defs(*rows: tuple[str, str, str, str, str, str]) -> Mapping[str, InputDefinition]:
+def _defs(*rows: tuple[str, str, str, str, str, str, str]) -> Mapping[str, InputDefinition]:
     return MappingProxyType({row[0]: InputDefinition(*row) for row in rows})
 
 
 INPUT_DEFINITIONS: Mapping[str, InputDefinition] = _defs(
-    ("depreciation_rate", "absolute", "all", "OOM/year", "hardware",
+    ("depreciation_rate", "rate", "absolute", "all", "OOM/year", "hardware",
      "price-performance improvement rate r that depreciates hardware"),
-    ("server_overhead", "multiplier", "all", "x", "hardware",
+    ("server_overhead", "overhead", "multiplier", "all", "x", "hardware",
      "multiplier on each chip's server/bare-chip price ratio (A100 1.66, default 1.64)"),
-    ("interconnect_overhead", "multiplier", "all", "x", "hardware",
+    ("interconnect_overhead", "interconnect", "multiplier", "all", "x", "hardware",
      "multiplier on the cluster/server cost ratio 1/(1-f), f = 0.19"),
-    ("gpu_price", "multiplier", "gpu", "x", "hardware", "multiplier on GPU purchase prices"),
-    ("tpu_price", "multiplier", "tpu", "x", "hardware",
+    ("gpu_price", "price", "multiplier", "gpu", "x", "hardware", "multiplier on GPU purchase prices"),
+    ("tpu_price", "price", "multiplier", "tpu", "x", "hardware",
      "multiplier on TPU production-cost-equivalent prices"),
-    ("cloud_price", "multiplier", "all", "x", "hardware",
+    ("cloud_price", "cloud", "multiplier", "all", "x", "hardware",
      "multiplier on 3-year committed cloud prices per chip-hour"),
-    ("acquisition_offset_days", "absolute", "all", "days", "hardware",
+    ("acquisition_offset_days", "offset_days", "absolute", "all", "days", "hardware",
      "days added to the acquisition-to-training-start gap"),
-    ("electricity_price", "multiplier", "all", "x", "energy",
+    ("electricity_price", "electricity", "multiplier", "all", "x", "energy",
      "multiplier on the US industrial electricity price of the publication year"),
-    ("power_fraction_gpu", "absolute", "gpu", "fraction of TDP", "energy",
+    ("power_fraction_gpu", "power_fraction", "absolute", "gpu", "fraction of TDP", "energy",
      "average power draw / TDP for GPUs"),
-    ("power_fraction_tpu", "absolute", "tpu", "fraction of TDP", "energy",
+    ("power_fraction_tpu", "power_fraction", "absolute", "tpu", "fraction of TDP", "energy",
      "average power draw / TDP for TPUs"),
-    ("pue_hyperscaler", "absolute", "hyperscaler", "ratio", "energy",
+    ("pue_hyperscaler", "pue", "absolute", "hyperscaler", "ratio", "energy",
      "power usage effectiveness of hyperscaler data centres"),
-    ("pue_other", "absolute", "other", "ratio", "energy",
+    ("pue_other", "pue", "absolute", "other", "ratio", "energy",
      "power usage effectiveness of other data centres"),
-    ("hardware_quantity", "multiplier", "all", "x", "usage",
+    ("hardware_quantity", "quantity", "multiplier", "all", "x", "usage",
      "multiplier on the reported number of chips"),
-    ("training_time", "multiplier", "all", "x", "usage",
+    ("training_time", "time", "multiplier", "all", "x", "usage",
      "multiplier on the reported training time"),
-    ("training_compute", "multiplier", "imputed", "x", "usage",
+    ("training_compute", "compute", "multiplier", "imputed", "x", "usage",
      "multiplier on training compute (FLOP) when chip-hours are imputed"),
-    ("peak_flops", "multiplier", "imputed", "x", "usage",
+    ("peak_flops", "peak", "multiplier", "imputed", "x", "usage",
      "multiplier on peak FLOP/s when chip-hours are imputed"),
-    ("utilization", "absolute", "imputed", "fraction", "usage",
+    ("utilization", "utilization", "absolute", "imputed", "fraction", "usage",
      "hardware utilization when it is not reported and chip-hours are imputed"),
 )
 

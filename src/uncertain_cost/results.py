@@ -11,6 +11,7 @@ import xarray as xr
 from uncertain_cost import __version__
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation
+from uncertain_cost.sampling.streams import SEED_SCHEME
 from uncertain_cost.units import COMPONENTS, DIM_COMPONENT, DIM_DRAW, DIM_METHOD, DIM_MODEL, METHODS
 
 __all__ = ["Provenance", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
@@ -34,6 +35,8 @@ class Provenance:
     reference_month : str
     data_snapshot : str
     n_draws : int
+    seed_scheme : str
+        Version of the random-stream scheme (same seed and scheme => same draws).
     """
 
     seed: int
@@ -43,6 +46,7 @@ class Provenance:
     data_snapshot: str
     n_draws: int
     package_version: str = __version__
+    seed_scheme: str = SEED_SCHEME
 
     def attrs(self) -> dict[str, str | int]:
         """As NetCDF/JSON attributes."""
@@ -54,6 +58,7 @@ class Provenance:
             "reference_month": self.reference_month,
             "data_snapshot": self.data_snapshot,
             "n_draws": self.n_draws,
+            "seed_scheme": self.seed_scheme,
             "currency": f"USD of {self.reference_month}",
         }
 

@@ -1,0 +1,128 @@
+"""``python -m benchmarks [--quick]``: every benchmark, human-readable tables, then one JSON line.
+
+The last line of output is a JSON object with at least ``mc_ratio_to_bound``,
+``speedup_vs_numpy``, ``speedup_vs_loop``, ``growth_speedup``, ``default_run_s``,
+``estimate_s`` and ``peak_rss_mb_1m_draws``. Wall times of CLI verbs are measured in fresh
+subprocesses (warm: each is run once first so numba and PyTensor caches are filled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MEMORY_SCRIPT = """
+import resource, sys
+from uncertain_cost.config import load_config
+from uncertain_cost.pipeline import load_facts
+from uncertain_cost.engine import simulate
+from uncertain_cost.results import Provenance, cost_dataset, summary_records
+cfg = load_config(sys.argv[1])
+facts, _, _ = load_facts(cfg)
+sim = simulate(facts, cfg.inputs, int(sys.argv[2]), 1)
+summary_records(cost_dataset(sim, facts, Provenance(1, "", "", "2023-12", "", sim.n_draws)), facts, sim.n_draws)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+ESTIMATE_ARGS = ["estimate", "--chip", "H100", "--quantity", "10000", "--days", "90", "--start", "2024-06-01"]
+
+
+def _env() -> dict[str, str]:
+    src = str(ROOT / "src")
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
+
+
+def wall(args: list[str], warm: bool = True) -> float:
+    """Wall time of ``python -m uncertain_cost <args>`` in a fresh process (after one warm-up run)."""
+    cmd = [sys.executable, "-m", "uncertain_cost", *args]
+    if warm:
+        subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
+    return time.perf_counter() - t0
+
+
+def peak_rss_mb(config: str, draws: int) -> float:
+    """Peak RSS (MB) of a subprocess simulating ``draws`` draws of the config's models and summarizing."""
+    res = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, config, str(draws)], env=_env(), cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return float(res.stdout.split()[-1])
+
+
+def growth(quick: bool) -> dict:
+    """``benchmarks.bench_growth.measure(quick)`` when it exists, else a clear 'not available'."""
+    try:
+        from benchmarks import bench_growth
+    except ImportError as exc:  # pragma: no cover - depends on the other branch
+        return {"growth_speedup": "not available", "growth_note": f"benchmarks.bench_growth: {exc}"}
+    measure = getattr(bench_growth, "measure", None)
+    if measure is None:
+        return {"growth_speedup": "not available",
+                "growth_note": "benchmarks.bench_growth has no measure(quick) yet"}
+    return dict(measure(quick))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark; print tables, then the JSON summary line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer draws and repeats (under 10 minutes)")
+    parser.add_argument("--config", default="config.toml")
+    parser.add_argument("--skip-run", action="store_true", help="do not time the default run")
+    args = parser.parse_args(argv)
+    config = str((ROOT / args.config) if not Path(args.config).is_absolute() else args.config)
+    os.chdir(ROOT)
+    started = time.perf_counter()
+    out: dict = {"date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+                 "quick": args.quick}
+
+    from benchmarks import bench_engine
+
+    out.update(bench_engine.measure(args.quick, config))
+
+    print("\nStart-up and verbs (fresh processes, warm caches)")
+    timings = {
+        "help_s": wall(["--help"], warm=False),
+        "validate_s": wall(["validate", config]),
+        "estimate_s": wall([*ESTIMATE_ARGS, "--config", config]),
+    }
+    if not args.skip_run:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"),
+                            "--quiet"], env=_env(), cwd=ROOT, capture_output=True, check=True)
+            timings["default_run_s"] = time.perf_counter() - t0
+    else:
+        timings["default_run_s"] = "not measured (--skip-run)"
+    for name, value in timings.items():
+        shown = f"{value:8.2f} s" if isinstance(value, float) else value
+        print(f"  {name:20s} {shown}")
+    out.update(timings)
+
+    print("\nMemory")
+    out["peak_rss_mb_1m_draws"] = peak_rss_mb(config, 1_000_000)
+    print(f"  1,000,000 draws of the config's models + summaries: peak RSS {out['peak_rss_mb_1m_draws']:,.0f} MB")
+
+    print("\nGrowth stage")
+    g = growth(args.quick)
+    for name, value in g.items():
+        print(f"  {name}: {value}")
+    out.update(g)
+    out["benchmark_s"] = time.perf_counter() - started
+    print(json.dumps(out, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
