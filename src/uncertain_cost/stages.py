@@ -158,15 +158,15 @@ def figures_stage(config: Config, art: Artifacts, progress: Progress) -> None:
 
 def documents_stage(config: Config, art: Artifacts, progress: Progress) -> None:
     """``report.md`` and ``report.html`` (as configured in ``[report]``)."""
-    from uncertain_cost.narrative import html_report, markdown_report
+    from uncertain_cost.reporting import collect, html_document, markdown_document
 
     flags = config.section("report")
-    text = markdown_report(art, config)
+    content = collect(art, config)  # reads the run once; the renderers see only this
     documents = {}
     if flags.get("markdown", True):
-        documents["report.md"] = text
+        documents["report.md"] = markdown_document(content)
     if flags.get("html", True):
-        documents["report.html"] = html_report(text)
+        documents["report.html"] = html_document(content)
     art.extras["documents"] = documents
     if not flags.get("png", True):
         art.figures.clear()
