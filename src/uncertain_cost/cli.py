@@ -91,6 +91,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for note in artifacts.notes:
             print(f"note: {note}", file=sys.stderr)
         print(folder)
+        written = [Path(folder) / n for n in ("report.html", "report.md") if (Path(folder) / n).exists()]
+        progress.finished(written[0] if written else f"{folder} (no report: [report] html and markdown off)")
     return 0
 
 

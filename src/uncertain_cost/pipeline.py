@@ -7,8 +7,6 @@ report module writes them.
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,27 +17,10 @@ import xarray as xr
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation, simulate
+from uncertain_cost.progress import Progress
 from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_rows
 
 __all__ = ["Artifacts", "Progress", "load_facts", "run_pipeline"]
-
-
-class Progress:
-    """Prints stage messages and a draw counter to stderr unless quiet."""
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self._start = time.perf_counter()
-
-    def stage(self, message: str) -> None:
-        """Announce a stage."""
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self._start:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    def draws(self, done: int, total: int) -> None:
-        """Report Monte Carlo progress."""
-        if not self.quiet and sys.stderr.isatty():
-            print(f"\r  draws {done:,}/{total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
 
 @dataclass
