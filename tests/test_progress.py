@@ -72,8 +72,6 @@ seed = 5
 enabled = false
 [growth]
 bayes = false
-[development]
-enabled = false
 [report]
 png = false
 """
