@@ -54,7 +54,7 @@ def _threshold_answer(content: ReportContent, method: str, threshold: float) -> 
     observed = [r for r in content.realised if r["method"] == method and r["point"] > threshold]
     first = next((int(r["year"]) for r in rows if float(r[key]) >= 0.5), None)
     probs = ", ".join(f"{float(r[key]):.0%} in {int(r['year'])}" for r in rows)
-    text = f"a run above {format_usd(threshold)}: probability {probs}"
+    text = f"A run above {format_usd(threshold)}: probability {probs}"
     if observed:
         text += f" (already passed in {observed[0]['year']} by {observed[0]['model']}, point estimate)"
     elif first is not None:
