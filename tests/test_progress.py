@@ -31,18 +31,31 @@ def test_format_bar_rejects_empty_total():
         format_bar("x", 0, 0, 1.0)
 
 
+def _read_all(master: int) -> str:
+    """Everything written to a pty whose other end is closed (the kernel may deliver it in pieces)."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the other end is closed and everything was read
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
+
+
 def test_on_a_terminal_a_bar_with_percentage():
     master, slave = pty.openpty()
     try:
-        with os.fdopen(slave, "w", closefd=False) as stream:
+        with os.fdopen(slave, "w") as stream:  # closes the terminal end when done
             progress = Progress(stream=stream)
             progress.stage("sampling")
             for done in range(0, 400_001, 100_000):
                 progress.update("draws", done, 400_000)
-        text = os.read(master, 65536).decode()
+        text = _read_all(master)
     finally:
         os.close(master)
-        os.close(slave)
     assert "\r" in text and "100%" in text and "sampling" in text
 
 
@@ -88,19 +101,11 @@ def _run(tmp_path, use_pty: bool) -> str:
     master, slave = pty.openpty()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    text = _read_all(master)
     proc.wait(timeout=600)
     os.close(master)
     assert proc.returncode == 0
-    return b"".join(chunks).decode(errors="replace")
+    return text
 
 
 @pytest.mark.slow
