@@ -1,5 +1,6 @@
 """The Python API: uc.run -> RunResult (DataTree, summary DataFrame, write), uc.estimate."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,14 @@ def test_results_nc_interval_follows_credible_level(tmp_path):
     assert row.p5_usd < lo < row.median_usd
 
 
-def test_png_false_links_no_image():
+def test_png_false_writes_and_links_no_png_file(tmp_path):
+    """Before the fix report.md linked PNG files that [report] png = false did not write."""
     result = uc.run({"run": {"draws": 500}, "report": {"png": False}, **FAST})
-    assert not result.figures
-    assert "![" not in result.report() and "<img" not in result.report(html=True)
+    assert "](" not in result.report().replace("](#", "")
+    folder = result.write(tmp_path / "run")
+    assert not list(folder.glob("*.png"))
+    sources = re.findall(r'<img[^>]*src="([^"]*)"', result.report(html=True))
+    assert sources and all(s.startswith("data:image/") for s in sources)
 
 
 def test_estimate_summary_has_the_three_methods():

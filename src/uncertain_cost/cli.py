@@ -131,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
     est.add_argument("--draws", type=_count, default=20_000)
     est.add_argument("--seed", type=_seed, default=None)
-    est.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    est.add_argument("--reference-month", default=None,
+                     help="dollars of this month, YYYY-MM (default: the latest month of the deflator)")
+    fmt = est.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
     sub.add_parser("priors", help="list the embedded prior tables")
     return parser
@@ -185,6 +189,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         print(folder)
+        written = [Path(folder) / n for n in ("report.html", "report.md") if (Path(folder) / n).exists()]
+        progress.finished(written[0] if written else f"{folder} (no report: [report] html and markdown off)")
     return 0
 
 
@@ -249,7 +255,14 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
     from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.estimate import Hypothetical, estimate_run
+    from uncertain_cost.errors import ConfigError
+    from uncertain_cost.estimate import (
+        Hypothetical,
+        check_reference_month,
+        estimate_csv,
+        estimate_run,
+        latest_deflator_month,
+    )
     from uncertain_cost.money import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
@@ -262,13 +275,23 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         tables, _ = read_epoch_snapshot(config.data.epoch_dir)
     _check_start(start, args.days, tables)
     run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
-    result = estimate_run(tables, config.inputs, run, reference_month=config.run.reference_month,
+    if args.reference_month is None:
+        month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
+    else:
+        try:
+            month, how = check_reference_month(tables, args.reference_month), "--reference-month"
+        except ValueError as err:
+            raise ConfigError("--reference-month", str(err)) from None
+    result = estimate_run(tables, config.inputs, run, reference_month=month,
                           draws=config.run.draws, seed=config.run.seed,
                           interconnect_fraction=config.run.interconnect_fraction)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "reference_month": month, "reference_month_source": how}, indent=2))
         return 0
-    print(f"{result['name']} (USD of {config.run.reference_month}, {config.run.draws:,} draws)")
+    if args.csv:
+        print(estimate_csv(result, month), end="")
+        return 0
+    print(f"{result['name']} (USD of {month}, the {how}; {config.run.draws:,} draws)")
     print(f"{'method':12s} {'point':>10s} {'median':>10s} {'90% interval':>24s}")
     for row in result["rows"]:
         interval = f"{format_usd(row['p5_usd'])} - {format_usd(row['p95_usd'])}"

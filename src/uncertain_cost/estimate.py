@@ -20,7 +20,52 @@ from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
-__all__ = ["Hypothetical", "hypothetical_facts", "estimate_run"]
+__all__ = ["Hypothetical", "hypothetical_facts", "estimate_run", "latest_deflator_month", "check_reference_month",
+           "ESTIMATE_CSV_COLUMNS", "estimate_csv"]
+
+ESTIMATE_CSV_COLUMNS = ("name", "method", "point_usd", "median_usd", "mean_usd", "p5_usd", "p95_usd",
+                        "reference_month")
+
+
+def latest_deflator_month(tables: Tables) -> str:
+    """Latest month with a finite value of the tables' PPI deflator ("today's dollars").
+
+    Parameters
+    ----------
+    tables : Tables
+
+    Returns
+    -------
+    str
+        ``"YYYY-MM"``.
+    """
+    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if np.isfinite(v)]
+    if not months:
+        raise ValueError("the PPI deflator has no months with a value")
+    return months[-1]
+
+
+def check_reference_month(tables: Tables, month: str) -> str:
+    """Return ``month`` if the deflator has a value for it, else raise ValueError naming its range."""
+    if not isinstance(month, str) or len(month) != 7 or month[4] != "-" or not np.isfinite(tables.ppi.value(month)):
+        first = next(m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if np.isfinite(v))
+        raise ValueError(f"expected a month YYYY-MM from {first} to {latest_deflator_month(tables)} "
+                         f"(months of the PPI deflator), got {month!r}")
+    return month
+
+
+def estimate_csv(result: dict, reference_month: str) -> str:
+    """Format the rows of an :func:`estimate_run` result as CSV text (columns :data:`ESTIMATE_CSV_COLUMNS`)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ESTIMATE_CSV_COLUMNS)
+    for row in result["rows"]:
+        full = {**row, "name": result["name"], "reference_month": reference_month}
+        writer.writerow([repr(v) if isinstance(v, float) else v for v in (full[c] for c in ESTIMATE_CSV_COLUMNS)])
+    return buffer.getvalue()
 
 #: days between the end of training and publication in the paper's date rule
 PUBLICATION_LAG_DAYS = 60

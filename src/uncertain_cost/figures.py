@@ -66,9 +66,6 @@ def plot_cost_vs_year(rows: Sequence[dict], method: str, reference_month: str, *
     ax.plot(years, point, "x", color="black", markersize=4, label="point estimate (paper's method)")
     if trend is not None:
         ax.plot(trend[0], 10 ** np.asarray(trend[1]), "--", color="black", linewidth=1, label=trend[2])
-    for year, value, row in zip(years, hi, chosen, strict=True):
-        if value >= np.sort(hi)[-5]:
-            ax.annotate(row["model"], (year, value), fontsize=7, xytext=(2, 2), textcoords="offset points")
     ax.set_yscale("log")
     usd_axis(ax.yaxis)
     ax.set_xlabel("publication date (year)")
@@ -77,7 +74,39 @@ def plot_cost_vs_year(rows: Sequence[dict], method: str, reference_month: str, *
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
+    _label_latest(ax, years, hi, [r["model"] for r in chosen], count=5)  # after layout: final pixel positions
     return fig
+
+
+def _label_latest(ax, x, y, names: Sequence[str], count: int) -> None:
+    """Name the ``count`` highest points, labels stacked so that none overlaps another.
+
+    Labels sit to the left of their point (the highest points are the latest, at the right
+    edge); where two would collide the lower one is pushed down, and a thin line joins it to
+    its point. Call after the layout is final: offsets are computed in display units.
+    """
+    y = np.asarray(y, dtype=float)
+    finite = np.flatnonzero(np.isfinite(y) & (y > 0))
+    if finite.size == 0:
+        return
+    chosen = finite[np.argsort(y[finite])[::-1][:count]]
+    ax.get_xlim(), ax.get_ylim()  # settle autoscaled limits before reading the transform
+    to_display = ax.transData.transform
+    points = to_display(np.column_stack([np.asarray(x, dtype=float)[chosen], y[chosen]]))
+    height = 7 * 2.0 * ax.figure.dpi / 72  # one 7-pt line with its ascenders, descenders and a gap, in pixels
+    order = np.argsort(points[:, 1])[::-1]  # top label first
+    placed = []
+    for k in order:
+        target = points[k, 1]
+        if placed and placed[-1] - target < height:
+            target = placed[-1] - height
+        placed.append(target)
+        dx = -6.0
+        dy = (target - points[k, 1]) * 72 / ax.figure.dpi
+        i = chosen[k]
+        ax.annotate(names[i], (float(np.asarray(x)[i]), float(y[i])), fontsize=7, xytext=(dx, dy),
+                    textcoords="offset points", va="center", ha="right",
+                    arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.5})
 
 
 def plot_model_intervals(rows: Sequence[dict], method: str, reference_month: str) -> Figure:
@@ -160,7 +189,9 @@ def plot_forecast(rows: Sequence[dict], method: str, reference_month: str, thres
         for r in chosen:
             if key in r:
                 ax.annotate(f"{r[key]:.0%}", (r["year"], threshold), fontsize=7, color="#C44E52",
-                            xytext=(0, 3), textcoords="offset points", ha="center")
+                            xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
+                            zorder=5)
         ax.annotate(f"P(> {_usd(threshold)})", (years[-1], threshold), fontsize=8, color="#C44E52",
                     xytext=(22, 0), textcoords="offset points", ha="left", va="center")
     ax.set_yscale("log")

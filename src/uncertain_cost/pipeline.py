@@ -7,32 +7,15 @@ order of a run's steps is :func:`uncertain_cost.runner.run_config`'s.
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any
 
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.progress import Progress
 
 __all__ = ["Progress", "load_facts"]
 
 
-class Progress:
-    """Prints stage messages and a draw counter to stderr unless quiet."""
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self._start = time.perf_counter()
-
-    def stage(self, message: str) -> None:
-        """Announce a stage."""
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self._start:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-    def draws(self, done: int, total: int) -> None:
-        """Report Monte Carlo progress."""
-        if not self.quiet and sys.stderr.isatty():
-            print(f"\r  draws {done:,}/{total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
 
 def load_facts(config: Config, progress: Progress | None = None, rules=None) -> tuple[ModelFacts, list, Any]:

@@ -110,10 +110,10 @@ class RunResult:
 
     def report(self, html: bool = False) -> str:
         """Compose the run report as Markdown (or, with ``html=True``, a self-contained HTML page)."""
-        from uncertain_cost.narrative import html_report, markdown_report
+        from uncertain_cost.reporting import collect, html_document, markdown_document
 
-        text = markdown_report(self)
-        return html_report(text) if html else text
+        content = collect(self)
+        return html_document(content) if html else markdown_document(content)
 
     def write(self, destination: str | Path, *, force: bool = False) -> Path:
         """Write the run folder the CLI writes (CSV/JSON, results.nc, figures, report).

@@ -128,10 +128,7 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     stages.growth_stage(state, progress)
     dev_spec = stages.development_stage(state, progress)
     stages.sensitivity_stage(state, progress, dev_spec)
-    if config.section("report").get("png", True):
-        stages.figures_stage(state, progress)
-    else:
-        state.figures.clear()
+    stages.figures_stage(state, progress)  # drawn for the HTML report; PNG files only with [report] png
     return RunResult(tree=state.tree(), notes=tuple(state.notes), figures=dict(state.figures), config=config)
 
 

@@ -66,7 +66,8 @@ def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
         jobs.append((factors, f, [f"amortized growth factor ({n} models)"], "x per year", settings.growth_sobol_base))
 
     tornado_rows, sobol_rows = [], []
-    for factors, f, names, units, n_base in jobs:
+    progress.update("sensitivity", 0, len(jobs))
+    for job, (factors, f, names, units, n_base) in enumerate(jobs, start=1):
         result = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
                          target_names=names, by_group=True)
         tornado_rows += _tornado_table(result, units)
@@ -75,6 +76,7 @@ def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
         if settings.sobol:
             sob = sobol(factors, f, n_base, seed, n_bootstrap=settings.bootstrap, target_names=names, by_group=True)
             sobol_rows += sob.table()
+        progress.update("sensitivity", job, len(jobs))
     art.add_table("tornado", tornado_rows, TORNADO_COLUMNS)
     if settings.sobol:
         art.add_table("sobol", sobol_rows, SOBOL_COLUMNS)
@@ -191,13 +193,17 @@ def growth_stage(art, progress: Progress) -> None:
                          f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}")
         art.add_figure_data("growth_trend", _trend_fans(bayes, data))
     rows = growth_rows(ols, bayes)
+    n_fits = 1 + (len(bayes.methods) if bayes is not None and settings.separate else 0)
+    if bayes is not None:
+        progress.update("growth fits", 1, n_fits)
     if bayes is not None and settings.separate:
-        for method in bayes.methods:
+        for fit_number, method in enumerate(bayes.methods, start=2):
             alone = fit_bayes(data.select([method]), seed=config.run.seed, draws=settings.draws, tune=settings.tune,
                               chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
                               center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
                               r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
             rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
+            progress.update("growth fits", fit_number, n_fits)
     art.add_table("growth", rows, GROWTH_COLUMNS)
     if bayes is None:
         return

@@ -1,0 +1,164 @@
+"""The report's tables as (title, header, rows of str) from a ReportContent, shared by both renderers."""
+
+from __future__ import annotations
+
+import math
+
+from uncertain_cost.money import format_usd
+from uncertain_cost.reporting.answers import pct
+from uncertain_cost.reporting.content import ReportContent
+
+__all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "tornado_lines",
+           "sobol_table", "voi_table", "devcost_table", "scenario_table", "provenance_items", "GLOSSARY", "usd"]
+
+GLOSSARY = (
+    ("amortized", "The paper's headline: the share of the hardware's purchase price used up during the run "
+     "(depreciated over its useful life), plus energy and cluster-level interconnect, for the chip-hours of "
+     "the final run."),
+    ("cloud", "What renting the same chip-hours from a cloud provider would have cost at list prices."),
+    ("acquisition", "The up-front price of buying the whole cluster the run used: an upper-bound view of the "
+     "capital a developer commits, not a per-run cost."),
+)
+
+
+def usd(value) -> str:
+    """Dollars for a table cell ("–" when missing)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return format_usd(value) if math.isfinite(value) else "–"
+
+
+def _interval(lo, hi) -> str:
+    return f"{usd(lo)} – {usd(hi)}"
+
+
+def headline_table(content: ReportContent):
+    """Headline models, every method: point, median and interval."""
+    level = pct(content.level)
+    rows = [(r["model"], r["method"], r["chip"], usd(r["point"]), usd(r["median"]), _interval(r["lo"], r["hi"]))
+            for r in content.models if r["model"] in content.headline_models and not r.get("scenario")]
+    return ("model", "method", "chip", "point", "median", f"{level} interval"), rows
+
+
+def growth_table(content: ReportContent):
+    """Every growth row (the ``headline`` column shown when present)."""
+    flag = any("headline" in r for r in content.growth)
+    header = ("method", "estimator", "N", "growth / year", "interval", "doubling (months)") + (
+        ("headline",) if flag else ())
+    rows = []
+    for g in content.growth:
+        row = (g["method"], g["estimator"], str(g["n_models"]), f"{float(g['growth_per_year']):.2f}x",
+               f"{float(g['lo']):.2f}x – {float(g['hi']):.2f}x ({pct(float(g['level']))})",
+               f"{float(g['doubling_months']):.1f}")
+        rows.append(row + ((str(g.get("headline", "")),) if flag else ()))
+    return header, rows
+
+
+def comparison_table(content: ReportContent):
+    """``growth_comparison.csv`` as it is (its columns are its own)."""
+    if not content.growth_comparison:
+        return (), []
+    header = tuple(content.growth_comparison[0])
+    return header, [tuple(_cell(r.get(c)) for c in header) for r in content.growth_comparison]
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if math.isfinite(value) else "–"
+    return str(value)
+
+
+def forecast_table(content: ReportContent):
+    """Forecast rows with a method column, preceded by the realised (observed) maximum of past years."""
+    keys = [k for k in (content.forecast[0] if content.forecast else {}) if k.startswith("prob_gt_")]
+    header = ("method", "year", "kind", "median", "90% predictive interval") + tuple(
+        f"P(> {usd(float(k[8:]))})" for k in keys)
+    rows = []
+    methods = list(dict.fromkeys(r["method"] for r in content.forecast))
+    for method in methods:
+        first = min(int(r["year"]) for r in content.forecast if r["method"] == method)
+        for r in content.realised:
+            if r["method"] == method and first - 4 <= r["year"] < first:
+                rows.append((method, str(r["year"]), f"observed: {r['model']} (point)", usd(r["point"]), "",
+                             *("" for _ in keys)))
+        for r in content.forecast:
+            if r["method"] == method:
+                rows.append((method, str(int(r["year"])), "forecast", usd(r.get("p50")),
+                             _interval(r.get("p5"), r.get("p95")), *(f"{float(r[k]):.0%}" for k in keys)))
+    return header, rows
+
+
+def tornado_lines(content: ReportContent, top: int = 3) -> list[tuple[str, str]]:
+    """Per target: the ``top`` inputs with the largest swing and the outputs at their low and high ends."""
+    lines = []
+    for target in dict.fromkeys(r["target"] for r in content.tornado):
+        chosen = [r for r in content.tornado if r["target"] == target][:top]
+        lines.append((target, "; ".join(
+            f"{r['input']} ({_value(r['output_low'], r['units'])} to {_value(r['output_high'], r['units'])})"
+            for r in chosen)))
+    return lines
+
+
+def _value(value, units: str) -> str:
+    return usd(value) if str(units).startswith("USD") else _cell(float(value))
+
+
+def sobol_table(content: ReportContent, top: int = 5):
+    """Largest total-order Sobol indices per target."""
+    rows = []
+    for target in dict.fromkeys(r["target"] for r in content.sobol):
+        chosen = sorted((r for r in content.sobol if r["target"] == target), key=lambda r: -float(r["st"]))[:top]
+        rows += [(target, r["input"], f"{float(r['s1']):.2f}", f"{float(r['st']):.2f}") for r in chosen]
+    return ("target", "input", "first order S1", "total order ST"), rows
+
+
+def voi_table(content: ReportContent):
+    """``value_of_information.csv`` as it is."""
+    if not content.value_of_information:
+        return (), []
+    header = tuple(content.value_of_information[0])
+    return header, [tuple(_cell(r.get(c)) for c in header) for r in content.value_of_information]
+
+
+def devcost_table(content: ReportContent):
+    """Development cost: staff and total per model."""
+    rows = [(r["model"], r["component"], usd(r["median_usd"]), _interval(r["p5_usd"], r["p95_usd"]),
+             f"{float(r['share_median']):.0%}") for r in content.devcost if r["component"] in ("staff", "total")]
+    return ("model", "component", "median", "90% interval", "share of median"), rows
+
+
+def scenario_table(content: ReportContent):
+    """Headline models side by side, one column per scenario (amortized medians and intervals)."""
+    scenarios = content.scenarios()
+    if not scenarios:
+        return (), []
+    cells = {(r["model"], r["scenario"]): r for r in content.models if r["method"] == "amortized"}
+    models = [m for m in content.headline_models if any((m, s) in cells for s in scenarios)]
+    rows = []
+    for m in models:
+        row = [m]
+        for s in scenarios:
+            r = cells.get((m, s))
+            row.append(f"{usd(r['median'])} ({_interval(r['lo'], r['hi'])})" if r else "–")
+        rows.append(tuple(row))
+    return ("model", *scenarios), rows
+
+
+def provenance_items(content: ReportContent) -> list[tuple[str, str]]:
+    """List "method and data": snapshot, selection rule, reference month, draws, seed, config hash."""
+    p, s = content.provenance, content.selection
+    rule = ", ".join(f"{k} = {v}" for k, v in s.items() if k != "finetunes") or "the default (running top 10)"
+    return [
+        ("data snapshot", str(p["data_snapshot"])),
+        ("selection rule", f"{rule}; fine-tunes: {s.get('finetunes')}"),
+        ("models costed", ", ".join(f"{m} {n}" for m, n in content.counts.items()) or "–"),
+        ("reference month", f"USD of {content.reference_month} (PPI deflator PCU518210518210)"),
+        ("Monte Carlo draws", f"{int(p['n_draws']):,}"),
+        ("seed", str(p["seed"])),
+        ("config", f"{p['config_path']} (SHA-256 {p['config_sha256']})"),
+        ("package", f"uncertain_cost {p['package_version']}"),
+        ("intervals", f"central {pct(content.level)} of the Monte Carlo draws; inputs shared across models "
+                      "move together within a draw; point estimates use every input at its central value"),
+    ]
