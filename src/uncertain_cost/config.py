@@ -19,6 +19,7 @@ from typing import Any
 from uncertain_cost.defaults import load_input_defaults, priors_dir, read_toml
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
+from uncertain_cost.sampling.copula import attach_correlations
 
 __all__ = ["Config", "RunSettings", "DataSettings", "load_config", "parse_config", "SECTIONS"]
 
@@ -27,6 +28,7 @@ SECTIONS = (
     "data",
     "selection",
     "inputs",
+    "correlations",
     "growth",
     "forecast",
     "sensitivity",
@@ -259,6 +261,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         load_input_defaults(), inputs_raw,
         defaults_source=str(priors_dir() / "inputs.toml"), source=source,
     )
+    inputs = attach_correlations(inputs, raw.get("correlations", {}), source)
     sections = {}
     for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
         table = raw.get(name, {})

@@ -1,7 +1,7 @@
 """Lay out input draws as the kernels' design: a value matrix plus a column map.
 
-Each input owns a block of columns: one for ``shared``, one per chip for ``per_chip``,
-one per model for ``per_model``. :func:`column_map` tells, for each kernel parameter and
+Each input owns a block of columns: one for ``shared``, one per chip (or per chip price
+record, ``chip_key``) for ``per_chip``, one per model for ``per_model``. :func:`column_map` tells, for each kernel parameter and
 model, which column to read (the GPU-or-TPU price, the hyperscaler-or-other PUE, ...).
 
 Random draws come from :func:`draw_block`: the stream of every column is seeded by
@@ -21,6 +21,7 @@ import numpy as np
 from uncertain_cost.costs import N_PARAMS, P
 from uncertain_cost.data.facts import PUE_HYPERSCALER, ModelFacts
 from uncertain_cost.inputs import InputSet
+from uncertain_cost.sampling.copula import apply_correlations
 
 __all__ = ["BLOCK_DRAWS", "Layout", "layout", "draw_block", "constant_rows", "stable_key"]
 
@@ -70,21 +71,30 @@ def layout(inputs: InputSet, facts: ModelFacts) -> Layout:
     offsets: dict[str, int] = {}
     names: list[tuple[str, ...]] = []
     start = 0
-    chips = facts.chips or ("(none)",)
+    chip = np.maximum(np.asarray(facts.chip_index, dtype=np.int64), 0)
+    # per-chip columns: one per chip name, or one per price record (chips priced from the
+    # same record share a draw); chip_of[key][c] is the column of chip c under that key
+    keyed = {"chip": facts.chips or ("(none)",),
+             "price_record": tuple(dict.fromkeys(facts.chip_keys())) or ("(none)",)}
+    chip_of = {"chip": np.arange(len(keyed["chip"]), dtype=np.int64),
+               "price_record": np.array([keyed["price_record"].index(k) for k in facts.chip_keys()] or [0],
+                                        dtype=np.int64)}
     for spec in inputs:
-        cols = {"shared": ("*",), "per_chip": chips, "per_model": facts.names}[spec.scope]
+        cols = {"shared": ("*",), "per_chip": keyed[spec.chip_key], "per_model": facts.names}[spec.scope]
         offsets[spec.name] = start
         names.append(tuple(cols))
         start += len(cols)
 
     n_models = facts.n_models
-    chip = np.maximum(np.asarray(facts.chip_index, dtype=np.int64), 0)
     is_tpu = np.asarray(facts.chip_is_tpu, dtype=bool)[chip] if len(facts.chips) else np.zeros(n_models, bool)
     model = np.arange(n_models)
 
     def cols(name: str) -> np.ndarray:
         scope = inputs[name].scope
-        index = {"shared": np.zeros(n_models, np.int64), "per_chip": chip, "per_model": model}[scope]
+        if scope == "per_chip":
+            index = chip_of[inputs[name].chip_key][chip]
+        else:
+            index = np.zeros(n_models, np.int64) if scope == "shared" else model
         return offsets[name] + index
 
     column = np.empty((N_PARAMS, n_models), dtype=np.int64)
@@ -140,6 +150,7 @@ def draw_block(lay: Layout, seed: int, block: int, n_rows: int | None = None,
             seq = np.random.SeedSequence(seed, spawn_key=(stable_key(spec.name), stable_key(col_name), block))
             rng = np.random.Generator(np.random.PCG64(seq))
             values[:, start + j] = dist.sample(rng, BLOCK_DRAWS)[:n_rows]
+    apply_correlations(values, lay)  # [correlations]: a Gaussian copula (no-op without)
     return values
 
 
