@@ -144,7 +144,7 @@ class Correlations:
             object.__setattr__(self, name, arr)
 
     def clusters(self) -> list[tuple[str, ...]]:
-        """Sets of inputs linked by a nonzero correlation (connected components), each of size >= 2."""
+        """Return the sets of inputs linked by nonzero correlations (connected components, size >= 2)."""
         k = len(self.names)
         seen = [False] * k
         out = []
@@ -264,7 +264,7 @@ def _normal_to_spearman(r):
 
 
 def chip_key_of(spec) -> str | None:
-    """The ``chip_key`` of a per-chip input spec (None for other scopes)."""
+    """Return the ``chip_key`` of a per-chip input spec (None for other scopes)."""
     return getattr(spec, "chip_key", None) if spec.scope == "per_chip" else None
 
 

@@ -1,8 +1,9 @@
 """Lay out input draws as the kernels' design: a value matrix plus a column map.
 
 Each input owns a block of columns: one for ``shared``, one per chip (or per chip price
-record, ``chip_key``) for ``per_chip``, one per model for ``per_model``. :func:`column_map` tells, for each kernel parameter and
-model, which column to read (the GPU-or-TPU price, the hyperscaler-or-other PUE, ...).
+record, ``chip_key``) for ``per_chip``, one per model for ``per_model``. :func:`column_map`
+tells, for each kernel parameter and model, which column to read (the GPU-or-TPU price,
+the hyperscaler-or-other PUE, ...).
 
 Random draws come from :func:`draw_block`: the stream of every column is seeded by
 ``SeedSequence(seed, spawn_key=(input, column name, block))`` with stable integer keys
