@@ -172,8 +172,8 @@ from uncertain_cost.defaults import load_input_defaults
 from uncertain_cost.inputs import parse_inputs
 from uncertain_cost.sampling.copula import attach_correlations
 from uncertain_cost.engine import simulate
-inputs = attach_correlations(parse_inputs(load_input_defaults()),
-                             {{"pairs": [["tpu_price", "cloud_price", 0.6], ["training_time", "hardware_quantity", -0.3]]}})
+pairs = [["tpu_price", "cloud_price", 0.6], ["training_time", "hardware_quantity", -0.3]]
+inputs = attach_correlations(parse_inputs(load_input_defaults()), {{"pairs": pairs}})
 sim = simulate(make_facts(GPT4, TPU_MODEL), inputs, 20000, seed=4)
 h = hashlib.sha256()
 for m in ("amortized", "cloud", "acquisition"):

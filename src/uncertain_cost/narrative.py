@@ -85,9 +85,13 @@ def markdown_report(art, config) -> str:
                   "![forecast](forecast.png)", ""]
     tornado = art.tables.get("tornado.csv")
     if tornado:
-        parts += ["## Which assumption matters most", "",
-                  "One at a time, each input swung from its P5 to its P95 with the others at their medians "
-                  "(`tornado.csv`); Sobol indices in `sobol.csv`.", ""]
+        if any(r.get("method") == "conditional" for r in tornado[0]):
+            how = ("For each input, how far the median moves when that input's own draws (every model's or "
+                   "chip's column, drawn independently as in the Monte Carlo) sit at the P5 and P95 of their "
+                   "effect while all other inputs are drawn, shown from the all-medians base")
+        else:
+            how = "One at a time, each input swung from its P5 to its P95 with the others at their medians"
+        parts += ["## Which assumption matters most", "", how + " (`tornado.csv`); Sobol indices in `sobol.csv`.", ""]
         for target in dict.fromkeys(r["target"] for r in tornado[0]):
             top = [r for r in tornado[0] if r["target"] == target][:3]
             parts.append(f"- **{target}**: " + "; ".join(

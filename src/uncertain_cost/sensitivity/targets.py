@@ -24,10 +24,11 @@ from uncertain_cost.sampling.design import layout
 from uncertain_cost.units import METHODS
 
 __all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "development_target",
-           "TORNADO_COLUMNS", "SOBOL_COLUMNS"]
+           "TORNADO_COLUMNS", "TORNADO_METHODS", "SOBOL_COLUMNS"]
 
 TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
-                   "base", "units")
+                   "base", "units", "method")
+TORNADO_METHODS = ("conditional", "one_at_a_time")
 SOBOL_COLUMNS = ("target", "input", "s1", "s1_conf", "st", "st_conf")
 
 
@@ -43,6 +44,11 @@ class SensitivitySettings:
     methods : tuple of str
     low_quantile, high_quantile : float
         Tornado swing quantiles.
+    tornado : {"conditional", "one_at_a_time"}
+        Bars as conditional medians under the joint distribution (default), or every column
+        of a group swung to one quantile (see :mod:`uncertain_cost.sensitivity.tornado`).
+    tornado_outer, tornado_inner : int
+        Draws of each bar's group and of the shared joint sample (``conditional``).
     sobol : bool
     sobol_base : int
         Base sample size N of the Saltelli design (a power of two).
@@ -60,6 +66,9 @@ class SensitivitySettings:
     methods: tuple[str, ...] = METHODS
     low_quantile: float = 0.05
     high_quantile: float = 0.95
+    tornado: str = "conditional"
+    tornado_outer: int = 64
+    tornado_inner: int = 256
     sobol: bool = True
     sobol_base: int = 1024
     bootstrap: int = 200
@@ -78,7 +87,10 @@ class SensitivitySettings:
         for key, value in section.items():
             default = valid[key]
             where = f"sensitivity.{key}"
-            if isinstance(default, bool):
+            if isinstance(default, str):
+                if value not in TORNADO_METHODS:
+                    raise ConfigError(where, f"expected one of {', '.join(TORNADO_METHODS)}, got {value!r}", source)
+            elif isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise ConfigError(where, f"expected true or false, got {value!r}", source)
             elif isinstance(default, tuple):
@@ -92,6 +104,8 @@ class SensitivitySettings:
                     raise ConfigError(where, f"expected a positive integer, got {value!r}", source)
                 if key.endswith("sobol_base") and value & (value - 1):
                     raise ConfigError(where, f"must be a power of two, got {value}", source)
+                if key.startswith("tornado_") and value < 8:
+                    raise ConfigError(where, f"expected an integer >= 8, got {value}", source)
             elif isinstance(default, float):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
                     raise ConfigError(where, f"expected a number in (0, 1), got {value!r}", source)
