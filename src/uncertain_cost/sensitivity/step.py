@@ -124,7 +124,8 @@ def run_sensitivity(facts, inputs, settings: SensitivitySettings, *, interconnec
         for model in dev_spec.models:
             if model.name in dev_spec.selected and model.name in facts.names:
                 factors, f = development_target(facts, inputs, model, interconnect_fraction)
-                jobs.append((factors, f, [f"{model.name} development total"], units_usd, settings.sobol_base))
+                jobs.append((factors, f, [f"{model.name} development total"], units_usd,
+                             settings.development_sobol_base))
     if settings.growth:
         factors, f, n = growth_target(facts, inputs, interconnect_fraction)
         jobs.append((factors, f, [f"amortized growth factor ({n} models)"], "x per year",

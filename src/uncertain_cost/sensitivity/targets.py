@@ -59,6 +59,9 @@ class SensitivitySettings:
     growth_sobol_base : int
     development : bool
         Analyse development-cost totals.
+    development_sobol_base : int
+        Sobol base sample of the development targets (one factor per contributor and kind,
+        thousands of factors: a smaller design than ``sobol_base``).
     """
 
     enabled: bool = True
@@ -75,6 +78,7 @@ class SensitivitySettings:
     growth: bool = True
     growth_sobol_base: int = 256
     development: bool = True
+    development_sobol_base: int = 256
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:
@@ -220,10 +224,13 @@ def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: fl
 def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconnect_fraction: float):
     """Factors and model function whose output is one model's development-cost total.
 
-    Compute inputs come from the engine's layout; staff inputs are grouped by kind across
-    roles (``salary`` swings every role's salary together), plus ``project_duration`` and
-    ``experiment_factor``. Each row evaluates
-    ``amortized(x) * experiment_factor + sum_roles count * (salary * overhead + equity) * fte * years``.
+    The same model as :func:`uncertain_cost.devcost.development_cost` draws: compute inputs
+    are the engine's layout columns; every contributor's salary, overhead, equity and FTE is
+    its own factor (drawn independently, as the engine draws them), grouped by kind across
+    roles (``staff_salary`` conditions every contributor's salary), plus
+    ``project_duration`` and ``experiment_factor``. Each row evaluates
+    ``amortized(x) * experiment_factor + project_years * sum_contributors (salary * overhead
+    + equity) * fte``.
 
     Parameters
     ----------
@@ -240,14 +247,19 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     sub = subset_facts(facts, [dev_model.name])
     factors, columns, lay = cost_factors(inputs, sub)
     n_compute = len(factors)
-    staff_slots = []
+    slots: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]] = []  # per role: columns by kind
     for role in dev_model.roles:
-        for kind in ("salary", "overhead", "fte", "equity"):
+        if role.count == 0:
+            continue
+        cols = {}
+        for kind in ("salary", "overhead", "equity", "fte"):
             dev_input = getattr(role, kind)
             if dev_input is None:
+                cols[kind] = None
                 continue
-            staff_slots.append((role, kind))
-            factors.append(Factor(f"{kind}[{role.name}]", f"staff_{kind}", dev_input))
+            cols[kind] = np.arange(len(factors), len(factors) + role.count)
+            factors.extend(Factor(f"{kind}[{role.name}#{i}]", f"staff_{kind}", dev_input) for i in range(role.count))
+        slots.append((cols["salary"], cols["overhead"], cols["equity"], cols["fte"]))
     factors.append(Factor("project_duration", "project_duration", dev_model.project_years))
     factors.append(Factor("experiment_factor", "experiment_factor", dev_model.experiment_factor))
     row = sub.names.index(dev_model.name)
@@ -255,11 +267,12 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     def f(x: np.ndarray) -> np.ndarray:
         values = _full_values(lay, columns, x[:, :n_compute])
         compute = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction).total("amortized")
-        per_role: dict[str, dict[str, np.ndarray]] = {}
-        for j, (role, kind) in enumerate(staff_slots):
-            per_role.setdefault(role.name, {"count": role.count})[kind] = x[:, n_compute + j]
-        annual = sum(r["count"] * (r["salary"] * r["overhead"] + r.get("equity", 0.0)) * r["fte"]
-                     for r in per_role.values())
+        annual = np.zeros(x.shape[0])
+        for salary, overhead, equity, fte in slots:
+            pay = x[:, salary] * x[:, overhead]
+            if equity is not None:
+                pay += x[:, equity]
+            annual += (pay * x[:, fte]).sum(axis=1)
         return compute[:, row] * x[:, -1] + annual * x[:, -2]
 
     return factors, f

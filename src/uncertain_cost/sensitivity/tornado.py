@@ -75,8 +75,10 @@ from uncertain_cost.sensitivity._common import (
 
 __all__ = ["TornadoResult", "tornado", "conditional_tornado", "plot_tornado"]
 
-#: rows of one model-function call in :func:`conditional_tornado` (bounds memory)
+#: rows of one model-function call in :func:`conditional_tornado` (bounds memory) ...
 _CONDITIONAL_ROWS = 1 << 15
+#: ... and input values of one call (models with thousands of factors call with fewer rows)
+_CONDITIONAL_VALUES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -317,7 +319,8 @@ def conditional_tornado(
     inputs : sequence of objects with ``name``, ``ppf`` (and optionally ``group``)
     f : callable
         ``f(X) -> Y`` as for :func:`tornado`; called on ``n_outer * n_inner`` rows per bar
-        (in chunks of at most 32768 rows) plus the base row and the inner sample.
+        (in chunks of at most 32768 rows and 2**24 input values) plus the base row and the
+        inner sample.
     seed : int or numpy.random.SeedSequence
         Root of the outer and inner draws: the same seed gives the same bars.
     low_q, high_q : float, default 0.05 and 0.95
@@ -373,7 +376,7 @@ def conditional_tornado(
     out_high = np.empty((n_targets, len(labels)))
     in_low = np.full(len(labels), np.nan)
     in_high = np.full(len(labels), np.nan)
-    per_call = max(1, _CONDITIONAL_ROWS // n_inner)
+    per_call = max(1, min(_CONDITIONAL_ROWS, _CONDITIONAL_VALUES // k) // n_inner)
     for b, cols in enumerate(members):
         cols = list(cols)
         if len(cols) == 1:
