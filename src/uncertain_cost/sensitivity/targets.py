@@ -70,8 +70,8 @@ class SensitivitySettings:
     low_quantile: float = 0.05
     high_quantile: float = 0.95
     tornado: str = "conditional"
-    tornado_outer: int = 64
-    tornado_inner: int = 256
+    tornado_outer: int = 32
+    tornado_inner: int = 128
     sobol: bool = True
     sobol_base: int = 1024
     bootstrap: int = 200
@@ -247,7 +247,7 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     sub = subset_facts(facts, [dev_model.name])
     factors, columns, lay = cost_factors(inputs, sub)
     n_compute = len(factors)
-    slots: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]] = []  # per role: columns by kind
+    slots: list[tuple[slice, slice, slice | None, slice]] = []  # per role: columns by kind
     for role in dev_model.roles:
         if role.count == 0:
             continue
@@ -257,7 +257,7 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
             if dev_input is None:
                 cols[kind] = None
                 continue
-            cols[kind] = np.arange(len(factors), len(factors) + role.count)
+            cols[kind] = slice(len(factors), len(factors) + role.count)  # contiguous: views, no copies
             factors.extend(Factor(f"{kind}[{role.name}#{i}]", f"staff_{kind}", dev_input) for i in range(role.count))
         slots.append((cols["salary"], cols["overhead"], cols["equity"], cols["fte"]))
     factors.append(Factor("project_duration", "project_duration", dev_model.project_years))
@@ -272,7 +272,8 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
             pay = x[:, salary] * x[:, overhead]
             if equity is not None:
                 pay += x[:, equity]
-            annual += (pay * x[:, fte]).sum(axis=1)
+            pay *= x[:, fte]
+            annual += pay.sum(axis=1)
         return compute[:, row] * x[:, -1] + annual * x[:, -2]
 
     return factors, f

@@ -376,9 +376,13 @@ def conditional_tornado(
     out_high = np.empty((n_targets, len(labels)))
     in_low = np.full(len(labels), np.nan)
     in_high = np.full(len(labels), np.nan)
-    per_call = max(1, min(_CONDITIONAL_ROWS, _CONDITIONAL_VALUES // k) // n_inner)
+    per_call = min(n_outer, max(1, min(_CONDITIONAL_ROWS, _CONDITIONAL_VALUES // k) // n_inner))
+    # rows of one call: the inner sample repeated per outer draw; only the bar's columns are
+    # overwritten per call and restored after the bar (``f`` must not modify its input)
+    template = np.tile(inner, (per_call, 1))
     for b, cols in enumerate(members):
         cols = list(cols)
+        where = slice(cols[0], cols[-1] + 1) if cols == list(range(cols[0], cols[-1] + 1)) else cols
         if len(cols) == 1:
             u_outer = ((np.arange(n_outer) + 0.5) / n_outer)[:, None]
         else:
@@ -387,10 +391,11 @@ def conditional_tornado(
         medians = np.empty((n_outer, n_targets))
         for start in range(0, n_outer, per_call):
             chunk = x_outer[start:start + per_call]
-            rows = np.tile(inner, (chunk.shape[0], 1))
-            rows[:, cols] = np.repeat(chunk, n_inner, axis=0)
+            rows = template[:chunk.shape[0] * n_inner]
+            rows[:, where] = np.repeat(chunk, n_inner, axis=0)
             y, _ = evaluate(f, rows)
             medians[start:start + chunk.shape[0]] = np.median(y.reshape(chunk.shape[0], n_inner, n_targets), axis=1)
+        template[:, where] = np.tile(inner[:, where], (per_call, 1))
         for t in range(n_targets):
             order = np.argsort(medians[:, t], kind="stable")
             lo, hi = order[int(round(low_q * (n_outer - 1)))], order[int(round(high_q * (n_outer - 1)))]
