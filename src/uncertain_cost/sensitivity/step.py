@@ -125,7 +125,7 @@ def run_sensitivity(facts, inputs, settings: SensitivitySettings, *, interconnec
             if model.name in dev_spec.selected and model.name in facts.names:
                 factors, f = development_target(facts, inputs, model, interconnect_fraction)
                 jobs.append((factors, f, [f"{model.name} development total"], units_usd,
-                             settings.development_sobol_base))
+                             min(settings.sobol_base, settings.development_sobol_base)))
     if settings.growth:
         factors, f, n = growth_target(facts, inputs, interconnect_fraction)
         jobs.append((factors, f, [f"amortized growth factor ({n} models)"], "x per year",

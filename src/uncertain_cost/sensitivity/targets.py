@@ -60,8 +60,9 @@ class SensitivitySettings:
     development : bool
         Analyse development-cost totals.
     development_sobol_base : int
-        Sobol base sample of the development targets (one factor per contributor and kind,
-        thousands of factors: a smaller design than ``sobol_base``).
+        Largest Sobol base sample of the development targets (they use
+        ``min(sobol_base, development_sobol_base)``: one factor per contributor and kind,
+        thousands of factors, need a smaller design).
     """
 
     enabled: bool = True
