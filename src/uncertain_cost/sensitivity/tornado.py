@@ -41,8 +41,9 @@ describes each group under the joint distribution the engine draws:
   stratified grid of quantiles for a group of one column, independent uniform draws
   otherwise), and for each the target's *conditional median* given ``x_g`` is estimated
   over the inner draws, the group's columns replaced by ``x_g``;
-- the bar's change at each end is the ``low_q`` / ``high_q`` quantile, over the outer
-  draws, of (conditional median - unconditional median of the inner draws): how far the
+- the bar's change at each end is the ``low_q`` / ``high_q`` quantile (interpolated
+  linearly between the sorted outer draws at plotting positions ``(i + 0.5) / n_outer``), over
+  the outer draws, of (conditional median - unconditional median of the inner draws): how far the
   target's median moves when the group's draw sits in its lower / upper tail of effect,
   every other input drawn;
 - ``output_low`` / ``output_high`` are ``base`` plus those changes, so that the bars of
@@ -396,13 +397,16 @@ def conditional_tornado(
             y, _ = evaluate(f, rows)
             medians[start:start + chunk.shape[0]] = np.median(y.reshape(chunk.shape[0], n_inner, n_targets), axis=1)
         template[:, where] = np.tile(inner[:, where], (per_call, 1))
+        positions = (np.arange(n_outer) + 0.5) / n_outer  # Hazen plotting positions
         for t in range(n_targets):
             order = np.argsort(medians[:, t], kind="stable")
-            lo, hi = order[int(round(low_q * (n_outer - 1)))], order[int(round(high_q * (n_outer - 1)))]
+            ranked = medians[order, t]
             shift = y_base[0, t] - reference[t]
-            out_low[t, b], out_high[t, b] = medians[lo, t] + shift, medians[hi, t] + shift
+            out_low[t, b] = np.interp(low_q, positions, ranked) + shift
+            out_high[t, b] = np.interp(high_q, positions, ranked) + shift
             if t == 0 and len(cols) == 1:
-                in_low[b], in_high[b] = x_outer[lo, 0], x_outer[hi, 0]
+                in_low[b] = np.interp(low_q, positions, x_outer[order, 0])
+                in_high[b] = np.interp(high_q, positions, x_outer[order, 0])
 
     names = [inp.name for inp in inputs]
     return TornadoResult(
