@@ -20,6 +20,7 @@ from typing import Any
 from uncertain_cost.defaults import load_input_defaults, priors_dir
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
+from uncertain_cost.sampling.copula import attach_correlations
 
 __all__ = ["Config", "RunSettings", "DataSettings", "StageSettings", "default_config", "load_config",
            "parse_config", "parse_stage_settings", "SECTIONS"]
@@ -29,6 +30,7 @@ SECTIONS = (
     "data",
     "selection",
     "inputs",
+    "correlations",
     "growth",
     "forecast",
     "sensitivity",
@@ -294,6 +296,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         defaults_source=str(priors_dir() / "inputs.toml"), source=source,
         base_dir=path.parent if path is not None else None, defaults_dir=priors_dir(),
     )
+    inputs = attach_correlations(inputs, raw.get("correlations", {}), source)
     sections = {}
     for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
         table = raw.get(name, {})

@@ -22,10 +22,18 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from uncertain_cost.costs import DEFAULT_INTERCONNECT_FRACTION, costs_numba, fact_arrays, params_read, row_costs
+from uncertain_cost.costs import (
+    DEFAULT_INTERCONNECT_FRACTION,
+    costs_into,
+    costs_numba,
+    fact_arrays,
+    params_read,
+    row_costs,
+)
 from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
-from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, generic_values, layout
+from uncertain_cost.sampling.copula import apply_correlations
+from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, draw_values, generic_values, layout
 from uncertain_cost.sampling.streams import (
     _FI,
     _KI,
@@ -401,6 +409,7 @@ def simulate(
     has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
 
     plan = column_plan(lay, seed, read=lay.column[params_read(arrays)])
+    correlated = getattr(inputs, "correlations", None) is not None
     generic_slot = np.full(lay.n_columns, -1, dtype=np.int64)
     generic_slot[list(plan.generic)] = np.arange(len(plan.generic))
     chunk = max(1, chunk_blocks) * BLOCK_DRAWS
@@ -409,9 +418,14 @@ def simulate(
         keep = max(0, min(n_kept, stop) - start)
         outs = (components[start:start + keep], totals["amortized"][start:stop],
                 totals["cloud"][start:stop], totals["acquisition"][start:stop])
-        _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
-                      generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
-                      float(interconnect_fraction), np.int64(TILE_DRAWS), *outs)
+        if correlated:  # the copula mixes whole columns: draw the value matrix, then cost it
+            values = draw_values(lay, seed, start, stop)
+            apply_correlations(values, lay)
+            costs_into(values, lay.column, arrays, interconnect_fraction, *outs)
+        else:
+            _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
+                          generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
+                          float(interconnect_fraction), np.int64(TILE_DRAWS), *outs)
         _add_base(outs, base_index, deflator)
         if has_alternatives:
             for method, arrays_of_method in (("amortized", (outs[0], outs[1], outs[3])), ("cloud", (outs[2],))):

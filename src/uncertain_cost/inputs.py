@@ -8,7 +8,9 @@ user chooses each input's distribution and scope. An input is either a *multipli
 ``shared``
     one draw per sample, used by every model;
 ``per_chip``
-    one draw per accelerator type per sample (the one TPU price all TPU models share);
+    one draw per accelerator per sample, keyed by ``chip_key``: ``"price_record"`` (the
+    default) gives chips priced from the same purchase record one draw (the A100 variants
+    priced from one DGX A100 record), ``"chip"`` one draw per chip name;
 ``per_model``
     an independent draw for every model.
 """
@@ -24,10 +26,11 @@ from types import MappingProxyType
 from uncertain_cost.distributions import Distribution, from_spec
 from uncertain_cost.errors import ConfigError
 
-__all__ = ["SCOPES", "INPUT_DEFINITIONS", "PHYSICAL_BOUNDS", "InputDefinition", "InputSpec", "InputSet",
-           "parse_inputs"]
+__all__ = ["SCOPES", "CHIP_KEYS", "INPUT_DEFINITIONS", "PHYSICAL_BOUNDS", "InputDefinition", "InputSpec",
+           "InputSet", "parse_inputs"]
 
 SCOPES = ("shared", "per_chip", "per_model")
+CHIP_KEYS = ("price_record", "chip")
 
 #: Physical range of each absolute input: (low, high, low is inclusive, high is inclusive).
 #: Multipliers must be > 0. The central value and the 5%-95% interval of a distribution
@@ -129,6 +132,8 @@ class InputSpec:
     definition : InputDefinition
     source_note : str
         Where the default came from (or ``"config"``).
+    chip_key : {"price_record", "chip"}
+        For ``per_chip``: what makes two chips share a draw (see the module docstring).
     """
 
     name: str
@@ -136,6 +141,7 @@ class InputSpec:
     scope: str
     definition: InputDefinition
     source_note: str = ""
+    chip_key: str = "price_record"
 
     @property
     def kind(self) -> str:
@@ -154,9 +160,17 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class InputSet:
-    """An ordered, complete set of input specs (every defined input present once)."""
+    """An ordered, complete set of input specs (every defined input present once).
+
+    Attributes
+    ----------
+    specs : tuple of InputSpec
+    correlations : uncertain_cost.sampling.copula.Correlations or None
+        Rank correlations between inputs (``[correlations]``), applied to the draws.
+    """
 
     specs: tuple[InputSpec, ...]
+    correlations: object = None
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.specs]
@@ -189,10 +203,11 @@ class InputSet:
         """Return a copy with input ``name`` changed (e.g. ``distribution=Constant(1)``)."""
         from dataclasses import replace as dc_replace
 
-        return InputSet(tuple(dc_replace(s, **changes) if s.name == name else s for s in self.specs))
+        specs = tuple(dc_replace(s, **changes) if s.name == name else s for s in self.specs)
+        return InputSet(specs, self.correlations)
 
 
-_SPEC_META_KEYS = {"scope", "source"}
+_SPEC_META_KEYS = {"scope", "source", "chip_key"}
 
 
 def parse_inputs(
@@ -250,12 +265,16 @@ def parse_inputs(
         if name in overrides:
             where = source
         scope = table.pop("scope", "shared")
+        chip_key = table.pop("chip_key", "price_record")
         table.pop("source", None)
         if scope not in SCOPES:
             raise ConfigError(f"inputs.{name}.scope", f"expected one of {', '.join(SCOPES)}, got {scope!r}", where)
+        if chip_key not in CHIP_KEYS:
+            raise ConfigError(f"inputs.{name}.chip_key", f"expected one of {', '.join(CHIP_KEYS)}, got {chip_key!r}",
+                              where)
         dist = from_spec(table, f"inputs.{name}", where, base_dir=folder)
         _check_support(name, definition, dist, where)
-        specs.append(InputSpec(name, dist, scope, definition, note))
+        specs.append(InputSpec(name, dist, scope, definition, note, chip_key))
     return InputSet(tuple(specs))
 
 

@@ -7,8 +7,6 @@ the order of the steps is :func:`uncertain_cost.runner.run_config`'s. Nothing is
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import xarray as xr
 
@@ -18,91 +16,22 @@ from uncertain_cost.units import METHODS
 __all__ = ["growth_stage", "development_stage", "sensitivity_stage", "figures_stage"]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def _tornado_table(result, units: str) -> list[dict]:
-    rows = result.table()
-    for row in rows:
-        row["units"] = units
-    return rows
-
-
 def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
-    """Tornado and Sobol analyses of the configured targets."""
-    from uncertain_cost.sensitivity import plot_tornado, tornado
-    from uncertain_cost.sensitivity.sobol import sobol
-    from uncertain_cost.sensitivity.targets import (
-        SOBOL_COLUMNS,
-        TORNADO_COLUMNS,
-        cost_target,
-        development_target,
-        growth_target,
-    )
+    """Tornado and Sobol analyses of the configured targets (see :mod:`uncertain_cost.sensitivity.step`)."""
+    from uncertain_cost.sensitivity.step import run_sensitivity
 
     config, settings = art.config, art.settings.sensitivity
     if not settings.enabled:
         return
     progress.stage("sensitivity: tornado and Sobol indices")
-    facts, inputs = art.facts, config.inputs
-    fraction, seed = config.run.interconnect_fraction, config.run.seed
-    units_usd = f"USD of {config.run.reference_month}"
-    jobs = []  # (factors, f, target names, units, sobol base)
-    models = [m for m in settings.models if m in facts.names]
-    missing = sorted(set(settings.models) - set(models))
-    if missing:
-        art.notes.append(f"sensitivity: models not in this run: {', '.join(missing)}")
-    for model in models:  # one model at a time: its factors are only the columns it reads
-        factors, f, names = cost_target(facts, inputs, [model], settings.methods, fraction)
-        jobs.append((factors, f, names, units_usd, settings.sobol_base))
-    if settings.development and dev_spec is not None:
-        for model in dev_spec.models:
-            if model.name in dev_spec.selected and model.name in facts.names:
-                factors, f = development_target(facts, inputs, model, fraction)
-                jobs.append((factors, f, [f"{model.name} development total"], units_usd, settings.sobol_base))
-    if settings.growth:
-        factors, f, n = growth_target(facts, inputs, fraction)
-        jobs.append((factors, f, [f"amortized growth factor ({n} models)"], "x per year", settings.growth_sobol_base))
-
-    tornado_rows, sobol_rows = [], []
-    progress.update("sensitivity", 0, len(jobs))
-    for job, (factors, f, names, units, n_base) in enumerate(jobs, start=1):
-        result = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
-                         target_names=names, by_group=True)
-        tornado_rows += _tornado_table(result, units)
-        for name in names:
-            art.figures[f"tornado_{_slug(name)}.png"] = plot_tornado(result, name, units=units)
-        if settings.sobol:
-            sob = sobol(factors, f, n_base, seed, n_bootstrap=settings.bootstrap, target_names=names, by_group=True)
-            sobol_rows += sob.table()
-        progress.update("sensitivity", job, len(jobs))
-    art.add_table("tornado", tornado_rows, TORNADO_COLUMNS)
-    if settings.sobol:
-        art.add_table("sobol", sobol_rows, SOBOL_COLUMNS)
-    art.groups["sensitivity"] = _sensitivity_dataset(tornado_rows, sobol_rows)
-
-
-def _sensitivity_dataset(tornado_rows: list[dict], sobol_rows: list[dict]) -> xr.Dataset:
-    data = {}
-    if tornado_rows:
-        data.update({
-            f"tornado_{key}": ("tornado_bar", np.array([r[key] for r in tornado_rows], dtype=np.float64))
-            for key in ("low_input", "high_input", "output_low", "output_high", "swing", "base")
-        })
-    if sobol_rows:
-        data.update({
-            f"sobol_{key}": ("sobol_row", np.array([r[key] for r in sobol_rows], dtype=np.float64))
-            for key in ("s1", "s1_conf", "st", "st_conf")
-        })
-    coords = {}
-    if tornado_rows:
-        coords["tornado_target"] = ("tornado_bar", [r["target"] for r in tornado_rows])
-        coords["tornado_input"] = ("tornado_bar", [r["input"] for r in tornado_rows])
-    if sobol_rows:
-        coords["sobol_target"] = ("sobol_row", [r["target"] for r in sobol_rows])
-        coords["sobol_input"] = ("sobol_row", [r["input"] for r in sobol_rows])
-    return xr.Dataset(data, coords=coords)
+    out = run_sensitivity(art.facts, config.inputs, settings, interconnect_fraction=config.run.interconnect_fraction,
+                          seed=config.run.seed, reference_month=config.run.reference_month, dev_spec=dev_spec)
+    art.notes.extend(out.notes)
+    art.figures.update(out.figures)
+    art.add_table("tornado", list(out.tornado_rows), tuple(out.tornado_columns))
+    if out.sobol:
+        art.add_table("sobol", list(out.sobol_rows), tuple(out.sobol_columns))
+    art.groups["sensitivity"] = out.dataset()
 
 
 def development_stage(art, progress: Progress):

@@ -90,6 +90,10 @@ class ModelFacts:
     alternative_weight_cloud : ndarray of float64, optional
         The same for the cloud method, where a candidate without a cloud price drops out
         and the others are renormalised; defaults to ``alternative_weight``.
+    chip_price_record : tuple of str, optional
+        Per chip, the purchase-price record its price came from (hardware, date, price);
+        chips priced from the same record share a draw of a ``per_chip`` input with
+        ``chip_key = "price_record"``. Empty (or an empty entry): the chip's own name.
     """
 
     names: tuple[str, ...]
@@ -124,6 +128,17 @@ class ModelFacts:
     alternative_of: np.ndarray | None = None
     alternative_weight: np.ndarray | None = None
     alternative_weight_cloud: np.ndarray | None = None
+    chip_price_record: tuple[str, ...] = ()
+
+    def chip_keys(self) -> tuple[str, ...]:
+        """Per chip, the key of its price record (its own name when none is known).
+
+        Returns
+        -------
+        tuple of str
+        """
+        records = self.chip_price_record or ("",) * len(self.chips)
+        return tuple(r or c for c, r in zip(self.chips, records, strict=True))
 
     @property
     def n_models(self) -> int:
@@ -144,6 +159,8 @@ class ModelFacts:
                 raise ValueError(f"ModelFacts.{f.name} has shape {value.shape}, expected ({n},)")
         if self.chip_is_tpu.shape != (len(self.chips),):
             raise ValueError("ModelFacts.chip_is_tpu must have one entry per chip")
+        if self.chip_price_record and len(self.chip_price_record) != len(self.chips):
+            raise ValueError("ModelFacts.chip_price_record must be empty or have one entry per chip")
 
 
 def subset_facts(facts: ModelFacts, names) -> ModelFacts:

@@ -81,6 +81,11 @@ def peak_flops(chip: ChipSpec) -> float:
     return NAN
 
 
+def _record_key(row) -> str:
+    """Identity of a purchase-price record: chips priced from it share a price draw."""
+    return f"{row.hardware} {row.date} ${row.purchase:,.2f}"
+
+
 @dataclass(frozen=True)
 class PurchaseChoice:
     """The purchase price chosen for a chip and the resulting acquisition date."""
@@ -91,6 +96,7 @@ class PurchaseChoice:
     price_date: date | None
     acquisition: datetime | None
     note: str
+    record: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,7 @@ class Resolver:
                 row.date,
                 acq,
                 f"TPU equivalent price ${row.purchase:,.0f} x {overhead} (bare chip)",
+                _record_key(row),
             )
         alias = self.rules.gpu_price_alias(chip.name)
         if not alias:
@@ -224,6 +231,7 @@ class Resolver:
             row.date,
             acq,
             f"purchase {row.hardware} {row.date} ${row.purchase:,.2f} ({kind})",
+            _record_key(row),
         )
 
     def _same_chip(self, hardware: str, chip: ChipSpec) -> bool:
@@ -472,6 +480,7 @@ def resolve_facts(
 
     n = len(rows)
     chip_names: list[str] = []
+    chip_records: dict[str, str] = {}
     f = {
         k: np.full(n, np.nan)
         for k in (
@@ -539,6 +548,7 @@ def resolve_facts(
             f["server_power_ratio"][i] = res.server_power_ratio(chip)
             f["avg_power_fraction"][i] = res.rules.avg_power_fraction(chip.is_tpu)
             pc = res.purchase(chip)
+            chip_records.setdefault(chip.name, pc.record)
             note.append(pc.note)
             if not math.isnan(pc.server_price_per_chip) and pc.acquisition is not None:
                 f["server_price_per_chip"][i] = pc.server_price_per_chip
@@ -585,6 +595,7 @@ def resolve_facts(
         publication_date=pub_dates,
         publication_year=f["publication_year"],
         chips=tuple(chip_names),
+        chip_price_record=tuple(chip_records.get(c, "") for c in chip_names),
         chip_index=chip_index,
         chip_is_tpu=np.array([c.is_tpu for c in chip_specs], dtype=bool),
         chip_hours_path=path,

@@ -1,6 +1,7 @@
 """Lay out input draws as the kernels' design: a value matrix plus a column map.
 
-Each input owns a block of columns: one for ``shared``, one per chip for ``per_chip``,
+Each input owns a block of columns: one for ``shared``, one per chip (or per chip price
+record, ``chip_key``) for ``per_chip``,
 one per model for ``per_model``. :func:`layout` derives, from each input's definition
 (the kernel parameter it feeds and the models it applies to), which column every kernel
 parameter reads for every model (the GPU-or-TPU price, the hyperscaler-or-other PUE, ...).
@@ -23,6 +24,7 @@ from uncertain_cost.costs import N_PARAMS, PARAMS, P
 from uncertain_cost.data.facts import PUE_HYPERSCALER, ModelFacts
 from uncertain_cost.distributions import LogNormal, Normal
 from uncertain_cost.inputs import InputSet
+from uncertain_cost.sampling.copula import apply_correlations
 from uncertain_cost.sampling.streams import (
     KIND_CONSTANT,
     KIND_GENERIC,
@@ -79,15 +81,21 @@ def layout(inputs: InputSet, facts: ModelFacts) -> Layout:
     offsets: dict[str, int] = {}
     names: list[tuple[str, ...]] = []
     start = 0
-    chips = facts.chips or ("(none)",)
+    chip = np.maximum(np.asarray(facts.chip_index, dtype=np.int64), 0)
+    # per-chip columns: one per chip name, or one per price record (chips priced from the
+    # same record share a draw); chip_of[key][c] is the column of chip c under that key
+    keyed = {"chip": facts.chips or ("(none)",),
+             "price_record": tuple(dict.fromkeys(facts.chip_keys())) or ("(none)",)}
+    chip_of = {"chip": np.arange(len(keyed["chip"]), dtype=np.int64),
+               "price_record": np.array([keyed["price_record"].index(k) for k in facts.chip_keys()] or [0],
+                                        dtype=np.int64)}
     for spec in inputs:
-        cols = {"shared": ("*",), "per_chip": chips, "per_model": facts.names}[spec.scope]
+        cols = {"shared": ("*",), "per_chip": keyed[spec.chip_key], "per_model": facts.names}[spec.scope]
         offsets[spec.name] = start
         names.append(tuple(cols))
         start += len(cols)
 
     n_models = facts.n_models
-    chip = np.maximum(np.asarray(facts.chip_index, dtype=np.int64), 0)
     is_tpu = np.asarray(facts.chip_is_tpu, dtype=bool)[chip] if len(facts.chips) else np.zeros(n_models, bool)
     hyperscaler = np.asarray(facts.pue_class) == PUE_HYPERSCALER
     reads = {"gpu": ~is_tpu, "tpu": is_tpu, "hyperscaler": hyperscaler, "other": ~hyperscaler}
@@ -96,7 +104,10 @@ def layout(inputs: InputSet, facts: ModelFacts) -> Layout:
     column = np.full((N_PARAMS, n_models), -1, dtype=np.int64)
     for spec in inputs:
         definition = spec.definition
-        index = {"shared": np.zeros(n_models, np.int64), "per_chip": chip, "per_model": model}[spec.scope]
+        if spec.scope == "per_chip":
+            index = chip_of[spec.chip_key][chip]
+        else:
+            index = np.zeros(n_models, np.int64) if spec.scope == "shared" else model
         mask = reads.get(definition.applies_to, np.ones(n_models, bool))
         row = column[P[definition.param]]
         row[mask] = offsets[spec.name] + index[mask]
@@ -248,6 +259,7 @@ def draw_block(lay: Layout, seed: int, block: int, n_rows: int | None = None,
     """
     n_rows = BLOCK_DRAWS if n_rows is None else n_rows
     values = draw_values(lay, seed, block * BLOCK_DRAWS, block * BLOCK_DRAWS + n_rows)
+    apply_correlations(values, lay)  # [correlations]: a Gaussian copula (no-op without)
     if out is None:
         return values
     out[...] = values

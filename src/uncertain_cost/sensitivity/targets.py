@@ -24,10 +24,11 @@ from uncertain_cost.sampling.design import layout
 from uncertain_cost.units import METHODS
 
 __all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "development_target",
-           "TORNADO_COLUMNS", "SOBOL_COLUMNS"]
+           "TORNADO_COLUMNS", "TORNADO_METHODS", "SOBOL_COLUMNS"]
 
 TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
-                   "base", "units")
+                   "base", "units", "method")
+TORNADO_METHODS = ("conditional", "one_at_a_time")
 SOBOL_COLUMNS = ("target", "input", "s1", "s1_conf", "st", "st_conf")
 
 
@@ -43,6 +44,11 @@ class SensitivitySettings:
     methods : tuple of str
     low_quantile, high_quantile : float
         Tornado swing quantiles.
+    tornado : {"conditional", "one_at_a_time"}
+        Bars as conditional medians under the joint distribution (default), or every column
+        of a group swung to one quantile (see :mod:`uncertain_cost.sensitivity.tornado`).
+    tornado_outer, tornado_inner : int
+        Draws of each bar's group and of the shared joint sample (``conditional``).
     sobol : bool
     sobol_base : int
         Base sample size N of the Saltelli design (a power of two).
@@ -53,6 +59,10 @@ class SensitivitySettings:
     growth_sobol_base : int
     development : bool
         Analyse development-cost totals.
+    development_sobol_base : int
+        Largest Sobol base sample of the development targets (they use
+        ``min(sobol_base, development_sobol_base)``: one factor per contributor and kind,
+        thousands of factors, need a smaller design).
     """
 
     enabled: bool = True
@@ -60,12 +70,16 @@ class SensitivitySettings:
     methods: tuple[str, ...] = METHODS
     low_quantile: float = 0.05
     high_quantile: float = 0.95
+    tornado: str = "conditional"
+    tornado_outer: int = 32
+    tornado_inner: int = 128
     sobol: bool = True
     sobol_base: int = 1024
     bootstrap: int = 200
     growth: bool = True
     growth_sobol_base: int = 256
     development: bool = True
+    development_sobol_base: int = 256
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:
@@ -78,7 +92,10 @@ class SensitivitySettings:
         for key, value in section.items():
             default = valid[key]
             where = f"sensitivity.{key}"
-            if isinstance(default, bool):
+            if isinstance(default, str):
+                if value not in TORNADO_METHODS:
+                    raise ConfigError(where, f"expected one of {', '.join(TORNADO_METHODS)}, got {value!r}", source)
+            elif isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise ConfigError(where, f"expected true or false, got {value!r}", source)
             elif isinstance(default, tuple):
@@ -93,6 +110,8 @@ class SensitivitySettings:
                     raise ConfigError(where, f"expected a positive integer, got {value!r}", source)
                 if key.endswith("sobol_base") and value & (value - 1):
                     raise ConfigError(where, f"must be a power of two, got {value}", source)
+                if key.startswith("tornado_") and value < 8:
+                    raise ConfigError(where, f"expected an integer >= 8, got {value}", source)
             elif isinstance(default, float):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
                     raise ConfigError(where, f"expected a number in (0, 1), got {value!r}", source)
@@ -207,10 +226,13 @@ def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: fl
 def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconnect_fraction: float):
     """Factors and model function whose output is one model's development-cost total.
 
-    Compute inputs come from the engine's layout; staff inputs are grouped by kind across
-    roles (``salary`` swings every role's salary together), plus ``project_duration`` and
-    ``experiment_factor``. Each row evaluates
-    ``amortized(x) * experiment_factor + sum_roles count * (salary * overhead + equity) * fte * years``.
+    The same model as :func:`uncertain_cost.devcost.development_cost` draws: compute inputs
+    are the engine's layout columns; every contributor's salary, overhead, equity and FTE is
+    its own factor (drawn independently, as the engine draws them), grouped by kind across
+    roles (``staff_salary`` conditions every contributor's salary), plus
+    ``project_duration`` and ``experiment_factor``. Each row evaluates
+    ``amortized(x) * experiment_factor + project_years * sum_contributors (salary * overhead
+    + equity) * fte``.
 
     Parameters
     ----------
@@ -227,14 +249,19 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     sub = subset_facts(facts, [dev_model.name])
     factors, columns, lay = cost_factors(inputs, sub)
     n_compute = len(factors)
-    staff_slots = []
+    slots: list[tuple[slice, slice, slice | None, slice]] = []  # per role: columns by kind
     for role in dev_model.roles:
-        for kind in ("salary", "overhead", "fte", "equity"):
+        if role.count == 0:
+            continue
+        cols = {}
+        for kind in ("salary", "overhead", "equity", "fte"):
             dev_input = getattr(role, kind)
             if dev_input is None:
+                cols[kind] = None
                 continue
-            staff_slots.append((role, kind))
-            factors.append(Factor(f"{kind}[{role.name}]", f"staff_{kind}", dev_input))
+            cols[kind] = slice(len(factors), len(factors) + role.count)  # contiguous: views, no copies
+            factors.extend(Factor(f"{kind}[{role.name}#{i}]", f"staff_{kind}", dev_input) for i in range(role.count))
+        slots.append((cols["salary"], cols["overhead"], cols["equity"], cols["fte"]))
     factors.append(Factor("project_duration", "project_duration", dev_model.project_years))
     factors.append(Factor("experiment_factor", "experiment_factor", dev_model.experiment_factor))
     row = sub.names.index(dev_model.name)
@@ -242,11 +269,13 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     def f(x: np.ndarray) -> np.ndarray:
         values = _full_values(lay, columns, x[:, :n_compute])
         compute = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction).total("amortized")
-        per_role: dict[str, dict[str, np.ndarray]] = {}
-        for j, (role, kind) in enumerate(staff_slots):
-            per_role.setdefault(role.name, {"count": role.count})[kind] = x[:, n_compute + j]
-        annual = sum(r["count"] * (r["salary"] * r["overhead"] + r.get("equity", 0.0)) * r["fte"]
-                     for r in per_role.values())
+        annual = np.zeros(x.shape[0])
+        for salary, overhead, equity, fte in slots:
+            pay = x[:, salary] * x[:, overhead]
+            if equity is not None:
+                pay += x[:, equity]
+            pay *= x[:, fte]
+            annual += pay.sum(axis=1)
         return compute[:, row] * x[:, -1] + annual * x[:, -2]
 
     return factors, f
