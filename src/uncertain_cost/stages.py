@@ -13,7 +13,6 @@ import xarray as xr
 
 from uncertain_cost.config import Config
 from uncertain_cost.pipeline import Artifacts, Progress
-from uncertain_cost.units import METHODS
 
 __all__ = ["default_stages", "growth_stage", "development_stage", "sensitivity_stage", "figures_stage",
            "documents_stage"]
@@ -173,100 +172,33 @@ def documents_stage(config: Config, art: Artifacts, progress: Progress) -> None:
 
 
 def growth_data(art: Artifacts):
-    """Collect the frontier models' Monte Carlo costs (kept draws) and point estimates, per method."""
-    from uncertain_cost.growth import GrowthData
+    """Collect the frontier models' Monte Carlo costs and point estimates (`growth.step.growth_data_from_run`)."""
+    from uncertain_cost.growth.step import growth_data_from_run
 
-    facts, sim = art.facts, art.simulation
-    frontier = np.flatnonzero(np.asarray(facts.is_frontier))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = {m: np.log10(sim.kept.total(m)[:, frontier]) for m in METHODS}
-        points = {m: np.log10(sim.point.total(m)[0, frontier]) for m in METHODS}
-    return GrowthData(np.asarray(facts.publication_year)[frontier], draws, points,
-                      model=tuple(facts.names[i] for i in frontier))
+    return growth_data_from_run(art.facts, art.simulation)
 
 
 def growth_stage(config: Config, art: Artifacts, progress: Progress) -> None:
     """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run."""
     from uncertain_cost.figures import plot_forecast
-    from uncertain_cost.growth import GROWTH_COLUMNS, fit_bayes, fit_ols_methods, forecast_costs, growth_rows
-    from uncertain_cost.growth import with_forecast as add_forecast
+    from uncertain_cost.growth.step import fit_growth, forecast_sentence, growth_paragraph, outcome_tables
 
     settings = art.settings.growth
     if not settings.enabled:
         return
-    data = growth_data(art)
-    ols = fit_ols_methods(data, settings.level)
-    bayes = None
-    if settings.bayes:
-        progress.stage(f"growth: Bayesian fit ({settings.chains} chains x {settings.draws} draws)")
-        bayes = fit_bayes(data, seed=config.run.seed, draws=settings.draws, tune=settings.tune,
-                          chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
-                          center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                          r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
-        d = bayes.diagnostics
-        art.notes.append(f"growth fit diagnostics: R-hat max {d.r_hat_max:.4f}, ESS bulk min {d.ess_bulk_min:.0f}, "
-                         f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}")
-        art.extras["growth_fans"] = _trend_fans(bayes, data)
-    rows = growth_rows(ols, bayes)
-    if bayes is not None and settings.separate:
-        for method in bayes.methods:
-            alone = fit_bayes(data.select([method]), seed=config.run.seed, draws=settings.draws, tune=settings.tune,
-                              chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
-                              center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                              r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
-            rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
-    art.tables["growth.csv"] = (rows, GROWTH_COLUMNS)
-    if bayes is None:
+    outcome = fit_growth(growth_data(art), settings, config.run.seed, progress=progress.stage)
+    art.tables.update(outcome_tables(outcome))
+    art.notes.extend(outcome.notes)
+    if outcome.idata is None:
         return
-    fit = next(r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes")
-    paper = next(r for r in rows if r["method"] == "amortized" and r["estimator"] == "ols")
-    art.extras["growth_text"] = (
-        f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
-        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the hierarchical Bayesian fit, "
-        f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
-        f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
-        f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
-        f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
-    single = [r for r in rows if r["estimator"] == "bayes_single"]
-    if single:
-        art.extras["growth_text"] += (
-            " Fitted alone, without pooling across methods: " + ", ".join(
-                f"{r['method']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in single)
-            + ". Where the joint fit and the single fits differ, the cost ratios between methods trend over "
-            "time on the models several methods cost, and the joint fit attributes that trend to the methods' "
-            "slopes; see docs/growth.md.")
-    idata = bayes.idata
-    if settings.forecast:
-        years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
-        forecast = forecast_costs(bayes, list(years), thresholds=settings.thresholds_usd,
-                                  models_per_year=settings.models_per_year, level=settings.level)
-        art.tables["forecast.csv"] = (forecast.rows, forecast.columns)
-        idata = add_forecast(idata, forecast)
-        month = config.run.reference_month
-        art.figures["forecast.png"] = plot_forecast(forecast.rows, "amortized", month, settings.thresholds_usd)
-        art.extras["forecast_text"] = (
-            f"For each year, the cost of the most expensive of {forecast.models_per_year} frontier runs "
-            "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
-            "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
-            "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
-            "run that year costs more than $X (in dollars of the reference month).")
-    for group in idata.groups():
-        art.groups[group] = idata[group]
-
-
-def _trend_fans(bayes, data) -> dict:
-    """Posterior band of the trend line over the observed years, per method (for the figure)."""
-    years = np.linspace(float(data.year.min()), float(data.year.max()), 40)
-    fans = {}
-    lo_q, hi_q = 0.5 - bayes.level / 2, 0.5 + bayes.level / 2
-    for method in bayes.methods:
-        slope = bayes.draws("slope", method)
-        intercept = bayes.draws("intercept", method)
-        lines = 10.0 ** (intercept[:, None] + slope[:, None] * (years[None, :] - bayes.year_ref))
-        lo, mid, hi = np.quantile(lines, [lo_q, 0.5, hi_q], axis=0)
-        fans[method] = {"years": years, "lo": lo, "mid": mid, "hi": hi,
-                        "label": f"Bayesian trend, {bayes.level:.0%} interval"}
-    return fans
+    art.extras["growth_fans"] = outcome.fans
+    art.extras["growth_text"] = growth_paragraph(outcome.facts)
+    if outcome.forecast_rows:
+        art.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized",
+                                                    config.run.reference_month, settings.thresholds_usd)
+        art.extras["forecast_text"] = forecast_sentence(outcome.facts)
+    for group in outcome.idata.groups():
+        art.groups[group] = outcome.idata[group]
 
 
 def default_stages(config: Config, art: Artifacts, progress: Progress) -> None:

@@ -56,6 +56,7 @@ from uncertain_cost.growth.data import CENTERS, DIM_COST_METHOD, GrowthData, Mea
 from uncertain_cost.growth.density import LogDensity
 from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
 from uncertain_cost.growth.ols import check_level, doubling_months
+from uncertain_cost.growth.op import log_density
 
 __all__ = ["GrowthPriors", "GrowthModel", "BayesResult", "build_model", "fit_bayes"]
 
@@ -350,35 +351,11 @@ def build_model(
         density = LogDensity(meas, lin, priors, a)
         with pm.Model() as model:
             theta = pm.Flat("theta", shape=density.size)
-            pm.Potential("logp", _density_op(density)(theta))
+            pm.Potential("logp", log_density(density, theta))
         return GrowthModel(model=model, measurement=meas, linear=lin, year_ref=year_ref, priors=priors,
                            centring=a, backend=backend, density=density)
     return GrowthModel(model=_native_model(pm, meas, lin, priors, a), measurement=meas, linear=lin,
                        year_ref=year_ref, priors=priors, centring=a, backend=backend)
-
-
-def _density_op(density: LogDensity):
-    """Wrap ``density`` as a PyTensor op: theta -> log density, gradient from the same call."""
-    import pytensor.tensor as pt
-    from pytensor.graph.basic import Apply
-    from pytensor.graph.op import Op
-
-    class LogDensityOp(Op):
-        """Log density and its gradient from `LogDensity.logp_and_grad`, in one call."""
-
-        def make_node(self, theta):
-            theta = pt.as_tensor_variable(theta)
-            return Apply(self, [theta], [pt.dscalar(), pt.dvector()])
-
-        def perform(self, node, inputs, outputs):
-            logp, grad = density.logp_and_grad(inputs[0])
-            outputs[0][0] = np.asarray(logp, dtype=np.float64)
-            outputs[1][0] = grad
-
-        def L_op(self, inputs, outputs, output_grads):
-            return [output_grads[0] * outputs[1]]
-
-    return lambda theta: LogDensityOp()(theta)[0]
 
 
 def _native_model(pm, meas: Measurement, lin: Linear, priors: GrowthPriors, a: np.ndarray):
