@@ -23,7 +23,8 @@ def test_settings_validated_with_key_names():
     assert s.level == 0.95 and s.draws == 300 and s.forecast_end_year == 2028 and s.thresholds_usd == (1e9,)
     for growth, forecast, key in (({"levle": 0.9}, {}, "growth.levle"), ({"level": 1.5}, {}, "growth.level"),
                                   ({}, {"end_year": "soon"}, "forecast.end_year"),
-                                  ({}, {"thresholds_usd": [-1]}, "forecast.thresholds_usd")):
+                                  ({}, {"thresholds_usd": [-1]}, "forecast.thresholds_usd"),
+                                  ({"sampler": "stan"}, {}, "growth.sampler")):
         with pytest.raises(ConfigError) as info:
             GrowthSettings.from_config(growth, forecast, "c.toml")
         assert info.value.key == key

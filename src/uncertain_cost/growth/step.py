@@ -145,7 +145,7 @@ def _fit(data: GrowthData, settings: GrowthSettings, seed: int):
     return fit_bayes(data, seed=seed, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                      target_accept=settings.target_accept, level=settings.level, center=settings.center,
                      fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                     r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
+                     r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler)
 
 
 def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
