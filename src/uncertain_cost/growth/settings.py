@@ -44,8 +44,9 @@ class GrowthSettings:
     models_per_year : int or None
         Frontier models per year in the forecast (default: as observed).
     sampler : {"pymc", "nutpie"}
-        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`):
-        nutpie by default (same posterior as PyMC's NUTS, several times the ESS per second).
+        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
+        PyMC by default: on ``config.toml`` its dense mass matrix gave more ESS per second
+        than nutpie (see docs/growth.md, Speed).
     """
 
     enabled: bool = True
@@ -64,7 +65,7 @@ class GrowthSettings:
     forecast_end_year: int = 2030
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
-    sampler: str = "nutpie"
+    sampler: str = "pymc"
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],
