@@ -1,9 +1,20 @@
-"""Bayesian growth fit: compile and sampling time, cold and warm, against baselines in the same run.
+"""Bayesian growth fit: ESS per second of the growth stage's sampler against PyMC's default, in one run.
 
 Run by hand (not collected by pytest)::
 
-    /work/venv/bin/python benchmarks/bench_growth.py [--n-models 64] [--draws 1000] [--tune 1000]
-        [--chains 4] [--cores 2] [--seed 0] [--phase both|cold|warm]
+    /work/main/.venv/bin/python benchmarks/bench_growth.py [--quick]
+
+prints `measure`'s table: the joint growth fit as the growth stage runs it (nutpie's NUTS on
+the model's numba log density, `GrowthSettings` defaults) against ``pymc.sample`` with its
+defaults on the same PyMC model (same posterior), both timed in the same process; ESS/s is the
+minimum bulk ESS over the monitored parameters divided by the wall time of the whole fit
+(building the model, sampling, coefficient draws, diagnostics). The integrator's benchmark
+package calls ``measure(quick)``.
+
+The older cold/warm compile study::
+
+    /work/main/.venv/bin/python benchmarks/bench_growth.py --phase both|cold|warm [--n-models 64]
+        [--draws 1000] [--tune 1000] [--chains 4] [--cores 2] [--seed 0]
 
 Each phase runs in a fresh Python process:
 
@@ -123,6 +134,94 @@ def worker(args) -> dict:
     return out
 
 
+def _timed_fit(data, sampler: str, seed: int, draws: int, tune: int, chains: int) -> dict:
+    from uncertain_cost.growth.bayes import fit_bayes
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fit_bayes(data, seed=seed, draws=draws, tune=tune, chains=chains, cores=2, sampler=sampler)
+    wall = time.perf_counter() - t0
+    d = r.diagnostics
+    return {"wall_s": wall, "ess_bulk_min": d.ess_bulk_min, "ess_tail_min": d.ess_tail_min, "r_hat_max": d.r_hat_max,
+            "divergences": d.divergences, "ess_per_s": d.ess_bulk_min / wall,
+            "growth_amortized": r.summary("amortized")["growth"]}
+
+
+def _timed_default_pymc(data, seed: int) -> dict:
+    """``pymc.sample()`` with its defaults (1000 tune, 1000 draws, jitter+adapt_diag) on the same model."""
+    from uncertain_cost.growth.bayes import _finish, build_model, child_seeds, import_pymc
+
+    t0 = time.perf_counter()
+    gm = build_model(data)
+    t1 = time.perf_counter()
+    pm = import_pymc()
+    sampler_seed, coef_seed, _ = child_seeds(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = pm.sample(model=gm.model, chains=4, cores=2, random_seed=sampler_seed, progressbar=False,
+                          quiet=True, compute_convergence_checks=False)
+        t2 = time.perf_counter()
+        r = _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=0.9, center="median",
+                    r_hat_threshold=1.01, ess_threshold=None, fail_on_bad_diagnostics=False)
+    wall = time.perf_counter() - t0
+    d = r.diagnostics
+    return {"wall_s": wall, "ess_bulk_min": d.ess_bulk_min, "ess_tail_min": d.ess_tail_min, "r_hat_max": d.r_hat_max,
+            "divergences": d.divergences, "ess_per_s": d.ess_bulk_min / wall,
+            "growth_amortized": r.summary("amortized")["growth"]}
+
+
+def measure(quick: bool = False, seed: int = 0) -> dict:
+    """ESS per second of the growth stage's joint fit against PyMC's default sampler, in one call.
+
+    Both fit the same posterior (the model of `uncertain_cost.growth.bayes.build_model` on
+    simulated data shaped like the paper's: 3 methods, correlated Monte Carlo draws); both are
+    timed in this process, the stage first (so it pays ``import pymc``'s cost only if no one has).
+
+    Parameters
+    ----------
+    quick : bool, default False
+        40 instead of 64 simulated frontier models.
+    seed : int, default 0
+
+    Returns
+    -------
+    dict
+        ``growth_speedup`` (stage ESS/s over default ESS/s), ``stage`` and ``pymc_default``
+        (each ``wall_s``, ``ess_bulk_min``, ``ess_tail_min``, ``r_hat_max``, ``divergences``,
+        ``ess_per_s``, ``growth_amortized``), ``n_models``, ``sampler``, ``draws``, ``tune``,
+        ``chains``.
+    """
+    from uncertain_cost.growth import simulate_growth_data
+    from uncertain_cost.growth.bayes import import_pymc
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    settings = GrowthSettings()
+    n_models = 40 if quick else 64
+    data, _ = simulate_growth_data(seed=seed, n_models=n_models, n_draws=4000)
+    import_pymc()  # imported once, outside both timings
+    _timed_fit(data, settings.sampler, seed, 100, 100, 2)  # warm-up: numba kernel loaded, nutpie imported
+    stage = _timed_fit(data, settings.sampler, seed, settings.draws, settings.tune, settings.chains)
+    default = _timed_default_pymc(data, seed)
+    return {"growth_speedup": stage["ess_per_s"] / default["ess_per_s"], "stage": stage, "pymc_default": default,
+            "n_models": n_models, "sampler": settings.sampler, "draws": settings.draws, "tune": settings.tune,
+            "chains": settings.chains}
+
+
+def print_measure(result: dict) -> None:
+    """Print `measure`'s result as a table."""
+    print(f"growth fit, {result['n_models']} simulated models: stage = {result['sampler']} "
+          f"({result['chains']} chains x {result['draws']} draws, {result['tune']} tune); "
+          "baseline = pymc.sample() defaults on the same model")
+    print(f"{'':14s} {'wall s':>8s} {'ESS bulk':>9s} {'ESS tail':>9s} {'R-hat':>7s} {'div':>4s} {'ESS/s':>8s} "
+          f"{'growth':>7s}")
+    for name in ("stage", "pymc_default"):
+        r = result[name]
+        print(f"{name:14s} {r['wall_s']:8.2f} {r['ess_bulk_min']:9.0f} {r['ess_tail_min']:9.0f} {r['r_hat_max']:7.4f} "
+              f"{r['divergences']:4d} {r['ess_per_s']:8.1f} {r['growth_amortized']:7.3f}")
+    print(f"growth_speedup (ESS/s ratio): {result['growth_speedup']:.2f}")
+
+
 def run_phase(phase: str, compiledir: str, args) -> dict:
     env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={compiledir}",
                NUMBA_CACHE_DIR=os.path.join(compiledir, "numba"))
@@ -170,11 +269,18 @@ def main(argv=None) -> int:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--phase", choices=("both", "cold", "warm"), default="both")
+    p.add_argument("--phase", choices=("both", "cold", "warm"), default=None,
+                   help="run the older cold/warm compile study instead of measure()")
+    p.add_argument("--quick", action="store_true", help="measure(): 40 models instead of 64")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args)))
+        return 0
+    if args.phase is None:
+        result = measure(quick=args.quick, seed=args.seed)
+        print_measure(result)
+        print(json.dumps({"growth_speedup": result["growth_speedup"]}))
         return 0
     compiledir = tempfile.mkdtemp(prefix="bench_growth_pytensor_")
     try:

@@ -173,6 +173,7 @@ def _original_space(meas, lin, priors, values):
     return design, offset, prior_cov, noise
 
 
+@pytest.mark.slow  # compiles the PyTensor graph of the model
 def test_marginal_likelihood_is_the_multivariate_normal_density():
     data, _ = simulate_growth_data(seed=2, n_models=15, n_draws=400)
     gm = build_model(data, backend="pytensor")
@@ -216,6 +217,7 @@ def _value_point(ref, density, theta):
     return point
 
 
+@pytest.mark.slow  # compiles the PyTensor graph of the model
 @pytest.mark.parametrize("methods", [METHODS, ("amortized",)])
 def test_numpy_density_equals_the_pymc_graph(methods):
     from pymc.blocking import DictToArrayBijection
@@ -544,3 +546,25 @@ def test_bad_diagnostics_raise_when_asked():
     data, _ = simulate_growth_data(seed=2, n_models=20, n_draws=500)
     with pytest.raises(DiagnosticsError):
         fit_bayes(data, seed=1, draws=100, tune=5, chains=2, fail_on_bad_diagnostics=True)
+
+
+@pytest.mark.slow
+def test_nutpie_sampler_is_reproducible_and_agrees_with_pymc():
+    """nutpie on the model's numba density: same seed, same draws; same posterior as PyMC's NUTS."""
+    data, truth = simulate_growth_data(seed=12, n_models=40, n_draws=1500)
+    a = fit_bayes(data, seed=5, sampler="nutpie", **SMALL)
+    b = fit_bayes(data, seed=5, sampler="nutpie", **SMALL)
+    np.testing.assert_array_equal(a.draws("slope", "amortized"), b.draws("slope", "amortized"))
+    ref = fit_bayes(data, seed=5, **SMALL)
+    for method in a.methods:
+        fast, slow = a.draws("slope", method), ref.draws("slope", method)
+        # posterior medians agree to a fraction of the posterior sd (Monte Carlo error of ~1000 ESS)
+        assert abs(np.median(fast) - np.median(slow)) < 0.2 * np.std(slow)
+    assert a.diagnostics.divergences == 0
+
+
+def test_bad_sampler_names_the_key():
+    data, _ = simulate_growth_data(seed=1, n_models=10, n_draws=100)
+    with pytest.raises(ConfigError) as info:
+        fit_bayes(data, seed=0, sampler="stan")
+    assert info.value.key == "growth.sampler"

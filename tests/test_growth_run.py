@@ -23,7 +23,8 @@ def test_settings_validated_with_key_names():
     assert s.level == 0.95 and s.draws == 300 and s.forecast_end_year == 2028 and s.thresholds_usd == (1e9,)
     for growth, forecast, key in (({"levle": 0.9}, {}, "growth.levle"), ({"level": 1.5}, {}, "growth.level"),
                                   ({}, {"end_year": "soon"}, "forecast.end_year"),
-                                  ({}, {"thresholds_usd": [-1]}, "forecast.thresholds_usd")):
+                                  ({}, {"thresholds_usd": [-1]}, "forecast.thresholds_usd"),
+                                  ({"sampler": "stan"}, {}, "growth.sampler")):
         with pytest.raises(ConfigError) as info:
             GrowthSettings.from_config(growth, forecast, "c.toml")
         assert info.value.key == key
@@ -39,6 +40,28 @@ def test_ols_rows_without_pymc(tmp_path):
             "doubling_months", "r_hat_max", "ess_bulk_min", "divergences"} <= set(columns)
     amortized = next(r for r in rows if r["method"] == "amortized")
     assert amortized["n_models"] == 41 and round(amortized["growth_per_year"], 2) == 2.41
+
+
+def test_from_cost_dataset_reads_a_real_run():
+    """``GrowthData.from_cost_dataset`` on the run's own ``costs`` group equals the stage's data."""
+    import numpy as np
+
+    from uncertain_cost.growth import GrowthData
+    from uncertain_cost.pipeline import run_pipeline
+    from uncertain_cost.stages import growth_data
+
+    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}})
+    art = run_pipeline(config, stages=lambda c, a, p: None)
+    ds = art.groups["costs"]
+    assert "cost_method" in ds["cost"].dims
+    from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data(art)
+    assert from_file.model == from_run.model and from_file.methods == from_run.methods
+    np.testing.assert_array_equal(from_file.year, from_run.year)
+    for method in from_run.methods:
+        np.testing.assert_allclose(from_file.log10_cost_draws[method], from_run.log10_cost_draws[method])
+        np.testing.assert_allclose(from_file.log10_cost_point[method], from_run.log10_cost_point[method])
+    with pytest.raises(ValueError, match="no method 'rent'"):
+        GrowthData.from_cost_dataset(ds, methods=["rent"])
 
 
 @pytest.mark.slow

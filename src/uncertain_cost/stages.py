@@ -11,7 +11,6 @@ import numpy as np
 import xarray as xr
 
 from uncertain_cost.pipeline import Progress
-from uncertain_cost.units import METHODS
 
 __all__ = ["growth_stage", "development_stage", "sensitivity_stage", "figures_stage"]
 
@@ -87,84 +86,45 @@ def figures_stage(art, progress: Progress) -> None:
 
 
 def growth_data(art):
-    """Collect the frontier models' Monte Carlo costs (kept draws) and point estimates, per method."""
-    from uncertain_cost.growth import GrowthData
+    """Collect the frontier models' Monte Carlo costs and point estimates (`growth.step.growth_data_from_run`)."""
+    from uncertain_cost.growth.step import growth_data_from_run
 
-    facts, sim = art.facts, art.simulation
-    frontier = np.flatnonzero(np.asarray(facts.is_frontier))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = {m: np.log10(sim.kept.total(m)[:, frontier]) for m in METHODS}
-        points = {m: np.log10(sim.point.total(m)[0, frontier]) for m in METHODS}
-    return GrowthData(np.asarray(facts.publication_year)[frontier], draws, points,
-                      model=tuple(facts.names[i] for i in frontier))
+    return growth_data_from_run(art.facts, art.simulation)
 
 
 def growth_stage(art, progress: Progress) -> None:
     """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run."""
     from uncertain_cost.figures import plot_forecast
-    from uncertain_cost.growth import GROWTH_COLUMNS, fit_bayes, fit_ols_methods, forecast_costs, growth_rows
-    from uncertain_cost.growth import with_forecast as add_forecast
+    from uncertain_cost.growth.step import fit_growth
 
     config, settings = art.config, art.settings.growth
     if not settings.enabled:
         return
-    data = growth_data(art)
-    ols = fit_ols_methods(data, settings.level)
-    bayes = None
-    if settings.bayes:
-        progress.stage(f"growth: Bayesian fit ({settings.chains} chains x {settings.draws} draws)")
-        bayes = fit_bayes(data, seed=config.run.seed, draws=settings.draws, tune=settings.tune,
-                          chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
-                          center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                          r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
-        d = bayes.diagnostics
-        art.notes.append(f"growth fit diagnostics: R-hat max {d.r_hat_max:.4f}, ESS bulk min {d.ess_bulk_min:.0f}, "
-                         f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}")
-        art.add_figure_data("growth_trend", _trend_fans(bayes, data))
-    rows = growth_rows(ols, bayes)
-    n_fits = 1 + (len(bayes.methods) if bayes is not None and settings.separate else 0)
-    if bayes is not None:
-        progress.update("growth fits", 1, n_fits)
-    if bayes is not None and settings.separate:
-        for fit_number, method in enumerate(bayes.methods, start=2):
-            alone = fit_bayes(data.select([method]), seed=config.run.seed, draws=settings.draws, tune=settings.tune,
-                              chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
-                              center=settings.center, fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                              r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min)
-            rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
-            progress.update("growth fits", fit_number, n_fits)
-    art.add_table("growth", rows, GROWTH_COLUMNS)
-    if bayes is None:
+    outcome = fit_growth(growth_data(art), settings, config.run.seed, progress=progress.stage)
+    art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
+    if outcome.forecast_rows:
+        art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
+                      attrs={"models_per_year": int(outcome.facts.models_per_year)})
+    art.notes.extend(outcome.notes)
+    if outcome.idata is None:
         return
-    idata = bayes.idata
-    if settings.forecast:
-        years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
-        forecast = forecast_costs(bayes, list(years), thresholds=settings.thresholds_usd,
-                                  models_per_year=settings.models_per_year, level=settings.level)
-        art.add_table("forecast", forecast.rows, forecast.columns,
-                      attrs={"models_per_year": int(forecast.models_per_year)})
-        idata = add_forecast(idata, forecast)
-        month = config.run.reference_month
-        art.figures["forecast.png"] = plot_forecast(forecast.rows, "amortized", month, settings.thresholds_usd)
-    for group in idata.groups():
-        art.groups[group] = idata[group]
+    art.add_figure_data("growth_trend", _fans_dataset(outcome.fans))
+    if outcome.forecast_rows:
+        art.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized",
+                                                    config.run.reference_month, settings.thresholds_usd)
+    for group in outcome.idata.groups():
+        art.groups[group] = outcome.idata[group]
 
 
-def _trend_fans(bayes, data) -> xr.Dataset:
-    """Posterior band of the trend line over the observed years, per method (for the figure)."""
-    years = np.linspace(float(data.year.min()), float(data.year.max()), 40)
-    lo_q, hi_q = 0.5 - bayes.level / 2, 0.5 + bayes.level / 2
-    bands = []
-    for method in bayes.methods:
-        slope = bayes.draws("slope", method)
-        intercept = bayes.draws("intercept", method)
-        lines = 10.0 ** (intercept[:, None] + slope[:, None] * (years[None, :] - bayes.year_ref))
-        bands.append(np.quantile(lines, [lo_q, 0.5, hi_q], axis=0))
-    band = np.stack(bands)  # method, quantile, year
+def _fans_dataset(fans: dict) -> xr.Dataset:
+    """Stack the posterior trend bands per method (``growth.step.trend_fans``) into one Dataset."""
+    methods = list(fans)
+    first = fans[methods[0]]
     return xr.Dataset(
-        {name: (("cost_method", "trend_year"), band[:, q, :]) for q, name in enumerate(("lo", "mid", "hi"))},
-        coords={"cost_method": list(bayes.methods), "trend_year": years},
-        attrs={"label": f"Bayesian trend, {bayes.level:.0%} interval"},
+        {name: (("cost_method", "trend_year"), np.stack([fans[m][name] for m in methods]))
+         for name in ("lo", "mid", "hi")},
+        coords={"cost_method": methods, "trend_year": np.asarray(first["years"])},
+        attrs={"label": first["label"]},
     )
 
 

@@ -56,10 +56,14 @@ from uncertain_cost.growth.data import CENTERS, DIM_COST_METHOD, GrowthData, Mea
 from uncertain_cost.growth.density import LogDensity
 from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
 from uncertain_cost.growth.ols import check_level, doubling_months
+from uncertain_cost.growth.op import log_density
 
 __all__ = ["GrowthPriors", "GrowthModel", "BayesResult", "build_model", "fit_bayes"]
 
 DIM_MODEL = "model"
+
+#: NUTS implementations `fit_bayes` can use (``growth.sampler``).
+SAMPLERS = ("pymc", "nutpie")
 DIM_OBS = "observation"
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -350,35 +354,11 @@ def build_model(
         density = LogDensity(meas, lin, priors, a)
         with pm.Model() as model:
             theta = pm.Flat("theta", shape=density.size)
-            pm.Potential("logp", _density_op(density)(theta))
+            pm.Potential("logp", log_density(density, theta))
         return GrowthModel(model=model, measurement=meas, linear=lin, year_ref=year_ref, priors=priors,
                            centring=a, backend=backend, density=density)
     return GrowthModel(model=_native_model(pm, meas, lin, priors, a), measurement=meas, linear=lin,
                        year_ref=year_ref, priors=priors, centring=a, backend=backend)
-
-
-def _density_op(density: LogDensity):
-    """Wrap ``density`` as a PyTensor op: theta -> log density, gradient from the same call."""
-    import pytensor.tensor as pt
-    from pytensor.graph.basic import Apply
-    from pytensor.graph.op import Op
-
-    class LogDensityOp(Op):
-        """Log density and its gradient from `LogDensity.logp_and_grad`, in one call."""
-
-        def make_node(self, theta):
-            theta = pt.as_tensor_variable(theta)
-            return Apply(self, [theta], [pt.dscalar(), pt.dvector()])
-
-        def perform(self, node, inputs, outputs):
-            logp, grad = density.logp_and_grad(inputs[0])
-            outputs[0][0] = np.asarray(logp, dtype=np.float64)
-            outputs[1][0] = grad
-
-        def L_op(self, inputs, outputs, output_grads):
-            return [output_grads[0] * outputs[1]]
-
-    return lambda theta: LogDensityOp()(theta)[0]
 
 
 def _native_model(pm, meas: Measurement, lin: Linear, priors: GrowthPriors, a: np.ndarray):
@@ -659,6 +639,7 @@ def fit_bayes(
     ess_threshold: float | None = None,
     progress: bool = False,
     backend: str = "numpy",
+    sampler: str = "pymc",
 ) -> BayesResult:
     """Fit the hierarchical measurement-error growth model with PyMC's NUTS.
 
@@ -686,6 +667,11 @@ def fit_bayes(
         Show PyMC's progress bar and log.
     backend : {"numpy", "pytensor"}, default "numpy"
         How the log density is computed (`build_model`); both give the same posterior.
+    sampler : {"pymc", "nutpie"}, default "pymc"
+        ``"pymc"``: PyMC's own NUTS (``pm.sample``, dense mass matrix). ``"nutpie"``: nutpie's
+        Rust NUTS on the same log density (the numba kernel of the model's op, called
+        directly; nothing to compile) with its diagonal mass-matrix adaptation; needs the
+        ``"numpy"`` backend. Same posterior, different draws.
 
     Returns
     -------
@@ -711,14 +697,86 @@ def fit_bayes(
     cores = _check_int(cores, "growth.cores", 1)
     if not 0.5 <= float(target_accept) < 1.0:
         raise ConfigError("growth.target_accept", f"expected a number in [0.5, 1), got {target_accept!r}")
+    if sampler not in SAMPLERS:
+        raise ConfigError("growth.sampler", f"expected one of {list(SAMPLERS)}, got {sampler!r}")
+    if sampler == "nutpie" and backend != "numpy":
+        raise ConfigError("growth.sampler", "the nutpie sampler needs the numpy backend")
 
     t0 = time.perf_counter()
     gm = build_model(data, priors=priors, center=center, backend=backend)
     t1 = time.perf_counter()
+    sampler_seed, coef_seed, _ = child_seeds(seed)
+    if sampler == "nutpie":
+        idata = sample_nutpie(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
+                              target_accept=float(target_accept), progress=progress)
+    else:
+        idata = _sample_pymc(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
+                             target_accept=float(target_accept), progress=progress)
+    t2 = time.perf_counter()
+    return _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=level, center=center,
+                   r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold,
+                   fail_on_bad_diagnostics=fail_on_bad_diagnostics)
+
+
+def sample_nutpie(gm: GrowthModel, *, draws: int, tune: int, chains: int, cores: int, seed: int,
+                  target_accept: float = 0.9, progress: bool = False):
+    """Sample the posterior of ``gm`` (numpy backend) with nutpie's Rust NUTS.
+
+    The log density and gradient are the model's numba kernel (`LogDensity.logp_and_grad`),
+    called directly by nutpie: no graph to compile.
+
+    Parameters
+    ----------
+    gm : GrowthModel
+        Built with ``backend="numpy"``.
+    draws, tune, chains, cores : int
+    seed : int
+    target_accept : float, default 0.9
+    progress : bool, default False
+
+    Returns
+    -------
+    arviz.InferenceData
+        ``posterior`` with ``theta`` (chain, draw, theta_dim_0) and ``sample_stats`` (with
+        ``diverging`` and ``n_steps``); ``posterior.attrs["sampling_time"]`` in seconds.
+    """
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    density = gm.density
+    if density is None:
+        raise ValueError("sample_nutpie needs a model built with backend='numpy'")
+    n = int(density.size)
+    start = density.initial_point()
+
+    def make_logp():
+        def logp(x, **_shared):
+            value, grad = density.logp_and_grad(x)
+            return float(value), grad
+
+        return logp
+
+    def make_expand(seed1, seed2, chain):
+        return lambda x, **_shared: {"theta": np.array(x, dtype=np.float64)}
+
+    def initial_point(init_seed):
+        # the same jitter as PyMC's "jitter+..." inits: uniform(-1, 1) around the start
+        return start + np.random.default_rng(init_seed).uniform(-1.0, 1.0, n)
+
+    compiled = from_pyfunc(n, make_logp, make_expand, [np.dtype("float64")], [(n,)], ["theta"],
+                           make_initial_point_fn=initial_point)
+    t0 = time.perf_counter()
+    idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                          target_accept=target_accept, progress_bar=progress)
+    idata.posterior.attrs["sampling_time"] = time.perf_counter() - t0
+    return idata
+
+
+def _sample_pymc(gm: GrowthModel, *, draws, tune, chains, cores, seed, target_accept, progress):
     pm = import_pymc()
     from threadpoolctl import threadpool_limits
 
-    sampler_seed, coef_seed, _ = child_seeds(seed)
+    sampler_seed = seed
     # One BLAS thread per process: PyMC forks its workers, and a BLAS thread pool inherited
     # across fork oversubscribes (or stalls) the cores.
     with warnings.catch_warnings(), threadpool_limits(limits=1):
@@ -739,7 +797,11 @@ def fit_bayes(
             init="jitter+adapt_full",
             initvals={"theta": gm.density.initial_point()} if gm.density is not None else None,
         )
-    t2 = time.perf_counter()
+    return idata
+
+
+def _finish(idata, gm: GrowthModel, data: GrowthData, t0, t1, t2, *, seed, coef_seed, level, center,
+            r_hat_threshold, ess_threshold, fail_on_bad_diagnostics) -> BayesResult:
     sampling = float(idata.posterior.attrs.get("sampling_time", math.nan))
     if gm.density is not None:
         idata.posterior = _named_posterior(gm, idata.posterior)

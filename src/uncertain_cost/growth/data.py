@@ -212,24 +212,32 @@ class GrowthData:
         Parameters
         ----------
         ds : xarray.Dataset
-            With ``cost`` (draw, model, method) and ``point`` (model, method) in USD and the
-            coordinate ``publication_year`` (model).
+            With ``cost`` (draw, model, cost_method) and ``point`` (model, cost_method) in USD
+            and the coordinate ``publication_year`` (model), as written to ``results.nc``
+            (a dimension named ``method``, as in older files, is read too).
         methods : sequence of str, optional
-            Methods to keep (default: all of ``ds.method``).
+            Methods to keep (default: every method of the dataset).
 
         Returns
         -------
         GrowthData
         """
-        names = [str(m) for m in ds["method"].values] if methods is None else list(methods)
-        cost = ds["cost"].transpose("draw", "model", "method")
-        all_methods = [str(m) for m in ds["method"].values]
+        dim = next((d for d in (DIM_COST_METHOD, "method") if d in ds["cost"].dims), None)
+        if dim is None:
+            raise ValueError(f"cost dataset: 'cost' has no method dimension ({DIM_COST_METHOD!r}); "
+                             f"dims are {ds['cost'].dims}")
+        all_methods = [str(m) for m in ds[dim].values]
+        names = all_methods if methods is None else list(methods)
+        unknown = [m for m in names if m not in all_methods]
+        if unknown:
+            raise ValueError(f"cost dataset has no method {unknown[0]!r}; have {all_methods}")
+        cost = ds["cost"].transpose("draw", "model", dim)
         draws, points = {}, {}
         for m in names:
             j = all_methods.index(m)  # isel, not sel: "method" is also a keyword of .sel
-            draws[m] = cost.isel({"method": j}).values
+            draws[m] = cost.isel({dim: j}).values
             if "point" in ds:
-                points[m] = ds["point"].transpose("model", "method").isel({"method": j}).values
+                points[m] = ds["point"].transpose("model", dim).isel({dim: j}).values
         return cls.from_costs(
             ds["publication_year"].values, draws, points,
             model=[str(x) for x in ds["model"].values], draws_aligned=True,

@@ -43,6 +43,10 @@ class GrowthSettings:
         Costs whose exceedance probability is reported per year.
     models_per_year : int or None
         Frontier models per year in the forecast (default: as observed).
+    sampler : {"pymc", "nutpie"}
+        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
+        PyMC by default: on ``config.toml`` its dense mass matrix gave more ESS per second
+        than nutpie (see docs/growth.md, Speed).
     """
 
     enabled: bool = True
@@ -61,6 +65,7 @@ class GrowthSettings:
     forecast_end_year: int = 2030
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
+    sampler: str = "pymc"
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],
@@ -108,6 +113,10 @@ def _check(key: str, name: str, value: Any, source: str | None) -> Any:
     if name == "center":
         if value not in ("median", "mean", "point"):
             raise ConfigError(key, f"expected 'median', 'mean' or 'point', got {value!r}", source)
+        return value
+    if name == "sampler":
+        if value not in ("pymc", "nutpie"):
+            raise ConfigError(key, f"expected 'pymc' or 'nutpie', got {value!r}", source)
         return value
     if name == "thresholds_usd":
         if not isinstance(value, list) or not value or not all(

@@ -1,0 +1,290 @@
+"""The whole growth stage of a run as one call: data in, tables, posterior, fans and facts out.
+
+`fit_growth` fits the paper's OLS, the joint hierarchical Bayesian model and (optionally) each
+method alone, and forecasts the most expensive run of each future year. It returns a
+`GrowthOutcome` that holds everything the run writes or reports (rows and columns of
+``growth.csv`` and ``forecast.csv``, the InferenceData, the trend fans of the figure, the
+diagnostics and the numbers the report quotes) and writes nothing itself.
+`growth_paragraph` and `forecast_sentence` turn the facts into the report's prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from uncertain_cost.growth.data import GrowthData
+from uncertain_cost.growth.settings import GrowthSettings
+
+__all__ = ["GrowthFacts", "GrowthOutcome", "fit_growth", "forecast_sentence", "growth_data_from_run",
+           "growth_paragraph", "outcome_tables", "trend_fans"]
+
+
+@dataclass(frozen=True)
+class GrowthFacts:
+    """The numbers the report quotes about the growth fits (data, not prose).
+
+    Attributes
+    ----------
+    headline : dict or None
+        The ``growth.csv`` row of the joint Bayesian fit, amortized method (None without a
+        Bayesian fit).
+    paper : dict
+        The ``growth.csv`` row of the paper's OLS, amortized method.
+    single : tuple of dict
+        The ``bayes_single`` rows (each method fitted alone), in method order.
+    models_per_year : int or None
+        Frontier runs per forecast year (None without a forecast).
+    diagnostics : dict
+        ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences`` of the joint fit
+        (empty without a Bayesian fit).
+    """
+
+    headline: dict | None
+    paper: dict
+    single: tuple[dict, ...] = ()
+    models_per_year: int | None = None
+    diagnostics: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GrowthOutcome:
+    """Everything the growth stage produces.
+
+    Attributes
+    ----------
+    growth_rows : tuple of dict
+        Rows of ``growth.csv`` (estimators ``ols``, ``bayes``, ``bayes_single``).
+    growth_columns : tuple of str
+        Its columns (`uncertain_cost.growth.GROWTH_COLUMNS`).
+    forecast_rows : tuple of dict
+        Rows of ``forecast.csv`` (empty without a forecast).
+    forecast_columns : tuple of str
+        Its columns (empty without a forecast).
+    idata : arviz.InferenceData or None
+        Posterior of the joint fit (with ``posterior_predictive`` of the forecast when it
+        ran); None without a Bayesian fit.
+    fans : dict of str to dict
+        Per method: ``years``, ``lo``, ``mid``, ``hi`` (USD, arrays of 40) and ``label`` of the
+        posterior band of the trend line over the observed years, for ``cost_vs_year``.
+    facts : GrowthFacts
+    notes : tuple of str
+        One-line notes for the run log (diagnostics).
+    timings : dict of str to float
+        Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
+        ``forecast``, ``total``.
+    """
+
+    growth_rows: tuple[dict, ...]
+    growth_columns: tuple[str, ...]
+    forecast_rows: tuple[dict, ...] = ()
+    forecast_columns: tuple[str, ...] = ()
+    idata: object = None
+    fans: dict = field(default_factory=dict)
+    facts: GrowthFacts | None = None
+    notes: tuple[str, ...] = ()
+    timings: dict = field(default_factory=dict)
+
+
+def growth_data_from_run(facts, simulation) -> GrowthData:
+    """Collect the frontier models' Monte Carlo costs (kept draws) and point estimates, per method.
+
+    Parameters
+    ----------
+    facts : uncertain_cost.inputs.ModelFacts
+        ``names``, ``publication_year`` and ``is_frontier`` of every model of the run.
+    simulation : uncertain_cost.engine.Simulation
+        With ``kept`` and ``point`` cost draws (``total(method)``: (draws, models)).
+
+    Returns
+    -------
+    GrowthData
+    """
+    from uncertain_cost.units import METHODS
+
+    frontier = np.flatnonzero(np.asarray(facts.is_frontier))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = {m: np.log10(simulation.kept.total(m)[:, frontier]) for m in METHODS}
+        points = {m: np.log10(simulation.point.total(m)[0, frontier]) for m in METHODS}
+    return GrowthData(np.asarray(facts.publication_year)[frontier], draws, points,
+                      model=tuple(facts.names[i] for i in frontier))
+
+
+def trend_fans(bayes, data: GrowthData) -> dict:
+    """Posterior band of the trend line over the observed years, per method (for the figure).
+
+    Parameters
+    ----------
+    bayes : BayesResult
+    data : GrowthData
+
+    Returns
+    -------
+    dict of str to dict
+        See `GrowthOutcome.fans`. The line is ``10 ** (intercept + slope * x)``: a median
+        (geometric mean) cost, not a mean.
+    """
+    years = np.linspace(float(data.year.min()), float(data.year.max()), 40)
+    fans = {}
+    lo_q, hi_q = 0.5 - bayes.level / 2, 0.5 + bayes.level / 2
+    for method in bayes.methods:
+        slope = bayes.draws("slope", method)
+        intercept = bayes.draws("intercept", method)
+        lines = 10.0 ** (intercept[:, None] + slope[:, None] * (years[None, :] - bayes.year_ref))
+        lo, mid, hi = np.quantile(lines, [lo_q, 0.5, hi_q], axis=0)
+        fans[method] = {"years": years, "lo": lo, "mid": mid, "hi": hi,
+                        "label": f"Bayesian trend (median cost), {bayes.level:.0%} interval"}
+    return fans
+
+
+def _fit(data: GrowthData, settings: GrowthSettings, seed: int):
+    from uncertain_cost.growth.bayes import fit_bayes
+
+    return fit_bayes(data, seed=seed, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                     target_accept=settings.target_accept, level=settings.level, center=settings.center,
+                     fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
+                     r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler)
+
+
+def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
+               progress: Callable[[str], None] | None = None) -> GrowthOutcome:
+    """Fit and forecast the growth of frontier training costs, as configured.
+
+    Parameters
+    ----------
+    data : GrowthData
+        Frontier models' log10 costs (e.g. `growth_data_from_run`).
+    settings : GrowthSettings
+        The ``[growth]`` and ``[forecast]`` sections.
+    seed : int
+        The run's seed: the joint fit and every single-method fit use it (as before).
+    progress : callable, optional
+        Called with a one-line message before each Bayesian fit.
+
+    Returns
+    -------
+    GrowthOutcome
+        With only the OLS rows when ``settings.bayes`` is false.
+    """
+    import time
+
+    from uncertain_cost.growth.forecast import forecast_costs, with_forecast
+    from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
+
+    say = progress if progress is not None else (lambda message: None)
+    t0 = time.perf_counter()
+    ols = fit_ols_methods(data, settings.level)
+    timings = {"ols": time.perf_counter() - t0}
+    paper = next(r for r in growth_rows(ols, None) if r["method"] == "amortized")
+    if not settings.bayes:
+        rows = growth_rows(ols, None)
+        timings["total"] = time.perf_counter() - t0
+        return GrowthOutcome(tuple(rows), tuple(GROWTH_COLUMNS), facts=GrowthFacts(headline=None, paper=paper),
+                             timings=timings)
+
+    say(f"growth: Bayesian fit ({settings.chains} chains x {settings.draws} draws)")
+    t1 = time.perf_counter()
+    bayes = _fit(data, settings, seed)
+    timings["bayes"] = time.perf_counter() - t1
+    d = bayes.diagnostics
+    notes = [f"growth fit diagnostics: R-hat max {d.r_hat_max:.4f}, ESS bulk min {d.ess_bulk_min:.0f}, "
+             f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}"]
+    rows = growth_rows(ols, bayes)
+    t1 = time.perf_counter()
+    if settings.separate:
+        for method in bayes.methods:
+            alone = _fit(data.select([method]), settings, seed)
+            rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
+    timings["single"] = time.perf_counter() - t1
+    headline = next(r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes")
+    single = tuple(r for r in rows if r["estimator"] == "bayes_single")
+    idata = bayes.idata
+    forecast_rows, forecast_columns, per_year = (), (), None
+    t1 = time.perf_counter()
+    if settings.forecast:
+        years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
+        forecast = forecast_costs(bayes, list(years), thresholds=settings.thresholds_usd,
+                                  models_per_year=settings.models_per_year, level=settings.level)
+        forecast_rows, forecast_columns = tuple(forecast.rows), tuple(forecast.columns)
+        per_year = int(forecast.models_per_year)
+        idata = with_forecast(idata, forecast)
+    timings["forecast"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
+                        diagnostics={"r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
+                                     "ess_tail_min": d.ess_tail_min, "divergences": d.divergences})
+    return GrowthOutcome(tuple(rows), tuple(GROWTH_COLUMNS), forecast_rows, forecast_columns, idata=idata,
+                         fans=trend_fans(bayes, data), facts=facts, notes=tuple(notes), timings=timings)
+
+
+def growth_paragraph(facts: GrowthFacts) -> str:
+    """Write the report's paragraph on the headline growth rate, from `GrowthFacts`.
+
+    Parameters
+    ----------
+    facts : GrowthFacts
+
+    Returns
+    -------
+    str
+        Empty without a Bayesian fit.
+    """
+    fit, paper = facts.headline, facts.paper
+    if fit is None:
+        return ""
+    text = (
+        f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
+        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the hierarchical Bayesian fit, "
+        f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
+        f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
+        f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
+        f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
+    if facts.single:
+        text += (
+            " Fitted alone, without pooling across methods: " + ", ".join(
+                f"{r['method']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in facts.single)
+            + ". Where the joint fit and the single fits differ, the cost ratios between methods trend over "
+            "time on the models several methods cost, and the joint fit attributes that trend to the methods' "
+            "slopes; see docs/growth.md.")
+    return text
+
+
+def forecast_sentence(facts: GrowthFacts) -> str:
+    """State the report's assumptions of the forecast's assumptions, from `GrowthFacts`.
+
+    Parameters
+    ----------
+    facts : GrowthFacts
+
+    Returns
+    -------
+    str
+        Empty without a forecast.
+    """
+    if facts.models_per_year is None:
+        return ""
+    return (
+        f"For each year, the cost of the most expensive of {facts.models_per_year} frontier runs "
+        "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
+        "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
+        "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
+        "run that year costs more than $X (in dollars of the reference month).")
+
+
+def outcome_tables(outcome: GrowthOutcome) -> Mapping[str, tuple[list[dict], tuple[str, ...]]]:
+    """Collect the CSV tables of an outcome: ``growth.csv`` and (with a forecast) ``forecast.csv``.
+
+    Parameters
+    ----------
+    outcome : GrowthOutcome
+
+    Returns
+    -------
+    dict of str to (rows, columns)
+    """
+    tables = {"growth.csv": (list(outcome.growth_rows), outcome.growth_columns)}
+    if outcome.forecast_rows:
+        tables["forecast.csv"] = (list(outcome.forecast_rows), outcome.forecast_columns)
+    return tables
