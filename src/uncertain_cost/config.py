@@ -32,6 +32,8 @@ SECTIONS = (
     "sensitivity",
     "development",
     "report",
+    "scenarios",
+    "execution",
 )
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -106,6 +108,12 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "png": _bool,
         "markdown": _bool,
     },
+    "execution": {  # where the work runs (uncertain_cost.execution); results never depend on it
+        "backend": _choice("local", "dask"),
+        "scheduler": _string,
+        "workers": _int(1),
+        "blocks_per_task": _int(1),
+    },
 })
 
 
@@ -175,7 +183,11 @@ class Config:
     inputs : InputSet
     sections : mapping
         Raw tables of the stage-owned sections (selection, growth, forecast,
-        sensitivity, development, report), parsed by their modules.
+        sensitivity, development, report, scenarios, execution), parsed by their modules.
+    raw : mapping
+        The document as given, before ``overrides`` (scenarios are merged over it).
+    overrides : mapping
+        Dotted keys set from the command line or the API.
     """
 
     path: Path | None
@@ -184,6 +196,8 @@ class Config:
     data: DataSettings
     inputs: InputSet
     sections: Mapping[str, dict] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -237,6 +251,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(unknown[0], f"unknown section; valid sections: {', '.join(SECTIONS)}", source)
+    given = MappingProxyType(dict(raw))
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
@@ -260,15 +275,19 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         defaults_source=str(priors_dir() / "inputs.toml"), source=source,
     )
     sections = {}
-    for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
+    for name in ("selection", "growth", "forecast", "sensitivity", "development", "report", "scenarios",
+                 "execution"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(name, f"expected a table [{name}], got {table!r}", source)
         sections[name] = table
     _validated(sections["report"], "report", source)
+    _validated(sections["execution"], "execution", source)
     if sha256 is None:
-        sha256 = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
-    return Config(path, sha256, run, data, inputs, MappingProxyType(sections))
+        hashed = {k: v for k, v in raw.items() if k != "execution"}  # where it runs never changes results
+        sha256 = hashlib.sha256(repr(sorted(hashed.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    return Config(path, sha256, run, data, inputs, MappingProxyType(sections), given,
+                  MappingProxyType(dict(overrides or {})))
 
 
 def default_config(overrides: Mapping[str, Any] | None = None) -> Config:

@@ -258,3 +258,86 @@ def simulate(
                       totals["acquisition"][:n_kept].astype(np.float64))
     point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction)
     return Simulation(kept, totals, point, n_draws, seed)
+
+
+def simulate_blocks(
+    facts: ModelFacts,
+    inputs: InputSet,
+    n_draws: int,
+    seed: int,
+    first_block: int,
+    stop_block: int,
+    *,
+    keep_draws: int = 10_000,
+    chunk_blocks: int = 4,
+    interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION,
+) -> dict:
+    """Evaluate the random blocks ``first_block <= b < stop_block`` of a :func:`simulate` run.
+
+    The draws of block ``b`` are rows ``b * BLOCK_DRAWS`` to ``min(n_draws, (b + 1) * BLOCK_DRAWS)``
+    of the full run. Each block's random numbers depend only on (seed, input, column, block), so
+    concatenating the pieces of consecutive ranges in block order gives exactly the arrays
+    :func:`simulate` computes, for any split (this is what a distributed run merges).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    n_draws : int
+        Draws of the whole run (decides the block count, the kept draws and the totals' dtype).
+    seed : int
+    first_block, stop_block : int
+        Half-open range of blocks, ``0 <= first_block < stop_block <= ceil(n_draws / BLOCK_DRAWS)``.
+    keep_draws : int
+        Leading draws of the whole run kept with their components.
+    chunk_blocks : int
+        Blocks per kernel call inside the range (memory and speed only).
+    interconnect_fraction : float
+
+    Returns
+    -------
+    dict
+        ``start``, ``stop`` (draw rows covered), ``totals`` (method -> ndarray of shape
+        (stop - start, n_models), float32 exactly when :func:`simulate` would use float32) and
+        ``components`` (ndarray (n, n_models, 4) of the kept draws within the range; n may be 0).
+    """
+    if n_draws < 1:
+        raise ValueError("n_draws must be >= 1")
+    n_blocks = -(-n_draws // BLOCK_DRAWS)
+    if not 0 <= first_block < stop_block <= n_blocks:
+        raise ValueError(f"block range [{first_block}, {stop_block}) outside [0, {n_blocks})")
+    lay = layout(inputs, facts)
+    arrays = fact_arrays(facts)
+    n_models = facts.n_models
+    n_kept = min(keep_draws, n_draws)
+    dtype = np.float64 if 3 * n_draws * n_models * 8 <= TOTALS_FLOAT64_BUDGET else np.float32
+    range_start = first_block * BLOCK_DRAWS
+    range_stop = min(n_draws, stop_block * BLOCK_DRAWS)
+    totals = {m: np.empty((range_stop - range_start, n_models), dtype=dtype) for m in ("amortized", "cloud",
+                                                                                         "acquisition")}
+    components = np.empty((max(0, min(n_kept, range_stop) - range_start), n_models, 4))
+    base_index = np.asarray(facts.base_index)
+    deflator = np.asarray(facts.deflator, dtype=np.float64)
+    has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
+    chunk_blocks = max(1, chunk_blocks)
+    buffer = np.empty((min(range_stop - range_start, chunk_blocks * BLOCK_DRAWS), lay.n_columns))
+    for first in range(first_block, stop_block, chunk_blocks):
+        last = min(first + chunk_blocks, stop_block)
+        start = first * BLOCK_DRAWS
+        stop = min(n_draws, last * BLOCK_DRAWS)
+        for b in range(first, last):
+            lo = b * BLOCK_DRAWS - start
+            rows = min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS)
+            draw_block(lay, seed, b, rows, out=buffer[lo:lo + rows])
+        keep = max(0, min(n_kept, stop) - start)
+        at = start - range_start
+        outs = (components[at:at + keep], totals["amortized"][at:at + stop - start],
+                totals["cloud"][at:at + stop - start], totals["acquisition"][at:at + stop - start])
+        costs_into(buffer[:stop - start], lay.column, arrays, interconnect_fraction, *outs)
+        _add_base(outs, base_index, deflator)
+        if has_alternatives:
+            choices = [_drawn_choices(facts, seed, b, min(BLOCK_DRAWS, n_draws - b * BLOCK_DRAWS))
+                       for b in range(first, last)]
+            merged = [(model, np.concatenate([c[k][1] for c in choices])) for k, (model, _) in enumerate(choices[0])]
+            _take_alternatives(outs, merged)
+    return {"start": range_start, "stop": range_stop, "totals": totals, "components": components}

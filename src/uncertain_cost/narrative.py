@@ -76,6 +76,10 @@ def markdown_report(result) -> str:
     -------
     str
     """
+    if "scenarios" in result.tree.attrs:  # several scenarios: side by side, then the first in detail
+        from uncertain_cost.scenarios import scenario_markdown
+
+        return scenario_markdown(result)
     config = result.config
     prov = SimpleNamespace(**result.provenance)
     rows = result.records("summary")[0]
