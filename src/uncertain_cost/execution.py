@@ -34,6 +34,8 @@ __all__ = ["ExecutionSettings", "INSTALL_HINT", "run_with_backend", "block_range
 INSTALL_HINT = "pip install 'uncertain_cost[dask]'"
 #: how often Dask re-runs a task whose worker was lost
 RETRIES = 2
+#: environment of LocalCluster workers: one thread each (processes, not threads, share the cores)
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _mappingproxy(table: dict) -> MappingProxyType:
@@ -220,7 +222,7 @@ def _client(settings: ExecutionSettings, source: str):
     # not daemonic: the Bayesian growth fit starts its own sampler processes
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=settings.workers or 2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=None, env=dict(WORKER_ENV))
     return Client(cluster), cluster
 
 

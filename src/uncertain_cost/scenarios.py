@@ -92,6 +92,7 @@ def scenario_configs(config: Config) -> dict[str, Config]:
     if not table:
         return {}
     source = config.source
+    parse_stage_settings(config)  # a mistake in the base config names its own key, not a scenario's
     base = {k: v for k, v in config.raw.items() if k not in ("scenarios",)}
     out: dict[str, Config] = {}
     for name, over in table.items():
