@@ -115,6 +115,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"{spec.name:26s} {spec.scope:10s} {spec.distribution.central:10.4g}  {spec.distribution!r}")
     facts, skipped, _ = load_facts(config)
     print(f"{int(facts.is_frontier.sum())} frontier models resolved ({len(skipped)} skipped rows/models)")
+    if config.section("scenarios"):
+        from uncertain_cost.scenarios import scenario_configs
+
+        print(f"scenarios (each valid as a whole config): {', '.join(scenario_configs(config))}")
     return 0
 
 

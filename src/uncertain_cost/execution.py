@@ -262,7 +262,15 @@ def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, pro
     finally:
         client.close()
         if cluster is not None:
-            cluster.close()
+            import logging
+
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            nanny.setLevel(logging.ERROR)  # "worker still alive, killing" on shutdown is expected
+            try:
+                cluster.close()
+            finally:
+                nanny.setLevel(level)
 
 
 def _without_figures(config: Config) -> Config:

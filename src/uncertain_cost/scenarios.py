@@ -261,8 +261,9 @@ def select(result: RunResult, name: str) -> RunResult:
     Returns
     -------
     RunResult
-        Its tables and the groups that hold it (other groups' padding is dropped along models
-        and rows only where the scenario has no values; use the combined tree for exact arrays).
+        Its rows of every table (without the ``scenario`` column, as a plain run writes them)
+        and every group at ``scenario = name`` (models or rows only other scenarios have
+        stay in the arrays as NaN padding).
 
     Raises
     ------
