@@ -433,7 +433,11 @@ def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Se
         ax.set_xlabel("growth per year (x)")
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].set_yticks(range(len(names)), list(reversed(names)))
-    axes[0][-1].legend(loc="lower right", fontsize="small")
+    handles: dict = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize="small")
     level = rows[0].get("level")
     fig.suptitle(f"Growth of frontier training costs by scenario ({level:.0%} intervals)" if level else
                  "Growth of frontier training costs by scenario")
