@@ -189,3 +189,18 @@ def test_merge_blocks_rejects_gaps():
     with pytest.raises(ValueError, match="outside"):
         simulate_blocks(facts, config.inputs, n, 1, 1, 3)
     assert block_ranges(n + 1, 2) == [(0, 2), (2, 3)]
+
+
+def test_example_baseline_is_the_default_job():
+    from pathlib import Path
+
+    from uncertain_cost.config import default_config
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "scenarios.toml"
+    configs = scenario_configs(load_config(example))
+    assert len(configs) >= 4 and next(iter(configs)) == "baseline"
+    baseline, default = configs["baseline"], default_config()
+    assert (baseline.run, baseline.data, baseline.inputs) == (default.run, default.data, default.inputs)
+    for name in ("selection", "growth", "forecast", "sensitivity", "development"):
+        assert baseline.section(name) == default.section(name)
+    assert configs["top5_frontier"].section("selection") == {"top_n": 5}
