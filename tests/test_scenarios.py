@@ -204,3 +204,22 @@ def test_example_baseline_is_the_default_job():
     for name in ("selection", "growth", "forecast", "sensitivity", "development"):
         assert baseline.section(name) == default.section(name)
     assert configs["top5_frontier"].section("selection") == {"top_n": 5}
+
+
+@pytest.mark.slow
+def test_selection_sensitivity_example_writes_one_growth_row_per_rule_and_method():
+    from pathlib import Path
+
+    from epoch_paths import snapshot
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "selection-sensitivity.toml"
+    config = load_config(example, {"data.epoch_dir": str(snapshot("2024-06")), "run.draws": 2000,
+                                   "growth.bayes": False})
+    rows, columns = run_config(config).records("growth")
+    assert columns[0] == SCENARIO
+    rules = list(scenario_configs(config))
+    assert len(rules) == 8
+    keys = [(r[SCENARIO], r["method"], r["estimator"]) for r in rows]
+    assert sorted(keys) == sorted((s, m, "ols") for s in rules for m in ("amortized", "cloud", "acquisition"))
+    top10 = next(r for r in rows if r[SCENARIO] == "top10" and r["method"] == "amortized")
+    assert top10["n_models"] == 45 and top10["growth_per_year"] == pytest.approx(2.45, abs=0.01)  # paper v1
