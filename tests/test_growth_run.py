@@ -42,19 +42,24 @@ def test_ols_rows_without_pymc(tmp_path):
     assert amortized["n_models"] == 41 and round(amortized["growth_per_year"], 2) == 2.41
 
 
-def test_from_cost_dataset_reads_a_real_run():
-    """``GrowthData.from_cost_dataset`` on the run's own ``costs`` group equals the stage's data."""
+def test_from_cost_dataset_reads_a_real_run(tmp_path):
+    """``GrowthData.from_cost_dataset`` on a written run's ``results.nc`` equals the stage's data."""
     import numpy as np
+    import xarray as xr
 
+    from uncertain_cost.engine import simulate
     from uncertain_cost.growth import GrowthData
-    from uncertain_cost.pipeline import run_pipeline
-    from uncertain_cost.stages import growth_data
+    from uncertain_cost.growth.step import growth_data_from_run
+    from uncertain_cost.runner import finish_run, prepare_run
 
-    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}})
-    art = run_pipeline(config, stages=lambda c, a, p: None)
-    ds = art.groups["costs"]
+    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
+                           "development": {"enabled": False}, "report": {"png": False}})
+    prepared = prepare_run(config)
+    sim = simulate(prepared.facts, config.inputs, 2000, config.run.seed, keep_draws=config.run.keep_draws)
+    folder = finish_run(prepared, sim).write(tmp_path / "run")
+    ds = xr.open_datatree(folder / "results.nc")["costs"].to_dataset()
     assert "cost_method" in ds["cost"].dims
-    from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data(art)
+    from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data_from_run(prepared.facts, sim)
     assert from_file.model == from_run.model and from_file.methods == from_run.methods
     np.testing.assert_array_equal(from_file.year, from_run.year)
     for method in from_run.methods:

@@ -5,19 +5,18 @@ import pytest
 
 from uncertain_cost.config import parse_config
 from uncertain_cost.devcost import parse_development
-from uncertain_cost.pipeline import run_pipeline
+from uncertain_cost.runner import prepare_run, run_config
 from uncertain_cost.sensitivity.targets import development_target
-from uncertain_cost.stages import development_stage
 
 N = 8000
 
 
 @pytest.fixture(scope="module")
 def engine():
-    config = parse_config({"run": {"draws": N, "keep_draws": N, "seed": 11}})
-    art = run_pipeline(config, stages=lambda c, a, p: development_stage(c, a, p))
-    rows = {(r["model"], r["component"]): r for r in art.tables["devcost.csv"][0]}
-    return config, art.facts, parse_development(config.section("development")), rows
+    config = parse_config({"run": {"draws": N, "keep_draws": N, "seed": 11}, "growth": {"enabled": False},
+                           "sensitivity": {"enabled": False}, "report": {"png": False}})
+    rows = {(r["model"], r["component"]): r for r in run_config(config).records("devcost")[0]}
+    return config, prepare_run(config).facts, parse_development(config.section("development")), rows
 
 
 @pytest.mark.parametrize("model", ["GPT-4", "GPT-3 175B (davinci)"])

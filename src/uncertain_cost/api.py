@@ -42,7 +42,8 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
 
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
-        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True) -> RunResult:
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
+        backend: str | None = None, workers: int | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -56,12 +57,17 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``data.epoch_dir`` (an Epoch AI export folder).
     quiet : bool, default True
         No progress messages on stderr.
+    backend : {"local", "dask"}, optional
+        Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
+    workers : int, optional
+        Override ``execution.workers`` (a Dask LocalCluster of this many processes).
 
     Returns
     -------
     RunResult
         ``.tree`` (xarray.DataTree), ``.summary()`` (pandas DataFrame), ``.write(folder)``,
-        ``.report()``.
+        ``.report()``. With ``[scenarios]``, every table has a first column ``scenario`` and
+        every results.nc group a ``scenario`` dimension (:mod:`uncertain_cost.scenarios`).
 
     Raises
     ------
@@ -78,6 +84,10 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["run.seed"] = seed
     if epoch_dir is not None:
         overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
+    if backend is not None or workers is not None:
+        overrides["execution.backend"] = backend or "dask"
+    if workers is not None:
+        overrides["execution.workers"] = workers
     return run_config(_config(config, overrides), Progress(quiet=quiet))
 
 

@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="random seed, 0..2**63-1 (overrides run.seed)")
     run.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--backend", choices=("local", "dask"), help="where the work runs (overrides execution.backend)")
+    run.add_argument("--workers", type=int,
+                     help="a Dask LocalCluster of N worker processes (overrides execution.workers; "
+                          "implies --backend dask)")
 
     val = sub.add_parser("validate", help="check a config and show the resolved inputs")
     val.add_argument("config", nargs="?", default=None)
@@ -143,10 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict:
     out = {}
-    for attr, key in (("draws", "run.draws"), ("seed", "run.seed"), ("epoch_dir", "data.epoch_dir")):
+    for attr, key in (("draws", "run.draws"), ("seed", "run.seed"), ("epoch_dir", "data.epoch_dir"),
+                      ("backend", "execution.backend"), ("workers", "execution.workers")):
         value = getattr(args, attr, None)
         if value is not None:
             out[key] = str(Path(value).resolve()) if attr == "epoch_dir" else value
+    if getattr(args, "workers", None) is not None and getattr(args, "backend", None) is None:
+        out["execution.backend"] = "dask"
     return out
 
 
@@ -208,6 +215,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for spec in config.inputs:
         print(f"{spec.name:26s} {spec.scope:10s} {spec.distribution.central:10.4g}  {spec.distribution!r}")
     print(f"{int(facts.is_frontier.sum())} frontier models resolved ({len(skipped)} skipped rows/models)")
+    if config.section("scenarios"):
+        from uncertain_cost.scenarios import scenario_configs
+
+        print(f"scenarios (each valid as a whole config): {', '.join(scenario_configs(config))}")
     return 0
 
 

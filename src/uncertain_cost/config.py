@@ -36,6 +36,8 @@ SECTIONS = (
     "sensitivity",
     "development",
     "report",
+    "scenarios",
+    "execution",
 )
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -121,6 +123,12 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "png": _bool,
         "markdown": _bool,
     },
+    "execution": {  # where the work runs (uncertain_cost.execution); results never depend on it
+        "backend": _choice("local", "dask"),
+        "scheduler": _string,
+        "workers": _int(1),
+        "blocks_per_task": _int(1),
+    },
 })
 
 
@@ -202,10 +210,14 @@ class Config:
     inputs : InputSet
     sections : mapping
         Raw tables of the stage-owned sections (selection, growth, forecast,
-        sensitivity, development, report).
+        sensitivity, development, report, scenarios, execution).
     stages : StageSettings
         Those sections parsed and checked by their packages' settings classes (so every
         mistake in any section surfaces when the config is read, before any work).
+    raw : mapping
+        The document as given, before ``overrides`` (scenarios are merged over it).
+    overrides : mapping
+        Dotted keys set from the command line or the API.
     """
 
     path: Path | None
@@ -215,6 +227,8 @@ class Config:
     inputs: InputSet
     sections: Mapping[str, dict] = field(default_factory=dict)
     stages: Any = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -268,6 +282,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(unknown[0], f"unknown section; valid sections: {', '.join(SECTIONS)}", source)
+    given = MappingProxyType(dict(raw))
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
@@ -298,16 +313,20 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     )
     inputs = attach_correlations(inputs, raw.get("correlations", {}), source)
     sections = {}
-    for name in ("selection", "growth", "forecast", "sensitivity", "development", "report"):
+    for name in ("selection", "growth", "forecast", "sensitivity", "development", "report", "scenarios",
+                 "execution"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(name, f"expected a table [{name}], got {table!r}", source)
         sections[name] = table
     _validated(sections["report"], "report", source)
+    _validated(sections["execution"], "execution", source)
     if sha256 is None:
-        sha256 = hashlib.sha256(repr(sorted(raw.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+        hashed = {k: v for k, v in raw.items() if k != "execution"}  # where it runs never changes results
+        sha256 = hashlib.sha256(repr(sorted(hashed.items(), key=lambda kv: kv[0])).encode()).hexdigest()
     return Config(path, sha256, run, data, inputs, MappingProxyType(sections),
-                  parse_stage_settings(sections, source))
+                  stages=parse_stage_settings(sections, source), raw=given,
+                  overrides=MappingProxyType(dict(overrides or {})))
 
 
 @dataclass(frozen=True)

@@ -352,6 +352,38 @@ def _check_memory(n_draws: int, n_models: int, keep_draws: int, chunk_blocks: in
                             f"of memory; {format_bytes(have)} is available; lower run.draws (or --draws)")
 
 
+def _range_evaluator(facts: ModelFacts, inputs: InputSet, seed: int, interconnect_fraction: float, lay, arrays):
+    """Return ``evaluate(start, stop, outs)``: draws ``start..stop-1`` costed into ``outs``.
+
+    ``outs`` are (components of the kept rows, amortized, cloud, acquisition totals), each
+    starting at draw ``start``. Every draw depends only on (seed, input, column, draw index), so
+    any split of the draws into ranges gives the same arrays (:func:`simulate`, :func:`simulate_blocks`).
+    """
+    base_index = np.asarray(facts.base_index)
+    deflator = np.asarray(facts.deflator, dtype=np.float64)
+    has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
+    plan = column_plan(lay, seed, read=lay.column[params_read(arrays)])
+    correlated = getattr(inputs, "correlations", None) is not None
+    generic_slot = np.full(lay.n_columns, -1, dtype=np.int64)
+    generic_slot[list(plan.generic)] = np.arange(len(plan.generic))
+
+    def evaluate(start: int, stop: int, outs: tuple[np.ndarray, ...]) -> None:
+        if correlated:  # the copula mixes whole columns: draw the value matrix, then cost it
+            values = draw_values(lay, seed, start, stop)
+            apply_correlations(values, lay)
+            costs_into(values, lay.column, arrays, interconnect_fraction, *outs)
+        else:
+            _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
+                          generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
+                          float(interconnect_fraction), np.int64(TILE_DRAWS), *outs)
+        _add_base(outs, base_index, deflator)
+        if has_alternatives:
+            for method, arrays_of_method in (("amortized", (outs[0], outs[1], outs[3])), ("cloud", (outs[2],))):
+                _take_alternatives(arrays_of_method, _drawn_choices(facts, seed, start, stop, method))
+
+    return evaluate
+
+
 def simulate(
     facts: ModelFacts,
     inputs: InputSet,
@@ -404,35 +436,83 @@ def simulate(
     dtype = np.float64 if total_bytes <= TOTALS_FLOAT64_BUDGET else np.float32
     totals = {m: np.empty((n_draws, n_models), dtype=dtype) for m in ("amortized", "cloud", "acquisition")}
     components = np.empty((n_kept, n_models, 4))
-    base_index = np.asarray(facts.base_index)
-    deflator = np.asarray(facts.deflator, dtype=np.float64)
-    has_alternatives = bool(np.any(np.asarray(facts.alternative_of) >= 0))
-
-    plan = column_plan(lay, seed, read=lay.column[params_read(arrays)])
-    correlated = getattr(inputs, "correlations", None) is not None
-    generic_slot = np.full(lay.n_columns, -1, dtype=np.int64)
-    generic_slot[list(plan.generic)] = np.arange(len(plan.generic))
+    evaluate = _range_evaluator(facts, inputs, seed, interconnect_fraction, lay, arrays)
     chunk = max(1, chunk_blocks) * BLOCK_DRAWS
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
         keep = max(0, min(n_kept, stop) - start)
-        outs = (components[start:start + keep], totals["amortized"][start:stop],
-                totals["cloud"][start:stop], totals["acquisition"][start:stop])
-        if correlated:  # the copula mixes whole columns: draw the value matrix, then cost it
-            values = draw_values(lay, seed, start, stop)
-            apply_correlations(values, lay)
-            costs_into(values, lay.column, arrays, interconnect_fraction, *outs)
-        else:
-            _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
-                          generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
-                          float(interconnect_fraction), np.int64(TILE_DRAWS), *outs)
-        _add_base(outs, base_index, deflator)
-        if has_alternatives:
-            for method, arrays_of_method in (("amortized", (outs[0], outs[1], outs[3])), ("cloud", (outs[2],))):
-                _take_alternatives(arrays_of_method, _drawn_choices(facts, seed, start, stop, method))
+        evaluate(start, stop, (components[start:start + keep], totals["amortized"][start:stop],
+                               totals["cloud"][start:stop], totals["acquisition"][start:stop]))
         if progress is not None:
             progress(stop, n_draws)
     kept = CostArrays(components, totals["cloud"][:n_kept].astype(np.float64),
                       totals["acquisition"][:n_kept].astype(np.float64))
     point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction)
     return Simulation(kept, totals, point, n_draws, seed)
+
+
+def simulate_blocks(
+    facts: ModelFacts,
+    inputs: InputSet,
+    n_draws: int,
+    seed: int,
+    first_block: int,
+    stop_block: int,
+    *,
+    keep_draws: int = 10_000,
+    chunk_blocks: int = 4,
+    interconnect_fraction: float = DEFAULT_INTERCONNECT_FRACTION,
+) -> dict:
+    """Evaluate the random blocks ``first_block <= b < stop_block`` of a :func:`simulate` run.
+
+    The draws of block ``b`` are rows ``b * BLOCK_DRAWS`` to ``min(n_draws, (b + 1) * BLOCK_DRAWS)``
+    of the full run. Each block's random numbers depend only on (seed, input, column, block), so
+    concatenating the pieces of consecutive ranges in block order gives exactly the arrays
+    :func:`simulate` computes, for any split (this is what a distributed run merges).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    n_draws : int
+        Draws of the whole run (decides the block count, the kept draws and the totals' dtype).
+    seed : int
+    first_block, stop_block : int
+        Half-open range of blocks, ``0 <= first_block < stop_block <= ceil(n_draws / BLOCK_DRAWS)``.
+    keep_draws : int
+        Leading draws of the whole run kept with their components.
+    chunk_blocks : int
+        Blocks per kernel call inside the range (memory and speed only).
+    interconnect_fraction : float
+
+    Returns
+    -------
+    dict
+        ``start``, ``stop`` (draw rows covered), ``totals`` (method -> ndarray of shape
+        (stop - start, n_models), float32 exactly when :func:`simulate` would use float32) and
+        ``components`` (ndarray (n, n_models, 4) of the kept draws within the range; n may be 0).
+    """
+    if n_draws < 1:
+        raise ValueError("n_draws must be >= 1")
+    n_blocks = -(-n_draws // BLOCK_DRAWS)
+    if not 0 <= first_block < stop_block <= n_blocks:
+        raise ValueError(f"block range [{first_block}, {stop_block}) outside [0, {n_blocks})")
+    lay = layout(inputs, facts)
+    arrays = fact_arrays(facts)
+    n_models = facts.n_models
+    n_kept = min(keep_draws, n_draws)
+    dtype = np.float64 if 3 * n_draws * n_models * 8 <= TOTALS_FLOAT64_BUDGET else np.float32
+    range_start = first_block * BLOCK_DRAWS
+    range_stop = min(n_draws, stop_block * BLOCK_DRAWS)
+    totals = {m: np.empty((range_stop - range_start, n_models), dtype=dtype) for m in ("amortized", "cloud",
+                                                                                         "acquisition")}
+    components = np.empty((max(0, min(n_kept, range_stop) - range_start), n_models, 4))
+    evaluate = _range_evaluator(facts, inputs, seed, interconnect_fraction, lay, arrays)
+    chunk = max(1, chunk_blocks) * BLOCK_DRAWS
+    for start in range(range_start, range_stop, chunk):
+        stop = min(range_stop, start + chunk)
+        keep = max(0, min(n_kept, stop) - start)
+        at = start - range_start
+        evaluate(start, stop, (components[at:at + keep], totals["amortized"][at:at + stop - start],
+                               totals["cloud"][at:at + stop - start], totals["acquisition"][at:at + stop - start]))
+    return {"start": range_start, "stop": range_stop, "totals": totals, "components": components}

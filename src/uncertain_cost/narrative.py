@@ -9,6 +9,10 @@ __all__ = ["markdown_report", "html_report"]
 
 def markdown_report(result) -> str:
     """Compose ``report.md`` from a run's result (see :func:`uncertain_cost.reporting.collect`)."""
+    if "scenarios" in result.tree.attrs:  # several scenarios: side by side, then the first in detail
+        from uncertain_cost.scenarios import scenario_markdown
+
+        return scenario_markdown(result)
     return markdown_document(collect(result))
 
 

@@ -21,7 +21,7 @@ from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
 from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_records
 from uncertain_cost.tables import records_to_dataset
 
-__all__ = ["RunState", "run_config", "preflight", "SKIPPED_COLUMNS"]
+__all__ = ["RunState", "run_config", "prepare_run", "finish_run", "preflight", "PreparedRun", "SKIPPED_COLUMNS"]
 
 SKIPPED_COLUMNS = ("file", "row", "model", "reason")
 
@@ -79,6 +79,10 @@ class RunState:
 def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     """Run every enabled step of ``config`` and return the result (nothing is written).
 
+    A config with ``[scenarios]`` or ``[execution]`` goes through
+    :func:`uncertain_cost.execution.run_with_backend` (one result with a ``scenario``
+    dimension, computed locally or on Dask).
+
     Parameters
     ----------
     config : Config
@@ -90,8 +94,44 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     -------
     RunResult
     """
-    from uncertain_cost import stages
+    progress = progress or Progress(quiet=True)
+    if config.section("scenarios") or config.section("execution"):
+        from uncertain_cost.execution import run_with_backend
 
+        return run_with_backend(config, progress)
+    prepared = prepare_run(config, progress)
+    progress.stage(f"sampling {config.run.draws:,} draws x {prepared.facts.n_models} models")
+    sim = simulate(
+        prepared.facts, config.inputs, config.run.draws, config.run.seed,
+        keep_draws=config.run.keep_draws, chunk_blocks=config.run.chunk_blocks,
+        interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws,
+    )
+    return finish_run(prepared, sim, progress)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What a run knows before its Monte Carlo: settings, resolved facts, skips, provenance."""
+
+    config: Config
+    settings: Any
+    facts: ModelFacts
+    skipped: tuple
+    provenance: Provenance
+
+
+def prepare_run(config: Config, progress: Progress | None = None) -> PreparedRun:
+    """Parse every stage's settings and resolve the frontier models' facts (the steps before sampling).
+
+    Parameters
+    ----------
+    config : Config
+    progress : Progress, optional
+
+    Returns
+    -------
+    PreparedRun
+    """
     progress = progress or Progress(quiet=True)
     settings = config.stages
     progress.stage("resolving frontier models")
@@ -105,18 +145,34 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         data_snapshot=facts.snapshot or "embedded",
         n_draws=config.run.draws,
     )
-    progress.stage(f"sampling {config.run.draws:,} draws x {facts.n_models} models")
-    sim = simulate(
-        facts, config.inputs, config.run.draws, config.run.seed,
-        keep_draws=config.run.keep_draws, chunk_blocks=config.run.chunk_blocks,
-        interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws,
-    )
+    return PreparedRun(config, settings, facts, tuple(skipped), provenance)
+
+
+def finish_run(prepared: PreparedRun, sim: Simulation, progress: Progress | None = None) -> RunResult:
+    """Every step after the Monte Carlo: summaries, growth, development cost, sensitivity, figures.
+
+    Parameters
+    ----------
+    prepared : PreparedRun
+        From :func:`prepare_run`.
+    sim : Simulation
+        The Monte Carlo of ``prepared.facts`` under the config's inputs, draws and seed.
+    progress : Progress, optional
+
+    Returns
+    -------
+    RunResult
+    """
+    from uncertain_cost import stages
+
+    progress = progress or Progress(quiet=True)
+    config, settings, facts, provenance = prepared.config, prepared.settings, prepared.facts, prepared.provenance
     state = RunState(config, settings, facts, sim, provenance)
     costs = cost_dataset(sim, facts, provenance, config.run.credible_level)
     state.groups["costs"] = costs
     rows = summary_records(costs, facts, sim.n_draws)
     state.add_table("summary", rows, SUMMARY_COLUMNS)
-    skip_rows = [_skip_record(s) for s in skipped]
+    skip_rows = [_skip_record(s) for s in prepared.skipped]
     state.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
     if skip_rows:
         state.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")
