@@ -76,6 +76,10 @@ def test_estimate_summary_has_the_three_methods():
     table = est.summary()
     assert list(table.method) == ["amortized", "cloud", "acquisition"]
     assert np.all(table.p5_usd < table.p95_usd)
+    from uncertain_cost.data.priors import load_embedded_tables
+    from uncertain_cost.hypothetical import latest_deflator_month
+
+    assert est.reference_month == latest_deflator_month(load_embedded_tables())  # today's dollars by default
 
 
 def test_bad_config_fails_before_work():

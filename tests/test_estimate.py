@@ -7,7 +7,7 @@ import pytest
 from uncertain_cost.cli import main
 from uncertain_cost.data.priors import load_embedded_tables
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.estimate import Hypothetical, estimate_run, hypothetical_facts
+from uncertain_cost.hypothetical import Hypothetical, estimate_run, hypothetical_facts
 
 
 def test_hypothetical_matches_hand_calculation(default_inputs):

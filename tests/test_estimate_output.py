@@ -10,7 +10,7 @@ import pytest
 
 from uncertain_cost.cli import main
 from uncertain_cost.data.priors import load_embedded_tables
-from uncertain_cost.estimate import ESTIMATE_CSV_COLUMNS, check_reference_month, latest_deflator_month
+from uncertain_cost.hypothetical import ESTIMATE_CSV_COLUMNS, check_reference_month, latest_deflator_month
 
 ARGS = ["estimate", "--chip", "H100", "--quantity", "1000", "--days", "30", "--start", "2026-01-01",
         "--draws", "1000", "--seed", "1"]

@@ -126,7 +126,7 @@ class Estimate:
 
 def estimate(*, chip: str, quantity: float, days: float, start: str | date, organization: str | None = None,
              config: Config | str | Path | Mapping[str, Any] | None = None, draws: int = 20_000,
-             seed: int | None = None) -> Estimate:
+             seed: int | None = None, reference_month: str | None = None) -> Estimate:
     """Cost one hypothetical training run ("100k H100 for 90 days from 2026-01").
 
     Parameters
@@ -146,13 +146,16 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     draws : int, default 20000
     seed : int, optional
         Default: the config's ``run.seed``.
+    reference_month : str, optional
+        Dollars of this month (``"YYYY-MM"``); default the latest month of the deflator
+        (today's dollars), as the ``estimate`` command.
 
     Returns
     -------
     Estimate
     """
     from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.estimate import Hypothetical, estimate_run
+    from uncertain_cost.hypothetical import Hypothetical, check_reference_month, estimate_run, latest_deflator_month
 
     overrides: dict[str, Any] = {"run.draws": draws}
     if seed is not None:
@@ -170,7 +173,14 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
         tables, _ = read_epoch_snapshot(cfg.data.epoch_dir)
     else:
         tables = load_embedded_tables()
-    out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=cfg.run.reference_month,
+    if reference_month is None:
+        month = latest_deflator_month(tables)
+    else:
+        try:
+            month = check_reference_month(tables, reference_month)
+        except ValueError as err:
+            raise ConfigError("reference_month", str(err)) from None
+    out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
-    return Estimate(out["name"], cfg.run.reference_month, cfg.run.draws, tuple(out["rows"]),
+    return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),
                     dict(out["components"]), tuple(out["notes"]))

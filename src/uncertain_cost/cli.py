@@ -267,7 +267,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.errors import ConfigError
-    from uncertain_cost.estimate import (
+    from uncertain_cost.hypothetical import (
         Hypothetical,
         check_reference_month,
         estimate_csv,

@@ -23,7 +23,7 @@ import numpy as np
 from uncertain_cost.config import Config
 from uncertain_cost.engine import CostArrays, Simulation, point_costs, simulate, simulate_blocks
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.pipeline import Progress, parse_stage_settings
+from uncertain_cost.pipeline import Progress
 from uncertain_cost.result import RunResult
 from uncertain_cost.sampling.design import BLOCK_DRAWS
 
@@ -304,7 +304,6 @@ def run_with_backend(config: Config, progress: Progress | None = None) -> RunRes
 
     progress = progress or Progress(quiet=True)
     settings = ExecutionSettings.from_config(config)
-    parse_stage_settings(config)
     scenarios = scenario_configs(config)
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
     if scenarios:  # the combined result keeps the first scenario's figures: draw no others

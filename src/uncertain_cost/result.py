@@ -110,10 +110,9 @@ class RunResult:
 
     def report(self, html: bool = False) -> str:
         """Compose the run report as Markdown (or, with ``html=True``, a self-contained HTML page)."""
-        from uncertain_cost.reporting import collect, html_document, markdown_document
+        from uncertain_cost.narrative import html_report, markdown_report
 
-        content = collect(self)
-        return html_document(content) if html else markdown_document(content)
+        return html_report(self) if html else markdown_report(self)
 
     def write(self, destination: str | Path, *, force: bool = False) -> Path:
         """Write the run folder the CLI writes (CSV/JSON, results.nc, figures, report).

@@ -86,13 +86,10 @@ def scenario_configs(config: Config) -> dict[str, Config]:
     ConfigError
         Naming ``scenarios.NAME.<dotted key>`` of the first mistake.
     """
-    from uncertain_cost.pipeline import parse_stage_settings
-
     table = config.section("scenarios")
     if not table:
         return {}
     source = config.source
-    parse_stage_settings(config)  # a mistake in the base config names its own key, not a scenario's
     base = {k: v for k, v in config.raw.items() if k not in ("scenarios",)}
     out: dict[str, Config] = {}
     for name, over in table.items():
@@ -111,8 +108,7 @@ def scenario_configs(config: Config) -> dict[str, Config]:
                               "set [run] seed in the base config", source)
         try:
             cfg = parse_config(deep_merge(base, over), path=config.path, sha256=config.sha256,
-                               overrides=config.overrides)
-            parse_stage_settings(cfg)
+                               overrides=config.overrides)  # parses and checks every section
         except ConfigError as exc:
             raise ConfigError(f"{key}.{exc.key}", exc.message, exc.source) from None
         out[name] = cfg
@@ -322,8 +318,7 @@ def report_section(result: RunResult) -> str:
     -------
     str
     """
-    from uncertain_cost.narrative import _table
-    from uncertain_cost.report import format_usd
+    from uncertain_cost.money import format_usd
 
     names = scenario_names(result)
     if not names:
@@ -445,6 +440,12 @@ def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Se
     return fig
 
 
+def _table(header, rows) -> str:
+    """Format rows as a Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
 def scenario_markdown(result: RunResult) -> str:
     """Compose a scenario run's report: the side-by-side section, then the first scenario's detailed report.
 
@@ -463,7 +464,10 @@ def scenario_markdown(result: RunResult) -> str:
     view = select(result, names[0])
     view = RunResult(tree=view.tree, notes=result.notes, figures=dict(result.figures), config=result.config)
     detail = markdown_report(view)
-    head, marker, rest = detail.partition("## Headline models")
+    # the side-by-side section goes after the first section (the headline answers), before the details
+    first = detail.find("\n## ")
+    cut = detail.find("\n## ", first + 1) if first >= 0 else -1
+    head, rest = (detail[:cut], detail[cut:]) if cut >= 0 else (detail, "")
     section = report_section(result)
-    title = f"Scenarios: {', '.join(f'`{n}`' for n in names)}"
-    return head.rstrip("\n") + "\n\n" + title + "\n\n" + section + "\n" + marker + f" (scenario `{names[0]}`)" + rest
+    title = f"Scenarios: {', '.join(f'`{n}`' for n in names)}; the sections after this one are scenario `{names[0]}`'s."
+    return head.rstrip("\n") + "\n\n" + title + "\n\n" + section + "\n" + rest

@@ -503,7 +503,8 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
         An OS error while writing, e.g. a full disk (exit 1); no partial folder is left
         and the previous destination is intact.
     """
-    from uncertain_cost.reporting import collect, html_document, markdown_document
+    from uncertain_cost.narrative import html_report, markdown_report
+    from uncertain_cost.reporting import collect
     from uncertain_cost.result import FIGURE_DATA, TABLES
     from uncertain_cost.results import method_counts
 
@@ -529,9 +530,9 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
                     save_figure(fig, folder.file(name))
             content = collect(result)  # the report reads the run once; renderers see only this
             if flags.get("markdown", True):
-                folder.file("report.md").write_text(markdown_document(content), encoding="utf-8")
+                folder.file("report.md").write_text(markdown_report(result, content), encoding="utf-8")
             if flags.get("html", True):
-                folder.file("report.html").write_text(html_document(content), encoding="utf-8")
+                folder.file("report.html").write_text(html_report(result, content), encoding="utf-8")
             write_json(folder.file("provenance.json"), {**attrs, RUN_FOLDER_MARKER: RUN_FOLDER_FORMAT})
     except OSError as exc:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
