@@ -15,7 +15,7 @@ EPOCH_DATA = Path(
         Path(__file__).resolve().parents[1].parent / "shared" / "epoch-data",
     )
 )
-FIXTURES = Path(__file__).resolve().parent / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def snapshot(name: str) -> Path:

@@ -18,7 +18,7 @@ from uncertain_cost.devcost import (
 )
 from uncertain_cost.errors import ConfigError, UncertainCostWarning
 
-EPOCH_2024 = Path(__file__).resolve().parents[2] / "shared" / "epoch-data" / "2024-06"
+EPOCH_2024 = Path(__file__).resolve().parents[3] / "shared" / "epoch-data" / "2024-06"
 MODELS = ("GPT-3 175B (davinci)", "OPT-175B", "GPT-4", "Gemini 1.0 Ultra")
 N = 4000
 

@@ -14,7 +14,7 @@ import pytest
 from uncertain_cost.pipeline import Progress as PipelineProgress
 from uncertain_cost.progress import Progress, format_bar
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_pipeline_still_exports_progress():

@@ -7,7 +7,7 @@ from uncertain_cost.runner import run_config
 
 from epoch_paths import snapshot
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "epoch-2025.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "epoch-2025.toml"
 
 
 def test_2025_example_costs_recent_models_and_reports_skips():

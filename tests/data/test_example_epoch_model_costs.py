@@ -11,7 +11,7 @@ from uncertain_cost.pipeline import load_facts
 
 from epoch_paths import snapshot
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "epoch-model-costs.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "epoch-model-costs.toml"
 
 
 def test_example_parses_to_epochs_rules():

@@ -15,7 +15,7 @@ import pytest
 from uncertain_cost.cli import main
 from uncertain_cost.writer import is_run_folder
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 TINY = """
 [run]

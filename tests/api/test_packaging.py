@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PRIORS = sorted(p.name for p in (REPO / "priors").glob("*.toml"))
 
 

@@ -108,7 +108,7 @@ print(numba.get_num_threads(), h.hexdigest())
 
 @pytest.mark.parametrize("threads", [["1", "2"]])
 def test_identical_across_thread_counts(threads):
-    tests = os.path.dirname(__file__)
+    tests = os.path.dirname(os.path.dirname(__file__))  # the helper modules live in tests/
     out = []
     for t in threads:
         env = {**os.environ, "NUMBA_NUM_THREADS": t}

@@ -10,7 +10,7 @@ from uncertain_cost.config import parse_config
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.settings import GrowthSettings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _rows(path):

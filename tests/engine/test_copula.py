@@ -19,7 +19,7 @@ from uncertain_cost.sampling.design import BLOCK_DRAWS, draw_block, layout
 
 from factories import GPT4, TPU_MODEL, make_facts
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GPT4_B = {**GPT4, "name": "GPT-4 twin", "chip": "NVIDIA H100"}
 
 
@@ -184,7 +184,7 @@ print(numba.get_num_threads(), h.hexdigest())
 
 
 def test_correlated_draws_identical_across_thread_counts():
-    tests = os.path.dirname(__file__)
+    tests = os.path.dirname(os.path.dirname(__file__))  # the helper modules live in tests/
     out = []
     for t in ("1", "2"):
         env = {**os.environ, "NUMBA_NUM_THREADS": t, "OMP_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t}

@@ -9,7 +9,7 @@ import xarray as xr
 
 import uncertain_cost as uc
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAST = {"growth": {"bayes": False}, "sensitivity": {"enabled": False}, "development": {"enabled": False}}
 
 

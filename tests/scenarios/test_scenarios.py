@@ -196,7 +196,7 @@ def test_example_baseline_is_the_default_job():
 
     from uncertain_cost.config import default_config
 
-    example = Path(__file__).resolve().parents[1] / "examples" / "scenarios.toml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "scenarios.toml"
     configs = scenario_configs(load_config(example))
     assert len(configs) >= 4 and next(iter(configs)) == "baseline"
     baseline, default = configs["baseline"], default_config()
@@ -212,7 +212,7 @@ def test_selection_sensitivity_example_writes_one_growth_row_per_rule_and_method
 
     from epoch_paths import snapshot
 
-    example = Path(__file__).resolve().parents[1] / "examples" / "selection-sensitivity.toml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "selection-sensitivity.toml"
     config = load_config(example, {"data.epoch_dir": str(snapshot("2024-06")), "run.draws": 2000,
                                    "growth.bayes": False})
     rows, columns = run_config(config).records("growth")
