@@ -11,6 +11,7 @@ from typing import Any
 
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.errors import ConfigError
 from uncertain_cost.progress import Progress
 
 __all__ = ["Progress", "load_facts"]
@@ -59,9 +60,12 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         rules = SelectionRules.from_config(config.section("selection"), config.source)
     selection = select_frontier(tables, rules)
     skipped.extend(getattr(selection, "skipped", ()))
-    facts, resolve_skips = resolve_facts(
-        tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
-    )
+    try:
+        facts, resolve_skips = resolve_facts(
+            tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
+        )
+    except ConfigError as exc:  # the library names the argument; name the config key and file
+        raise ConfigError(f"run.{exc.key}", exc.message, config.source) from None
     skipped.extend(resolve_skips)
     from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
 

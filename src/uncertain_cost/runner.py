@@ -24,6 +24,8 @@ from uncertain_cost.tables import records_to_dataset
 __all__ = ["RunState", "run_config", "prepare_run", "finish_run", "preflight", "PreparedRun", "SKIPPED_COLUMNS"]
 
 SKIPPED_COLUMNS = ("file", "row", "model", "reason")
+#: fewest kept draws from which the growth fit estimates the models' cost covariance
+MIN_GROWTH_DRAWS = 100
 
 
 @dataclass
@@ -208,6 +210,12 @@ def preflight(config: Config, facts: ModelFacts) -> None:
     if growth.enabled and n_frontier < 3:
         raise ConfigError("selection", f"the growth fit needs at least 3 frontier models, {n_frontier} selected "
                           "(or set growth.enabled = false)", source)
+    kept = min(config.run.draws, config.run.keep_draws)
+    if growth.enabled and growth.bayes and kept < MIN_GROWTH_DRAWS:
+        key = "run.draws" if config.run.draws < MIN_GROWTH_DRAWS else "run.keep_draws"
+        raise ConfigError(key, f"the Bayesian growth fit estimates each model's cost covariance from the kept "
+                          f"draws and needs at least {MIN_GROWTH_DRAWS}, got {kept} (or set growth.bayes = false)",
+                          source)
     if growth.enabled and growth.forecast:
         last = int(facts.publication_year[facts.is_frontier].max())
         if growth.forecast_end_year <= last:

@@ -293,3 +293,38 @@ def test_simulate_refuses_before_allocating_beyond_available_memory(monkeypatch,
     assert info.value.exit_code == 1
     monkeypatch.setattr(engine, "available_memory_bytes", lambda: None)  # unknown: no refusal
     assert engine.simulate(facts, default_inputs, 1000, 1, keep_draws=100).n_draws == 1000
+
+
+# --- sections checked when the config is read, before any sampling (validate == run) ------
+
+_STAGE_MISTAKES = [
+    ("[growth]\ndraws = 50\n", "growth.draws"),
+    ("[growth]\ntarget_accept = 0.3\n", "growth.target_accept"),
+    ("[forecast]\nend_year = 1990\n", "forecast.end_year"),
+    ("[sensitivity]\nmethods = []\n", "sensitivity.methods"),
+    ("[development]\nenabled = 3\n", "development.enabled"),
+    ("[selection]\nstart = \"2030-01-01\"\nend = \"2031-01-01\"\n", "selection"),
+    ("[run]\nreference_month = \"1990-01\"\n", "run.reference_month"),
+]
+
+
+@pytest.mark.parametrize(("section", "key"), _STAGE_MISTAKES)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_validate_rejects_what_run_rejects_before_any_sampling(tmp_path, capsys, monkeypatch, command, section,
+                                                               key):
+    import uncertain_cost.runner as runner
+
+    def never(*args, **kwargs):
+        raise AssertionError("sampling started although the config is bad")
+
+    monkeypatch.setattr(runner, "simulate", never)
+    path = tmp_path / "bad.toml"
+    path.write_text(section.replace("[growth]\n", "[growth]\nbayes = true\n"), encoding="utf-8")
+    line = _expect(tmp_path, capsys, [command, str(path)], 2, key)
+    assert str(path) in line
+
+
+def test_too_few_draws_for_the_growth_fit_name_run_draws(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("[run]\ndraws = 1\n", encoding="utf-8")
+    _expect(tmp_path, capsys, ["validate", str(path)], 2, "run.draws", "at least 100")

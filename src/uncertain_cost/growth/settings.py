@@ -98,13 +98,18 @@ def _check(key: str, name: str, value: Any, source: str | None) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(key, f"expected true or false, got {value!r}", source)
         return value
-    if name in ("level", "target_accept"):
+    if name == "level":
         if not is_number or not 0 < value < 1:
             raise ConfigError(key, f"expected a number strictly between 0 and 1, got {value!r}", source)
         return float(value)
+    if name == "target_accept":  # the bounds fit_bayes enforces
+        if not is_number or not 0.5 <= value < 1:
+            raise ConfigError(key, f"expected a number in [0.5, 1), got {value!r}", source)
+        return float(value)
     if name in ("draws", "tune", "chains", "forecast_end_year", "models_per_year"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(key, f"expected a positive integer, got {value!r}", source)
+        least = {"draws": 100, "tune": 0}.get(name, 1)  # the bounds fit_bayes enforces
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(key, f"expected an integer >= {least}, got {value!r}", source)
         return value
     if name in ("r_hat_max", "ess_min"):
         if not is_number or value <= 0:
