@@ -86,8 +86,8 @@ class SensitivitySettings:
     development: bool = True
     development_sobol_base: int = 256
     value_of_information: bool = False
-    voi_draws: int = 1000
-    voi_tune: int = 500
+    voi_draws: int = 4000
+    voi_tune: int = 1000
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:

@@ -56,7 +56,7 @@ class ValueOfInformation:
     columns = VOI_COLUMNS
 
 
-def bayes_fit_summary(data, *, seed: int, draws: int = 500, tune: int = 500, chains: int = 2,
+def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2,
                       center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
                       year: int = VOI_YEAR, threshold_usd: float = VOI_THRESHOLD_USD) -> tuple[float, float]:
     """Posterior sd of the amortized slope and P(max cost of ``year`` > threshold), one fit.
@@ -100,7 +100,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 500, tune: int = 500, cha
 
 
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
-                         fit: Callable | None = None, draws: int = 500, tune: int = 500, chains: int = 2,
+                         fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
                          center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
                          progress: Callable[[str], None] | None = None) -> ValueOfInformation:
     """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
