@@ -31,6 +31,13 @@ def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
     if out.sobol:
         art.add_table("sobol", list(out.sobol_rows), tuple(out.sobol_columns))
     art.groups["sensitivity"] = out.dataset()
+    if settings.value_of_information:
+        from uncertain_cost.sensitivity.voi import plot_value_of_information, run_value_of_information
+
+        progress.stage("sensitivity: value of information (one Bayesian fit per input)")
+        voi = run_value_of_information(art.facts, config, settings, art.settings.growth)
+        art.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
+        art.figures["value_of_information.png"] = plot_value_of_information(voi)
 
 
 def development_stage(art, progress: Progress):

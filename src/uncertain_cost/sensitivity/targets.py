@@ -63,6 +63,11 @@ class SensitivitySettings:
         Largest Sobol base sample of the development targets (they use
         ``min(sobol_base, development_sobol_base)``: one factor per contributor and kind,
         thousands of factors, need a smaller design).
+    value_of_information : bool
+        Compute ``value_of_information.csv`` (off by default: one Monte Carlo and one
+        Bayesian fit per uncertain input; see :mod:`uncertain_cost.sensitivity.voi`).
+    voi_draws, voi_tune : int
+        NUTS draws kept per chain (>= 100) and tuning steps of each of those fits (2 chains).
     """
 
     enabled: bool = True
@@ -80,6 +85,9 @@ class SensitivitySettings:
     growth_sobol_base: int = 256
     development: bool = True
     development_sobol_base: int = 256
+    value_of_information: bool = False
+    voi_draws: int = 4000
+    voi_tune: int = 1000
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:
@@ -112,6 +120,8 @@ class SensitivitySettings:
                     raise ConfigError(where, f"must be a power of two, got {value}", source)
                 if key.startswith("tornado_") and value < 8:
                     raise ConfigError(where, f"expected an integer >= 8, got {value}", source)
+                if key == "voi_draws" and value < 100:
+                    raise ConfigError(where, f"expected an integer >= 100, got {value}", source)
             elif isinstance(default, float):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
                     raise ConfigError(where, f"expected a number in (0, 1), got {value!r}", source)

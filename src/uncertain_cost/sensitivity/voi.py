@@ -1,0 +1,221 @@
+"""Value of information of each input for the Bayesian growth slope and the 2027 forecast.
+
+For every uncertain input (one group per input, as the tornado groups them) the Monte Carlo
+is rerun with that input held at its central value (same seed, so every other input draws
+exactly the same numbers), the frontier models' log10 costs are rebuilt into a
+:class:`~uncertain_cost.growth.GrowthData` (so the marginalised fit sees the draws'
+covariance without that input), and the single-method amortized Bayesian fit is rerun. The
+result is compared with the same fit on the full uncertainty:
+
+``slope_sd_reduction = 1 - sd(slope | input known) / sd(slope | full uncertainty)``
+
+``p_gt_1e9_change = P(max 2027 cost > $1B | input known) - P(... | full uncertainty)``
+
+The fits use few draws and tuning steps and two chains: the table is a relative figure
+between fits that share the sampler seed, not a converged posterior summary (see
+docs/sensitivity.md for the Monte Carlo error this leaves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from uncertain_cost.distributions import Constant
+
+__all__ = ["VOI_COLUMNS", "VOI_YEAR", "VOI_THRESHOLD_USD", "FULL_UNCERTAINTY", "ValueOfInformation",
+           "bayes_fit_summary", "value_of_information", "run_value_of_information", "plot_value_of_information"]
+
+VOI_YEAR = 2027
+VOI_THRESHOLD_USD = 1e9
+VOI_COLUMNS = ("input", "slope_sd", "slope_sd_reduction", "p_gt_1e9_2027", "p_gt_1e9_change")
+FULL_UNCERTAINTY = "(none: full uncertainty)"
+_METHOD = "amortized"
+
+
+@dataclass
+class ValueOfInformation:
+    """What :func:`value_of_information` produced.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Rows of ``value_of_information.csv`` (columns :data:`VOI_COLUMNS`): first the
+        reference fit on the full uncertainty (input :data:`FULL_UNCERTAINTY`, reductions
+        0), then one row per uncertain input, largest ``slope_sd_reduction`` first.
+    settings : dict
+        ``draws``, ``tune``, ``chains`` of every fit, ``mc_draws`` (Monte Carlo draws per
+        re-simulation), ``year``, ``threshold_usd``, ``method``.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    columns = VOI_COLUMNS
+
+
+def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2,
+                      center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
+                      year: int = VOI_YEAR, threshold_usd: float = VOI_THRESHOLD_USD) -> tuple[float, float]:
+    """Posterior sd of the amortized slope and P(max cost of ``year`` > threshold), one fit.
+
+    Parameters
+    ----------
+    data : uncertain_cost.growth.GrowthData
+        Frontier models' costs; only the amortized method is fitted (alone).
+    seed : int
+        Sampler seed (the same for every fit of the comparison).
+    draws, tune, chains : int
+        NUTS settings (``draws`` >= 100, as :func:`uncertain_cost.growth.fit_bayes` requires).
+    center : str
+        Observation of each model (see :func:`uncertain_cost.growth.fit_bayes`).
+    sampler : {"pymc", "nutpie"}
+    models_per_year : int, optional
+        Frontier runs per forecast year (default: the fitted data's).
+    year : int
+    threshold_usd : float
+
+    Returns
+    -------
+    slope_sd : float
+        Posterior standard deviation of the slope (OOM per year).
+    p_gt : float
+        Posterior probability that the most expensive run of ``year`` exceeds ``threshold_usd``.
+    """
+    import warnings
+
+    from uncertain_cost.growth import fit_bayes, forecast_costs
+
+    with warnings.catch_warnings():  # short chains: diagnostics are expected to be loose
+        warnings.simplefilter("ignore")
+        fit = fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=1,
+                        center=center, sampler=sampler)
+    slope_sd = float(np.std(fit.draws("slope", _METHOD), ddof=1))
+    forecast = forecast_costs(fit, [year], thresholds=(threshold_usd,), models_per_year=models_per_year)
+    row = next(r for r in forecast.rows if r["method"] == _METHOD and int(r["year"]) == year)
+    key = next(k for k in row if k.startswith("prob_gt_"))
+    return slope_sd, float(row[key])
+
+
+def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
+                         fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
+                         center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
+                         progress: Callable[[str], None] | None = None) -> ValueOfInformation:
+    """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+        The run's models (frontier flags, years).
+    inputs : InputSet
+        The run's inputs; each uncertain one in turn is replaced by a constant at its
+        central value (``distribution.central``).
+    seed : int
+        The run's seed: every re-simulation and every fit use it.
+    n_draws : int
+        Monte Carlo draws per re-simulation (e.g. the run's ``keep_draws``: the leading
+        draws of the run itself).
+    interconnect_fraction : float
+    fit : callable, optional
+        ``fit(data, seed) -> (slope_sd, p_gt_1e9)``; default :func:`bayes_fit_summary` with
+        ``draws``, ``tune``, ``chains``, ``center``, ``sampler`` and ``models_per_year``.
+    draws, tune, chains, center, sampler, models_per_year
+        Passed to :func:`bayes_fit_summary` when ``fit`` is not given.
+    progress : callable, optional
+        Called with a one-line message before each fit.
+
+    Returns
+    -------
+    ValueOfInformation
+    """
+    from uncertain_cost.engine import simulate
+    from uncertain_cost.growth.step import growth_data_from_run
+
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 2:
+        raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
+    if fit is None:
+        def fit(data, fit_seed):
+            return bayes_fit_summary(data, seed=fit_seed, draws=draws, tune=tune, chains=chains, center=center,
+                                     sampler=sampler, models_per_year=models_per_year)
+    say = progress if progress is not None else (lambda message: None)
+    uncertain = list(inputs.uncertain())
+
+    def summary(input_set, label):
+        say(f"value of information: fit {label}")
+        sim = simulate(facts, input_set, int(n_draws), seed, keep_draws=int(n_draws),
+                       interconnect_fraction=interconnect_fraction)
+        return fit(growth_data_from_run(facts, sim), seed)
+
+    sd_full, p_full = summary(inputs, "with full uncertainty")
+    rows = []
+    for spec in uncertain:
+        held = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
+        sd, p = summary(held, f"with {spec.name} known")
+        rows.append({"input": spec.name, "slope_sd": sd, "slope_sd_reduction": 1.0 - sd / sd_full,
+                     "p_gt_1e9_2027": p, "p_gt_1e9_change": p - p_full})
+    rows.sort(key=lambda r: -r["slope_sd_reduction"])
+    first = {"input": FULL_UNCERTAINTY, "slope_sd": sd_full, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": p_full,
+             "p_gt_1e9_change": 0.0}
+    return ValueOfInformation([first, *rows], {"draws": draws, "tune": tune, "chains": chains,
+                                               "mc_draws": int(n_draws), "year": VOI_YEAR,
+                                               "threshold_usd": VOI_THRESHOLD_USD, "method": _METHOD})
+
+
+def run_value_of_information(facts, config, settings, growth) -> ValueOfInformation:
+    """:func:`value_of_information` as a run configures it (the sensitivity stage's call).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+        The run's resolved models.
+    config : uncertain_cost.config.Config
+        ``inputs`` and ``run`` (seed, draws, keep_draws, interconnect_fraction).
+    settings : SensitivitySettings
+        ``voi_draws`` and ``voi_tune``.
+    growth : uncertain_cost.growth.settings.GrowthSettings
+        ``center``, ``sampler`` and ``models_per_year`` of the growth fit.
+
+    Returns
+    -------
+    ValueOfInformation
+        Re-simulations of ``min(run.draws, run.keep_draws)`` draws (the run's kept draws).
+    """
+    return value_of_information(
+        facts, config.inputs, seed=config.run.seed, n_draws=min(config.run.draws, config.run.keep_draws),
+        interconnect_fraction=config.run.interconnect_fraction, draws=settings.voi_draws, tune=settings.voi_tune,
+        center=growth.center, sampler=growth.sampler, models_per_year=growth.models_per_year)
+
+
+def plot_value_of_information(result: ValueOfInformation):
+    """Horizontal bars: slope-sd reduction and change of P(> $1B in 2027) per input known.
+
+    Parameters
+    ----------
+    result : ValueOfInformation
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    rows = [r for r in result.rows if r["input"] != FULL_UNCERTAINTY][::-1]  # largest on top
+    names = [r["input"] for r in rows]
+    y = np.arange(len(rows))
+    fig = Figure(figsize=(10, 0.35 * len(rows) + 1.8))
+    left, right = fig.subplots(1, 2, sharey=True)
+    left.barh(y, [100.0 * r["slope_sd_reduction"] for r in rows], color="#4C72B0")
+    left.set_yticks(y, names)
+    left.set_xlabel("reduction of the slope's posterior sd (%)")
+    right.barh(y, [100.0 * r["p_gt_1e9_change"] for r in rows], color="#DD8452")
+    right.set_xlabel(f"change of P(> $1B in {VOI_YEAR}) (percentage points)")
+    for ax in (left, right):
+        ax.axvline(0.0, color="black", linewidth=0.8)
+    s = result.settings
+    fig.suptitle(f"Value of information: each input held at its central value "
+                 f"({s.get('chains')} chains x {s.get('draws')} draws per fit, {s.get('mc_draws')} MC draws)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig

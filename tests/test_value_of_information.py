@@ -1,0 +1,130 @@
+"""Value of information of each input for the growth slope and the 2027 forecast."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from uncertain_cost.config import parse_config
+from uncertain_cost.distributions import Constant
+from uncertain_cost.errors import ConfigError
+from uncertain_cost.sensitivity.targets import SensitivitySettings
+from uncertain_cost.sensitivity.voi import (
+    FULL_UNCERTAINTY,
+    VOI_COLUMNS,
+    plot_value_of_information,
+    value_of_information,
+)
+
+# uncertain in the fast test; every other input is held constant
+KEPT = ("training_time", "gpu_price", "utilization", "cloud_price")
+
+
+def _ols_slope_fit(calls):
+    """A cheap stand-in for the Bayesian fit: sd over draws of each draw's OLS slope, P(slope > 0.5)."""
+
+    def fit(data, seed):
+        costed = data.costed("amortized")
+        y = data.log10_cost_draws["amortized"][:, costed]
+        x = data.year[costed] - data.year[costed].mean()
+        slopes = (y - y.mean(axis=1, keepdims=True)) @ x / (x @ x)
+        calls.append((seed, y.shape))
+        return float(np.std(slopes, ddof=1)), float(np.mean(slopes > 0.5))
+
+    return fit
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    from uncertain_cost.runner import prepare_run
+
+    config = parse_config({"run": {"draws": 512, "keep_draws": 512}})
+    inputs = config.inputs
+    for spec in inputs.uncertain():
+        if spec.name not in KEPT:
+            inputs = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
+    return config, prepare_run(config).facts, inputs
+
+
+def test_table_rows_follow_the_definition(small_run):
+    config, facts, inputs = small_run
+    calls = []
+    result = value_of_information(facts, inputs, seed=config.run.seed, n_draws=512,
+                                  interconnect_fraction=config.run.interconnect_fraction, fit=_ols_slope_fit(calls))
+    rows = result.rows
+    assert result.columns == VOI_COLUMNS and all(tuple(r) == VOI_COLUMNS for r in rows)
+    assert rows[0]["input"] == FULL_UNCERTAINTY and rows[0]["slope_sd_reduction"] == 0.0
+    assert sorted(r["input"] for r in rows[1:]) == sorted(KEPT)
+    assert len(calls) == 1 + len(KEPT)
+    assert {seed for seed, _ in calls} == {config.run.seed} and {shape[0] for _, shape in calls} == {512}
+    full = rows[0]
+    for row in rows[1:]:
+        assert row["slope_sd_reduction"] == pytest.approx(1.0 - row["slope_sd"] / full["slope_sd"])
+        assert row["p_gt_1e9_change"] == pytest.approx(row["p_gt_1e9_2027"] - full["p_gt_1e9_2027"])
+    reductions = [r["slope_sd_reduction"] for r in rows[1:]]
+    assert reductions == sorted(reductions, reverse=True)
+    # training_time is per model: knowing it removes model-to-model noise from every draw's slope
+    by_input = {r["input"]: r for r in rows[1:]}
+    assert by_input["training_time"]["slope_sd_reduction"] > 0.05
+    # the amortized cost does not read cloud_price, and every other input draws the same numbers
+    assert by_input["cloud_price"]["slope_sd"] == full["slope_sd"]
+    assert by_input["cloud_price"]["p_gt_1e9_2027"] == full["p_gt_1e9_2027"]
+    assert result.settings["mc_draws"] == 512 and result.settings["year"] == 2027
+    fig = plot_value_of_information(result)
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == len(KEPT)
+
+
+def test_holding_every_input_leaves_no_slope_spread(small_run):
+    """With the only uncertain inputs held one at a time, the reference fit is the largest spread."""
+    config, facts, inputs = small_run
+    for name in KEPT:
+        inputs = inputs.replace(name, distribution=Constant(inputs[name].distribution.central))
+    calls = []
+    result = value_of_information(facts, inputs, seed=config.run.seed, n_draws=64,
+                                  interconnect_fraction=config.run.interconnect_fraction, fit=_ols_slope_fit(calls))
+    assert len(result.rows) == 1 and result.rows[0]["slope_sd"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_settings_opt_in_and_validated():
+    assert SensitivitySettings().value_of_information is False
+    on = SensitivitySettings.from_config({"value_of_information": True, "voi_draws": 200, "voi_tune": 100})
+    assert on.value_of_information and on.voi_draws == 200 and on.voi_tune == 100
+    for section, key in (({"value_of_information": "yes"}, "sensitivity.value_of_information"),
+                         ({"voi_draws": 50}, "sensitivity.voi_draws"),
+                         ({"voi_tune": 0}, "sensitivity.voi_tune")):
+        with pytest.raises(ConfigError) as info:
+            SensitivitySettings.from_config(section, "c.toml")
+        assert info.value.key == key and "c.toml" in str(info.value)
+
+
+def test_bad_draw_count_is_a_value_error(small_run):
+    config, facts, inputs = small_run
+    with pytest.raises(ValueError, match="n_draws"):
+        value_of_information(facts, inputs, seed=1, n_draws=1, interconnect_fraction=0.1, fit=lambda d, s: (1.0, 0.0))
+
+
+@pytest.mark.slow
+def test_run_writes_the_table_and_figure(tmp_path):
+    """End to end: the real marginalised fits, the table in the run folder and the report."""
+    from uncertain_cost.runner import run_config
+
+    config = parse_config({
+        "run": {"draws": 2000, "keep_draws": 2000},
+        "growth": {"bayes": False},
+        "sensitivity": {"sobol": False, "growth": False, "development": False, "models": ["GPT-4"],
+                        "methods": ["amortized"], "value_of_information": True, "voi_draws": 100, "voi_tune": 100},
+        "development": {"enabled": False}, "report": {"png": True},
+    })
+    result = run_config(config)
+    folder = result.write(tmp_path / "run")
+    with open(folder / "value_of_information.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == VOI_COLUMNS and rows[0]["input"] == FULL_UNCERTAINTY
+    assert len(rows) == 1 + len(config.inputs.uncertain())
+    full_sd = float(rows[0]["slope_sd"])
+    assert 0.0 < full_sd < 1.0 and 0.0 <= float(rows[0]["p_gt_1e9_2027"]) <= 1.0
+    for row in rows[1:]:
+        assert float(row["slope_sd_reduction"]) == pytest.approx(1.0 - float(row["slope_sd"]) / full_sd, rel=1e-6)
+    assert "value_of_information.png" in result.figures
+    assert (folder / "value_of_information.png").exists()
+    assert FULL_UNCERTAINTY in result.report()
