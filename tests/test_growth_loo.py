@@ -62,3 +62,74 @@ def test_pointwise_terms_are_the_conditional_normal_densities(methods):
                 var = sigma[t, t] - sigma[t, rest] @ gain
                 expect = stats.norm.logpdf(meas.center[rows[t]], mean, np.sqrt(var))
                 assert ll[c, d, rows[t]] == pytest.approx(expect, rel=1e-8, abs=1e-8)
+
+
+def _fake_fit(methods, models, values):
+    """A fit-like object carrying only a ``log_likelihood`` group (chain, draw, observation)."""
+    from types import SimpleNamespace
+
+    import arviz as az
+
+    obs_method = [m for m in methods for _ in models]
+    obs_model = [name for _ in methods for name in models]
+    ds = xr.Dataset({"log10_cost": (("chain", "draw", "observation"), values)},
+                    coords={"observation": np.arange(len(obs_model)),
+                            "observation_method": ("observation", obs_method),
+                            "observation_model": ("observation", obs_model)})
+    return SimpleNamespace(methods=tuple(methods), idata=az.InferenceData(log_likelihood=ds))
+
+
+def _terms(rng, n_obs, shift, n_chain=2, n_draw=400):
+    """Log densities of n_obs observations whose mean log density is -1 - shift (noise per draw)."""
+    base = rng.normal(-1.0, 0.3, n_obs) - shift
+    return base + rng.normal(0.0, 0.05, (n_chain, n_draw, n_obs))
+
+
+@pytest.mark.parametrize(("joint_shift", "expect"), [(0.0, "single"), (-0.03, "single"), (-2.0, "joint"),
+                                                     (1.0, "single")])
+def test_one_headline_per_method_and_the_tie_rule(joint_shift, expect):
+    """Joint ahead by far more than 2 SE leads; a tie or a worse joint leaves the simpler single fit."""
+    from uncertain_cost.growth.loo import COMPARISON_COLUMNS, compare_fits
+
+    rng = np.random.default_rng(4)
+    methods, models = ("amortized", "cloud"), [f"m{i}" for i in range(20)]
+    single_terms = {m: _terms(np.random.default_rng(7), len(models), 0.0) for m in methods}
+    # the joint fit stores its observations in another model order: compare_fits aligns by name
+    order = rng.permutation(len(models))
+    # per-observation differences of 0.5 nats sd: the SE of the elpd difference is about 2.2
+    joint_values = np.concatenate([single_terms[m][..., order] - joint_shift + rng.normal(0, 0.5, len(models))
+                                   for m in methods], axis=-1)
+    joint = _fake_fit(methods, [models[i] for i in order], joint_values)
+    singles = {m: _fake_fit((m,), models, single_terms[m]) for m in methods}
+    rows = compare_fits(joint, singles)
+    assert all(tuple(r) == COMPARISON_COLUMNS for r in rows)
+    for m in methods:
+        mine = [r for r in rows if r["method"] == m]
+        assert len(mine) == 2 and {r["model"] for r in mine} == {"joint", "single"}
+        assert [r["rank"] for r in mine] == [1, 2]
+        assert mine[0]["elpd_loo"] >= mine[1]["elpd_loo"]
+        assert sum(r["headline"] for r in mine) == 1
+        assert next(r for r in mine if r["headline"])["model"] == expect
+        total = float(single_terms[m].mean(axis=(0, 1)).sum())
+        single = next(r for r in mine if r["model"] == "single")
+        assert single["elpd_loo"] == pytest.approx(total, abs=0.5)  # near the in-sample log density
+
+
+def test_joint_only_is_its_own_headline():
+    from uncertain_cost.growth.loo import compare_fits
+
+    rng = np.random.default_rng(1)
+    joint = _fake_fit(("amortized", "cloud"), ["a", "b", "c"], _terms(rng, 6, 0.0))
+    rows = compare_fits(joint, {})
+    assert [(r["method"], r["model"], r["rank"], r["headline"]) for r in rows] == [
+        ("amortized", "joint", 1, True), ("cloud", "joint", 1, True)]
+
+
+def test_mismatched_models_raise():
+    from uncertain_cost.growth.loo import compare_fits
+
+    rng = np.random.default_rng(1)
+    joint = _fake_fit(("amortized",), ["a", "b", "c"], _terms(rng, 3, 0.0))
+    single = _fake_fit(("amortized",), ["a", "b", "d"], _terms(rng, 3, 0.0))
+    with pytest.raises(ValueError, match="same models"):
+        compare_fits(joint, {"amortized": single})

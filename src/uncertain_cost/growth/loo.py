@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 __all__ = ["COMPARISON_COLUMNS", "MODEL_COMPLEXITY", "compare_fits", "log_likelihood_dataset",
-           "pointwise_loglik"]
+           "pointwise_loglik", "relative_ess"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 DIM_OBS = "observation"
@@ -109,6 +109,29 @@ def log_likelihood_dataset(gm, posterior):
                 "observation_model": (DIM_OBS, [meas.model[i] for i in meas.model_index])})
 
 
+def relative_ess(loglik) -> float:
+    """Relative efficiency of the draws for PSIS-LOO: mean over observations of ESS(exp(loglik)) / draws.
+
+    As R's ``loo::relative_eff`` (computed from the likelihood, so no posterior group is needed).
+
+    Parameters
+    ----------
+    loglik : xarray.DataArray
+        (chain, draw, observation).
+
+    Returns
+    -------
+    float
+        In (0, 1] for well-mixed chains (capped at 1).
+    """
+    import arviz as az
+
+    lik = np.exp(loglik - loglik.max(dim=("chain", "draw")))
+    ess = az.ess(lik.to_dataset(name="lik"), method="mean")["lik"].values
+    n = int(loglik.sizes["chain"]) * int(loglik.sizes["draw"])
+    return float(min(1.0, np.nanmean(ess) / n))
+
+
 def _method_terms(idata, method: str, models: list[str] | None = None):
     """Select one method's ``log_likelihood`` terms, as an InferenceData ordered by model name."""
     import arviz as az
@@ -159,8 +182,9 @@ def compare_fits(joint, singles: dict) -> list[dict]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
             warnings.filterwarnings("ignore", category=UserWarning, module="arviz")
+            warnings.filterwarnings("ignore", message=".*inplace keyword")  # arviz.compare under pandas 3
             for name, data in terms.items():
-                loos[name] = az.loo(data, pointwise=True)
+                loos[name] = az.loo(data, pointwise=True, reff=relative_ess(data.log_likelihood["log10_cost"]))
             table = az.compare(loos, ic="loo") if len(loos) > 1 else None
         if table is None:
             ranked = [(name, 0.0, 0.0) for name in loos]
