@@ -94,9 +94,12 @@ def test_default_config_growth_fit(tmp_path):
         assert len(mine) >= 2 and sum(r["headline"] == "True" for r in mine) == 1
         assert [int(r["rank"]) for r in mine] == list(range(1, len(mine) + 1))
     sensitivity = _rows(out / "forecast_sensitivity.csv")
-    forecast_years = sorted({int(r["year"]) for r in _rows(out / "forecast.csv")})
-    assert {int(r["year"]) for r in sensitivity} == {forecast_years[0] + 2}
+    assert {int(r["year"]) for r in sensitivity} == {2027}
     assert len(sensitivity) == 3 * 3 * (3 + 3)  # (joint: 3 methods, 3 single fits) x runs x nu
+    same = next(r for r in sensitivity if r["fit"] == "joint" and r["method"] == "amortized"
+                and r["nu"] == "posterior" and r["models_per_year"] == "7")
+    assert float(same["prob_gt_1e9"]) == next(float(r["prob_gt_1e9"]) for r in _rows(out / "forecast.csv")
+                                              if r["method"] == "amortized" and r["year"] == "2027")
     loglik = xr.open_dataset(out / "results.nc", group="log_likelihood", engine="h5netcdf")
     assert loglik["log10_cost"].dims == ("chain", "draw", "observation")
     forecast = _rows(out / "forecast.csv")

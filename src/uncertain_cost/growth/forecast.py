@@ -250,11 +250,14 @@ def forecast_costs(
 SENSITIVITY_MODELS_PER_YEAR = (4, 7, 12)
 SENSITIVITY_NU = (3.0, 30.0, None)
 
+#: The year of `forecast_sensitivity` in a run: the paper's forecast year when forecast.
+SENSITIVITY_YEAR = 2027
+
 #: Columns of ``forecast_sensitivity.csv``.
 SENSITIVITY_COLUMNS = ("fit", "method", "year", "models_per_year", "nu", "prob_gt_1e9", "p50", "p95")
 
 
-def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
+def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, years: Sequence[int] | None = None, *,
                          models_per_year: Sequence[int] = SENSITIVITY_MODELS_PER_YEAR,
                          nus: Sequence[float | None] = SENSITIVITY_NU) -> list[dict]:
     """P(max cost > $1B) in one year over the forecast's assumptions, from existing posterior draws.
@@ -269,7 +272,10 @@ def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
     fits : sequence of (str, BayesResult)
         Named fits, e.g. ``[("joint", joint), ("single", amortized_alone)]``.
     year : int
-        Calendar year forecast.
+        Calendar year reported.
+    years : sequence of int, optional
+        The years forecast together (default ``[year]``): pass the years of ``forecast.csv``
+        so that the row with the default runs per year and the posterior ``nu`` reproduces it.
     models_per_year : sequence of int, default (4, 7, 12)
     nus : sequence of float or None, default (3, 30, None)
 
@@ -283,9 +289,9 @@ def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
     for name, fit in fits:
         for k in models_per_year:
             for nu in nus:
-                fc = forecast_costs(fit, [int(year)], models_per_year=int(k), quantiles=(0.5, 0.95),
-                                    thresholds=(1e9,), nu=nu)
-                for r in fc.rows:
+                fc = forecast_costs(fit, [int(year)] if years is None else list(years), models_per_year=int(k),
+                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu)
+                for r in (r for r in fc.rows if r["year"] == int(year)):
                     rows.append({"fit": name, "method": r["method"], "year": r["year"], "models_per_year": k,
                                  "nu": "posterior" if nu is None else nu, "prob_gt_1e9": r["prob_gt_1e9"],
                                  "p50": r["p50"], "p95": r["p95"]})

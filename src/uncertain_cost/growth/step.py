@@ -87,8 +87,9 @@ class GrowthOutcome:
     comparison_columns : tuple of str
     sensitivity_rows : tuple of dict
         Rows of ``forecast_sensitivity.csv`` (`uncertain_cost.growth.forecast.forecast_sensitivity`
-        in the first forecast year + 2, for the joint fit and each single-method fit); empty
-        without a forecast.
+        in 2027, the paper's forecast year, or the first forecast year + 2 when 2027 is not
+        forecast; runs per year 4, 7, 12 and the run's own; for the joint fit and each
+        single-method fit); empty without a forecast.
     sensitivity_columns : tuple of str
     """
 
@@ -191,6 +192,7 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
 
     from uncertain_cost.growth.forecast import (
         SENSITIVITY_COLUMNS,
+        SENSITIVITY_YEAR,
         forecast_costs,
         forecast_sensitivity,
         with_forecast,
@@ -244,9 +246,10 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         forecast_rows, forecast_columns = tuple(forecast.rows), tuple(forecast.columns)
         per_year = int(forecast.models_per_year)
         idata = with_forecast(idata, forecast)
-        if len(years) > 2:
-            fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
-            sensitivity = tuple(forecast_sensitivity(fits, years[2]))
+        fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
+        target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]
+        sensitivity = tuple(forecast_sensitivity(fits, target, list(years),
+                                                 models_per_year=sorted({4, 7, 12, per_year})))
     timings["forecast"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
