@@ -42,7 +42,7 @@ def test_pointwise_terms_are_the_conditional_normal_densities(methods):
     gm = _model(methods)
     meas = gm.measurement
     post = _posterior(gm)
-    ll = pointwise_loglik(gm, post)
+    ll = pointwise_loglik(gm, post, integrate_effect=False)
     assert ll.shape == (2, 3, meas.n_obs) and np.isfinite(ll).all()
     cov = (meas.eigvecs * meas.eigvals) @ meas.eigvecs.T
     mi, ii = meas.method_index, meas.model_index
@@ -133,3 +133,53 @@ def test_mismatched_models_raise():
     single = _fake_fit(("amortized",), ["a", "b", "d"], _terms(rng, 3, 0.0))
     with pytest.raises(ValueError, match="same models"):
         compare_fits(joint, {"amortized": single})
+
+
+def _conditional(gm, p, obs):
+    """Mean (without the observation's own effect), sd and loading of y_obs given its method's others."""
+    meas = gm.measurement
+    cov = (meas.eigvecs * meas.eigvals) @ meas.eigvecs.T
+    mi, ii = meas.method_index, meas.model_index
+    x = meas.year[ii] - gm.year_ref
+    load = np.exp(p["log_loading"].values)
+    mu = p["intercept"].values[mi] + p["slope"].values[mi] * x + load[mi] * p["model_effect"].values[ii]
+    rows = np.flatnonzero(mi == mi[obs])
+    sigma = cov[np.ix_(rows, rows)] + float(p["scatter_method"]) ** 2 * np.eye(rows.size)
+    t = int(np.flatnonzero(rows == obs)[0])
+    rest = np.delete(np.arange(rows.size), t)
+    gain = np.linalg.solve(sigma[np.ix_(rest, rest)], sigma[rest, t])
+    mean = mu[obs] + gain @ (meas.center[rows[rest]] - mu[rows[rest]])
+    lv = load[mi[obs]]
+    return mean - lv * p["model_effect"].values[ii[obs]], np.sqrt(sigma[t, t] - sigma[t, rest] @ gain), lv
+
+
+def test_integrated_terms_match_numerical_integration():
+    """The model's own effect integrated out: the quadrature equals scipy's adaptive integral."""
+    from scipy import integrate
+
+    gm = _model(("amortized", "cloud", "acquisition"))
+    meas = gm.measurement
+    post = _posterior(gm)
+    post["scatter_model"] = (("chain", "draw"), np.array([[0.1, 0.4, 0.8], [0.3, 0.05, 0.5]]))
+    post["nu"] = (("chain", "draw"), np.array([[1.5, 4.0, 40.0], [8.0, 3.0, 100.0]]))
+    ll = pointwise_loglik(gm, post)
+    assert ll.shape == (2, 3, meas.n_obs) and np.isfinite(ll).all()
+    assert not np.allclose(ll, pointwise_loglik(gm, post, integrate_effect=False))
+    for c in range(2):
+        for d in range(3):
+            p = post.isel(chain=c, draw=d)
+            s, nu = float(p["scatter_model"]), float(p["nu"])
+            for obs in (0, meas.n_obs // 2, meas.n_obs - 1):
+                base, tau, lv = _conditional(gm, p, obs)
+                y = meas.center[obs]
+
+                def integrand(v, base=base, tau=tau, lv=lv, s=s, nu=nu, y=y):
+                    return stats.norm.pdf(y, base + lv * v, tau) * stats.t.pdf(v, nu, 0.0, s)
+
+                peak = (y - base) / lv
+                cuts = sorted([0.0, peak])
+                parts = ((-np.inf, cuts[0] - 1.0), (cuts[0] - 1.0, cuts[1] + 1.0), (cuts[1] + 1.0, np.inf))
+                value = sum(integrate.quad(integrand, lo, hi, limit=400, epsabs=0, epsrel=1e-10,
+                                           points=None if np.isinf(lo) or np.isinf(hi) else [peak])[0]
+                            for lo, hi in parts)
+                assert ll[c, d, obs] == pytest.approx(np.log(value), abs=1e-4)
