@@ -106,6 +106,8 @@ def growth_stage(art, progress: Progress) -> None:
         art.add_table("growth_comparison", list(outcome.comparison_rows), tuple(outcome.comparison_columns))
     if outcome.sensitivity_rows:
         art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
+    if outcome.backtest_rows:
+        art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs={"models_per_year": int(outcome.facts.models_per_year)})

@@ -81,7 +81,7 @@ class GrowthOutcome:
         One-line notes for the run log (diagnostics).
     timings : dict of str to float
         Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
-        ``comparison``, ``forecast``, ``total``.
+        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``total``.
     comparison_rows : tuple of dict
         Rows of ``growth_comparison.csv`` (`uncertain_cost.growth.loo.compare_fits`).
     comparison_columns : tuple of str
@@ -91,6 +91,10 @@ class GrowthOutcome:
         forecast; runs per year 4, 7, 12 and the run's own; for the joint fit and each
         single-method fit); empty without a forecast.
     sensitivity_columns : tuple of str
+    backtest_rows : tuple of dict
+        Rows of ``growth_backtest.csv`` (`uncertain_cost.growth.backtest.backtest`), with
+        ``growth.backtest`` only.
+    backtest_columns : tuple of str
     """
 
     growth_rows: tuple[dict, ...]
@@ -106,6 +110,8 @@ class GrowthOutcome:
     comparison_columns: tuple[str, ...] = ()
     sensitivity_rows: tuple[dict, ...] = ()
     sensitivity_columns: tuple[str, ...] = ()
+    backtest_rows: tuple[dict, ...] = ()
+    backtest_columns: tuple[str, ...] = ()
 
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
@@ -190,6 +196,7 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     """
     import time
 
+    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest
     from uncertain_cost.growth.forecast import (
         SENSITIVITY_COLUMNS,
         SENSITIVITY_YEAR,
@@ -251,6 +258,13 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         sensitivity = tuple(forecast_sensitivity(fits, target, list(years),
                                                  models_per_year=sorted({4, 7, 12, per_year})))
     timings["forecast"] = time.perf_counter() - t1
+    backtest_rows = ()
+    if settings.backtest and "amortized" in data.methods:
+        say("growth: leave-future-out backtest")
+        t1 = time.perf_counter()
+        backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
+                                       level=settings.level))
+        timings["backtest"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
                         diagnostics={"r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
@@ -260,7 +274,8 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                          fans=trend_fans(bayes, data), facts=facts, notes=tuple(notes), timings=timings,
                          comparison_rows=tuple(comparison), comparison_columns=COMPARISON_COLUMNS,
                          sensitivity_rows=sensitivity,
-                         sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else ())
+                         sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
+                         backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else ())
 
 
 def growth_paragraph(facts: GrowthFacts) -> str:
@@ -356,4 +371,6 @@ def outcome_tables(outcome: GrowthOutcome) -> Mapping[str, tuple[list[dict], tup
         tables["growth_comparison.csv"] = (list(outcome.comparison_rows), outcome.comparison_columns)
     if outcome.sensitivity_rows:
         tables["forecast_sensitivity.csv"] = (list(outcome.sensitivity_rows), outcome.sensitivity_columns)
+    if outcome.backtest_rows:
+        tables["growth_backtest.csv"] = (list(outcome.backtest_rows), outcome.backtest_columns)
     return tables
