@@ -109,6 +109,12 @@ def growth_stage(art, progress: Progress) -> None:
         return
     outcome = fit_growth(growth_data(art), settings, config.run.seed, progress=progress.stage)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
+    if outcome.comparison_rows:
+        art.add_table("growth_comparison", list(outcome.comparison_rows), tuple(outcome.comparison_columns))
+    if outcome.sensitivity_rows:
+        art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
+    if outcome.backtest_rows:
+        art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs={"models_per_year": int(outcome.facts.models_per_year)})

@@ -83,6 +83,25 @@ def test_default_config_growth_fit(tmp_path):
     assert float(bayes["r_hat_max"]) <= 1.01 and float(bayes["ess_bulk_min"]) >= 400
     assert int(bayes["divergences"]) == 0
     assert {m for m, e in growth if e == "bayes_single"} == {"amortized", "cloud", "acquisition"}
+    methods = ("amortized", "cloud", "acquisition")
+    for method in methods:  # exactly one headline Bayesian row per method, never an OLS row
+        chosen = [e for (m, e), r in growth.items() if m == method and r["headline"] == "True"]
+        assert len(chosen) == 1 and chosen[0] in ("bayes", "bayes_single")
+    assert all(r["headline"] == "False" for (m, e), r in growth.items() if e == "ols" or m == "pooled")
+    comparison = _rows(out / "growth_comparison.csv")
+    for method in methods:
+        mine = [r for r in comparison if r["method"] == method]
+        assert len(mine) >= 2 and sum(r["headline"] == "True" for r in mine) == 1
+        assert [int(r["rank"]) for r in mine] == list(range(1, len(mine) + 1))
+    sensitivity = _rows(out / "forecast_sensitivity.csv")
+    assert {int(r["year"]) for r in sensitivity} == {2027}
+    assert len(sensitivity) == 3 * 3 * (3 + 3)  # (joint: 3 methods, 3 single fits) x runs x nu
+    same = next(r for r in sensitivity if r["fit"] == "joint" and r["method"] == "amortized"
+                and r["nu"] == "posterior" and r["models_per_year"] == "7")
+    assert float(same["prob_gt_1e9"]) == next(float(r["prob_gt_1e9"]) for r in _rows(out / "forecast.csv")
+                                              if r["method"] == "amortized" and r["year"] == "2027")
+    loglik = xr.open_dataset(out / "results.nc", group="log_likelihood", engine="h5netcdf")
+    assert loglik["log10_cost"].dims == ("chain", "draw", "observation")
     forecast = _rows(out / "forecast.csv")
     years = [int(r["year"]) for r in forecast if r["method"] == "amortized"]
     assert years[-1] == 2030

@@ -55,6 +55,7 @@ from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.data import CENTERS, DIM_COST_METHOD, GrowthData, Measurement, measurement
 from uncertain_cost.growth.density import LogDensity
 from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
+from uncertain_cost.growth.loo import log_likelihood_dataset
 from uncertain_cost.growth.ols import check_level, doubling_months
 from uncertain_cost.growth.op import log_density
 
@@ -497,9 +498,10 @@ class BayesResult:
     Attributes
     ----------
     idata : arviz.InferenceData
-        Groups ``posterior`` and ``sample_stats`` (``chain``, ``draw``) and ``constant_data``
+        Groups ``posterior`` and ``sample_stats`` (``chain``, ``draw``), ``constant_data``
         (year per model; observed log10 cost and measurement sd per (method, model)
-        observation). Method dimension: ``cost_method``. Posterior variables: ``slope``
+        observation) and ``log_likelihood`` (``log10_cost`` per (chain, draw, observation),
+        `uncertain_cost.growth.loo.pointwise_loglik`). Method dimension: ``cost_method``. Posterior variables: ``slope``
         (OOM/yr), ``growth`` (x/yr), ``intercept`` (log10 USD at ``year_ref``) per method;
         ``slope_mean``, ``growth_mean``, ``intercept_mean``, ``slope_spread``,
         ``intercept_spread``, ``log_loading``, ``scatter_method`` (two or more methods);
@@ -806,7 +808,8 @@ def _finish(idata, gm: GrowthModel, data: GrowthData, t0, t1, t2, *, seed, coef_
     if gm.density is not None:
         idata.posterior = _named_posterior(gm, idata.posterior)
     _add_coefficients(idata, gm, np.random.default_rng(coef_seed))
-    idata.add_groups({"constant_data": _constant_data(gm)})
+    idata.add_groups({"constant_data": _constant_data(gm),
+                      "log_likelihood": log_likelihood_dataset(gm, idata.posterior)})
     idata.posterior.attrs.update({
         "year_ref": gm.year_ref,
         "level": level,

@@ -28,6 +28,8 @@ __all__ = [
     "forecast_costs",
     "frontier_models_per_year",
     "with_forecast",
+    "forecast_sensitivity",
+    "SENSITIVITY_COLUMNS",
     "DEFAULT_QUANTILES",
     "DEFAULT_THRESHOLDS",
     "LAST_FORECAST_YEAR",
@@ -123,6 +125,7 @@ def forecast_costs(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     level: float | None = None,
     seed: int | None = None,
+    nu: float | None = None,
 ) -> Forecast:
     """Posterior predictive of the cost of the most expensive frontier run of each year.
 
@@ -144,6 +147,9 @@ def forecast_costs(
         Central level of the regression-mean interval (default: the fit's).
     seed : int, optional
         Default: spawned from the fit's seed (reproducible).
+    nu : float, optional
+        Student-t degrees of freedom of the per-model scatter, fixed for every draw; default
+        each posterior draw's own ``nu`` (a sensitivity check, `forecast_sensitivity`).
 
     Returns
     -------
@@ -184,7 +190,12 @@ def forecast_costs(
     scale = np.asarray(post["scatter_model"].values).reshape(s, 1)
     if "log_loading" in post:
         scale = scale * np.exp(per_method("log_loading"))
-    nu = np.asarray(post["nu"].values).reshape(s)
+    if nu is None:
+        nu = np.asarray(post["nu"].values).reshape(s)
+    elif isinstance(nu, bool) or not isinstance(nu, int | float) or not nu > 0:
+        raise ConfigError("forecast.nu", f"expected a positive number, got {nu!r}")
+    else:
+        nu = np.full(s, float(nu))
     sd_method = (np.asarray(post["scatter_method"].values).reshape(s) if "scatter_method" in post
                  else np.zeros(s))
     shape = (s, len(methods), yrs.size, k)
@@ -233,6 +244,58 @@ def forecast_costs(
         attrs={"models_per_year": k, "year_ref": result.year_ref},
     )
     return Forecast(rows=rows, predictive=predictive, columns=columns, models_per_year=k, level=level)
+
+
+#: Runs per year and Student-t degrees of freedom of `forecast_sensitivity` (None: posterior).
+SENSITIVITY_MODELS_PER_YEAR = (4, 7, 12)
+SENSITIVITY_NU = (3.0, 30.0, None)
+
+#: The year of `forecast_sensitivity` in a run: the paper's forecast year when forecast.
+SENSITIVITY_YEAR = 2027
+
+#: Columns of ``forecast_sensitivity.csv``.
+SENSITIVITY_COLUMNS = ("fit", "method", "year", "models_per_year", "nu", "prob_gt_1e9", "p50", "p95")
+
+
+def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, years: Sequence[int] | None = None, *,
+                         models_per_year: Sequence[int] = SENSITIVITY_MODELS_PER_YEAR,
+                         nus: Sequence[float | None] = SENSITIVITY_NU) -> list[dict]:
+    """P(max cost > $1B) in one year over the forecast's assumptions, from existing posterior draws.
+
+    Every combination of runs per year ``k`` and Student-t ``nu`` (fixed, or None for the
+    posterior's own) is forecast with `forecast_costs` on the same posterior draws and the
+    same random numbers (the fit's forecast seed): no refit, and differences between rows
+    come from the assumption only.
+
+    Parameters
+    ----------
+    fits : sequence of (str, BayesResult)
+        Named fits, e.g. ``[("joint", joint), ("single", amortized_alone)]``.
+    year : int
+        Calendar year reported.
+    years : sequence of int, optional
+        The years forecast together (default ``[year]``): pass the years of ``forecast.csv``
+        so that the row with the default runs per year and the posterior ``nu`` reproduces it.
+    models_per_year : sequence of int, default (4, 7, 12)
+    nus : sequence of float or None, default (3, 30, None)
+
+    Returns
+    -------
+    list of dict
+        Keys `SENSITIVITY_COLUMNS`; ``nu`` is ``"posterior"`` for the posterior's own;
+        ``p50``, ``p95`` in USD.
+    """
+    rows = []
+    for name, fit in fits:
+        for k in models_per_year:
+            for nu in nus:
+                fc = forecast_costs(fit, [int(year)] if years is None else list(years), models_per_year=int(k),
+                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu)
+                for r in (r for r in fc.rows if r["year"] == int(year)):
+                    rows.append({"fit": name, "method": r["method"], "year": r["year"], "models_per_year": k,
+                                 "nu": "posterior" if nu is None else nu, "prob_gt_1e9": r["prob_gt_1e9"],
+                                 "p50": r["p50"], "p95": r["p95"]})
+    return rows
 
 
 def with_forecast(idata, forecast: Forecast):

@@ -47,6 +47,9 @@ class GrowthSettings:
         NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
         PyMC by default: on ``config.toml`` its dense mass matrix gave more ESS per second
         than nutpie (see docs/growth.md, Speed).
+    backtest : bool
+        Also run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`,
+        four short single-method fits of the amortized costs; table ``growth_backtest``).
     """
 
     enabled: bool = True
@@ -66,6 +69,7 @@ class GrowthSettings:
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
     sampler: str = "pymc"
+    backtest: bool = False
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],

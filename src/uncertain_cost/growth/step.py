@@ -29,8 +29,8 @@ class GrowthFacts:
     Attributes
     ----------
     headline : dict or None
-        The ``growth.csv`` row of the joint Bayesian fit, amortized method (None without a
-        Bayesian fit).
+        The headline ``growth.csv`` row of the amortized method (``headline`` true: the
+        candidate the PSIS-LOO comparison chose); None without a Bayesian fit.
     paper : dict
         The ``growth.csv`` row of the paper's OLS, amortized method.
     single : tuple of dict
@@ -40,6 +40,10 @@ class GrowthFacts:
     diagnostics : dict
         ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences`` of the joint fit
         (empty without a Bayesian fit).
+    joint : dict or None
+        The ``bayes`` (joint fit) row of the amortized method.
+    comparison : tuple of dict
+        The ``growth_comparison`` rows of the amortized method.
     """
 
     headline: dict | None
@@ -47,6 +51,8 @@ class GrowthFacts:
     single: tuple[dict, ...] = ()
     models_per_year: int | None = None
     diagnostics: dict = field(default_factory=dict)
+    joint: dict | None = None
+    comparison: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class GrowthOutcome:
     Attributes
     ----------
     growth_rows : tuple of dict
-        Rows of ``growth.csv`` (estimators ``ols``, ``bayes``, ``bayes_single``).
+        Rows of ``growth.csv`` (estimators ``ols``, ``bayes``, ``bayes_single``); ``headline``
+        is true on one Bayesian row per cost method.
     growth_columns : tuple of str
         Its columns (`uncertain_cost.growth.GROWTH_COLUMNS`).
     forecast_rows : tuple of dict
@@ -74,7 +81,20 @@ class GrowthOutcome:
         One-line notes for the run log (diagnostics).
     timings : dict of str to float
         Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
-        ``forecast``, ``total``.
+        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``total``.
+    comparison_rows : tuple of dict
+        Rows of ``growth_comparison.csv`` (`uncertain_cost.growth.loo.compare_fits`).
+    comparison_columns : tuple of str
+    sensitivity_rows : tuple of dict
+        Rows of ``forecast_sensitivity.csv`` (`uncertain_cost.growth.forecast.forecast_sensitivity`
+        in 2027, the paper's forecast year, or the first forecast year + 2 when 2027 is not
+        forecast; runs per year 4, 7, 12 and the run's own; for the joint fit and each
+        single-method fit); empty without a forecast.
+    sensitivity_columns : tuple of str
+    backtest_rows : tuple of dict
+        Rows of ``growth_backtest.csv`` (`uncertain_cost.growth.backtest.backtest`), with
+        ``growth.backtest`` only.
+    backtest_columns : tuple of str
     """
 
     growth_rows: tuple[dict, ...]
@@ -86,6 +106,12 @@ class GrowthOutcome:
     facts: GrowthFacts | None = None
     notes: tuple[str, ...] = ()
     timings: dict = field(default_factory=dict)
+    comparison_rows: tuple[dict, ...] = ()
+    comparison_columns: tuple[str, ...] = ()
+    sensitivity_rows: tuple[dict, ...] = ()
+    sensitivity_columns: tuple[str, ...] = ()
+    backtest_rows: tuple[dict, ...] = ()
+    backtest_columns: tuple[str, ...] = ()
 
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
@@ -135,7 +161,7 @@ def trend_fans(bayes, data: GrowthData) -> dict:
         lines = 10.0 ** (intercept[:, None] + slope[:, None] * (years[None, :] - bayes.year_ref))
         lo, mid, hi = np.quantile(lines, [lo_q, 0.5, hi_q], axis=0)
         fans[method] = {"years": years, "lo": lo, "mid": mid, "hi": hi,
-                        "label": f"Bayesian trend (median cost), {bayes.level:.0%} interval"}
+                        "label": f"Bayesian trend: median (geometric mean) cost, {bayes.level:.0%} interval"}
     return fans
 
 
@@ -170,7 +196,15 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     """
     import time
 
-    from uncertain_cost.growth.forecast import forecast_costs, with_forecast
+    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest
+    from uncertain_cost.growth.forecast import (
+        SENSITIVITY_COLUMNS,
+        SENSITIVITY_YEAR,
+        forecast_costs,
+        forecast_sensitivity,
+        with_forecast,
+    )
+    from uncertain_cost.growth.loo import COMPARISON_COLUMNS, compare_fits
     from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
 
     say = progress if progress is not None else (lambda message: None)
@@ -193,15 +227,24 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
              f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}"]
     rows = growth_rows(ols, bayes)
     t1 = time.perf_counter()
+    singles = {}
     if settings.separate:
         for method in bayes.methods:
             alone = _fit(data.select([method]), settings, seed)
+            singles[method] = alone
             rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
     timings["single"] = time.perf_counter() - t1
-    headline = next(r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes")
+    t1 = time.perf_counter()
+    comparison = compare_fits(bayes, singles)
+    chosen = {(r["method"], {"joint": "bayes", "single": "bayes_single"}[r["model"]])
+              for r in comparison if r["headline"]}
+    rows = [{**r, "headline": (r["method"], r["estimator"]) in chosen} for r in rows]
+    timings["comparison"] = time.perf_counter() - t1
+    joint = next(r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes")
+    headline = next(r for r in rows if r["method"] == "amortized" and r["headline"])
     single = tuple(r for r in rows if r["estimator"] == "bayes_single")
     idata = bayes.idata
-    forecast_rows, forecast_columns, per_year = (), (), None
+    forecast_rows, forecast_columns, per_year, sensitivity = (), (), None, ()
     t1 = time.perf_counter()
     if settings.forecast:
         years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
@@ -210,13 +253,29 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         forecast_rows, forecast_columns = tuple(forecast.rows), tuple(forecast.columns)
         per_year = int(forecast.models_per_year)
         idata = with_forecast(idata, forecast)
+        fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
+        target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]
+        sensitivity = tuple(forecast_sensitivity(fits, target, list(years),
+                                                 models_per_year=sorted({4, 7, 12, per_year})))
     timings["forecast"] = time.perf_counter() - t1
+    backtest_rows = ()
+    if settings.backtest and "amortized" in data.methods:
+        say("growth: leave-future-out backtest")
+        t1 = time.perf_counter()
+        backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
+                                       level=settings.level))
+        timings["backtest"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
                         diagnostics={"r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
-                                     "ess_tail_min": d.ess_tail_min, "divergences": d.divergences})
+                                     "ess_tail_min": d.ess_tail_min, "divergences": d.divergences},
+                        joint=joint, comparison=tuple(r for r in comparison if r["method"] == "amortized"))
     return GrowthOutcome(tuple(rows), tuple(GROWTH_COLUMNS), forecast_rows, forecast_columns, idata=idata,
-                         fans=trend_fans(bayes, data), facts=facts, notes=tuple(notes), timings=timings)
+                         fans=trend_fans(bayes, data), facts=facts, notes=tuple(notes), timings=timings,
+                         comparison_rows=tuple(comparison), comparison_columns=COMPARISON_COLUMNS,
+                         sensitivity_rows=sensitivity,
+                         sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
+                         backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else ())
 
 
 def growth_paragraph(facts: GrowthFacts) -> str:
@@ -234,13 +293,34 @@ def growth_paragraph(facts: GrowthFacts) -> str:
     fit, paper = facts.headline, facts.paper
     if fit is None:
         return ""
+    joint = facts.joint if facts.joint is not None else fit
+    model = ("the Bayesian fit of amortized costs alone" if fit["estimator"] == "bayes_single"
+             else "the hierarchical Bayesian fit of all methods together")
     text = (
         f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
-        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the hierarchical Bayesian fit, "
+        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in {model}, "
         f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
         f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
         f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
         f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
+    by_name = {r["model"]: r for r in facts.comparison}
+    if {"joint", "single"} <= set(by_name):
+        j, s1 = by_name["joint"], by_name["single"]
+        names = {"joint": "joint fit", "single": "single-method fit"}
+        best, other = (j, s1) if j["rank"] == 1 else (s1, j)
+        if j["headline"]:
+            why = "more than 2 standard errors of the difference ahead of the simpler single-method fit"
+        elif best is s1:
+            why = "and it is the simpler model"
+        else:
+            why = "but within 2 standard errors of the difference, so the simpler single-method fit leads"
+        text += (
+            f" The headline model is chosen by PSIS-LOO on the amortized costs: the {names[best['model']]} ranks "
+            f"first (expected log predictive density {best['elpd_loo']:.1f} vs {other['elpd_loo']:.1f}, "
+            f"ahead by {other['elpd_diff']:.1f}, SE {other['dse']:.1f}), {why}.")
+    if fit["estimator"] == "bayes_single":
+        text += (f" The joint fit of all methods gives {joint['growth_per_year']:.2f}x "
+                 f"({joint['lo']:.2f}-{joint['hi']:.2f}).")
     if facts.single:
         text += (
             " Fitted alone, without pooling across methods: " + ", ".join(
@@ -274,7 +354,7 @@ def forecast_sentence(facts: GrowthFacts) -> str:
 
 
 def outcome_tables(outcome: GrowthOutcome) -> Mapping[str, tuple[list[dict], tuple[str, ...]]]:
-    """Collect the CSV tables of an outcome: ``growth.csv`` and (with a forecast) ``forecast.csv``.
+    """Collect the CSV tables of an outcome: ``growth.csv``, ``growth_comparison.csv``, forecasts.
 
     Parameters
     ----------
@@ -287,4 +367,10 @@ def outcome_tables(outcome: GrowthOutcome) -> Mapping[str, tuple[list[dict], tup
     tables = {"growth.csv": (list(outcome.growth_rows), outcome.growth_columns)}
     if outcome.forecast_rows:
         tables["forecast.csv"] = (list(outcome.forecast_rows), outcome.forecast_columns)
+    if outcome.comparison_rows:
+        tables["growth_comparison.csv"] = (list(outcome.comparison_rows), outcome.comparison_columns)
+    if outcome.sensitivity_rows:
+        tables["forecast_sensitivity.csv"] = (list(outcome.sensitivity_rows), outcome.sensitivity_columns)
+    if outcome.backtest_rows:
+        tables["growth_backtest.csv"] = (list(outcome.backtest_rows), outcome.backtest_columns)
     return tables

@@ -15,7 +15,7 @@ __all__ = ["GROWTH_COLUMNS", "growth_rows", "fit_ols_methods"]
 
 GROWTH_COLUMNS = (
     "method", "estimator", "n_models", "growth_per_year", "lo", "hi", "level",
-    "slope_oom_per_year", "doubling_months", "r_hat_max", "ess_bulk_min", "divergences",
+    "slope_oom_per_year", "doubling_months", "r_hat_max", "ess_bulk_min", "divergences", "headline",
 )
 
 
@@ -62,7 +62,9 @@ def growth_rows(
         OLS rows first (diagnostic columns None), then Bayesian rows (fit-wide R-hat max,
         bulk ESS min and divergences repeated on each). ``growth_per_year``, ``lo`` and
         ``hi`` in x per year; Bayesian values are the posterior median and the central
-        interval at ``level``; ``doubling_months`` at the median slope.
+        interval at ``level``; ``doubling_months`` at the median slope. ``headline`` is
+        False on every row: `uncertain_cost.growth.step.fit_growth` marks the headline rows
+        from the PSIS-LOO comparison.
     """
     rows = []
     for method, r in (ols or {}).items():
@@ -70,7 +72,7 @@ def growth_rows(
             "method": method, "estimator": "ols", "n_models": r.n,
             "growth_per_year": r.growth, "lo": r.growth_lo, "hi": r.growth_hi, "level": r.level,
             "slope_oom_per_year": r.slope, "doubling_months": r.doubling_months,
-            "r_hat_max": None, "ess_bulk_min": None, "divergences": None,
+            "r_hat_max": None, "ess_bulk_min": None, "divergences": None, "headline": False,
         })
     if bayes is not None:
         names = list(bayes.methods)
@@ -86,6 +88,6 @@ def growth_rows(
                 "doubling_months": s["doubling_months"],
                 "r_hat_max": None if math.isnan(d.r_hat_max) else round(d.r_hat_max, 4),
                 "ess_bulk_min": None if math.isnan(d.ess_bulk_min) else round(d.ess_bulk_min, 1),
-                "divergences": d.divergences,
+                "divergences": d.divergences, "headline": False,
             })
     return rows
