@@ -118,27 +118,36 @@ def _realised(models: tuple) -> tuple:
     return tuple(best[k] for k in sorted(best, key=lambda k: (METHODS.index(k[0]) if k[0] in METHODS else 9, k[1])))
 
 
-def _growth_text(rows: tuple) -> str:
-    """Say in words what the growth table says: the Bayesian fit beside the paper's OLS."""
-    fit = next((r for r in rows if r["method"] == "amortized" and r["estimator"] == "bayes"), None)
-    paper = next((r for r in rows if r["method"] == "amortized" and r["estimator"] == "ols"), None)
+def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
+    """Say in words what the growth table says: the headline Bayesian fit, why it leads, beside the paper's OLS."""
+    amortized = [r for r in rows if r["method"] == "amortized"]
+    fit = next((r for r in amortized if r.get("headline") is True), None)
+    fit = fit or next((r for r in amortized if r["estimator"] == "bayes"), None)
+    paper = next((r for r in amortized if r["estimator"] == "ols"), None)
     if fit is None or paper is None:
         return ""
+    kind = "single-method" if fit["estimator"] == "bayes_single" else "joint (all methods pooled)"
     text = (
         f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
-        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the hierarchical Bayesian fit, "
-        f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
-        f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
-        f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
-        f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
-    single = [r for r in rows if r["estimator"] == "bayes_single"]
-    if single:
+        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the headline {kind} "
+        f"hierarchical Bayesian fit, which sees each model's Monte Carlo uncertainty (inputs shared by all models "
+        f"move the level of every cost together, not the slope) and a robust Student-t scatter; the paper's OLS on "
+        f"point estimates gives {paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). "
+        f"Diagnostics: R-hat max {fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, "
+        f"{fit['divergences']} divergences.")
+    ranked = sorted((c for c in comparison if c.get("method") == "amortized"), key=lambda c: c["rank"])
+    if len(ranked) >= 2:
+        best, other = ranked[0], ranked[1]
         text += (
-            " Fitted alone, without pooling across methods: " + ", ".join(
-                f"{r['method']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in single)
-            + ". Where the joint fit and the single fits differ, the cost ratios between methods trend over "
-            "time on the models several methods cost, and the joint fit attributes that trend to the methods' "
-            "slopes; see docs/growth.md.")
+            f" Why this model: by PSIS-LOO on the amortized costs, {best['model']} scores elpd "
+            f"{best['elpd_loo']:.1f} and {other['model']} {other['elpd_loo']:.1f} (difference "
+            f"{abs(best['elpd_loo'] - other['elpd_loo']):.2f}, SE {other.get('dse', float('nan')):.2f}); a difference "
+            "within 2 SE goes to the simpler single-method fit (growth_comparison.csv, docs/growth.md).")
+    others = [r for r in rows if r["estimator"] in ("bayes", "bayes_single") and r is not fit
+              and r["method"] == "amortized"]
+    if others:
+        text += " The other fit: " + ", ".join(
+            f"{r['estimator']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in others) + "."
     return text
 
 
@@ -199,7 +208,7 @@ def collect(result) -> ReportContent:
                                                "package_version")},
         selection=selection, counts=method_counts(summary), models=models, headline_models=headline,
         growth=growth, growth_comparison=_rows(result, "growth_comparison"),
-        growth_text=_growth_text(growth), forecast=_rows(result, "forecast"),
+        growth_text=_growth_text(growth, _rows(result, "growth_comparison")), forecast=_rows(result, "forecast"),
         forecast_text=_forecast_text(result), realised=_realised(models),
         thresholds=thresholds, tornado=_rows(result, "tornado"), sobol=_rows(result, "sobol"),
         value_of_information=_rows(result, "value_of_information"), devcost=_rows(result, "devcost"),
