@@ -342,3 +342,18 @@ def test_tables_dir_config_errors(tmp_path):
     cfg.write_text(f'[data]\ntables_dir = "t"\nepoch_dir = "{FIXTURES / "epoch-mini-2025"}"\n')
     with pytest.raises(ConfigError, match="data.tables_dir: give either"):
         load_config(cfg)
+
+
+def test_ppi_zero_or_negative_values_are_reported_not_divided_by(tmp_path):
+    """Before: a PPI column of zeros raised ZeroDivisionError (a traceback) when deflating."""
+    _copy_mini(tmp_path, "epoch-mini-2024")
+    ppi = tmp_path / "PCU518210518210.csv"
+    lines = ppi.read_text(encoding="utf-8").splitlines()
+    first_month = lines[1].split(",")[0]
+    ppi.write_text("\n".join([lines[0], f"{first_month},0", *lines[2:]]) + "\n", encoding="utf-8")
+    _, report = read_epoch_snapshot(tmp_path)
+    assert any(s.file == ppi.name and s.row == 2 and "not a positive number" in s.reason for s in report.skipped)
+    ppi.write_text("\n".join([lines[0], *(f"{line.split(',')[0]},0" for line in lines[1:])]) + "\n",
+                   encoding="utf-8")
+    with pytest.raises(DataError, match="no usable rows"):
+        read_epoch_snapshot(tmp_path)

@@ -507,9 +507,12 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
         if d is None or math.isnan(v):
             skipped.append(SkipEntry(fname, line, "", "PPI row without valid date and value"))
             continue
+        if not (math.isfinite(v) and v > 0):  # an index divides prices: zero or negative is damage
+            skipped.append(SkipEntry(fname, line, "", f"PPI value {v!r} is not a positive number"))
+            continue
         data[f"{d.year:04d}-{d.month:02d}"] = v
     if not data:
-        raise DataError(f"{path}: no usable rows in column {PPI_SERIES!r}")
+        raise DataError(f"{path}: no usable rows in column {PPI_SERIES!r} (positive index values)")
     months = tuple(sorted(data))
     return (
         PriceIndex(
