@@ -1,0 +1,1 @@
+"""Random inputs as scoped columns: layout, counter-based keyed streams, correlations."""
