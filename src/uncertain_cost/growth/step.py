@@ -4,13 +4,13 @@
 method alone, and forecasts the most expensive run of each future year. It returns a
 `GrowthOutcome` that holds everything the run writes or reports (rows and columns of
 ``growth.csv`` and ``forecast.csv``, the InferenceData, the trend fans of the figure, the
-diagnostics and the numbers the report quotes) and writes nothing itself.
-`growth_paragraph` and `forecast_sentence` turn the facts into the report's prose.
+diagnostics and the numbers the report quotes) and writes nothing itself; the report's prose
+is written by :mod:`uncertain_cost.reporting` from the run's tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +18,7 @@ import numpy as np
 from uncertain_cost.growth.data import GrowthData
 from uncertain_cost.growth.settings import GrowthSettings
 
-__all__ = ["GrowthFacts", "GrowthOutcome", "fit_growth", "forecast_sentence", "growth_data_from_run",
-           "growth_paragraph", "outcome_tables", "trend_fans"]
+__all__ = ["GrowthFacts", "GrowthOutcome", "fit_growth", "growth_data_from_run", "trend_fans"]
 
 
 @dataclass(frozen=True)
@@ -276,101 +275,3 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                          sensitivity_rows=sensitivity,
                          sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
                          backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else ())
-
-
-def growth_paragraph(facts: GrowthFacts) -> str:
-    """Write the report's paragraph on the headline growth rate, from `GrowthFacts`.
-
-    Parameters
-    ----------
-    facts : GrowthFacts
-
-    Returns
-    -------
-    str
-        Empty without a Bayesian fit.
-    """
-    fit, paper = facts.headline, facts.paper
-    if fit is None:
-        return ""
-    joint = facts.joint if facts.joint is not None else fit
-    model = ("the Bayesian fit of amortized costs alone" if fit["estimator"] == "bayes_single"
-             else "the hierarchical Bayesian fit of all methods together")
-    text = (
-        f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
-        f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in {model}, "
-        f"which sees each model's Monte Carlo uncertainty (inputs shared by all models move the level of every "
-        f"cost together, not the slope) and a robust Student-t scatter; the paper's OLS on point estimates gives "
-        f"{paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). Diagnostics: R-hat max "
-        f"{fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, {fit['divergences']} divergences.")
-    by_name = {r["model"]: r for r in facts.comparison}
-    if {"joint", "single"} <= set(by_name):
-        j, s1 = by_name["joint"], by_name["single"]
-        names = {"joint": "joint fit", "single": "single-method fit"}
-        best, other = (j, s1) if j["rank"] == 1 else (s1, j)
-        if j["headline"]:
-            why = "more than 2 standard errors of the difference ahead of the simpler single-method fit"
-        elif best is s1:
-            why = "and it is the simpler model"
-        else:
-            why = "but within 2 standard errors of the difference, so the simpler single-method fit leads"
-        text += (
-            f" The headline model is chosen by PSIS-LOO on the amortized costs: the {names[best['model']]} ranks "
-            f"first (expected log predictive density {best['elpd_loo']:.1f} vs {other['elpd_loo']:.1f}, "
-            f"ahead by {other['elpd_diff']:.1f}, SE {other['dse']:.1f}), {why}.")
-    if fit["estimator"] == "bayes_single":
-        text += (f" The joint fit of all methods gives {joint['growth_per_year']:.2f}x "
-                 f"({joint['lo']:.2f}-{joint['hi']:.2f}).")
-    if facts.single:
-        text += (
-            " Fitted alone, without pooling across methods: " + ", ".join(
-                f"{r['method']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in facts.single)
-            + ". Where the joint fit and the single fits differ, the cost ratios between methods trend over "
-            "time on the models several methods cost, and the joint fit attributes that trend to the methods' "
-            "slopes; see docs/growth.md.")
-    return text
-
-
-def forecast_sentence(facts: GrowthFacts) -> str:
-    """State the report's assumptions of the forecast's assumptions, from `GrowthFacts`.
-
-    Parameters
-    ----------
-    facts : GrowthFacts
-
-    Returns
-    -------
-    str
-        Empty without a forecast.
-    """
-    if facts.models_per_year is None:
-        return ""
-    return (
-        f"For each year, the cost of the most expensive of {facts.models_per_year} frontier runs "
-        "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
-        "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
-        "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
-        "run that year costs more than $X (in dollars of the reference month).")
-
-
-def outcome_tables(outcome: GrowthOutcome) -> Mapping[str, tuple[list[dict], tuple[str, ...]]]:
-    """Collect the CSV tables of an outcome: ``growth.csv``, ``growth_comparison.csv``, forecasts.
-
-    Parameters
-    ----------
-    outcome : GrowthOutcome
-
-    Returns
-    -------
-    dict of str to (rows, columns)
-    """
-    tables = {"growth.csv": (list(outcome.growth_rows), outcome.growth_columns)}
-    if outcome.forecast_rows:
-        tables["forecast.csv"] = (list(outcome.forecast_rows), outcome.forecast_columns)
-    if outcome.comparison_rows:
-        tables["growth_comparison.csv"] = (list(outcome.comparison_rows), outcome.comparison_columns)
-    if outcome.sensitivity_rows:
-        tables["forecast_sensitivity.csv"] = (list(outcome.sensitivity_rows), outcome.sensitivity_columns)
-    if outcome.backtest_rows:
-        tables["growth_backtest.csv"] = (list(outcome.backtest_rows), outcome.backtest_columns)
-    return tables
