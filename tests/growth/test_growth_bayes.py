@@ -285,7 +285,7 @@ def test_coefficient_draws_follow_the_gaussian_conditional():
     priors = GrowthPriors()
     meas = measurement(data)
     lin = _linear(meas, float(meas.year.mean()), priors)
-    gm = GrowthModel(model=None, measurement=meas, linear=lin, year_ref=float(meas.year.mean()), priors=priors)
+    gm = GrowthModel(measurement=meas, linear=lin, year_ref=float(meas.year.mean()), priors=priors)
     rng = np.random.default_rng(1)
     values = {"log_loading": np.array([0.1, -0.3, 0.2]), "intercept_spread": 0.8, "slope_spread": 0.05,
               "scatter_method": 0.25, "model_effect": rng.normal(0, 0.4, len(meas.model))}

@@ -17,7 +17,7 @@ def _model(methods=("amortized", "cloud", "acquisition")):
     priors = GrowthPriors()
     meas = measurement(data)
     ref = float(meas.year.mean())
-    return GrowthModel(model=None, measurement=meas, linear=_linear(meas, ref, priors), year_ref=ref,
+    return GrowthModel(measurement=meas, linear=_linear(meas, ref, priors), year_ref=ref,
                        priors=priors)
 
 

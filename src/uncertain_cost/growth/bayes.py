@@ -213,6 +213,10 @@ class GrowthModel:
     Attributes
     ----------
     model : pymc.Model
+        The PyMC model (property). With the ``"numpy"`` backend it is built on first access
+        (one ``theta`` variable whose density is the kernel's, as a PyTensor op): nutpie
+        samples the kernel directly and never needs it, so neither ``import pymc`` nor the
+        graph is paid for unless PyMC's sampler runs.
     measurement : Measurement
         The stacked observations and measurement covariance.
     linear : Linear
@@ -230,7 +234,6 @@ class GrowthModel:
         With the ``"numpy"`` backend.
     """
 
-    model: object
     measurement: Measurement
     linear: Linear
     year_ref: float
@@ -238,6 +241,18 @@ class GrowthModel:
     centring: np.ndarray = None
     backend: str = "numpy"
     density: LogDensity | None = None
+    pymc_graph: object = None
+
+    @property
+    def model(self):
+        """The PyMC model (built on first access with the ``"numpy"`` backend)."""
+        if self.pymc_graph is None and self.density is not None:
+            pm = import_pymc()
+            with pm.Model() as model:
+                theta = pm.Flat("theta", shape=self.density.size)
+                pm.Potential("logp", log_density(self.density, theta))
+            object.__setattr__(self, "pymc_graph", model)
+        return self.pymc_graph
 
     @property
     def monitored(self) -> list[str]:
@@ -345,21 +360,16 @@ def build_model(
     """
     if backend not in ("numpy", "pytensor"):
         raise ConfigError("growth.backend", f"expected 'numpy' or 'pytensor', got {backend!r}")
-    pm = import_pymc()
     priors = GrowthPriors() if priors is None else priors
     meas = measurement(data, _check_center(center))
     year_ref = float(np.mean(meas.year))
     lin = _linear(meas, year_ref, priors)
     a = centring_weights(meas, lin)
     if backend == "numpy":
-        density = LogDensity(meas, lin, priors, a)
-        with pm.Model() as model:
-            theta = pm.Flat("theta", shape=density.size)
-            pm.Potential("logp", log_density(density, theta))
-        return GrowthModel(model=model, measurement=meas, linear=lin, year_ref=year_ref, priors=priors,
-                           centring=a, backend=backend, density=density)
-    return GrowthModel(model=_native_model(pm, meas, lin, priors, a), measurement=meas, linear=lin,
-                       year_ref=year_ref, priors=priors, centring=a, backend=backend)
+        return GrowthModel(measurement=meas, linear=lin, year_ref=year_ref, priors=priors, centring=a,
+                           backend=backend, density=LogDensity(meas, lin, priors, a))
+    return GrowthModel(measurement=meas, linear=lin, year_ref=year_ref, priors=priors, centring=a,
+                       backend=backend, pymc_graph=_native_model(import_pymc(), meas, lin, priors, a))
 
 
 def _native_model(pm, meas: Measurement, lin: Linear, priors: GrowthPriors, a: np.ndarray):
@@ -641,7 +651,7 @@ def fit_bayes(
     ess_threshold: float | None = None,
     progress: bool = False,
     backend: str = "numpy",
-    sampler: str = "pymc",
+    sampler: str = "nutpie",
 ) -> BayesResult:
     """Fit the hierarchical measurement-error growth model with PyMC's NUTS.
 
@@ -669,11 +679,12 @@ def fit_bayes(
         Show PyMC's progress bar and log.
     backend : {"numpy", "pytensor"}, default "numpy"
         How the log density is computed (`build_model`); both give the same posterior.
-    sampler : {"pymc", "nutpie"}, default "pymc"
-        ``"pymc"``: PyMC's own NUTS (``pm.sample``, dense mass matrix). ``"nutpie"``: nutpie's
-        Rust NUTS on the same log density (the numba kernel of the model's op, called
-        directly; nothing to compile) with its diagonal mass-matrix adaptation; needs the
-        ``"numpy"`` backend. Same posterior, different draws.
+    sampler : {"nutpie", "pymc"}, default "nutpie"
+        ``"nutpie"``: nutpie's Rust NUTS on the model's numba kernel, called as a cached C
+        callback (`uncertain_cost.growth.native`; nothing to compile per model, chains in
+        ``cores`` threads without the GIL), diagonal mass-matrix adaptation; needs the
+        ``"numpy"`` backend. ``"pymc"``: PyMC's own NUTS (``pm.sample``, dense mass matrix).
+        Same posterior, different draws.
 
     Returns
     -------
@@ -724,8 +735,9 @@ def sample_nutpie(gm: GrowthModel, *, draws: int, tune: int, chains: int, cores:
                   target_accept: float = 0.9, progress: bool = False):
     """Sample the posterior of ``gm`` (numpy backend) with nutpie's Rust NUTS.
 
-    The log density and gradient are the model's numba kernel (`LogDensity.logp_and_grad`),
-    called directly by nutpie: no graph to compile.
+    nutpie calls the model's numba kernel as a compiled C callback
+    (`uncertain_cost.growth.native.sample_native`): no graph to compile, no Python and no GIL
+    in the sampling loop, one chain per core.
 
     Parameters
     ----------
@@ -742,36 +754,12 @@ def sample_nutpie(gm: GrowthModel, *, draws: int, tune: int, chains: int, cores:
         ``posterior`` with ``theta`` (chain, draw, theta_dim_0) and ``sample_stats`` (with
         ``diverging`` and ``n_steps``); ``posterior.attrs["sampling_time"]`` in seconds.
     """
-    import nutpie
-    from nutpie.compiled_pyfunc import from_pyfunc
+    from uncertain_cost.growth.native import sample_native
 
-    density = gm.density
-    if density is None:
+    if gm.density is None:
         raise ValueError("sample_nutpie needs a model built with backend='numpy'")
-    n = int(density.size)
-    start = density.initial_point()
-
-    def make_logp():
-        def logp(x, **_shared):
-            value, grad = density.logp_and_grad(x)
-            return float(value), grad
-
-        return logp
-
-    def make_expand(seed1, seed2, chain):
-        return lambda x, **_shared: {"theta": np.array(x, dtype=np.float64)}
-
-    def initial_point(init_seed):
-        # the same jitter as PyMC's "jitter+..." inits: uniform(-1, 1) around the start
-        return start + np.random.default_rng(init_seed).uniform(-1.0, 1.0, n)
-
-    compiled = from_pyfunc(n, make_logp, make_expand, [np.dtype("float64")], [(n,)], ["theta"],
-                           make_initial_point_fn=initial_point)
-    t0 = time.perf_counter()
-    idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                          target_accept=target_accept, progress_bar=progress)
-    idata.posterior.attrs["sampling_time"] = time.perf_counter() - t0
-    return idata
+    return sample_native(gm.density, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                         target_accept=target_accept, progress=progress)
 
 
 def _sample_pymc(gm: GrowthModel, *, draws, tune, chains, cores, seed, target_accept, progress):

@@ -45,8 +45,9 @@ class GrowthSettings:
         Frontier models per year in the forecast (default: as observed).
     sampler : {"pymc", "nutpie"}
         NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
-        PyMC by default: on ``config.toml`` its dense mass matrix gave more ESS per second
-        than nutpie (see docs/growth.md, Speed).
+        nutpie by default: its Rust NUTS calls the model's numba kernel as a C callback,
+        chains in parallel threads, no Python in the loop (docs/growth.md, Speed); ``"pymc"``
+        runs PyMC's own NUTS (dense mass matrix) on the same posterior.
     backtest : bool
         Also run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`,
         four short single-method fits of the amortized costs; table ``growth_backtest``).
@@ -68,7 +69,7 @@ class GrowthSettings:
     forecast_end_year: int = 2030
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
-    sampler: str = "pymc"
+    sampler: str = "nutpie"
     backtest: bool = False
 
     @classmethod
