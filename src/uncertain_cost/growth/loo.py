@@ -27,6 +27,7 @@ import math
 import warnings
 
 import numpy as np
+from numba import njit
 
 __all__ = ["COMPARISON_COLUMNS", "MODEL_COMPLEXITY", "compare_fits", "log_likelihood_dataset",
            "pointwise_loglik", "relative_ess"]
@@ -118,17 +119,48 @@ def _integrated(d, tau, load, scale, nu):
     ``lam ~ Gamma(nu / 2, rate nu / 2)``, so the integral over ``v`` is exact given ``lam``:
     ``N(d | 0, tau**2 + load**2 scale**2 / lam)``; the integral over ``lam`` is Gauss-Legendre
     quadrature (`EFFECT_NODES` nodes) in the Gamma CDF ``u``, ``lam = F^-1(u)``, with
-    ``u = z**2`` so the nodes crowd the heavy tail (small ``lam``). Arrays broadcast to (S, n).
+    ``u = z**2`` so the nodes crowd the heavy tail (small ``lam``). ``d`` and ``tau`` are
+    (S, n), ``load``, ``scale`` and ``nu`` (S, 1); returns (S, n). The nodes ``lam`` depend
+    on the draw only (SciPy's ``gammaincinv``); the sum over nodes is `_integrated_sum`.
     """
-    from scipy.special import gammaincinv, logsumexp
+    from scipy.special import gammaincinv
 
     z, w = np.polynomial.legendre.leggauss(EFFECT_NODES)
     z, w = 0.5 * (z + 1.0), 0.5 * w  # on (0, 1)
     u, w = z * z, w * 2.0 * z  # u = z**2, du = 2 z dz
-    lam = gammaincinv(0.5 * nu[..., None], u) / (0.5 * nu[..., None])  # (S, 1, K)
-    var = tau[..., None] ** 2 + (load * scale)[..., None] ** 2 / lam
-    log_n = -0.5 * (LOG_2PI + np.log(var)) - 0.5 * d[..., None] ** 2 / var
-    return logsumexp(log_n + np.log(w), axis=-1)
+    half_nu = 0.5 * np.asarray(nu, dtype=np.float64).reshape(-1, 1)
+    lam = gammaincinv(half_nu, u[None, :]) / half_nu  # (S, K)
+    d, tau = np.broadcast_arrays(np.asarray(d, dtype=np.float64), np.asarray(tau, dtype=np.float64))
+    load_scale = (np.asarray(load, dtype=np.float64) * np.asarray(scale, dtype=np.float64)).reshape(-1)
+    return _integrated_sum(np.ascontiguousarray(d), np.ascontiguousarray(tau),
+                           np.ascontiguousarray(np.broadcast_to(load_scale, (d.shape[0],))),
+                           np.ascontiguousarray(lam), np.log(w))
+
+
+@njit(cache=True)
+def _integrated_sum(d, tau, load_scale, lam, log_w):
+    """``log sum_k w_k N(d | 0, tau**2 + load_scale**2 / lam_k)`` per (draw, observation)."""
+    n_s, n = d.shape
+    n_k = log_w.size
+    out = np.empty((n_s, n))
+    terms = np.empty(n_k)
+    for i in range(n_s):
+        ls2 = load_scale[i] * load_scale[i]
+        for j in range(n):
+            t2 = tau[i, j] * tau[i, j]
+            d2 = d[i, j] * d[i, j]
+            top = -np.inf
+            for k in range(n_k):
+                var = t2 + ls2 / lam[i, k]
+                v = log_w[k] - 0.5 * (LOG_2PI + math.log(var)) - 0.5 * d2 / var
+                terms[k] = v
+                if v > top:
+                    top = v
+            acc = 0.0
+            for k in range(n_k):
+                acc += math.exp(terms[k] - top)
+            out[i, j] = top + math.log(acc)
+    return out
 
 
 def log_likelihood_dataset(gm, posterior):
