@@ -62,6 +62,27 @@ class RunResult:
     notes: tuple[str, ...] = ()
     figures: Mapping[str, Any] = field(default_factory=dict)
     config: Any = None
+    _png_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def png(self, name: str) -> bytes:
+        """PNG bytes of figure ``name``: rendered once, then reused by the file and the report.
+
+        Parameters
+        ----------
+        name : str
+            A key of `figures` (``"growth_trend.png"``, ...).
+
+        Returns
+        -------
+        bytes
+            The figure at 120 dpi, tight bounding box, no software metadata
+            (`uncertain_cost.writer.figure_png`).
+        """
+        if name not in self._png_cache:
+            from uncertain_cost.writer import figure_png
+
+            self._png_cache[name] = figure_png(self.figures[name])
+        return self._png_cache[name]
 
     @property
     def provenance(self) -> dict[str, Any]:

@@ -52,6 +52,7 @@ __all__ = [
     "write_json",
     "write_netcdf",
     "split_timing",
+    "figure_png",
     "save_figure",
 ]
 
@@ -162,12 +163,29 @@ def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[st
         handle.write(buffer.getbuffer())
 
 
-def save_figure(fig, path: Path, dpi: int = 120) -> None:
-    """Save a matplotlib figure as PNG and close it."""
+def figure_png(fig, dpi: int = 120) -> bytes:
+    """Render a matplotlib figure as PNG bytes (tight box, no software metadata) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    dpi : int, default 120
+
+    Returns
+    -------
+    bytes
+    """
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
+    return buffer.getvalue()
+
+
+def save_figure(fig, path: Path, dpi: int = 120) -> None:
+    """Save a matplotlib figure as PNG and close it."""
+    Path(path).write_bytes(figure_png(fig, dpi=dpi))
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -526,8 +544,8 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
                 if timing:
                     write_json(folder.file("timing.json"), timing)
             if flags.get("png", True):
-                for name, fig in result.figures.items():
-                    save_figure(fig, folder.file(name))
+                for name in result.figures:
+                    folder.file(name).write_bytes(result.png(name))
             content = collect(result)  # the report reads the run once; renderers see only this
             if flags.get("markdown", True):
                 folder.file("report.md").write_text(markdown_report(result, content), encoding="utf-8")

@@ -6,7 +6,6 @@ its results can change without touching them: only :func:`collect` reads the run
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,12 +97,6 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
 
 
 def _realised(models: tuple) -> tuple:
@@ -212,5 +205,5 @@ def collect(result) -> ReportContent:
         forecast_text=_forecast_text(result), realised=_realised(models),
         thresholds=thresholds, tornado=_rows(result, "tornado"), sobol=_rows(result, "sobol"),
         value_of_information=_rows(result, "value_of_information"), devcost=_rows(result, "devcost"),
-        notes=tuple(result.notes), figures={name: _png(fig) for name, fig in result.figures.items()},
+        notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
         png_written=bool(flags.get("png", True)))
