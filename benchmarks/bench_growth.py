@@ -260,6 +260,51 @@ def report(phase: str, res: dict) -> None:
           f"second in the same process {res['growth fit (second)']['total']:.1f} s")
 
 
+def measure_stage(results_nc: str, seed: int = 20240531) -> dict:
+    """The whole growth stage (`fit_growth`) on a run's costs with each sampler, in one process.
+
+    Parameters
+    ----------
+    results_nc : str
+        A run folder's ``results.nc`` (its ``costs`` group is the data).
+    seed : int, default 20240531
+        The default config's seed.
+
+    Returns
+    -------
+    dict
+        Per sampler (``nutpie``, ``pymc``): ``wall_s``, ``ess_bulk_min`` (over every Bayesian
+        row), ``ess_per_s``, the stage's ``timings`` and the amortized growth per estimator;
+        ``ess_per_s_ratio`` (nutpie over pymc).
+    """
+    import xarray as xr
+
+    from uncertain_cost.growth.bayes import import_pymc
+    from uncertain_cost.growth.data import GrowthData
+    from uncertain_cost.growth.settings import GrowthSettings
+    from uncertain_cost.growth.step import fit_growth
+
+    import_pymc()  # outside both timings
+    with xr.open_dataset(results_nc, group="costs") as ds:
+        data = GrowthData.from_cost_dataset(ds.load())
+    out = {}
+    for sampler in ("nutpie", "pymc"):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcome = fit_growth(data, GrowthSettings(sampler=sampler), seed)
+        wall = time.perf_counter() - t0
+        rows = [r for r in outcome.growth_rows if str(r["estimator"]).startswith("bayes")]
+        ess = min(float(r["ess_bulk_min"]) for r in rows)
+        out[sampler] = {"wall_s": wall, "ess_bulk_min": ess, "ess_per_s": ess / wall,
+                        "timings": dict(outcome.timings),
+                        "amortized": {r["estimator"]: r["growth_per_year"] for r in rows if r["method"] == "amortized"}}
+        print(f"{sampler:7s} wall {wall:7.1f} s  bulk ESS min {ess:7.0f}  ESS/s {ess / wall:7.1f}  amortized "
+              + ", ".join(f"{k} {v:.3f}" for k, v in out[sampler]["amortized"].items()), flush=True)
+    out["ess_per_s_ratio"] = out["nutpie"]["ess_per_s"] / out["pymc"]["ess_per_s"]
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-models", type=int, default=64)
@@ -272,8 +317,14 @@ def main(argv=None) -> int:
     p.add_argument("--phase", choices=("both", "cold", "warm"), default=None,
                    help="run the older cold/warm compile study instead of measure()")
     p.add_argument("--quick", action="store_true", help="measure(): 40 models instead of 64")
+    p.add_argument("--stage", metavar="RESULTS_NC", default=None,
+                   help="measure_stage(): the whole growth stage on a run's results.nc, nutpie vs pymc")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.stage is not None:
+        result = measure_stage(args.stage)
+        print(json.dumps({"stage_ess_per_s_ratio": result["ess_per_s_ratio"]}))
+        return 0
     if args.worker:
         print(json.dumps(worker(args)))
         return 0
