@@ -6,6 +6,12 @@ input, one per chip for a per-chip input, one per model for a per-model input), 
 input name. Tornado bars and Sobol indices are reported per group, i.e. per input: swinging
 ``training_time`` moves the training time of every model of the target together, while a
 Sobol design draws each model's column independently, as the Monte Carlo does.
+
+With imputed hardware, every target that includes a model with several candidate chips also
+has its factor ``hardware_choice[<model>]`` (group ``hardware_choice``, after the layout
+columns): the uniform draw with which the engine picks the candidate
+(:class:`HardwareChoice`), so the choice is a factor of the same model the engine draws
+instead of being fixed at the most likely chip.
 """
 
 from __future__ import annotations
