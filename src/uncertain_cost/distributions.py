@@ -14,6 +14,7 @@ Specs come from TOML tables, e.g. ``{dist = "lognormal", ci90 = [0.5, 2.0]}``; s
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import math
 import warnings
@@ -22,9 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
 
 from uncertain_cost.errors import ConfigError, UncertainCostWarning
+
+
+class _LazyModule:
+    """A module imported on first attribute access (scipy.stats alone takes ~1 s to import)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+special = _LazyModule("scipy.special")
+stats = _LazyModule("scipy.stats")
 
 __all__ = [
     "Distribution",

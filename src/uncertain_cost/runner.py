@@ -9,17 +9,19 @@ result tree. Nothing is written to disk here (see :meth:`RunResult.write`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any
 
 from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
-from uncertain_cost.engine import Simulation, simulate
 from uncertain_cost.pipeline import Progress, load_facts
-from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
-from uncertain_cost.results import SUMMARY_COLUMNS, Provenance, cost_dataset, method_counts, summary_records
-from uncertain_cost.tables import records_to_dataset
+
+if TYPE_CHECKING:  # xarray, the engine (numba) and the result types are imported where used, so
+    # that ``validate`` (which needs only :func:`preflight`) starts without them
+    import xarray as xr
+
+    from uncertain_cost.engine import Simulation
+    from uncertain_cost.result import RunResult
+    from uncertain_cost.results import Provenance
 
 __all__ = ["RunState", "run_config", "prepare_run", "finish_run", "preflight", "PreparedRun", "SKIPPED_COLUMNS"]
 
@@ -59,10 +61,14 @@ class RunState:
     def add_table(self, name: str, records: list[dict], columns: tuple[str, ...],
                   attrs: dict | None = None) -> None:
         """Add table ``name`` (written as ``<name>.csv``)."""
+        from uncertain_cost.result import TABLES
+        from uncertain_cost.tables import records_to_dataset
+
         self.groups[f"{TABLES}/{name}"] = records_to_dataset(name, records, columns, attrs)
 
     def records(self, name: str) -> list[dict]:
         """Rows of a table added earlier in the run ([] when absent)."""
+        from uncertain_cost.result import TABLES
         from uncertain_cost.tables import dataset_to_records
 
         ds = self.groups.get(f"{TABLES}/{name}")
@@ -70,10 +76,14 @@ class RunState:
 
     def add_figure_data(self, name: str, ds: xr.Dataset) -> None:
         """Arrays that only a figure needs (not written to results.nc)."""
+        from uncertain_cost.result import FIGURE_DATA
+
         self.groups[f"{FIGURE_DATA}/{name}"] = ds
 
     def tree(self) -> xr.DataTree:
         """Build the run's DataTree, provenance on the root."""
+        import xarray as xr
+
         return xr.DataTree.from_dict({"/": xr.Dataset(attrs=self.provenance.attrs()),
                                       **{f"/{k}": v for k, v in self.groups.items()}})
 
@@ -101,6 +111,8 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         from uncertain_cost.execution import run_with_backend
 
         return run_with_backend(config, progress)
+    from uncertain_cost.engine import simulate
+
     prepared = prepare_run(config, progress)
     progress.stage(f"sampling {config.run.draws:,} draws x {prepared.facts.n_models} models")
     sim = simulate(
@@ -134,6 +146,8 @@ def prepare_run(config: Config, progress: Progress | None = None) -> PreparedRun
     -------
     PreparedRun
     """
+    from uncertain_cost.results import Provenance
+
     progress = progress or Progress(quiet=True)
     settings = config.stages
     progress.stage("resolving frontier models")
@@ -166,6 +180,8 @@ def finish_run(prepared: PreparedRun, sim: Simulation, progress: Progress | None
     RunResult
     """
     from uncertain_cost import stages
+    from uncertain_cost.result import RunResult
+    from uncertain_cost.results import SUMMARY_COLUMNS, cost_dataset, method_counts, summary_records
 
     progress = progress or Progress(quiet=True)
     config, settings, facts, provenance = prepared.config, prepared.settings, prepared.facts, prepared.provenance

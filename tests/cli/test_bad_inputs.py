@@ -312,12 +312,12 @@ _STAGE_MISTAKES = [
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_validate_rejects_what_run_rejects_before_any_sampling(tmp_path, capsys, monkeypatch, command, section,
                                                                key):
-    import uncertain_cost.runner as runner
+    import uncertain_cost.engine as engine  # the runner imports simulate from it when it samples
 
     def never(*args, **kwargs):
         raise AssertionError("sampling started although the config is bad")
 
-    monkeypatch.setattr(runner, "simulate", never)
+    monkeypatch.setattr(engine, "simulate", never)
     path = tmp_path / "bad.toml"
     path.write_text(section.replace("[growth]\n", "[growth]\nbayes = true\n"), encoding="utf-8")
     line = _expect(tmp_path, capsys, [command, str(path)], 2, key)

@@ -12,6 +12,7 @@ from uncertain_cost.sensitivity.targets import SensitivitySettings
 from uncertain_cost.sensitivity.voi import (
     FULL_UNCERTAINTY,
     VOI_COLUMNS,
+    ValueOfInformation,
     plot_value_of_information,
     value_of_information,
 )
@@ -128,3 +129,26 @@ def test_run_writes_the_table_and_figure(tmp_path):
     assert "value_of_information.png" in result.figures
     assert (folder / "value_of_information.png").exists()
     assert FULL_UNCERTAINTY in result.report()
+
+
+def test_report_shows_the_table_and_figure_or_says_how_to_get_them():
+    """The report shows the value of information when the run has it, else how to turn it on."""
+    from report_fixtures import make_artifacts
+    from uncertain_cost.narrative import markdown_report
+    from uncertain_cost.reporting import collect, html_document
+    from uncertain_cost.reporting.sections import VOI_HINT
+
+    art = make_artifacts()
+    assert VOI_HINT in markdown_report(art.result())
+    assert "value_of_information = true" in html_document(collect(art.result()))
+    rows = [{"input": FULL_UNCERTAINTY, "slope_sd": 0.0528, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": 0.567,
+             "p_gt_1e9_change": 0.0},
+            {"input": "gpu_price", "slope_sd": 0.0485, "slope_sd_reduction": 0.081, "p_gt_1e9_2027": 0.588,
+             "p_gt_1e9_change": 0.020}]
+    art.tables["value_of_information.csv"] = (rows, tuple(rows[0]))
+    art.figures["value_of_information.png"] = plot_value_of_information(
+        ValueOfInformation(rows, {"draws": 100, "tune": 100, "chains": 2, "mc_draws": 1000}))
+    text = markdown_report(art.result())
+    assert VOI_HINT not in text and "gpu_price" in text and "![value of information](value_of_information.png)" in text
+    html = html_document(collect(art.result()))
+    assert "<h3>Value of information</h3>" in html and 'alt="value of information"' in html

@@ -144,7 +144,10 @@ def html_document(content: ReportContent, title: str = "Training cost of frontie
         out += ["</ul>", _table(*sec.sobol_table(content))]
         voi = _table(*sec.voi_table(content))
         if voi:
-            out += ["<h3>Value of information</h3>", voi]
+            out += ["<h3>Value of information</h3>", voi,
+                    _image(content, "value_of_information.png", "value of information")]
+        elif sec.voi_hint(content):
+            out.append(f'<p class="muted">{_esc(sec.voi_hint(content))}</p>')
         out += [_image(content, n, n) for n in content.figures if n.startswith("tornado_") or n.startswith("sobol")]
         out.append("</section>")
     if content.devcost:

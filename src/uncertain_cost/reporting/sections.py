@@ -9,7 +9,8 @@ from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
 __all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "tornado_lines",
-           "sobol_table", "voi_table", "devcost_table", "scenario_table", "provenance_items", "GLOSSARY", "usd"]
+           "sobol_table", "voi_table", "voi_hint", "devcost_table", "scenario_table", "provenance_items", "GLOSSARY",
+           "usd"]
 
 GLOSSARY = (
     ("amortized", "The paper's headline: the share of the hardware's purchase price used up during the run "
@@ -120,6 +121,18 @@ def voi_table(content: ReportContent):
         return (), []
     header = tuple(content.value_of_information[0])
     return header, [tuple(_cell(r.get(c)) for c in header) for r in content.value_of_information]
+
+
+#: what the report says when the value-of-information table was not computed
+VOI_HINT = ("Value of information (how much the growth rate's posterior and the 2027 forecast narrow if each "
+            "input were known exactly) is off by default, as it reruns the Monte Carlo and one Bayesian fit per "
+            "input (minutes): set value_of_information = true in [sensitivity] (voi_draws and voi_tune shorten "
+            "the fits).")
+
+
+def voi_hint(content: ReportContent) -> str:
+    """How to get ``value_of_information.csv`` when the run has none ("" when it has)."""
+    return "" if content.value_of_information else VOI_HINT
 
 
 def devcost_table(content: ReportContent):

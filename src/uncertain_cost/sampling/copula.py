@@ -39,7 +39,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from uncertain_cost.errors import ConfigError, UncertainCostWarning
 
@@ -312,6 +311,8 @@ def apply_correlations(values: np.ndarray, lay) -> None:
     if corr is None:
         return
     index = {spec.name: i for i, spec in enumerate(lay.inputs)}
+    from scipy.special import ndtr, ndtri
+
     for cluster in corr.clusters():
         members = [n for n in cluster if not lay.inputs[n].distribution.is_constant]
         if len(members) < 2:

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import numpy as np
-from scipy.stats import qmc
 
 __all__ = ["sobol_design", "design_blocks", "from_salib_layout"]
 
@@ -130,6 +129,8 @@ def sobol_design(
         raise ValueError("seed: expected an int, SeedSequence or Generator, got None")
     _, block_of = design_blocks(k, groups)
     n_blocks = int(block_of.max()) + 1
+    from scipy.stats import qmc  # here, not at import: scipy.stats takes ~1 s to import
+
     engine = qmc.Sobol(2 * k, scramble=True, bits=_SOBOL_BITS, rng=np.random.default_rng(seed))
     base = engine.random_base2(n.bit_length() - 1) + 2.0 ** -(_SOBOL_BITS + 1)
     a, b = base[:, :k], base[:, k:]

@@ -19,6 +19,7 @@ from uncertain_cost.sensitivity.targets import (
     SOBOL_COLUMNS,
     TORNADO_COLUMNS,
     SensitivitySettings,
+    base_values,
     cost_target,
     development_target,
     growth_target,
@@ -132,14 +133,15 @@ def run_sensitivity(facts, inputs, settings: SensitivitySettings, *, interconnec
                      settings.growth_sobol_base))
 
     for factors, f, names, units, n_base in jobs:
+        base = base_values(factors)  # None unless imputed hardware: its base is the most likely chip
         if settings.tornado == "conditional":
             result = conditional_tornado(factors, f, np.random.SeedSequence(seed, spawn_key=(0x70A2D0,)),
                                          low_q=settings.low_quantile, high_q=settings.high_quantile,
                                          target_names=names, by_group=True, n_outer=settings.tornado_outer,
-                                         n_inner=settings.tornado_inner)
+                                         n_inner=settings.tornado_inner, base_values=base)
         else:
             result = tornado(factors, f, low_q=settings.low_quantile, high_q=settings.high_quantile,
-                             target_names=names, by_group=True)
+                             target_names=names, by_group=True, base_values=base)
         rows = result.table()
         for row in rows:
             row["units"] = units

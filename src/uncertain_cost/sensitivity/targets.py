@@ -6,6 +6,12 @@ input, one per chip for a per-chip input, one per model for a per-model input), 
 input name. Tornado bars and Sobol indices are reported per group, i.e. per input: swinging
 ``training_time`` moves the training time of every model of the target together, while a
 Sobol design draws each model's column independently, as the Monte Carlo does.
+
+With imputed hardware, every target that includes a model with several candidate chips also
+has its factor ``hardware_choice[<model>]`` (group ``hardware_choice``, after the layout
+columns): the uniform draw with which the engine picks the candidate
+(:class:`HardwareChoice`), so the choice is a factor of the same model the engine draws
+instead of being fixed at the most likely chip.
 """
 
 from __future__ import annotations
@@ -17,14 +23,13 @@ from typing import Any
 import numpy as np
 
 from uncertain_cost.data.facts import ModelFacts, subset_facts
-from uncertain_cost.engine import column_costs
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet
-from uncertain_cost.sampling.design import layout
 from uncertain_cost.units import METHODS
 
-__all__ = ["SensitivitySettings", "Factor", "cost_factors", "cost_target", "growth_target", "development_target",
-           "TORNADO_COLUMNS", "TORNADO_METHODS", "SOBOL_COLUMNS"]
+__all__ = ["SensitivitySettings", "Factor", "HardwareChoice", "hardware_choice_factors", "base_values",
+           "cost_factors", "cost_target", "growth_target", "development_target", "TORNADO_COLUMNS",
+           "TORNADO_METHODS", "SOBOL_COLUMNS"]
 
 TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
                    "base", "units", "method")
@@ -146,6 +151,112 @@ class Factor:
         return self.distribution.ppf(u)
 
 
+@dataclass(frozen=True, eq=False)
+class HardwareChoice:
+    """Which candidate chip a model with imputed hardware ran on, as the engine draws it.
+
+    The factor's value is the uniform number ``u`` in [0, 1) of the engine's
+    ``hardware_choice`` stream: the model takes candidate ``searchsorted(cumulative, u,
+    side="right")`` (``cumulative``: the candidates' cumulative hardware weights; the cloud
+    method uses ``cumulative_cloud``, the same ``u``), exactly as
+    :func:`uncertain_cost.engine.simulate` picks it. Conditioning the factor on a range of
+    ``u`` is conditioning on the candidates whose weight intervals it covers.
+
+    Attributes
+    ----------
+    model : int
+        Row of the imputed model in the target's facts.
+    rows : numpy.ndarray of int
+        Its candidate rows.
+    cumulative, cumulative_cloud : numpy.ndarray
+        Cumulative candidate weights (hardware, cloud), ending at 1.
+    """
+
+    model: int
+    rows: np.ndarray
+    cumulative: np.ndarray
+    cumulative_cloud: np.ndarray
+    is_constant = False
+
+    def ppf(self, u):
+        """Return the uniform draw itself (the model function makes the choice)."""
+        return np.asarray(u, dtype=np.float64)
+
+    def median(self) -> float:
+        """Median of the uniform draw."""
+        return 0.5
+
+    @property
+    def base(self) -> float:
+        """``u`` at the middle of the most likely candidate's weight interval (the tornado base)."""
+        weights = np.diff(self.cumulative, prepend=0.0)
+        k = int(np.argmax(weights))
+        return float(0.5 * (self.cumulative[k] - weights[k] + self.cumulative[k]))
+
+    def pick(self, u: np.ndarray, method: str = "amortized") -> np.ndarray:
+        """Candidate row chosen by each ``u`` for ``method``."""
+        cumulative = self.cumulative_cloud if method == "cloud" else self.cumulative
+        return self.rows[np.minimum(np.searchsorted(cumulative, u, side="right"), len(self.rows) - 1)]
+
+
+def hardware_choice_factors(facts: ModelFacts, models: Sequence[int] | None = None) -> list[Factor]:
+    """One ``hardware_choice[<model>]`` factor per model with imputed hardware (group ``hardware_choice``).
+
+    Parameters
+    ----------
+    facts : ModelFacts
+        With candidate rows (:func:`uncertain_cost.data.impute.resolve_with_imputation`).
+    models : sequence of int, optional
+        Only these model rows (default: every model with candidates).
+
+    Returns
+    -------
+    list of Factor
+        Empty when imputation is off; each factor's ``distribution`` is a :class:`HardwareChoice`.
+        A model with a single candidate has no choice to make and no factor.
+    """
+    from uncertain_cost.data.facts import alternative_groups
+
+    cloud = {model: cumulative for model, _, cumulative in alternative_groups(facts, "cloud")}
+    wanted = None if models is None else set(int(m) for m in models)
+    return [Factor(f"hardware_choice[{facts.names[model]}]", "hardware_choice",
+                   HardwareChoice(model, rows, cumulative, cloud[model]))
+            for model, rows, cumulative in alternative_groups(facts)
+            if len(rows) > 1 and (wanted is None or model in wanted)]
+
+
+def base_values(factors: Sequence[Factor]) -> list[float] | None:
+    """Tornado base of each factor: its median, a hardware choice at its most likely candidate.
+
+    Returns
+    -------
+    list of float or None
+        None when no factor is a hardware choice (every base is then the median, as by default).
+    """
+    if not any(isinstance(f.distribution, HardwareChoice) for f in factors):
+        return None
+    return [f.distribution.base if isinstance(f.distribution, HardwareChoice) else float(f.ppf(np.asarray([0.5]))[0])
+            for f in factors]
+
+
+def _choose(costs, choices: Sequence[Factor], u: np.ndarray):
+    """Give each imputed model the cost of the candidate its ``u`` picks, row by row (in place).
+
+    The same rule as the engine (``engine._take_alternatives`` on ``_drawn_choices``): the
+    amortized components and the acquisition cost follow the hardware weights, the cloud cost
+    the cloud weights.
+    """
+    n = u.shape[0]
+    at = np.arange(n)
+    for j, factor in enumerate(choices):
+        choice = factor.distribution
+        chosen = choice.pick(u[:, j])
+        costs.amortized[:, choice.model] = costs.amortized[at, chosen]
+        costs.acquisition[:, choice.model] = costs.acquisition[at, chosen]
+        costs.cloud[:, choice.model] = costs.cloud[at, choice.pick(u[:, j], "cloud")]
+    return costs
+
+
 def cost_factors(inputs: InputSet, facts: ModelFacts) -> tuple[list[Factor], np.ndarray, Any]:
     """Factors for every uncertain column of the layout, and the values of constant columns.
 
@@ -156,6 +267,8 @@ def cost_factors(inputs: InputSet, facts: ModelFacts) -> tuple[list[Factor], np.
         Layout column of each factor.
     layout : Layout
     """
+    from uncertain_cost.sampling.design import layout
+
     lay = layout(inputs, facts)
     used = set(np.unique(lay.column).tolist())
     factors, columns = [], []
@@ -193,16 +306,21 @@ def cost_target(facts: ModelFacts, inputs: InputSet, models: Sequence[str], meth
     names : list of str
         Target labels ``"<model> <method>"``.
     """
-    from uncertain_cost.engine import point_costs
+    from uncertain_cost.engine import column_costs, point_costs
 
     sub = subset_facts(facts, models)
     factors, columns, lay = cost_factors(inputs, sub)
+    n_layout = len(factors)
+    choices = hardware_choice_factors(sub, [sub.names.index(m) for m in models])
+    factors += choices
     point = point_costs(sub, inputs, interconnect_fraction=interconnect_fraction)
     pairs = [(sub.names.index(m), method) for m in models for method in methods
              if np.isfinite(point.total(method)[0, sub.names.index(m)])]
 
     def f(x: np.ndarray) -> np.ndarray:
-        costs = column_costs(sub, inputs, _full_values(lay, columns, x), interconnect_fraction=interconnect_fraction)
+        costs = column_costs(sub, inputs, _full_values(lay, columns, x[:, :n_layout]),
+                             interconnect_fraction=interconnect_fraction)
+        _choose(costs, choices, x[:, n_layout:])
         return np.column_stack([costs.total(method)[:, i] for i, method in pairs])
 
     return factors, f, [f"{sub.names[i]} {method}" for i, method in pairs]
@@ -214,7 +332,7 @@ def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: fl
     The frontier models costed by ``method`` at the central inputs are regressed,
     log10(cost) on publication year, for every row.
     """
-    from uncertain_cost.engine import point_costs
+    from uncertain_cost.engine import column_costs, point_costs
 
     point = point_costs(facts, inputs, interconnect_fraction=interconnect_fraction).total(method)[0]
     chosen = [facts.names[i] for i in np.flatnonzero(np.isfinite(point) & np.asarray(facts.is_frontier))]
@@ -223,9 +341,14 @@ def growth_target(facts: ModelFacts, inputs: InputSet, interconnect_fraction: fl
     years = np.asarray(sub.publication_year, dtype=np.float64)[rows]
     centred = years - years.mean()
     factors, columns, lay = cost_factors(inputs, sub)
+    n_layout = len(factors)
+    choices = hardware_choice_factors(sub, rows)
+    factors += choices
 
     def f(x: np.ndarray) -> np.ndarray:
-        costs = column_costs(sub, inputs, _full_values(lay, columns, x), interconnect_fraction=interconnect_fraction)
+        costs = column_costs(sub, inputs, _full_values(lay, columns, x[:, :n_layout]),
+                             interconnect_fraction=interconnect_fraction)
+        _choose(costs, choices, x[:, n_layout:])
         y = np.log10(costs.total(method)[:, rows])
         slope = (y - y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
         return 10.0 ** slope
@@ -256,8 +379,13 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     factors : list of Factor
     f : callable
     """
+    from uncertain_cost.engine import column_costs
+
     sub = subset_facts(facts, [dev_model.name])
     factors, columns, lay = cost_factors(inputs, sub)
+    n_layout = len(factors)
+    choices = hardware_choice_factors(sub, [sub.names.index(dev_model.name)])
+    factors += choices
     n_compute = len(factors)
     slots: list[tuple[slice, slice, slice | None, slice]] = []  # per role: columns by kind
     for role in dev_model.roles:
@@ -277,8 +405,9 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     row = sub.names.index(dev_model.name)
 
     def f(x: np.ndarray) -> np.ndarray:
-        values = _full_values(lay, columns, x[:, :n_compute])
-        compute = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction).total("amortized")
+        values = _full_values(lay, columns, x[:, :n_layout])
+        costs = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction)
+        compute = _choose(costs, choices, x[:, n_layout:n_compute]).total("amortized")
         annual = np.zeros(x.shape[0])
         for salary, overhead, equity, fte in slots:
             pay = x[:, salary] * x[:, overhead]
