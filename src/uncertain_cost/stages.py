@@ -117,7 +117,7 @@ def growth_stage(art, progress: Progress) -> None:
         art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
-                      attrs={"models_per_year": int(outcome.facts.models_per_year)})
+                      attrs=dict(outcome.forecast_attrs))
     art.notes.extend(outcome.notes)
     if outcome.idata is None:
         return

@@ -391,7 +391,9 @@ def test_forecast_defaults_and_scatter():
     years = sorted({row["year"] for row in fc.rows})
     assert years == list(range(2024, 2031))
     assert [row["method"] for row in fc.rows[:7]] == ["amortized"] * 7
-    assert fc.models_per_year == 8
+    assert fc.models_per_year is None  # Poisson runs per year, fitted to 8 a year
+    assert all(7.0 < row["models_per_year"] < 10.0 for row in fc.rows)
+    assert forecast_costs(r, [2027], models_per_year=8).models_per_year == 8
     amortized = [row for row in fc.rows if row["method"] == "amortized"]
     p = [row["prob_gt_1e9"] for row in amortized]
     assert p == sorted(p) and 0 < p[0] < p[-1] <= 1

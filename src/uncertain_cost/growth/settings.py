@@ -69,7 +69,7 @@ class GrowthSettings:
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
     sampler: str = "pymc"
-    backtest: bool = False
+    backtest: bool = True
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],
