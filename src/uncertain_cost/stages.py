@@ -82,7 +82,8 @@ def figures_stage(art, progress: Progress) -> None:
             continue
         fit = fit_ols([r["publication_year"] for r in chosen], [r["point_usd"] for r in chosen])
         years = np.linspace(min(r["publication_year"] for r in chosen), max(r["publication_year"] for r in chosen))
-        trend = (years, fit.predict_log10(years), f"OLS on point estimates: {fit.growth:.2f}x per year")
+        trend = (years, fit.predict_log10(years),
+                 f"OLS on point estimates, median (geometric mean): {fit.growth:.2f}x per year")
         fan = _fan(art.groups.get("figure_data/growth_trend"), method)
         art.figures[f"cost_vs_year_{method}.png"] = plot_cost_vs_year(rows, method, month, trend=trend, fan=fan)
     art.figures["model_intervals_amortized.png"] = plot_model_intervals(rows, "amortized", month)
