@@ -108,7 +108,8 @@ def growth_stage(art, progress: Progress) -> None:
     config, settings = art.config, art.settings.growth
     if not settings.enabled:
         return
-    outcome = fit_growth(growth_data(art), settings, config.run.seed, progress=progress.stage)
+    data = growth_data(art)
+    outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     if outcome.comparison_rows:
         art.add_table("growth_comparison", list(outcome.comparison_rows), tuple(outcome.comparison_columns))
@@ -116,6 +117,9 @@ def growth_stage(art, progress: Progress) -> None:
         art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
     if outcome.backtest_rows:
         art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
+    if outcome.prior_sensitivity_rows:
+        art.add_table("growth_prior_sensitivity", list(outcome.prior_sensitivity_rows),
+                      tuple(outcome.prior_sensitivity_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs=dict(outcome.forecast_attrs))
@@ -126,6 +130,9 @@ def growth_stage(art, progress: Progress) -> None:
     if outcome.forecast_rows:
         art.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized",
                                                     config.run.reference_month, settings.thresholds_usd)
+    from uncertain_cost.growth.priors import plot_prior_predictive
+
+    art.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=config.run.seed)
     for group in outcome.idata.groups():
         art.groups[group] = outcome.idata[group]
 

@@ -48,8 +48,13 @@ class GrowthSettings:
         PyMC by default: on ``config.toml`` its dense mass matrix gave more ESS per second
         than nutpie (see docs/growth.md, Speed).
     backtest : bool
-        Also run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`,
-        four short single-method fits of the amortized costs; table ``growth_backtest``).
+        Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`, four
+        short single-method fits of the amortized costs; table ``growth_backtest``). On by
+        default: it costs about a fifth of the stage (docs/growth.md).
+    prior_sensitivity : bool
+        Refit the amortized headline with each prior scale halved and doubled
+        (`uncertain_cost.growth.priors.prior_sensitivity`, nine short refits; table
+        ``growth_prior_sensitivity``). Off by default: it costs more than the stage's fits.
     """
 
     enabled: bool = True
@@ -70,6 +75,7 @@ class GrowthSettings:
     models_per_year: int | None = None
     sampler: str = "pymc"
     backtest: bool = True
+    prior_sensitivity: bool = False
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],

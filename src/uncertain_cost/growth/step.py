@@ -85,7 +85,8 @@ class GrowthOutcome:
         One-line notes for the run log (diagnostics).
     timings : dict of str to float
         Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
-        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``total``.
+        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``prior_sensitivity``
+        (with ``growth.prior_sensitivity``), ``total``.
     comparison_rows : tuple of dict
         Rows of ``growth_comparison.csv`` (`uncertain_cost.growth.loo.compare_fits`).
     comparison_columns : tuple of str
@@ -103,6 +104,10 @@ class GrowthOutcome:
         Attributes of the ``forecast`` table (`uncertain_cost.growth.forecast.forecast_table_attrs`):
         ``models_per_year`` (``"poisson"`` or the fixed count), expected and observed runs per year,
         the fit of each method.
+    prior_sensitivity_rows : tuple of dict
+        Rows of ``growth_prior_sensitivity.csv`` (`uncertain_cost.growth.priors.prior_sensitivity`
+        of the amortized headline fit), with ``growth.prior_sensitivity`` only.
+    prior_sensitivity_columns : tuple of str
     """
 
     growth_rows: tuple[dict, ...]
@@ -121,6 +126,8 @@ class GrowthOutcome:
     backtest_rows: tuple[dict, ...] = ()
     backtest_columns: tuple[str, ...] = ()
     forecast_attrs: dict = field(default_factory=dict)
+    prior_sensitivity_rows: tuple[dict, ...] = ()
+    prior_sensitivity_columns: tuple[str, ...] = ()
 
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
@@ -216,6 +223,7 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         with_forecast,
     )
     from uncertain_cost.growth.loo import COMPARISON_COLUMNS, compare_fits
+    from uncertain_cost.growth.priors import PRIOR_SENSITIVITY_COLUMNS, prior_sensitivity
     from uncertain_cost.growth.runs import fit_runs_per_year
     from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
 
@@ -284,6 +292,14 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
                                        level=settings.level))
         timings["backtest"] = time.perf_counter() - t1
+    prior_rows = ()
+    if settings.prior_sensitivity and "amortized" in data.methods:
+        say("growth: prior sensitivity (each prior scale halved and doubled)")
+        t1 = time.perf_counter()
+        fit_name = "single" if headline["estimator"] == "bayes_single" else "joint"
+        prior_rows = tuple(prior_sensitivity(data, seed=seed, fit=fit_name, center=settings.center,
+                                             sampler=settings.sampler, level=settings.level))
+        timings["prior_sensitivity"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
                         diagnostics={"r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
@@ -296,4 +312,5 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                          sensitivity_rows=sensitivity,
                          sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
                          backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else (),
-                         forecast_attrs=forecast_attrs)
+                         forecast_attrs=forecast_attrs, prior_sensitivity_rows=prior_rows,
+                         prior_sensitivity_columns=PRIOR_SENSITIVITY_COLUMNS if prior_rows else ())
