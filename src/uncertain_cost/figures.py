@@ -179,10 +179,10 @@ def plot_forecast(rows: Sequence[dict], method: str, reference_month: str, thres
                     label="90% predictive interval")
     ax.fill_between(years, [r["p25"] for r in chosen], [r["p75"] for r in chosen], color="#4C72B0", alpha=0.35,
                     label="50% predictive interval")
-    ax.plot(years, [r["p50"] for r in chosen], "o-", color="#4C72B0", label="median")
+    ax.plot(years, [r["p50"] for r in chosen], "o-", color="#4C72B0", label="median of the year's maximum")
     if "regression_mean_usd" in chosen[0]:
         ax.plot(years, [r["regression_mean_usd"] for r in chosen], "--", color="black", linewidth=1,
-                label="trend (typical frontier model)")
+                label="trend line: median (geometric mean) model of the year")
     for threshold in thresholds:
         ax.axhline(threshold, color="#C44E52", linewidth=0.8, linestyle=":")
         key = threshold_name(threshold)

@@ -82,7 +82,8 @@ def figures_stage(art, progress: Progress) -> None:
             continue
         fit = fit_ols([r["publication_year"] for r in chosen], [r["point_usd"] for r in chosen])
         years = np.linspace(min(r["publication_year"] for r in chosen), max(r["publication_year"] for r in chosen))
-        trend = (years, fit.predict_log10(years), f"OLS on point estimates: {fit.growth:.2f}x per year")
+        trend = (years, fit.predict_log10(years),
+                 f"OLS on point estimates, median (geometric mean): {fit.growth:.2f}x per year")
         fan = _fan(art.groups.get("figure_data/growth_trend"), method)
         art.figures[f"cost_vs_year_{method}.png"] = plot_cost_vs_year(rows, method, month, trend=trend, fan=fan)
     art.figures["model_intervals_amortized.png"] = plot_model_intervals(rows, "amortized", month)
@@ -107,7 +108,8 @@ def growth_stage(art, progress: Progress) -> None:
     config, settings = art.config, art.settings.growth
     if not settings.enabled:
         return
-    outcome = fit_growth(growth_data(art), settings, config.run.seed, progress=progress.stage)
+    data = growth_data(art)
+    outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     if outcome.comparison_rows:
         art.add_table("growth_comparison", list(outcome.comparison_rows), tuple(outcome.comparison_columns))
@@ -115,9 +117,12 @@ def growth_stage(art, progress: Progress) -> None:
         art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
     if outcome.backtest_rows:
         art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
+    if outcome.prior_sensitivity_rows:
+        art.add_table("growth_prior_sensitivity", list(outcome.prior_sensitivity_rows),
+                      tuple(outcome.prior_sensitivity_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
-                      attrs={"models_per_year": int(outcome.facts.models_per_year)})
+                      attrs=dict(outcome.forecast_attrs))
     art.notes.extend(outcome.notes)
     if outcome.idata is None:
         return
@@ -125,6 +130,9 @@ def growth_stage(art, progress: Progress) -> None:
     if outcome.forecast_rows:
         art.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized",
                                                     config.run.reference_month, settings.thresholds_usd)
+    from uncertain_cost.growth.priors import plot_prior_predictive
+
+    art.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=config.run.seed)
     for group in outcome.idata.groups():
         art.groups[group] = outcome.idata[group]
 

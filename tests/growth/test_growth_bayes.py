@@ -391,10 +391,14 @@ def test_forecast_defaults_and_scatter():
     years = sorted({row["year"] for row in fc.rows})
     assert years == list(range(2024, 2031))
     assert [row["method"] for row in fc.rows[:7]] == ["amortized"] * 7
-    assert fc.models_per_year == 8
+    assert fc.models_per_year is None  # Poisson runs per year, fitted to 8 a year
+    assert all(7.0 < row["models_per_year"] < 10.0 for row in fc.rows)
+    assert forecast_costs(r, [2027], models_per_year=8).models_per_year == 8
     amortized = [row for row in fc.rows if row["method"] == "amortized"]
-    p = [row["prob_gt_1e9"] for row in amortized]
+    fixed = forecast_costs(r, models_per_year=8)  # with k fixed the probability can only rise with the trend
+    p = [row["prob_gt_1e9"] for row in fixed.rows if row["method"] == "amortized"]
     assert p == sorted(p) and 0 < p[0] < p[-1] <= 1
+    assert 0 < amortized[0]["prob_gt_1e9"] < max(row["prob_gt_1e9"] for row in amortized) <= 1
     for row in amortized:
         assert row["p5"] < row["p25"] < row["p50"] < row["p75"] < row["p95"]
         # the maximum of several draws around the line lies above the line

@@ -95,9 +95,10 @@ def test_default_config_growth_fit(tmp_path):
         assert [int(r["rank"]) for r in mine] == list(range(1, len(mine) + 1))
     sensitivity = _rows(out / "forecast_sensitivity.csv")
     assert {int(r["year"]) for r in sensitivity} == {2027}
-    assert len(sensitivity) == 3 * 3 * (3 + 3)  # (joint: 3 methods, 3 single fits) x runs x nu
-    same = next(r for r in sensitivity if r["fit"] == "joint" and r["method"] == "amortized"
-                and r["nu"] == "posterior" and r["models_per_year"] == "7")
+    assert len(sensitivity) == 4 * 3 * (3 + 3)  # (joint: 3 methods, 3 single fits) x runs x nu
+    fit = "single" if growth[("amortized", "bayes_single")]["headline"] == "True" else "joint"
+    same = next(r for r in sensitivity if r["fit"] == fit and r["method"] == "amortized"
+                and r["nu"] == "posterior" and r["models_per_year"] == "poisson")
     assert float(same["prob_gt_1e9"]) == next(float(r["prob_gt_1e9"]) for r in _rows(out / "forecast.csv")
                                               if r["method"] == "amortized" and r["year"] == "2027")
     loglik = xr.open_dataset(out / "results.nc", group="log_likelihood", engine="h5netcdf")

@@ -1,20 +1,34 @@
 """Posterior predictive forecast of the most expensive frontier training run of a year.
 
 What is forecast, precisely: for calendar year ``Y`` and cost method ``m``, the cost of the
-most expensive of ``k`` new frontier models published in ``Y``, where ``k`` is the number of
-frontier models published per year in the data (median over the observed calendar years)
-and each model is drawn from the fitted trend plus its scatter: publication time uniform in
-``[Y, Y + 1)``, ``log10 cost = intercept_m + slope_m * (t - year_ref) + loading_m * v + e``,
-``v ~ StudentT(nu, 0, scatter_model)``, ``e ~ Normal(0, scatter_method)``; one such maximum
-per posterior draw. It is the true cost (no measurement error). The "regression mean" is the trend line
-itself at mid-year, ``10**(intercept_m + slope_m * (Y + 0.5 - year_ref))``: the typical
-(geometric-mean) model of that year, which the paper reports as ≈ $83 M for 2027.
+most expensive of the ``k`` new frontier models published in ``Y``. By default ``k`` is
+uncertain: ``k ~ Poisson(rate_Y)`` with ``log rate_Y`` linear in the year, the trend fitted
+to the observed per-calendar-year counts of frontier models (`uncertain_cost.growth.runs`);
+one rate and one ``k`` per posterior draw. ``models_per_year`` fixes ``k`` instead. Each run
+is drawn from the fitted trend plus its scatter: publication time uniform in ``[Y, Y + 1)``,
+``log10 cost = intercept_m + slope_m * (t - year_ref) + loading_m * v + e``,
+``v ~ StudentT(nu, 0, scatter_model)``, ``e ~ Normal(0, scatter_method)``; one maximum per
+posterior draw. It is the true cost (no measurement error). A draw with ``k = 0`` has no
+run: its maximum is "none" (``-inf`` in log10, $0 in the quantiles), it never exceeds a
+threshold, so ``P(> T)`` is the probability that at least one run of the year costs more
+than ``T``.
+
+Common random numbers: a run is the same run in every method. Its publication time and the
+quantile of its Student-t effect are shared by all methods (and, with several fits, by every
+fit at the same draw index), only ``e`` is method-specific. The random numbers of each year
+come from their own stream, the runs of a year column by column, so a year forecast alone,
+a method forecast alone and ``k = 4`` against ``k = 7`` all reuse the same numbers.
+
+The "regression mean" columns are the trend line itself at mid-year,
+``10**(intercept_m + slope_m * (Y + 0.5 - year_ref))``: the **median (geometric mean)** cost
+of a model of that year, not its mean (the paper reports it as ≈ $83 M for 2027).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +36,7 @@ import numpy as np
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.bayes import BayesResult, child_seeds
 from uncertain_cost.growth.data import DIM_COST_METHOD
+from uncertain_cost.growth.runs import RunsPosterior, fit_runs_per_year
 
 __all__ = [
     "Forecast",
@@ -33,12 +48,22 @@ __all__ = [
     "DEFAULT_QUANTILES",
     "DEFAULT_THRESHOLDS",
     "LAST_FORECAST_YEAR",
+    "POISSON",
+    "runs_summary",
+    "forecast_table_attrs",
 ]
 
 DIM_YEAR = "year"
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DEFAULT_THRESHOLDS = (1e9, 1e10)
 LAST_FORECAST_YEAR = 2030
+
+#: The ``models_per_year`` label of the Poisson runs-per-year model (sensitivity table, attributes).
+POISSON = "poisson"
+
+# stream keys of the forecast's random numbers (numpy SeedSequence spawn keys)
+_RATE, _COUNT, _RUN, _METHOD = 1, 2, 3, 4
+_NONE = -1e300  # stands for "no run" (log10 cost -inf) inside quantiles: 10**_NONE == 0
 
 
 def quantile_name(q: float) -> str:
@@ -88,21 +113,35 @@ class Forecast:
     ----------
     rows : list of dict
         One row per (method, year), keys `Forecast.columns`: ``method``, ``year``,
-        ``models_per_year``, quantiles of the maximum cost in USD (``p5`` ... ``p95``),
-        ``prob_gt_1e9``, ``prob_gt_1e10``, and the regression mean (``regression_mean_usd``
-        with ``regression_mean_lo``/``_hi`` at ``level``).
+        ``models_per_year`` (the fixed ``k``, or under the Poisson model the expected number
+        of runs of the year, a float), quantiles of the maximum cost in USD (``p5`` ...
+        ``p95``; $0 where the quantile falls on draws with no run), ``prob_gt_1e9``,
+        ``prob_gt_1e10``, and the trend line at mid-year, a median (geometric mean) cost
+        (``regression_mean_usd`` with ``regression_mean_lo``/``_hi`` at ``level``).
     predictive : xarray.Dataset
-        ``max_log10_cost`` and ``trend_log10_cost`` (chain, draw, cost_method, year), log10 USD.
+        ``max_log10_cost`` (-inf for a draw with no run) and ``trend_log10_cost`` (chain, draw,
+        cost_method, year), log10 USD; ``runs_per_year`` (chain, draw, year) under the Poisson
+        model.
     columns : tuple of str
-    models_per_year : int
+    models_per_year : int or None
+        The fixed ``k``; None under the Poisson model.
     level : float
+    runs : RunsPosterior or None
+        The fitted runs-per-year model (None with a fixed ``k``).
+    expected_runs : dict of int to float
+        Expected number of runs per forecast year (``k`` itself when fixed).
+    prob_no_run : dict of int to float
+        Fraction of draws with ``k = 0`` per forecast year.
     """
 
     rows: list
     predictive: object
     columns: tuple
-    models_per_year: int
+    models_per_year: int | None
     level: float
+    runs: RunsPosterior | None = None
+    expected_runs: dict | None = None
+    prob_no_run: dict | None = None
 
 
 def _years(years, last_observed: float) -> np.ndarray:
@@ -115,8 +154,34 @@ def _years(years, last_observed: float) -> np.ndarray:
     return out.astype(np.int64)
 
 
+def _stream(root: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(int(root), spawn_key=tuple(int(k) for k in key)))
+
+
+def _method_key(method: str) -> int:
+    return zlib.crc32(method.encode("utf-8"))
+
+
+def _pairs(result, methods) -> list[tuple[str, BayesResult]]:
+    """Pair each forecast method with its fit: every method of one fit, or each from its own."""
+    if isinstance(result, Mapping):
+        if methods is not None:
+            raise ValueError("forecast_costs: give methods through the mapping, not both")
+        pairs = [(str(m), fit) for m, fit in result.items()]
+        if not pairs:
+            raise ValueError("forecast_costs: empty mapping of fits")
+    else:
+        pairs = [(m, result) for m in (result.methods if methods is None else methods)]
+    for m, fit in pairs:
+        if not isinstance(fit, BayesResult):
+            raise TypeError(f"forecast_costs: expected a BayesResult for {m!r}, got {type(fit).__name__}")
+        if m not in fit.methods:
+            raise ConfigError("forecast.methods", f"method {m!r} was not fitted; have {list(fit.methods)}")
+    return pairs
+
+
 def forecast_costs(
-    result: BayesResult,
+    result: BayesResult | Mapping[str, BayesResult],
     years: Sequence[int] | None = None,
     *,
     methods: Sequence[str] | None = None,
@@ -126,19 +191,23 @@ def forecast_costs(
     level: float | None = None,
     seed: int | None = None,
     nu: float | None = None,
+    runs: RunsPosterior | None = None,
 ) -> Forecast:
     """Posterior predictive of the cost of the most expensive frontier run of each year.
 
     Parameters
     ----------
-    result : BayesResult
+    result : BayesResult or mapping of str to BayesResult
+        One fit (every method of it, or ``methods``), or per method the fit to forecast it
+        from (e.g. the headline fit of each method); all fits need the same number of
+        posterior draws, and the first one's seed, level and frontier years are used.
     years : sequence of int, optional
         Calendar years; default from the year after the last publication to 2030.
     methods : sequence of str, optional
-        Default: every fitted method.
+        With a single fit; default every fitted method.
     models_per_year : int, optional
-        ``k``, the number of frontier models per year; default
-        `frontier_models_per_year` of the fitted data.
+        Fix ``k``, the number of frontier runs per year. Default: ``k`` uncertain, drawn per
+        posterior draw from the Poisson runs-per-year model (``runs``).
     quantiles : sequence of float
         Quantiles of the maximum cost reported (default P5, P25, P50, P75, P95).
     thresholds : sequence of float
@@ -150,62 +219,104 @@ def forecast_costs(
     nu : float, optional
         Student-t degrees of freedom of the per-model scatter, fixed for every draw; default
         each posterior draw's own ``nu`` (a sensitivity check, `forecast_sensitivity`).
+    runs : RunsPosterior, optional
+        The runs-per-year model; default `uncertain_cost.growth.runs.fit_runs_per_year` of the
+        first fit's frontier publication years. Ignored with ``models_per_year``.
 
     Returns
     -------
     Forecast
+
+    Raises
+    ------
+    ConfigError
+        For an unfitted method, a bad quantile, threshold, ``models_per_year`` or ``nu``.
+    ValueError
+        If the fits have different numbers of posterior draws.
     """
     import xarray as xr
+    from scipy import special
 
-    methods = tuple(result.methods if methods is None else methods)
-    for m in methods:
-        if m not in result.methods:
-            raise ConfigError("forecast.methods", f"method {m!r} was not fitted; have {list(result.methods)}")
+    pairs = _pairs(result, methods)
+    first = pairs[0][1]
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
             raise ConfigError("forecast.quantiles", f"expected numbers in [0, 1], got {q!r}")
     for t in thresholds:
         if not t > 0:
             raise ConfigError("forecast.thresholds", f"expected positive USD amounts, got {t!r}")
-    if models_per_year is None:
-        k = frontier_models_per_year(result.frontier_years)
-    elif isinstance(models_per_year, bool) or not isinstance(models_per_year, int | np.integer) \
-            or models_per_year < 1:
+    if models_per_year is not None and (isinstance(models_per_year, bool)
+                                        or not isinstance(models_per_year, int | np.integer) or models_per_year < 1):
         raise ConfigError("forecast.models_per_year", f"expected an integer >= 1, got {models_per_year!r}")
-    else:
-        k = int(models_per_year)
-    level = result.level if level is None else float(level)
-    yrs = _years(years, float(np.max(result.frontier_years)))
-    rng = np.random.default_rng(child_seeds(result.seed)[2] if seed is None else seed)
-
-    post = result.idata.posterior
-    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
-    s = n_chain * n_draw
-    idx = [result.methods.index(m) for m in methods]
-
-    def per_method(name):
-        return np.asarray(post[name].values).reshape(s, -1)[:, idx]  # (S, M)
-
-    intercept, slope = per_method("intercept"), per_method("slope")
-    scale = np.asarray(post["scatter_model"].values).reshape(s, 1)
-    if "log_loading" in post:
-        scale = scale * np.exp(per_method("log_loading"))
-    if nu is None:
-        nu = np.asarray(post["nu"].values).reshape(s)
-    elif isinstance(nu, bool) or not isinstance(nu, int | float) or not nu > 0:
+    if nu is not None and (isinstance(nu, bool) or not isinstance(nu, int | float) or not nu > 0):
         raise ConfigError("forecast.nu", f"expected a positive number, got {nu!r}")
+    level = first.level if level is None else float(level)
+    yrs = _years(years, float(np.max(first.frontier_years)))
+    root = child_seeds(first.seed)[2] if seed is None else int(seed)
+
+    post0 = first.idata.posterior
+    n_chain, n_draw = int(post0.sizes["chain"]), int(post0.sizes["draw"])
+    s = n_chain * n_draw
+    params = []
+    for m, fit in pairs:
+        post = fit.idata.posterior
+        if int(post.sizes["chain"]) * int(post.sizes["draw"]) != s:
+            raise ValueError("forecast_costs: every fit needs the same number of posterior draws "
+                             f"({s}); {m!r} has {int(post.sizes['chain']) * int(post.sizes['draw'])}")
+        j = fit.methods.index(m)
+
+        def one(name, post=post, j=j):
+            return np.asarray(post[name].values).reshape(s, -1)[:, j]
+
+        scale = np.asarray(post["scatter_model"].values).reshape(s)
+        if "log_loading" in post:
+            scale = scale * np.exp(one("log_loading"))
+        sd_method = np.asarray(post["scatter_method"].values).reshape(s) if "scatter_method" in post else None
+        params.append({"intercept": one("intercept"), "slope": one("slope"), "scale": scale,
+                       "sd_method": sd_method, "year_ref": fit.year_ref, "fit": id(fit),
+                       "nu": np.asarray(post["nu"].values).reshape(s) if nu is None else None})
+
+    # runs per draw and year: (S, Y)
+    if models_per_year is None:
+        runs = fit_runs_per_year(first.frontier_years) if runs is None else runs
+        a, b = runs.sample(s, _stream(root, _RATE))
+        rate = runs.rate(yrs, a, b)
+        k = np.stack([_stream(root, _COUNT, int(y)).poisson(rate[:, i]) for i, y in enumerate(yrs)], axis=1)
+        expected = {int(y): float(rate[:, i].mean()) for i, y in enumerate(yrs)}
     else:
-        nu = np.full(s, float(nu))
-    sd_method = (np.asarray(post["scatter_method"].values).reshape(s) if "scatter_method" in post
-                 else np.zeros(s))
-    shape = (s, len(methods), yrs.size, k)
-    t = yrs[None, None, :, None] + rng.random(shape)
-    u = rng.standard_t(nu[:, None, None, None], size=shape)
-    e = rng.standard_normal(shape) * sd_method[:, None, None, None]
-    log_cost = (intercept[:, :, None, None] + slope[:, :, None, None] * (t - result.year_ref)
-                + scale[:, :, None, None] * u + e)
-    max_log = log_cost.max(axis=-1)  # (S, M, Y)
-    trend = intercept[:, :, None] + slope[:, :, None] * (yrs[None, None, :] + 0.5 - result.year_ref)
+        runs = None
+        k = np.full((s, yrs.size), int(models_per_year), dtype=np.int64)
+        expected = {int(y): float(models_per_year) for y in yrs}
+
+    n_m = len(pairs)
+    max_log = np.full((s, n_m, yrs.size), -np.inf)
+    for i, year in enumerate(yrs):
+        k_max = int(k[:, i].max())
+        if k_max == 0:
+            continue
+        rng = _stream(root, _RUN, int(year))
+        cols = [(rng.random(s), rng.random(s)) for _ in range(k_max)]  # column by column: k-independent
+        t = np.stack([c[0] for c in cols], axis=1) + year  # (S, K) publication time
+        quant = np.stack([c[1] for c in cols], axis=1)  # (S, K) quantile of the run's t effect
+        present = np.arange(k_max)[None, :] < k[:, i][:, None]
+        shared_t = {}
+        for j, (m, _) in enumerate(pairs):
+            p = params[j]
+            key = (p["fit"],) if nu is None else ("fixed",)
+            if key not in shared_t:
+                dof = p["nu"] if nu is None else np.full(s, float(nu))
+                effect = np.zeros_like(quant)  # only the runs that exist (stdtrit is the costly step)
+                effect[present] = special.stdtrit(np.broadcast_to(dof[:, None], quant.shape)[present], quant[present])
+                shared_t[key] = effect
+            log_cost = (p["intercept"][:, None] + p["slope"][:, None] * (t - p["year_ref"])
+                        + p["scale"][:, None] * shared_t[key])
+            if p["sd_method"] is not None:
+                rng_m = _stream(root, _METHOD, int(year), _method_key(m))
+                e = np.stack([rng_m.standard_normal(s) for _ in range(k_max)], axis=1)
+                log_cost = log_cost + p["sd_method"][:, None] * e
+            max_log[:, j, i] = np.where(present, log_cost, -np.inf).max(axis=1)
+    trend = np.stack([p["intercept"][:, None] + p["slope"][:, None] * (yrs[None, :] + 0.5 - p["year_ref"])
+                      for p in params], axis=1)  # (S, M, Y)
 
     q_names = [quantile_name(q) for q in quantiles]
     t_names = [threshold_name(t) for t in thresholds]
@@ -213,12 +324,14 @@ def forecast_costs(
                "regression_mean_usd", "regression_mean_lo", "regression_mean_hi", "level")
     lo_q, hi_q = 0.5 - level / 2.0, 0.5 + level / 2.0
     rows = []
-    for j, m in enumerate(methods):
+    for j, (m, _) in enumerate(pairs):
         for y, year in enumerate(yrs):
             draws = max_log[:, j, y]
-            row = {"method": m, "year": int(year), "models_per_year": k}
-            for name, value in zip(q_names, np.quantile(draws, quantiles), strict=True):
-                row[name] = float(10.0**value)
+            row = {"method": m, "year": int(year),
+                   "models_per_year": int(models_per_year) if runs is None else expected[int(year)]}
+            finite = np.where(np.isfinite(draws), draws, _NONE)
+            for name, value in zip(q_names, np.quantile(finite, quantiles), strict=True):
+                row[name] = float(10.0**value) if value > _NONE / 2 else 0.0
             for name, usd in zip(t_names, thresholds, strict=True):
                 row[name] = float(np.mean(draws > math.log10(usd)))
             lo, mid, hi = np.quantile(trend[:, j, y], [lo_q, 0.5, hi_q])
@@ -227,27 +340,89 @@ def forecast_costs(
             rows.append(row)
 
     dims = ("chain", "draw", DIM_COST_METHOD, DIM_YEAR)
-    coords = {"chain": post["chain"].values, "draw": post["draw"].values,
-              DIM_COST_METHOD: list(methods), DIM_YEAR: yrs}
-    out_shape = (n_chain, n_draw, len(methods), yrs.size)
-    predictive = xr.Dataset(
-        {
-            "max_log10_cost": (dims, max_log.reshape(out_shape), {
-                "units": "log10 USD",
-                "long_name": f"most expensive of {k} frontier runs published in the year",
-            }),
-            "trend_log10_cost": (dims, trend.reshape(out_shape), {
-                "units": "log10 USD", "long_name": "regression mean at mid-year",
-            }),
-        },
-        coords=coords,
-        attrs={"models_per_year": k, "year_ref": result.year_ref},
-    )
-    return Forecast(rows=rows, predictive=predictive, columns=columns, models_per_year=k, level=level)
+    coords = {"chain": post0["chain"].values, "draw": post0["draw"].values,
+              DIM_COST_METHOD: [m for m, _ in pairs], DIM_YEAR: yrs}
+    out_shape = (n_chain, n_draw, n_m, yrs.size)
+    label = f"{models_per_year}" if runs is None else "a Poisson number of"
+    data_vars = {
+        "max_log10_cost": (dims, max_log.reshape(out_shape), {
+            "units": "log10 USD",
+            "long_name": f"most expensive of {label} frontier runs published in the year (-inf: no run)",
+        }),
+        "trend_log10_cost": (dims, trend.reshape(out_shape), {
+            "units": "log10 USD", "long_name": "trend line at mid-year: median (geometric mean) cost",
+        }),
+    }
+    if runs is not None:
+        data_vars["runs_per_year"] = (("chain", "draw", DIM_YEAR), k.reshape(n_chain, n_draw, yrs.size), {
+            "long_name": "frontier runs published in the year (Poisson, log-linear rate)"})
+    predictive = xr.Dataset(data_vars, coords=coords, attrs={
+        "models_per_year": POISSON if runs is not None else int(models_per_year),
+        "year_ref": first.year_ref})
+    return Forecast(rows=rows, predictive=predictive, columns=columns,
+                    models_per_year=None if runs is not None else int(models_per_year), level=level, runs=runs,
+                    expected_runs=expected,
+                    prob_no_run={int(y): float(np.mean(k[:, i] == 0)) for i, y in enumerate(yrs)})
 
 
-#: Runs per year and Student-t degrees of freedom of `forecast_sensitivity` (None: posterior).
-SENSITIVITY_MODELS_PER_YEAR = (4, 7, 12)
+def runs_summary(forecast: Forecast, fits: Mapping[str, str] | None = None) -> dict:
+    """Describe the forecast's assumptions as data: the runs-per-year model, the fit of each method.
+
+    Parameters
+    ----------
+    forecast : Forecast
+    fits : mapping of str to str, optional
+        Method -> name of the fit it was forecast from (e.g. ``"single"``, ``"joint"``).
+
+    Returns
+    -------
+    dict
+        ``model`` (``"poisson"`` or ``"fixed"``), ``k`` (the fixed count or None),
+        ``expected_runs`` and ``prob_no_run`` (year -> float), and under the Poisson model
+        ``observed_years``, ``observed_counts``, ``rate_growth_per_year`` (posterior mean of
+        ``exp(b)``, the factor by which the rate changes per year) with ``rate_growth_sd``;
+        ``fits`` (method -> fit name).
+    """
+    out = {"model": "fixed" if forecast.runs is None else POISSON, "k": forecast.models_per_year,
+           "expected_runs": dict(forecast.expected_runs or {}), "prob_no_run": dict(forecast.prob_no_run or {}),
+           "fits": dict(fits or {})}
+    if forecast.runs is not None:
+        r = forecast.runs
+        growth = np.exp(r.grid_b)
+        mean = float(r.weights @ growth)
+        out.update(observed_years=[int(y) for y in r.calendar_years], observed_counts=[int(c) for c in r.counts],
+                   rate_growth_per_year=mean, rate_growth_sd=float(np.sqrt(r.weights @ (growth - mean) ** 2)))
+    return out
+
+
+def forecast_table_attrs(summary: Mapping) -> dict:
+    """Attributes of the ``forecast`` table (netCDF-safe scalars and strings) from `runs_summary`.
+
+    Parameters
+    ----------
+    summary : mapping
+        A `runs_summary` dict.
+
+    Returns
+    -------
+    dict
+        ``models_per_year`` (the fixed ``k`` or ``"poisson"``), ``runs_expected`` ("2024: 9.8,
+        ..."), and under the Poisson model ``runs_observed`` ("2016: 5, ...") and
+        ``runs_rate_growth_per_year``; ``forecast_fits`` ("amortized: single, ...").
+    """
+    attrs = {"models_per_year": POISSON if summary["model"] == POISSON else int(summary["k"]),
+             "runs_expected": ", ".join(f"{y}: {v:.2f}" for y, v in summary["expected_runs"].items()),
+             "forecast_fits": ", ".join(f"{m}: {f}" for m, f in summary.get("fits", {}).items())}
+    if summary["model"] == POISSON:
+        attrs["runs_observed"] = ", ".join(f"{y}: {c}" for y, c in zip(summary["observed_years"],
+                                                                      summary["observed_counts"], strict=True))
+        attrs["runs_rate_growth_per_year"] = float(summary["rate_growth_per_year"])
+    return attrs
+
+
+#: Runs per year and Student-t degrees of freedom of `forecast_sensitivity` (None: the Poisson
+#: runs model, resp. the posterior's own nu).
+SENSITIVITY_MODELS_PER_YEAR = (4, 7, 12, None)
 SENSITIVITY_NU = (3.0, 30.0, None)
 
 #: The year of `forecast_sensitivity` in a run: the paper's forecast year when forecast.
@@ -257,15 +432,18 @@ SENSITIVITY_YEAR = 2027
 SENSITIVITY_COLUMNS = ("fit", "method", "year", "models_per_year", "nu", "prob_gt_1e9", "p50", "p95")
 
 
-def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, years: Sequence[int] | None = None, *,
-                         models_per_year: Sequence[int] = SENSITIVITY_MODELS_PER_YEAR,
-                         nus: Sequence[float | None] = SENSITIVITY_NU) -> list[dict]:
+def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
+                         models_per_year: Sequence[int | None] = SENSITIVITY_MODELS_PER_YEAR,
+                         nus: Sequence[float | None] = SENSITIVITY_NU,
+                         runs: RunsPosterior | None = None) -> list[dict]:
     """P(max cost > $1B) in one year over the forecast's assumptions, from existing posterior draws.
 
-    Every combination of runs per year ``k`` and Student-t ``nu`` (fixed, or None for the
-    posterior's own) is forecast with `forecast_costs` on the same posterior draws and the
-    same random numbers (the fit's forecast seed): no refit, and differences between rows
-    come from the assumption only.
+    Every combination of runs per year (a fixed ``k``, or None for the Poisson runs model)
+    and Student-t ``nu`` (fixed, or None for the posterior's own) is forecast with
+    `forecast_costs` on the same posterior draws and the same random numbers (the fit's
+    forecast seed; each year and each method has its own stream): no refit, differences
+    between rows come from the assumption only, and the Poisson, posterior-``nu`` row of a
+    fit equals that fit's row of ``forecast.csv`` for the year.
 
     Parameters
     ----------
@@ -273,26 +451,26 @@ def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, yea
         Named fits, e.g. ``[("joint", joint), ("single", amortized_alone)]``.
     year : int
         Calendar year reported.
-    years : sequence of int, optional
-        The years forecast together (default ``[year]``): pass the years of ``forecast.csv``
-        so that the row with the default runs per year and the posterior ``nu`` reproduces it.
-    models_per_year : sequence of int, default (4, 7, 12)
+    models_per_year : sequence of int or None, default (4, 7, 12, None)
     nus : sequence of float or None, default (3, 30, None)
+    runs : RunsPosterior, optional
+        Passed to `forecast_costs`.
 
     Returns
     -------
     list of dict
-        Keys `SENSITIVITY_COLUMNS`; ``nu`` is ``"posterior"`` for the posterior's own;
-        ``p50``, ``p95`` in USD.
+        Keys `SENSITIVITY_COLUMNS`; ``models_per_year`` is ``"poisson"`` for the Poisson
+        model, ``nu`` is ``"posterior"`` for the posterior's own; ``p50``, ``p95`` in USD.
     """
     rows = []
     for name, fit in fits:
         for k in models_per_year:
             for nu in nus:
-                fc = forecast_costs(fit, [int(year)] if years is None else list(years), models_per_year=int(k),
-                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu)
-                for r in (r for r in fc.rows if r["year"] == int(year)):
-                    rows.append({"fit": name, "method": r["method"], "year": r["year"], "models_per_year": k,
+                fc = forecast_costs(fit, [int(year)], models_per_year=None if k is None else int(k),
+                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu, runs=runs)
+                for r in fc.rows:
+                    rows.append({"fit": name, "method": r["method"], "year": r["year"],
+                                 "models_per_year": POISSON if k is None else int(k),
                                  "nu": "posterior" if nu is None else nu, "prob_gt_1e9": r["prob_gt_1e9"],
                                  "p50": r["p50"], "p95": r["p95"]})
     return rows

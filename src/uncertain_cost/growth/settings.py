@@ -49,8 +49,13 @@ class GrowthSettings:
         chains in parallel threads, no Python in the loop (docs/growth.md, Speed); ``"pymc"``
         runs PyMC's own NUTS (dense mass matrix) on the same posterior.
     backtest : bool
-        Also run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`,
-        four short single-method fits of the amortized costs; table ``growth_backtest``).
+        Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`, four
+        short single-method fits of the amortized costs; table ``growth_backtest``). On by
+        default: it costs about a fifth of the stage (docs/growth.md).
+    prior_sensitivity : bool
+        Refit the amortized headline with each prior scale halved and doubled
+        (`uncertain_cost.growth.priors.prior_sensitivity`, nine short refits; table
+        ``growth_prior_sensitivity``). Off by default: it costs more than the stage's fits.
     """
 
     enabled: bool = True
@@ -70,7 +75,8 @@ class GrowthSettings:
     thresholds_usd: tuple[float, ...] = (1e9, 1e10)
     models_per_year: int | None = None
     sampler: str = "nutpie"
-    backtest: bool = False
+    backtest: bool = True
+    prior_sensitivity: bool = False
 
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],

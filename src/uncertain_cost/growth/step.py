@@ -35,7 +35,8 @@ class GrowthFacts:
     single : tuple of dict
         The ``bayes_single`` rows (each method fitted alone), in method order.
     models_per_year : int or None
-        Frontier runs per forecast year (None without a forecast).
+        The fixed number of frontier runs per forecast year (``forecast.models_per_year``);
+        None under the Poisson runs model or without a forecast.
     diagnostics : dict
         ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences`` of the joint fit
         (empty without a Bayesian fit).
@@ -43,6 +44,9 @@ class GrowthFacts:
         The ``bayes`` (joint fit) row of the amortized method.
     comparison : tuple of dict
         The ``growth_comparison`` rows of the amortized method.
+    runs : dict
+        The forecast's assumptions (`uncertain_cost.growth.forecast.runs_summary`): runs-per-year
+        model, expected runs per year, which fit forecast each method; empty without a forecast.
     """
 
     headline: dict | None
@@ -52,6 +56,7 @@ class GrowthFacts:
     diagnostics: dict = field(default_factory=dict)
     joint: dict | None = None
     comparison: tuple[dict, ...] = ()
+    runs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class GrowthOutcome:
         One-line notes for the run log (diagnostics).
     timings : dict of str to float
         Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
-        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``total``.
+        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``prior_sensitivity``
+        (with ``growth.prior_sensitivity``), ``total``.
     comparison_rows : tuple of dict
         Rows of ``growth_comparison.csv`` (`uncertain_cost.growth.loo.compare_fits`).
     comparison_columns : tuple of str
@@ -94,6 +100,14 @@ class GrowthOutcome:
         Rows of ``growth_backtest.csv`` (`uncertain_cost.growth.backtest.backtest`), with
         ``growth.backtest`` only.
     backtest_columns : tuple of str
+    forecast_attrs : dict
+        Attributes of the ``forecast`` table (`uncertain_cost.growth.forecast.forecast_table_attrs`):
+        ``models_per_year`` (``"poisson"`` or the fixed count), expected and observed runs per year,
+        the fit of each method.
+    prior_sensitivity_rows : tuple of dict
+        Rows of ``growth_prior_sensitivity.csv`` (`uncertain_cost.growth.priors.prior_sensitivity`
+        of the amortized headline fit), with ``growth.prior_sensitivity`` only.
+    prior_sensitivity_columns : tuple of str
     """
 
     growth_rows: tuple[dict, ...]
@@ -111,6 +125,9 @@ class GrowthOutcome:
     sensitivity_columns: tuple[str, ...] = ()
     backtest_rows: tuple[dict, ...] = ()
     backtest_columns: tuple[str, ...] = ()
+    forecast_attrs: dict = field(default_factory=dict)
+    prior_sensitivity_rows: tuple[dict, ...] = ()
+    prior_sensitivity_columns: tuple[str, ...] = ()
 
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
@@ -201,9 +218,13 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         SENSITIVITY_YEAR,
         forecast_costs,
         forecast_sensitivity,
+        forecast_table_attrs,
+        runs_summary,
         with_forecast,
     )
     from uncertain_cost.growth.loo import COMPARISON_COLUMNS, compare_fits
+    from uncertain_cost.growth.priors import PRIOR_SENSITIVITY_COLUMNS, prior_sensitivity
+    from uncertain_cost.growth.runs import fit_runs_per_year
     from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
 
     say = progress if progress is not None else (lambda message: None)
@@ -243,19 +264,26 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     headline = next(r for r in rows if r["method"] == "amortized" and r["headline"])
     single = tuple(r for r in rows if r["estimator"] == "bayes_single")
     idata = bayes.idata
-    forecast_rows, forecast_columns, per_year, sensitivity = (), (), None, ()
+    forecast_rows, forecast_columns, per_year, sensitivity, runs_facts, forecast_attrs = (), (), None, (), {}, {}
     t1 = time.perf_counter()
     if settings.forecast:
         years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
-        forecast = forecast_costs(bayes, list(years), thresholds=settings.thresholds_usd,
-                                  models_per_year=settings.models_per_year, level=settings.level)
+        # each method from its headline fit; a run shares its scatter quantile across methods
+        estimator_of = {m: e for m, e in chosen}
+        headline_fits = {m: singles[m] if estimator_of.get(m) == "bayes_single" and m in singles else bayes
+                         for m in bayes.methods}
+        runs = None if settings.models_per_year is not None else fit_runs_per_year(bayes.frontier_years)
+        forecast = forecast_costs(headline_fits, list(years), thresholds=settings.thresholds_usd,
+                                  models_per_year=settings.models_per_year, level=settings.level, runs=runs)
         forecast_rows, forecast_columns = tuple(forecast.rows), tuple(forecast.columns)
-        per_year = int(forecast.models_per_year)
+        per_year = forecast.models_per_year
+        runs_facts = runs_summary(forecast, {m: "joint" if f is bayes else "single" for m, f in headline_fits.items()})
+        forecast_attrs = forecast_table_attrs(runs_facts)
         idata = with_forecast(idata, forecast)
         fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
         target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]
-        sensitivity = tuple(forecast_sensitivity(fits, target, list(years),
-                                                 models_per_year=sorted({4, 7, 12, per_year})))
+        ks = [4, 7, 12] + ([per_year] if per_year is not None and per_year not in (4, 7, 12) else [])
+        sensitivity = tuple(forecast_sensitivity(fits, target, models_per_year=[*sorted(ks), None], runs=runs))
     timings["forecast"] = time.perf_counter() - t1
     backtest_rows = ()
     if settings.backtest and "amortized" in data.methods:
@@ -264,14 +292,25 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
                                        level=settings.level))
         timings["backtest"] = time.perf_counter() - t1
+    prior_rows = ()
+    if settings.prior_sensitivity and "amortized" in data.methods:
+        say("growth: prior sensitivity (each prior scale halved and doubled)")
+        t1 = time.perf_counter()
+        fit_name = "single" if headline["estimator"] == "bayes_single" else "joint"
+        prior_rows = tuple(prior_sensitivity(data, seed=seed, fit=fit_name, center=settings.center,
+                                             sampler=settings.sampler, level=settings.level))
+        timings["prior_sensitivity"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     facts = GrowthFacts(headline=headline, paper=paper, single=single, models_per_year=per_year,
                         diagnostics={"r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
                                      "ess_tail_min": d.ess_tail_min, "divergences": d.divergences},
-                        joint=joint, comparison=tuple(r for r in comparison if r["method"] == "amortized"))
+                        joint=joint, comparison=tuple(r for r in comparison if r["method"] == "amortized"),
+                        runs=runs_facts)
     return GrowthOutcome(tuple(rows), tuple(GROWTH_COLUMNS), forecast_rows, forecast_columns, idata=idata,
                          fans=trend_fans(bayes, data), facts=facts, notes=tuple(notes), timings=timings,
                          comparison_rows=tuple(comparison), comparison_columns=COMPARISON_COLUMNS,
                          sensitivity_rows=sensitivity,
                          sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
-                         backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else ())
+                         backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else (),
+                         forecast_attrs=forecast_attrs, prior_sensitivity_rows=prior_rows,
+                         prior_sensitivity_columns=PRIOR_SENSITIVITY_COLUMNS if prior_rows else ())

@@ -42,6 +42,13 @@ class ReportContent:
         ``sobol.csv``, ``value_of_information.csv``, ``devcost.csv`` (empty when not computed).
     growth_text, forecast_text : str
         Explanations written by the growth stage ("" when absent).
+    forecast_sensitivity, growth_backtest : tuple of dict
+        The rows of ``forecast_sensitivity.csv`` and ``growth_backtest.csv`` (empty when absent).
+    assumptions_text, backtest_text : str
+        How much the forecast's assumptions (runs per year, tails) move P(> $1B), and what the
+        leave-future-out backtest found ("" when absent).
+    headline_fit : str
+        ``"single"`` or ``"joint"``: the fit of the amortized headline (the forecast's fit).
     realised : tuple of dict
         The most expensive observed model of each year and method: ``method``, ``year``,
         ``model``, ``point``, ``median``.
@@ -75,6 +82,11 @@ class ReportContent:
     notes: tuple = ()
     figures: dict = field(default_factory=dict)
     png_written: bool = True
+    forecast_sensitivity: tuple = ()
+    growth_backtest: tuple = ()
+    assumptions_text: str = ""
+    backtest_text: str = ""
+    headline_fit: str = "joint"
 
     def methods(self) -> tuple:
         """Cost methods with at least one model, in the paper's order."""
@@ -145,16 +157,73 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
 
 
 def _forecast_text(result) -> str:
-    """Say in words how the forecast table was made."""
+    """Say in words how the forecast table was made: runs per year, which fit, what is drawn."""
     if not result.has_table("forecast"):
         return ""
-    runs = result.tree["tables/forecast"].attrs.get("models_per_year")
+    attrs = result.tree["tables/forecast"].attrs
+    runs = attrs.get("models_per_year")
+    if runs == "poisson":
+        growth = float(attrs.get("runs_rate_growth_per_year", float("nan")))
+        counted = (f"a Poisson number of frontier runs, its rate a log-linear trend fitted to the observed "
+                   f"frontier models per calendar year ({attrs.get('runs_observed', '')}; the rate grows "
+                   f"{growth:.2f}x per year; expected runs {attrs.get('runs_expected', '')}), one rate and one "
+                   "count per posterior draw (a year with no run has no maximum and exceeds no threshold)")
+    elif runs is not None:
+        counted = f"{runs} frontier runs (fixed by the configuration)"
+    else:
+        counted = "k frontier runs"
+    fits = attrs.get("forecast_fits", "")
     return (
-        f"For each year, the cost of the most expensive of {runs} frontier runs "
-        "(the median number of frontier models per observed year), each drawn from the fitted trend plus "
-        "the model-to-model scatter, over the posterior: a posterior predictive distribution of the "
-        "year's maximum, not of the trend line. P(> $X) is the posterior probability that at least one "
-        "run that year costs more than $X (in dollars of the reference month).")
+        f"For each year, the cost of the most expensive of {counted}, each drawn from the fitted trend plus "
+        "the model-to-model Student-t scatter, over the posterior: a posterior predictive distribution of the "
+        "year's maximum, not of the trend line. "
+        + (f"Each method is forecast from its headline fit ({fits}). " if fits else "")
+        + "A run is the same run in every method (shared publication time and scatter quantile). "
+        "P(> $X) is the posterior probability that at least one run that year costs more than $X (in dollars "
+        "of the reference month). The trend line is the median (geometric mean) cost of a model of the year.")
+
+
+def _headline_fit(growth: tuple) -> str:
+    row = next((r for r in growth if r["method"] == "amortized" and r.get("headline") is True), None)
+    return "single" if row is not None and row["estimator"] == "bayes_single" else "joint"
+
+
+def _assumptions_text(sensitivity: tuple, fit: str) -> str:
+    """Say how much the runs-per-year and tail assumptions move P(> $1B) (amortized, headline fit)."""
+    rows = [r for r in sensitivity if r["method"] == "amortized" and r["fit"] == fit]
+    if not rows:
+        return ""
+    cell = {(str(r["models_per_year"]), str(r["nu"])): float(r["prob_gt_1e9"]) for r in rows}
+    year = int(rows[0]["year"])
+    runs = [k for k in dict.fromkeys(str(r["models_per_year"]) for r in rows)]
+    main = "poisson" if ("poisson", "posterior") in cell else runs[-1]
+    fixed = [k for k in runs if k != "poisson"]
+    by_runs = [cell[(k, "posterior")] for k in runs if (k, "posterior") in cell]
+    tails = [cell[(main, nu)] for nu in ("3.0", "30.0") if (main, nu) in cell]
+    text = (f"Forecast assumptions ({fit} fit, amortized, {year}): P(most expensive run > $1B) is "
+            f"{cell.get((main, 'posterior'), float('nan')):.2f} with "
+            + ("the Poisson runs-per-year model" if main == "poisson" else f"{main} runs a year")
+            + " and the posterior's Student-t tails; with the runs per year fixed at "
+            + ", ".join(f"{k}: {cell[(k, 'posterior')]:.2f}" for k in fixed if (k, "posterior") in cell))
+    if len(tails) == 2:
+        text += f"; with the tails fixed at nu = 3: {tails[0]:.2f}, at nu = 30: {tails[1]:.2f}"
+    text += (f". The runs-per-year assumption moves it over {max(by_runs) - min(by_runs):.2f}"
+             + (f", the tails over {abs(tails[0] - tails[1]):.2f}" if len(tails) == 2 else "")
+             + " (forecast_sensitivity.csv).")
+    return text
+
+
+def _backtest_text(backtest: tuple) -> str:
+    """Say what the leave-future-out backtest found."""
+    if not backtest:
+        return ""
+    pct = [float(r["predictive_percentile"]) for r in backtest]
+    inside = sum(0.05 <= p <= 0.95 for p in pct)
+    return (f"Leave-future-out backtest ({backtest[0]['method']}): fitted on the models published up to year Y, "
+            f"the forecast of the most expensive of the runs of Y + 1 (as many runs as were observed) puts the "
+            f"realised maximum at predictive percentiles {', '.join(f'{p:.2f}' for p in pct)}; {inside} of "
+            f"{len(pct)} inside the 90% predictive interval. Too few years to certify calibration; they show "
+            "whether the forecast misses grossly (growth_backtest.csv).")
 
 
 def collect(result) -> ReportContent:
@@ -195,6 +264,8 @@ def collect(result) -> ReportContent:
     flags = config.section("report")
     selection = {**config.section("selection"), "finetunes": config.run.finetunes}
     growth = _rows(result, "growth")
+    sensitivity, backtest = _rows(result, "forecast_sensitivity"), _rows(result, "growth_backtest")
+    fit = _headline_fit(growth)
     return ReportContent(
         reference_month=prov["reference_month"], level=float(level),
         provenance={key: prov[key] for key in ("seed", "n_draws", "data_snapshot", "config_path", "config_sha256",
@@ -206,4 +277,6 @@ def collect(result) -> ReportContent:
         thresholds=thresholds, tornado=_rows(result, "tornado"), sobol=_rows(result, "sobol"),
         value_of_information=_rows(result, "value_of_information"), devcost=_rows(result, "devcost"),
         notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
-        png_written=bool(flags.get("png", True)))
+        png_written=bool(flags.get("png", True)), forecast_sensitivity=sensitivity, growth_backtest=backtest,
+        assumptions_text=_assumptions_text(sensitivity, fit), backtest_text=_backtest_text(backtest),
+        headline_fit=fit)

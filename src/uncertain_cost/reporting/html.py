@@ -136,7 +136,15 @@ def html_document(content: ReportContent, title: str = "Training cost of frontie
             out.append(f"<p>{_esc(content.forecast_text)}</p>")
         out += [f'<p class="muted">USD of {month}. Observed rows: the costliest model of each past year '
                 "(point estimate).</p>", _table(*sec.forecast_table(content)),
-                _image(content, "forecast.png", "forecast"), "</section>"]
+                _image(content, "forecast.png", "forecast")]
+        assumptions = _table(*sec.assumptions_table(content))
+        if content.assumptions_text or assumptions:
+            out += ["<h3>Forecast assumptions</h3>", f"<p>{_esc(content.assumptions_text)}</p>", assumptions]
+        backtest = _table(*sec.backtest_table(content))
+        if content.backtest_text or backtest:
+            out += ["<h3>Backtest: forecasts of years already observed</h3>",
+                    f"<p>{_esc(content.backtest_text)}</p>", backtest]
+        out.append("</section>")
     if content.tornado or content.sobol:
         out += ['<section id="sensitivity"><h2>Which assumption matters most</h2>',
                 "<p>One at a time, each input swung from its P5 to its P95 with the others at their medians.</p><ul>"]

@@ -53,6 +53,12 @@ def markdown_document(content: ReportContent) -> str:
         if content.forecast_text:
             out += [content.forecast_text, ""]
         out += _table(*sec.forecast_table(content)) + image("forecast.png", "forecast")
+        if content.assumptions_text:
+            out += ["### Forecast assumptions", "", content.assumptions_text, ""]
+        out += _table(*sec.assumptions_table(content))
+        if content.backtest_text:
+            out += ["### Backtest: forecasts of years already observed", "", content.backtest_text, ""]
+        out += _table(*sec.backtest_table(content))
     if content.tornado:
         out += ["## Which assumption matters most", "",
                 "One at a time, each input swung from its P5 to its P95 with the others at their medians "

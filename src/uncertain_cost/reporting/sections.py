@@ -8,9 +8,9 @@ from uncertain_cost.money import format_usd
 from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
-__all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "tornado_lines",
-           "sobol_table", "voi_table", "voi_hint", "devcost_table", "scenario_table", "provenance_items", "GLOSSARY",
-           "usd"]
+__all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "assumptions_table",
+           "backtest_table", "tornado_lines", "sobol_table", "voi_table", "voi_hint", "devcost_table",
+           "scenario_table", "provenance_items", "GLOSSARY", "usd"]
 
 GLOSSARY = (
     ("amortized", "The paper's headline: the share of the hardware's purchase price used up during the run "
@@ -88,6 +88,36 @@ def forecast_table(content: ReportContent):
             if r["method"] == method:
                 rows.append((method, str(int(r["year"])), "forecast", usd(r.get("p50")),
                              _interval(r.get("p5"), r.get("p95")), *(f"{float(r[k]):.0%}" for k in keys)))
+    return header, rows
+
+
+def assumptions_table(content: ReportContent):
+    """P(> $1B) and the P95 of the amortized maximum over runs per year x Student-t tails (the headline fit)."""
+    rows = [r for r in content.forecast_sensitivity
+            if r["method"] == "amortized" and r["fit"] == content.headline_fit]
+    if not rows:
+        return (), []
+    nus = list(dict.fromkeys(str(r["nu"]) for r in rows))
+    cell = {(str(r["models_per_year"]), str(r["nu"])): r for r in rows}
+    header = ("runs per year", *(f"nu = {nu}: P(> $1B), P95" for nu in nus))
+    out = []
+    for k in dict.fromkeys(str(r["models_per_year"]) for r in rows):
+        label = "Poisson trend (forecast)" if k == "poisson" else f"{k} (fixed)"
+        out.append((label, *(f"{float(cell[(k, nu)]['prob_gt_1e9']):.2f}, {usd(cell[(k, nu)]['p95'])}"
+                             if (k, nu) in cell else "–" for nu in nus)))
+    return header, out
+
+
+def backtest_table(content: ReportContent):
+    """``growth_backtest.csv``: realised maximum of each year against its leave-future-out predictive."""
+    if not content.growth_backtest:
+        return (), []
+    header = ("year", "fitted through", "models fitted", "runs in year", "realised max",
+              "predictive P5 / P50 / P95", "percentile")
+    rows = [(str(r["year"]), str(r["fit_through"]), str(r["n_fitted"]), str(r["models_in_year"]),
+             usd(r["realised_max_usd"]),
+             f"{usd(r['predictive_p5_usd'])} / {usd(r['predictive_p50_usd'])} / {usd(r['predictive_p95_usd'])}",
+             f"{float(r['predictive_percentile']):.2f}") for r in content.growth_backtest]
     return header, rows
 
 
