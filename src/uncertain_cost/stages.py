@@ -115,6 +115,8 @@ def growth_stage(art, progress: Progress) -> None:
         art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
     if outcome.backtest_rows:
         art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
+    if outcome.contrast_ppc_rows:
+        art.add_table("growth_contrast_ppc", list(outcome.contrast_ppc_rows), tuple(outcome.contrast_ppc_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs={"models_per_year": int(outcome.facts.models_per_year)})
