@@ -120,6 +120,8 @@ def growth_stage(art, progress: Progress) -> None:
     if outcome.prior_sensitivity_rows:
         art.add_table("growth_prior_sensitivity", list(outcome.prior_sensitivity_rows),
                       tuple(outcome.prior_sensitivity_columns))
+    if outcome.contrast_ppc_rows:
+        art.add_table("growth_contrast_ppc", list(outcome.contrast_ppc_rows), tuple(outcome.contrast_ppc_columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs=dict(outcome.forecast_attrs))

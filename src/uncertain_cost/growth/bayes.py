@@ -46,7 +46,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -62,6 +62,10 @@ from uncertain_cost.growth.op import log_density
 __all__ = ["GrowthPriors", "GrowthModel", "BayesResult", "build_model", "fit_bayes"]
 
 DIM_MODEL = "model"
+
+#: Models `build_model` can build: the joint model (or the single-method one, with one
+#: method) and the repaired joint model (`uncertain_cost.growth.repaired`).
+VARIANTS = ("joint", "repaired")
 
 #: NUTS implementations `fit_bayes` can use (``growth.sampler``).
 SAMPLERS = ("pymc", "nutpie")
@@ -102,6 +106,8 @@ class GrowthPriors:
         geometric mean is 1).
     scatter_method_sd : float
         Half-normal scale of the method-specific normal scatter (dex); unused with one method.
+        A negative value ``-s`` selects the zero-avoiding Gamma(2, rate 2/s) prior (mean ``s``
+        dex) instead: the repaired joint model's (`uncertain_cost.growth.repaired`).
     nu_alpha, nu_beta : float
         Gamma(alpha, rate beta) prior of the Student-t degrees of freedom; the default
         Gamma(2, 0.1) (mean 20) of Juárez and Steel (2010), doi:10.1198/jbes.2009.07145.
@@ -123,7 +129,10 @@ class GrowthPriors:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ConfigError(f"growth.priors.{f.name}", f"expected a finite number, got {value!r}")
-            if f.name != "slope_mean" and value <= 0:
+            if f.name == "scatter_method_sd" and value == 0:
+                raise ConfigError(f"growth.priors.{f.name}", "expected a non-zero number (negative: Gamma "
+                                  "prior of mean |value|), got 0")
+            if f.name not in ("slope_mean", "scatter_method_sd") and value <= 0:
                 raise ConfigError(f"growth.priors.{f.name}", f"expected a positive number, got {value!r}")
 
     @classmethod
@@ -171,17 +180,21 @@ class Linear:
         Prior mean of ``c`` (``K = 2M + 2``, or 2 with one method).
     p0 : ndarray, shape (K,)
         Prior precision of ``c`` (diagonal).
+    n_extra : int
+        Extra Gaussian coefficients after the ``2M + 2``: the last ``n_extra`` columns of
+        ``x_rot`` and entries of ``c0``, ``p0`` (the repaired model's contrast terms; 0 otherwise).
     """
 
     x_rot: np.ndarray
     y_rot: np.ndarray
     c0: np.ndarray
     p0: np.ndarray
+    n_extra: int = 0
 
     @property
     def n_methods(self) -> int:
         """Number of methods ``M``."""
-        return self.x_rot.shape[1] // 2
+        return (self.x_rot.shape[1] - self.n_extra) // 2
 
     @property
     def prior_logdet(self) -> float:
@@ -197,9 +210,11 @@ class Linear:
         m = self.n_methods
         if m == 1:
             return self.x_rot
-        xa, xb = self.x_rot[:, :m], self.x_rot[:, m:]
+        xa, xb = self.x_rot[:, :m], self.x_rot[:, m:2 * m]
         parts = [xa.sum(axis=1, keepdims=True), intercept_spread * xa, xb.sum(axis=1, keepdims=True),
                  slope_spread * xb]
+        if self.n_extra:
+            parts.append(self.x_rot[:, 2 * m:])
         if isinstance(intercept_spread, np.ndarray) and intercept_spread.ndim > 0:  # a NumPy stack
             shape = np.broadcast_shapes(intercept_spread.shape, slope_spread.shape)[:-2]
             parts = [np.broadcast_to(p, (*shape, *p.shape[-2:])) for p in parts]
@@ -232,6 +247,9 @@ class GrowthModel:
         variable per parameter (the reference; slow to compile).
     density : LogDensity or None
         With the ``"numpy"`` backend.
+    contrasts : ContrastTerms or None
+        The repaired model's extra contrast terms (`uncertain_cost.growth.repaired`); None
+        for the joint and single-method models.
     """
 
     measurement: Measurement
@@ -241,6 +259,7 @@ class GrowthModel:
     centring: np.ndarray = None
     backend: str = "numpy"
     density: LogDensity | None = None
+    contrasts: object = None
     pymc_graph: object = None
 
     @property
@@ -259,7 +278,8 @@ class GrowthModel:
         """Variables whose convergence is checked: every parameter, slopes, intercepts."""
         names = ["intercept_spread", "slope_spread", "log_loading", "scatter_method"] if len(
             self.measurement.methods) > 1 else []
-        return names + ["scatter_model", "nu", "model_effect_raw", "slope", "intercept"]
+        extra = ["contrast_coef"] if self.contrasts is not None else []
+        return names + ["scatter_model", "nu", "model_effect_raw", "slope", "intercept"] + extra
 
 
 def import_pymc():
@@ -277,7 +297,7 @@ def _check_center(center: str) -> str:
     return center
 
 
-def _linear(meas: Measurement, year_ref: float, priors: GrowthPriors) -> Linear:
+def _linear(meas: Measurement, year_ref: float, priors: GrowthPriors, contrasts=None) -> Linear:
     m = len(meas.methods)
     mi, ii = meas.method_index, meas.model_index
     x = meas.year[ii] - year_ref
@@ -294,7 +314,12 @@ def _linear(meas: Measurement, year_ref: float, priors: GrowthPriors) -> Linear:
     else:
         c0 = np.array([level, priors.slope_mean])
         p0 = np.array([priors.intercept_sd**-2, priors.slope_sd**-2])
-    return Linear(x_rot=vt @ design, y_rot=vt @ meas.center, c0=c0, p0=p0)
+    if contrasts is None:
+        return Linear(x_rot=vt @ design, y_rot=vt @ meas.center, c0=c0, p0=p0)
+    # the repaired model: the contrast terms' columns after the 2M method columns
+    design = np.concatenate([design, contrasts.design], axis=1)
+    return Linear(x_rot=vt @ design, y_rot=vt @ meas.center, c0=np.concatenate([c0, contrasts.prior_mean]),
+                  p0=np.concatenate([p0, contrasts.prior_sd**-2]), n_extra=contrasts.n_terms)
 
 
 def centring_weights(meas: Measurement, lin: Linear) -> np.ndarray:
@@ -336,7 +361,8 @@ def centring_weights(meas: Measurement, lin: Linear) -> np.ndarray:
 
 
 def build_model(
-    data: GrowthData, *, priors: GrowthPriors | None = None, center: str = "median", backend: str = "numpy"
+    data: GrowthData, *, priors: GrowthPriors | None = None, center: str = "median", backend: str = "numpy",
+    variant: str = "joint", repaired_priors=None,
 ) -> GrowthModel:
     """Build the hierarchical measurement-error growth model (no sampling).
 
@@ -353,6 +379,13 @@ def build_model(
         ``model_effect`` (dex) and the potential ``loglik`` (the exact marginal likelihood,
         intercepts and slopes integrated out). ``"numpy"`` builds the same posterior over
         one vector ``theta`` (see `uncertain_cost.growth.density`): nothing to compile.
+    variant : {"joint", "repaired"}, default "joint"
+        ``"repaired"``: the repaired joint model of `uncertain_cost.growth.repaired` (chip-age
+        and chip-type terms in the method contrasts, integrated out with the coefficients;
+        ``scatter_method ~ Gamma(2, 2 / repaired_priors.scatter_method_mean)``, which replaces
+        ``priors.scatter_method_sd``). Needs ``data.chip`` and ``data.chip_age_years``.
+    repaired_priors : RepairedPriors, optional
+        Priors of the repaired model's terms (default `RepairedPriors()`).
 
     Returns
     -------
@@ -360,16 +393,26 @@ def build_model(
     """
     if backend not in ("numpy", "pytensor"):
         raise ConfigError("growth.backend", f"expected 'numpy' or 'pytensor', got {backend!r}")
+    if variant not in VARIANTS:
+        raise ConfigError("growth.variant", f"expected one of {list(VARIANTS)}, got {variant!r}")
     priors = GrowthPriors() if priors is None else priors
     meas = measurement(data, _check_center(center))
     year_ref = float(np.mean(meas.year))
-    lin = _linear(meas, year_ref, priors)
+    contrasts = None
+    if variant == "repaired":
+        from uncertain_cost.growth.repaired import RepairedPriors, contrast_terms
+
+        rp = RepairedPriors() if repaired_priors is None else repaired_priors
+        contrasts = contrast_terms(data, meas, rp)
+        priors = replace(priors, scatter_method_sd=-rp.scatter_method_mean)
+    lin = _linear(meas, year_ref, priors, contrasts)
     a = centring_weights(meas, lin)
     if backend == "numpy":
         return GrowthModel(measurement=meas, linear=lin, year_ref=year_ref, priors=priors, centring=a,
-                           backend=backend, density=LogDensity(meas, lin, priors, a))
+                           backend=backend, density=LogDensity(meas, lin, priors, a), contrasts=contrasts)
     return GrowthModel(measurement=meas, linear=lin, year_ref=year_ref, priors=priors, centring=a,
-                       backend=backend, pymc_graph=_native_model(import_pymc(), meas, lin, priors, a))
+                       backend=backend, pymc_graph=_native_model(import_pymc(), meas, lin, priors, a),
+                       contrasts=contrasts)
 
 
 def _native_model(pm, meas: Measurement, lin: Linear, priors: GrowthPriors, a: np.ndarray):
@@ -386,7 +429,10 @@ def _native_model(pm, meas: Measurement, lin: Linear, priors: GrowthPriors, a: n
             intercept_spread = pm.HalfNormal("intercept_spread", priors.intercept_spread_sd)
             log_loading = pm.ZeroSumNormal("log_loading", sigma=priors.loading_sd, dims=DIM_COST_METHOD)
             loading = pt.exp(log_loading)[mi]
-            scatter_method = pm.HalfNormal("scatter_method", priors.scatter_method_sd)
+            if priors.scatter_method_sd > 0:
+                scatter_method = pm.HalfNormal("scatter_method", priors.scatter_method_sd)
+            else:  # zero-avoiding Gamma(2, 2 / |sd|): the repaired model
+                scatter_method = pm.Gamma("scatter_method", alpha=2.0, beta=-2.0 / priors.scatter_method_sd)
             var_obs = meas.eigvals + scatter_method**2
             design = lin.design(intercept_spread, slope_spread, pt.concatenate)
         else:
@@ -427,7 +473,8 @@ def draw_coefficients(gm: GrowthModel, posterior, rng: np.random.Generator) -> d
     -------
     dict of str to ndarray
         ``intercept`` and ``slope`` (chain, draw, method); with two or more methods also
-        ``intercept_mean`` and ``slope_mean`` (chain, draw).
+        ``intercept_mean`` and ``slope_mean`` (chain, draw); with extra columns (the repaired
+        model) also ``contrast_coef`` (chain, draw, n_extra).
     """
     meas, lin = gm.measurement, gm.linear
     m = lin.n_methods
@@ -458,9 +505,11 @@ def draw_coefficients(gm: GrowthModel, posterior, rng: np.random.Generator) -> d
     c = mean + np.linalg.solve(np.swapaxes(chol, -1, -2), noise[..., None])[..., 0]
     if m > 1:
         intercept = c[:, :1] + ta[:, 0] * c[:, 1:m + 1]
-        slope = c[:, m + 1:m + 2] + tb[:, 0] * c[:, m + 2:]
+        slope = c[:, m + 1:m + 2] + tb[:, 0] * c[:, m + 2:2 * m + 2]
         out = {"intercept_mean": c[:, 0].reshape(n_chain, n_draw),
                "slope_mean": c[:, m + 1].reshape(n_chain, n_draw)}
+        if lin.n_extra:
+            out["contrast_coef"] = c[:, 2 * m + 2:].reshape(n_chain, n_draw, lin.n_extra)
     else:
         intercept, slope, out = c[:, :1], c[:, 1:], {}
     out["intercept"] = intercept.reshape(n_chain, n_draw, m)
@@ -496,8 +545,15 @@ def _add_coefficients(idata, gm: GrowthModel, rng: np.random.Generator) -> None:
         new["intercept_mean"] = (("chain", "draw"), coefs["intercept_mean"], {"units": units["intercept"]})
         new["slope_mean"] = (("chain", "draw"), coefs["slope_mean"], {"units": units["slope"]})
         new["growth_mean"] = (("chain", "draw"), 10.0 ** coefs["slope_mean"], {"units": "x per year"})
-    idata.posterior = xr.merge([post, xr.Dataset(new, coords={k: post[k] for k in ("chain", "draw")}
-                                                 | {DIM_COST_METHOD: list(gm.measurement.methods)})],
+    coords = {k: post[k] for k in ("chain", "draw")} | {DIM_COST_METHOD: list(gm.measurement.methods)}
+    if gm.contrasts is not None:  # the repaired model's age coefficients and chip effects
+        from uncertain_cost.growth.repaired import DIM_CONTRAST, contrast_coordinates
+
+        new["contrast_coef"] = (("chain", "draw", DIM_CONTRAST), coefs["contrast_coef"],
+                                {"units": "OOM per year of chip age (age terms); dex (chip terms)"})
+        coords |= contrast_coordinates(gm.contrasts)
+        post.attrs["repaired_priors"] = str(asdict(gm.contrasts.priors))
+    idata.posterior = xr.merge([post, xr.Dataset(new, coords=coords)],
                                combine_attrs="override")
 
 
@@ -617,7 +673,7 @@ def _constant_data(gm: GrowthModel):
     meas = gm.measurement
     obs_method = [meas.methods[j] for j in meas.method_index]
     obs_model = [meas.model[i] for i in meas.model_index]
-    return xr.Dataset(
+    ds = xr.Dataset(
         {
             "year": (DIM_MODEL, meas.year, {"units": "decimal year", "long_name": "publication year"}),
             "log10_cost_observed": (DIM_OBS, meas.center, {"units": "log10 USD"}),
@@ -632,6 +688,13 @@ def _constant_data(gm: GrowthModel):
         attrs={"year_ref": gm.year_ref, "measurement_joint_over_methods": int(meas.joint),
                "measurement_draws": meas.n_draws},
     )
+    if gm.contrasts is not None:  # the repaired model's unrotated contrast design
+        from uncertain_cost.growth.repaired import DIM_CONTRAST, contrast_coordinates
+
+        ds = ds.assign_coords(contrast_coordinates(gm.contrasts))
+        ds["contrast_design"] = ((DIM_OBS, DIM_CONTRAST), gm.contrasts.design)
+        ds["chip_age_residual"] = (DIM_MODEL, gm.contrasts.age_residual, {"units": "years"})
+    return ds
 
 
 def fit_bayes(
@@ -652,6 +715,8 @@ def fit_bayes(
     progress: bool = False,
     backend: str = "numpy",
     sampler: str = "nutpie",
+    variant: str = "joint",
+    repaired_priors=None,
 ) -> BayesResult:
     """Fit the hierarchical measurement-error growth model with PyMC's NUTS.
 
@@ -685,6 +750,10 @@ def fit_bayes(
         ``cores`` threads without the GIL), diagonal mass-matrix adaptation; needs the
         ``"numpy"`` backend. ``"pymc"``: PyMC's own NUTS (``pm.sample``, dense mass matrix).
         Same posterior, different draws.
+    variant : {"joint", "repaired"}, default "joint"
+        The model (`build_model`).
+    repaired_priors : RepairedPriors, optional
+        With ``variant="repaired"``.
 
     Returns
     -------
@@ -716,7 +785,8 @@ def fit_bayes(
         raise ConfigError("growth.sampler", "the nutpie sampler needs the numpy backend")
 
     t0 = time.perf_counter()
-    gm = build_model(data, priors=priors, center=center, backend=backend)
+    gm = build_model(data, priors=priors, center=center, backend=backend, variant=variant,
+                     repaired_priors=repaired_priors)
     t1 = time.perf_counter()
     sampler_seed, coef_seed, _ = child_seeds(seed)
     if sampler == "nutpie":

@@ -72,6 +72,13 @@ class GrowthData:
         Draw ``d`` of every method comes from the same sample of the inputs (true for the
         engine, which computes all methods from one set of draws). Then the measurement
         covariance is joint over methods; otherwise methods are treated as independent.
+    chip : sequence of str, optional
+        Accelerator type of every model (``""`` where unknown); empty: not given. Used by the
+        repaired joint model (`uncertain_cost.growth.repaired`) for chip-type effects.
+    chip_age_years : array_like, shape (n_models,), optional
+        Years from the acquisition of the model's hardware to the start of its training (the
+        engine's central ``depreciation_years``; NaN where unknown, otherwise >= 0); None:
+        not given. The repaired joint model's depreciation covariate.
 
     Raises
     ------
@@ -84,6 +91,8 @@ class GrowthData:
     log10_cost_point: Mapping[str, np.ndarray] = field(default_factory=dict)
     model: tuple[str, ...] = ()
     draws_aligned: bool = True
+    chip: tuple[str, ...] = ()
+    chip_age_years: np.ndarray | None = None
 
     def __post_init__(self):
         year = _as_1d(self.year, "year")
@@ -126,6 +135,18 @@ class GrowthData:
             raise DataError(f"growth data: {len(names)} model names for {n} models")
         if len(set(names)) != n:
             raise DataError("growth data: model names must be unique")
+        chip = tuple(str(c) for c in self.chip)
+        if chip and len(chip) != n:
+            raise DataError(f"growth data: {len(chip)} chip names for {n} models")
+        age = None
+        if self.chip_age_years is not None:
+            age = _as_1d(self.chip_age_years, "chip_age_years")
+            if age.size != n:
+                raise DataError(f"growth data: chip_age_years has {age.size} entries, expected {n}")
+            if np.any(age[np.isfinite(age)] < 0) or np.any(np.isinf(age)):
+                raise DataError("growth data: chip_age_years must be >= 0 years (NaN where unknown)")
+        object.__setattr__(self, "chip", chip)
+        object.__setattr__(self, "chip_age_years", age)
         object.__setattr__(self, "year", year)
         object.__setattr__(self, "log10_cost_draws", MappingProxyType(draws))
         object.__setattr__(self, "log10_cost_point", MappingProxyType(points))
@@ -158,7 +179,7 @@ class GrowthData:
                 raise DataError(f"growth data: no method {m!r}; have {list(self.methods)}")
         return GrowthData(self.year, {m: self.log10_cost_draws[m] for m in names},
                           {m: self.log10_cost_point[m] for m in names if m in self.log10_cost_point},
-                          self.model, self.draws_aligned)
+                          self.model, self.draws_aligned, self.chip, self.chip_age_years)
 
     def costed(self, method: str) -> np.ndarray:
         """Boolean mask of the models that ``method`` costs in every draw."""
@@ -173,6 +194,8 @@ class GrowthData:
         *,
         model: Sequence[str] = (),
         draws_aligned: bool = True,
+        chip: Sequence[str] = (),
+        chip_age_years=None,
     ) -> GrowthData:
         """Build from costs in USD (not log10).
 
@@ -184,6 +207,8 @@ class GrowthData:
         cost_point_usd : mapping of str to array_like, shape (n_models,), optional
         model : sequence of str, optional
         draws_aligned : bool, default True
+        chip : sequence of str, optional
+        chip_age_years : array_like, optional
 
         Returns
         -------
@@ -203,7 +228,7 @@ class GrowthData:
 
         draws = {m: log10(v, f"cost_draws_usd[{m!r}]") for m, v in cost_draws_usd.items()}
         points = {m: log10(v, f"cost_point_usd[{m!r}]") for m, v in (cost_point_usd or {}).items()}
-        return cls(year, draws, points, tuple(model), draws_aligned)
+        return cls(year, draws, points, tuple(model), draws_aligned, tuple(chip), chip_age_years)
 
     @classmethod
     def from_cost_dataset(cls, ds, methods: Sequence[str] | None = None) -> GrowthData:
@@ -214,7 +239,9 @@ class GrowthData:
         ds : xarray.Dataset
             With ``cost`` (draw, model, cost_method) and ``point`` (model, cost_method) in USD
             and the coordinate ``publication_year`` (model), as written to ``results.nc``
-            (a dimension named ``method``, as in older files, is read too).
+            (a dimension named ``method``, as in older files, is read too). The coordinates
+            ``chip`` and ``chip_age_years`` (model), where present, become `chip` and
+            `chip_age_years`.
         methods : sequence of str, optional
             Methods to keep (default: every method of the dataset).
 
@@ -241,6 +268,8 @@ class GrowthData:
         return cls.from_costs(
             ds["publication_year"].values, draws, points,
             model=[str(x) for x in ds["model"].values], draws_aligned=True,
+            chip=[str(x) for x in ds["chip"].values] if "chip" in ds.coords else (),
+            chip_age_years=ds["chip_age_years"].values if "chip_age_years" in ds.coords else None,
         )
 
 

@@ -6,6 +6,11 @@ hand so that PyMC's NUTS sees one small Python op instead of a graph of ~70 C mo
 compilation on a cold cache. `LogDensity.logp_and_grad_reference` is the NumPy version; the
 sampler calls the numba kernel of `uncertain_cost.growth.kernel` (same numbers, ~10x faster).
 
+The repaired joint model (`uncertain_cost.growth.repaired`) adds Gaussian contrast
+coefficients as extra columns of the rotated design (``Linear.n_extra``), integrated out with
+the intercepts and slopes; a negative ``scatter_method_sd`` selects its Gamma(2, 2/|sd|)
+prior on ``scatter_method``. ``theta`` is the same.
+
 Unconstrained coordinates ``theta`` (the value variables of the PyMC model, in this order)::
 
     log intercept_spread, log slope_spread, log_loading (M - 1 zero-sum coordinates),
@@ -71,8 +76,11 @@ class LogDensity:
     def __post_init__(self):
         lin, meas = self.linear, self.measurement
         m = lin.n_methods
-        object.__setattr__(self, "_xc0", lin.x_rot[:, : m] @ np.full(m, lin.c0[0])
-                           + lin.x_rot[:, m:] @ np.full(m, lin.c0[m + 1] if m > 1 else lin.c0[1]))
+        xc0 = (lin.x_rot[:, : m] @ np.full(m, lin.c0[0])
+               + lin.x_rot[:, m:2 * m] @ np.full(m, lin.c0[m + 1] if m > 1 else lin.c0[1]))
+        if lin.n_extra:  # the extra Gaussian columns' prior means (repaired model)
+            xc0 = xc0 + lin.x_rot[:, 2 * m:] @ lin.c0[lin.c0.size - lin.n_extra:]
+        object.__setattr__(self, "_xc0", xc0)
         object.__setattr__(self, "_basis", zero_sum_basis(m) if m > 1 else np.zeros((1, 0)))
         object.__setattr__(self, "_vt", np.ascontiguousarray(meas.eigvecs.T))
         object.__setattr__(self, "_v", np.ascontiguousarray(meas.eigvecs))
@@ -178,12 +186,17 @@ class LogDensity:
             logp += -0.5 * float(zs @ zs) / pr.loading_sd**2 - (m - 1) * (
                 math.log(pr.loading_sd) + 0.5 * LOG_2PI)
             grad[o["log_loading"]] += -zs / pr.loading_sd**2
-            lp, g = _half_normal(sw, pr.scatter_method_sd)
+            if pr.scatter_method_sd > 0:
+                lp, g = _half_normal(sw, pr.scatter_method_sd)
+            else:  # negative: Gamma(2, rate 2 / |sd|), zero-avoiding (the repaired model)
+                rate_sm = -2.0 / pr.scatter_method_sd
+                lp = 2.0 * math.log(rate_sm) + 2.0 * theta[o["scatter_method"]] - rate_sm * sw
+                g = 2.0 - rate_sm * sw
             logp += lp
             grad[o["scatter_method"]] += g
-            xa, xb = lin.x_rot[:, :m], lin.x_rot[:, m:]
+            xa, xb = lin.x_rot[:, :m], lin.x_rot[:, m:2 * m]
             design = np.concatenate([xa.sum(axis=1, keepdims=True), ta * xa, xb.sum(axis=1, keepdims=True),
-                                     tb * xb], axis=1)
+                                     tb * xb, lin.x_rot[:, 2 * m:]], axis=1)
             var_obs = meas.eigvals + sw * sw
         else:
             loading = np.ones(1)
@@ -224,7 +237,7 @@ class LogDensity:
         prec = xq @ design
         prec.flat[:: prec.shape[0] + 1] += lin.p0
         chol = np.linalg.cholesky(prec)  # raises LinAlgError unless positive definite
-        prec_inv = np.linalg.inv(prec)  # K x K, K <= 2M + 2
+        prec_inv = np.linalg.inv(prec)  # K x K, K = 2M + 2 + extra columns
         b = xq @ u
         alpha = prec_inv @ b
         quad = float((qd * u) @ u - b @ alpha)

@@ -34,10 +34,21 @@ def digamma(x: float) -> float:
 def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, ii, centring, basis,
                   intercept_spread_sd, slope_spread_sd, loading_sd, scatter_method_sd, scatter_model_mean,
                   nu_alpha, nu_beta):
-    """Log density and gradient over ``theta`` (layout of `LogDensity`); -inf if not finite."""
+    """Log density and gradient over ``theta`` (layout of `LogDensity`); -inf if not finite.
+
+    The number of methods ``M`` is ``basis.shape[0]`` (``basis`` is (1, 0) with one method).
+    Extra Gaussian coefficients (the repaired model's contrast terms,
+    `uncertain_cost.growth.repaired`) are the columns of ``x_rot`` after its ``2M`` method
+    columns, used unscaled; their prior precisions follow the ``2M + 2`` (or 2) of ``p0``
+    and their prior means are in ``xc0``. ``n_extra = x_rot.shape[1] - 2M`` (0: the joint
+    or single model). ``scatter_method_sd > 0`` is the scale of a HalfNormal prior on
+    ``scatter_method``; a negative value ``-s`` selects the zero-avoiding Gamma(2, rate 2/s)
+    (mean ``s`` dex) instead.
+    """
     n_obs = y_rot.size
     n_u = centring.size
-    m = x_rot.shape[1] // 2
+    m = basis.shape[0]
+    n_extra = x_rot.shape[1] - 2 * m
     size = theta.size
     grad = np.zeros(size)
     logp = 0.0
@@ -45,7 +56,8 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
         i_sm, i_nu, i_raw = m + 2, m + 3, m + 4
     else:
         i_sm, i_nu, i_raw = 0, 1, 2
-    kdim = 2 * m + 2 if m > 1 else 2
+    k_base = 2 * m + 2 if m > 1 else 2
+    kdim = k_base + n_extra
 
     # --- scales, loadings; rotated design X (n_obs x K)
     loading = np.ones(m)
@@ -57,9 +69,18 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
         sw = math.exp(theta[m + 1])
         if not (math.isfinite(ta) and math.isfinite(tb) and math.isfinite(sw)):
             return -np.inf, grad
-        for k, x, sd in ((0, ta, intercept_spread_sd), (1, tb, slope_spread_sd), (m + 1, sw, scatter_method_sd)):
-            logp += HALF_LOG_2_OVER_PI - math.log(sd) - 0.5 * (x / sd) ** 2 + theta[k]
-            grad[k] += 1.0 - (x / sd) ** 2
+        if scatter_method_sd > 0.0:
+            for k, x, sd in ((0, ta, intercept_spread_sd), (1, tb, slope_spread_sd),
+                             (m + 1, sw, scatter_method_sd)):
+                logp += HALF_LOG_2_OVER_PI - math.log(sd) - 0.5 * (x / sd) ** 2 + theta[k]
+                grad[k] += 1.0 - (x / sd) ** 2
+        else:
+            for k, x, sd in ((0, ta, intercept_spread_sd), (1, tb, slope_spread_sd)):
+                logp += HALF_LOG_2_OVER_PI - math.log(sd) - 0.5 * (x / sd) ** 2 + theta[k]
+                grad[k] += 1.0 - (x / sd) ** 2
+            rate_sm = -2.0 / scatter_method_sd  # Gamma(2, rate), plus the log-Jacobian
+            logp += 2.0 * math.log(rate_sm) + 2.0 * theta[m + 1] - rate_sm * sw
+            grad[m + 1] += 2.0 - rate_sm * sw
         for j in range(m - 1):
             z = theta[2 + j]
             logp += -0.5 * z * z / loading_sd**2 - math.log(loading_sd) - 0.5 * LOG_2PI
@@ -85,6 +106,9 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             design[i, 0] = x_rot[i, 0]
             design[i, 1] = x_rot[i, 1]
             var_obs[i] = eigvals[i]
+    for i in range(n_obs):
+        for e in range(n_extra):
+            design[i, k_base + e] = x_rot[i, 2 * m + e]
 
     s = math.exp(theta[i_sm])
     nu = math.exp(theta[i_nu])
@@ -129,7 +153,7 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
     prec = xq @ design
     for k in range(kdim):
         prec[k, k] += p0[k]
-    # Cholesky by hand (K is at most 2M + 2): positive definite or reject the point
+    # Cholesky by hand (K is 2M + 2 plus the extra columns): positive definite or reject the point
     chol = np.zeros((kdim, kdim))
     for r in range(kdim):
         for c in range(r + 1):

@@ -40,7 +40,7 @@ COMPARISON_COLUMNS = ("method", "model", "elpd_loo", "elpd_se", "p_loo", "rank",
                       "dse", "pareto_k_max", "n_pareto_k_high")
 
 #: Candidate names, simplest first: within the tie margin the simpler one is the headline.
-MODEL_COMPLEXITY = ("single", "joint")
+MODEL_COMPLEXITY = ("single", "joint", "repaired")
 
 #: A candidate beats a simpler one only when its elpd is higher by more than this many SE of
 #: the difference.
@@ -56,7 +56,8 @@ def pointwise_loglik(gm, posterior, *, integrate_effect: bool = True) -> np.ndar
     posterior : xarray.Dataset
         With ``intercept``, ``slope`` (chain, draw, cost_method), ``model_effect`` (chain,
         draw, model), ``scatter_model``, ``nu`` and, with two or more methods,
-        ``log_loading`` and ``scatter_method``.
+        ``log_loading`` and ``scatter_method``; for the repaired model (``gm.contrasts``)
+        also ``contrast_coef`` (chain, draw, contrast_term), whose terms enter ``mu``.
     integrate_effect : bool, default True
         Integrate the observation's own per-model effect ``v_i`` out over its prior
         ``StudentT(nu, 0, scatter_model)`` (Gauss-Hermite quadrature, `EFFECT_NODES` nodes):
@@ -84,6 +85,8 @@ def pointwise_loglik(gm, posterior, *, integrate_effect: bool = True) -> np.ndar
         loading, sw2 = np.ones((s, 1)), np.zeros((s, 1))
     x = meas.year[ii] - gm.year_ref
     mu = intercept[:, mi] + slope[:, mi] * x[None, :] + loading[:, mi] * effect[:, ii]
+    if getattr(gm, "contrasts", None) is not None:  # the repaired model's age and chip terms
+        mu = mu + flat("contrast_coef", gm.contrasts.n_terms) @ gm.contrasts.design.T
     resid = meas.center[None, :] - mu
     cov = (meas.eigvecs * meas.eigvals) @ meas.eigvecs.T  # the fit's measurement covariance
     out = np.empty((s, meas.n_obs))
@@ -229,8 +232,8 @@ def _method_terms(idata, method: str, models: list[str] | None = None):
     return az.InferenceData(log_likelihood=sub.to_dataset()), names
 
 
-def compare_fits(joint, singles: dict) -> list[dict]:
-    """Rank the joint fit against each single-method fit by PSIS-LOO, per method.
+def compare_fits(joint, singles: dict, repaired=None) -> list[dict]:
+    """Rank the joint fit against each single-method fit (and the repaired joint fit) by PSIS-LOO, per method.
 
     Parameters
     ----------
@@ -239,6 +242,9 @@ def compare_fits(joint, singles: dict) -> list[dict]:
     singles : dict of str to BayesResult
         Per method, the fit of that method alone (may be empty: the joint fit is then the
         only candidate).
+    repaired : BayesResult, optional
+        The repaired joint fit (`uncertain_cost.growth.repaired`), a third candidate for the
+        methods it fits.
 
     Returns
     -------
@@ -256,6 +262,8 @@ def compare_fits(joint, singles: dict) -> list[dict]:
         fits = {"joint": joint}
         if method in singles:
             fits["single"] = singles[method]
+        if repaired is not None and method in repaired.methods:
+            fits["repaired"] = repaired
         terms, models = {}, None
         for name in MODEL_COMPLEXITY:
             if name in fits:

@@ -66,8 +66,9 @@ class GrowthOutcome:
     Attributes
     ----------
     growth_rows : tuple of dict
-        Rows of ``growth.csv`` (estimators ``ols``, ``bayes``, ``bayes_single``); ``headline``
-        is true on one Bayesian row per cost method.
+        Rows of ``growth.csv`` (estimators ``ols``, ``bayes``, ``bayes_single`` and, with
+        ``growth.separate`` and chip data, ``bayes_repaired``: the repaired joint model of
+        `uncertain_cost.growth.repaired`); ``headline`` is true on one Bayesian row per cost method.
     growth_columns : tuple of str
         Its columns (`uncertain_cost.growth.GROWTH_COLUMNS`).
     forecast_rows : tuple of dict
@@ -85,8 +86,9 @@ class GrowthOutcome:
         One-line notes for the run log (diagnostics).
     timings : dict of str to float
         Seconds: ``ols``, ``bayes`` (joint fit), ``single`` (all single-method fits),
-        ``comparison``, ``forecast``, ``backtest`` (with ``growth.backtest``), ``prior_sensitivity``
-        (with ``growth.prior_sensitivity``), ``total``.
+        ``repaired`` (the repaired fit and its predictive check, when fitted), ``comparison``,
+        ``forecast``, ``backtest`` (with ``growth.backtest``), ``prior_sensitivity`` (with
+        ``growth.prior_sensitivity``), ``total``.
     comparison_rows : tuple of dict
         Rows of ``growth_comparison.csv`` (`uncertain_cost.growth.loo.compare_fits`).
     comparison_columns : tuple of str
@@ -108,6 +110,10 @@ class GrowthOutcome:
         Rows of ``growth_prior_sensitivity.csv`` (`uncertain_cost.growth.priors.prior_sensitivity`
         of the amortized headline fit), with ``growth.prior_sensitivity`` only.
     prior_sensitivity_columns : tuple of str
+    contrast_ppc_rows : tuple of dict
+        Rows of ``growth_contrast_ppc.csv`` (`uncertain_cost.growth.repaired.contrast_ppc` of
+        the joint and the repaired fit); empty without the repaired fit.
+    contrast_ppc_columns : tuple of str
     """
 
     growth_rows: tuple[dict, ...]
@@ -128,6 +134,8 @@ class GrowthOutcome:
     forecast_attrs: dict = field(default_factory=dict)
     prior_sensitivity_rows: tuple[dict, ...] = ()
     prior_sensitivity_columns: tuple[str, ...] = ()
+    contrast_ppc_rows: tuple[dict, ...] = ()
+    contrast_ppc_columns: tuple[str, ...] = ()
 
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
@@ -136,7 +144,9 @@ def growth_data_from_run(facts, simulation) -> GrowthData:
     Parameters
     ----------
     facts : uncertain_cost.inputs.ModelFacts
-        ``names``, ``publication_year`` and ``is_frontier`` of every model of the run.
+        ``names``, ``publication_year`` and ``is_frontier`` of every model of the run; its
+        ``chips``, ``chip_index`` and ``depreciation_years`` (years from hardware acquisition
+        to training start) become `GrowthData.chip` and `GrowthData.chip_age_years`.
     simulation : uncertain_cost.engine.Simulation
         With ``kept`` and ``point`` cost draws (``total(method)``: (draws, models)).
 
@@ -150,8 +160,11 @@ def growth_data_from_run(facts, simulation) -> GrowthData:
     with np.errstate(divide="ignore", invalid="ignore"):
         draws = {m: np.log10(simulation.kept.total(m)[:, frontier]) for m in METHODS}
         points = {m: np.log10(simulation.point.total(m)[0, frontier]) for m in METHODS}
+    chip_index = np.asarray(facts.chip_index)[frontier]
+    chip = tuple(facts.chips[c] if c >= 0 else "" for c in chip_index)
+    age = np.where(chip_index >= 0, np.asarray(facts.depreciation_years, dtype=np.float64)[frontier], np.nan)
     return GrowthData(np.asarray(facts.publication_year)[frontier], draws, points,
-                      model=tuple(facts.names[i] for i in frontier))
+                      model=tuple(facts.names[i] for i in frontier), chip=chip, chip_age_years=age)
 
 
 def trend_fans(bayes, data: GrowthData) -> dict:
@@ -181,13 +194,40 @@ def trend_fans(bayes, data: GrowthData) -> dict:
     return fans
 
 
-def _fit(data: GrowthData, settings: GrowthSettings, seed: int):
+def _fit(data: GrowthData, settings: GrowthSettings, seed: int, variant: str = "joint"):
     from uncertain_cost.growth.bayes import fit_bayes
 
     return fit_bayes(data, seed=seed, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                      target_accept=settings.target_accept, level=settings.level, center=settings.center,
                      fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
-                     r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler)
+                     r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler,
+                     variant=variant)
+
+
+def _can_repair(data: GrowthData, methods) -> bool:
+    """Whether the repaired joint model applies: chips and chip ages given, amortized and another method."""
+    from uncertain_cost.growth.repaired import REFERENCE_METHOD
+
+    return (bool(data.chip) and data.chip_age_years is not None and REFERENCE_METHOD in methods
+            and len(methods) > 1)
+
+
+def _contrast_ppc(data: GrowthData, settings: GrowthSettings, seed: int, fits) -> tuple[dict, ...]:
+    """`contrast_ppc` rows of each (name, fit), with the same replicate noise for every fit."""
+    import warnings
+
+    from uncertain_cost.growth.data import measurement
+    from uncertain_cost.growth.repaired import contrast_ppc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits have warned about dropped models already
+        meas = measurement(data, settings.center)
+    index = {name: k for k, name in enumerate(data.model)}
+    chips = [data.chip[index[name]] for name in meas.model]
+    rows = []
+    for name, fit in fits:
+        rows += contrast_ppc(fit, meas, chips, rng=np.random.default_rng(seed), fit=name)
+    return tuple(rows)
 
 
 def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
@@ -224,6 +264,7 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     )
     from uncertain_cost.growth.loo import COMPARISON_COLUMNS, compare_fits
     from uncertain_cost.growth.priors import PRIOR_SENSITIVITY_COLUMNS, prior_sensitivity
+    from uncertain_cost.growth.repaired import PPC_COLUMNS
     from uncertain_cost.growth.runs import fit_runs_per_year
     from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
 
@@ -248,15 +289,27 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     rows = growth_rows(ols, bayes)
     t1 = time.perf_counter()
     singles = {}
+    repaired, ppc_rows = None, ()
     if settings.separate:
         for method in bayes.methods:
             alone = _fit(data.select([method]), settings, seed)
             singles[method] = alone
             rows += [{**r, "estimator": "bayes_single"} for r in growth_rows(None, alone, include_pooled=False)]
     timings["single"] = time.perf_counter() - t1
+    if settings.separate and _can_repair(data, bayes.methods):
+        say("growth: repaired joint fit (chip-age and chip-type terms in the method contrasts)")
+        t1 = time.perf_counter()
+        repaired = _fit(data, settings, seed, variant="repaired")
+        rows += [{**r, "estimator": "bayes_repaired"} for r in growth_rows(None, repaired)]
+        d_rep = repaired.diagnostics
+        notes.append(f"repaired growth fit diagnostics: R-hat max {d_rep.r_hat_max:.4f}, ESS bulk min "
+                     f"{d_rep.ess_bulk_min:.0f}, ESS tail min {d_rep.ess_tail_min:.0f}, divergences "
+                     f"{d_rep.divergences}")
+        ppc_rows = _contrast_ppc(data, settings, seed, [("joint", bayes), ("repaired", repaired)])
+        timings["repaired"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    comparison = compare_fits(bayes, singles)
-    chosen = {(r["method"], {"joint": "bayes", "single": "bayes_single"}[r["model"]])
+    comparison = compare_fits(bayes, singles, repaired)
+    chosen = {(r["method"], {"joint": "bayes", "single": "bayes_single", "repaired": "bayes_repaired"}[r["model"]])
               for r in comparison if r["headline"]}
     rows = [{**r, "headline": (r["method"], r["estimator"]) in chosen} for r in rows]
     timings["comparison"] = time.perf_counter() - t1
@@ -270,14 +323,15 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
         # each method from its headline fit; a run shares its scatter quantile across methods
         estimator_of = {m: e for m, e in chosen}
-        headline_fits = {m: singles[m] if estimator_of.get(m) == "bayes_single" and m in singles else bayes
-                         for m in bayes.methods}
+        by_estimator = {"bayes_single": singles, "bayes_repaired": {m: repaired for m in bayes.methods}}
+        headline_fits = {m: by_estimator.get(estimator_of.get(m), {}).get(m) or bayes for m in bayes.methods}
         runs = None if settings.models_per_year is not None else fit_runs_per_year(bayes.frontier_years)
         forecast = forecast_costs(headline_fits, list(years), thresholds=settings.thresholds_usd,
                                   models_per_year=settings.models_per_year, level=settings.level, runs=runs)
         forecast_rows, forecast_columns = tuple(forecast.rows), tuple(forecast.columns)
         per_year = forecast.models_per_year
-        runs_facts = runs_summary(forecast, {m: "joint" if f is bayes else "single" for m, f in headline_fits.items()})
+        runs_facts = runs_summary(forecast, {m: "joint" if f is bayes else "repaired" if f is repaired else "single"
+                                            for m, f in headline_fits.items()})
         forecast_attrs = forecast_table_attrs(runs_facts)
         idata = with_forecast(idata, forecast)
         fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
@@ -313,4 +367,5 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                          sensitivity_columns=SENSITIVITY_COLUMNS if sensitivity else (),
                          backtest_rows=backtest_rows, backtest_columns=BACKTEST_COLUMNS if backtest_rows else (),
                          forecast_attrs=forecast_attrs, prior_sensitivity_rows=prior_rows,
-                         prior_sensitivity_columns=PRIOR_SENSITIVITY_COLUMNS if prior_rows else ())
+                         prior_sensitivity_columns=PRIOR_SENSITIVITY_COLUMNS if prior_rows else (),
+                         contrast_ppc_rows=ppc_rows, contrast_ppc_columns=PPC_COLUMNS if ppc_rows else ())

@@ -131,7 +131,9 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
     paper = next((r for r in amortized if r["estimator"] == "ols"), None)
     if fit is None or paper is None:
         return ""
-    kind = "single-method" if fit["estimator"] == "bayes_single" else "joint (all methods pooled)"
+    kind = {"bayes_single": "single-method",
+            "bayes_repaired": "repaired joint (chip-age and chip-type terms in the method contrasts)"}.get(
+        fit["estimator"], "joint (all methods pooled)")
     text = (
         f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
         f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the headline {kind} "
@@ -142,16 +144,18 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
         f"{fit['divergences']} divergences.")
     ranked = sorted((c for c in comparison if c.get("method") == "amortized"), key=lambda c: c["rank"])
     if len(ranked) >= 2:
-        best, other = ranked[0], ranked[1]
+        best = ranked[0]
+        chosen = next((c for c in ranked if c.get("headline") is True), best)
+        other = ranked[1] if chosen is best else chosen  # the headline beside the best-scoring candidate
         text += (
             f" Why this model: by PSIS-LOO on the amortized costs, {best['model']} scores elpd "
             f"{best['elpd_loo']:.1f} and {other['model']} {other['elpd_loo']:.1f} (difference "
             f"{abs(best['elpd_loo'] - other['elpd_loo']):.2f}, SE {other.get('dse', float('nan')):.2f}); a difference "
             "within 2 SE goes to the simpler single-method fit (growth_comparison.csv, docs/growth.md).")
-    others = [r for r in rows if r["estimator"] in ("bayes", "bayes_single") and r is not fit
+    others = [r for r in rows if r["estimator"] in ("bayes", "bayes_single", "bayes_repaired") and r is not fit
               and r["method"] == "amortized"]
     if others:
-        text += " The other fit: " + ", ".join(
+        text += (" The other fit: " if len(others) == 1 else " The other fits: ") + ", ".join(
             f"{r['estimator']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in others) + "."
     return text
 
