@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import carray, cfunc, njit, types
 
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
@@ -221,3 +221,83 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
     if not math.isfinite(logp):
         return -np.inf, np.zeros(size)
     return logp, grad
+
+
+# --------------------------------------------------------------- nutpie's C callbacks
+#: n_obs, m, n_u, n_cols, k_dim, prior_logdet, then the seven prior scalars of the kernel
+HEADER_SIZE = 13
+
+_LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+                        types.CPointer(types.double), types.voidptr)
+_EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                          types.CPointer(types.double), types.voidptr)
+
+
+@njit(cache=True)
+def unpacked_logp_and_grad(theta, buf):
+    """`logp_and_grad` with every data array read from one packed buffer (`growth.native`)."""
+    n_obs, m, n_u = int(buf[0]), int(buf[1]), int(buf[2])
+    n_cols, k_dim = int(buf[3]), int(buf[4])
+    o = HEADER_SIZE
+    x_rot = buf[o:o + n_obs * n_cols].copy().reshape((n_obs, n_cols))
+    o += n_obs * n_cols
+    y_rot = buf[o:o + n_obs].copy()
+    o += n_obs
+    xc0 = buf[o:o + n_obs].copy()
+    o += n_obs
+    p0 = buf[o:o + k_dim].copy()
+    o += k_dim
+    eigvals = buf[o:o + n_obs].copy()
+    o += n_obs
+    vt = buf[o:o + n_obs * n_obs].copy().reshape((n_obs, n_obs))
+    o += n_obs * n_obs
+    mi = buf[o:o + n_obs].astype(np.int64)
+    o += n_obs
+    ii = buf[o:o + n_obs].astype(np.int64)
+    o += n_obs
+    centring = buf[o:o + n_u].copy()
+    o += n_u
+    n_b = m - 1 if m > 1 else 0
+    basis = buf[o:o + m * n_b].copy().reshape((m, n_b))
+    return logp_and_grad(theta, x_rot, y_rot, xc0, p0, buf[5], eigvals, vt, mi, ii, centring, basis,
+                         buf[6], buf[7], buf[8], buf[9], buf[10], buf[11], buf[12])
+
+
+@njit(cache=True)
+def _buffer_size(header):
+    """Length of the packed buffer its header describes."""
+    n_obs, m, n_u = int(header[0]), int(header[1]), int(header[2])
+    n_cols, k_dim = int(header[3]), int(header[4])
+    n_b = m - 1 if m > 1 else 0
+    return HEADER_SIZE + n_obs * n_cols + 5 * n_obs + k_dim + n_obs * n_obs + n_u + m * n_b
+
+
+@cfunc(_LOGP_SIG, cache=True)
+def logp_callback(dim, x_, out_, logp_, data_):
+    """C log-density callback for nutpie: 0 on success, 3/4 for a non-finite gradient/value."""
+    header = carray(data_, (HEADER_SIZE,), dtype=np.float64)
+    buf = carray(data_, (_buffer_size(header),), dtype=np.float64)
+    x = carray(x_, (dim,))
+    out = carray(out_, (dim,))
+    value, grad = unpacked_logp_and_grad(x.copy(), buf)
+    carray(logp_, (1,))[0] = value
+    for k in range(dim):
+        out[k] = grad[k]
+    if not np.isfinite(value):
+        return 4
+    for k in range(dim):
+        if not np.isfinite(grad[k]):
+            return 3
+    return 0
+
+
+@cfunc(_EXPAND_SIG, cache=True)
+def expand_callback(dim, expanded, x_, out_, data_):
+    """C expand callback for nutpie: the draw is ``theta`` itself."""
+    if dim != expanded:
+        return -1
+    x = carray(x_, (dim,))
+    out = carray(out_, (expanded,))
+    for k in range(dim):
+        out[k] = x[k]
+    return 0

@@ -10,6 +10,10 @@ instead compile the PyMC graph for every model (13-39 s each on this machine), a
 `nutpie.compiled_pyfunc.from_pyfunc` calls back into Python under the GIL for every
 gradient.
 
+The callbacks live in `uncertain_cost.growth.kernel`, beside the kernel they inline: numba's
+disk cache is invalidated by a change of the file a function is defined in, not of the
+functions it calls, so a callback cached from another file would keep running an old kernel.
+
 Buffer layout (all float64): a header of `HEADER_SIZE` numbers, then ``x_rot`` (n_obs x
 n_cols, row-major), ``y_rot``, ``xc0``, ``p0`` (k_dim), ``eigvals``, ``vt`` (n_obs x n_obs),
 ``method_index``, ``model_index`` (integers stored exactly as floats), ``centring`` (n_u) and
@@ -21,20 +25,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import carray, cfunc, njit, types
 
-from uncertain_cost.growth.kernel import logp_and_grad
+from uncertain_cost.growth.kernel import HEADER_SIZE, expand_callback, logp_callback, unpacked_logp_and_grad
 
 __all__ = ["HEADER_SIZE", "pack_density", "native_logp", "sample_native"]
-
-#: n_obs, m, n_u, n_cols, k_dim, prior_logdet, then the seven prior scalars of the kernel
-HEADER_SIZE = 13
-
-_LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
-                        types.CPointer(types.double), types.voidptr)
-_EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
-                          types.CPointer(types.double), types.voidptr)
-
 
 def pack_density(density) -> np.ndarray:
     """Pack a `LogDensity`'s kernel arguments into one contiguous float64 buffer.
@@ -62,72 +56,6 @@ def pack_density(density) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]))
 
 
-@njit(cache=True)
-def _unpacked_logp(theta, buf):
-    n_obs, m, n_u = int(buf[0]), int(buf[1]), int(buf[2])
-    n_cols, k_dim = int(buf[3]), int(buf[4])
-    o = HEADER_SIZE
-    x_rot = buf[o:o + n_obs * n_cols].copy().reshape((n_obs, n_cols))
-    o += n_obs * n_cols
-    y_rot = buf[o:o + n_obs].copy()
-    o += n_obs
-    xc0 = buf[o:o + n_obs].copy()
-    o += n_obs
-    p0 = buf[o:o + k_dim].copy()
-    o += k_dim
-    eigvals = buf[o:o + n_obs].copy()
-    o += n_obs
-    vt = buf[o:o + n_obs * n_obs].copy().reshape((n_obs, n_obs))
-    o += n_obs * n_obs
-    mi = buf[o:o + n_obs].astype(np.int64)
-    o += n_obs
-    ii = buf[o:o + n_obs].astype(np.int64)
-    o += n_obs
-    centring = buf[o:o + n_u].copy()
-    o += n_u
-    n_b = m - 1 if m > 1 else 0
-    basis = buf[o:o + m * n_b].copy().reshape((m, n_b))
-    return logp_and_grad(theta, x_rot, y_rot, xc0, p0, buf[5], eigvals, vt, mi, ii, centring, basis,
-                         buf[6], buf[7], buf[8], buf[9], buf[10], buf[11], buf[12])
-
-
-@njit(cache=True)
-def _buffer_size(header):
-    n_obs, m, n_u = int(header[0]), int(header[1]), int(header[2])
-    n_cols, k_dim = int(header[3]), int(header[4])
-    n_b = m - 1 if m > 1 else 0
-    return HEADER_SIZE + n_obs * n_cols + 5 * n_obs + k_dim + n_obs * n_obs + n_u + m * n_b
-
-
-@cfunc(_LOGP_SIG, cache=True)
-def _logp_callback(dim, x_, out_, logp_, data_):
-    header = carray(data_, (HEADER_SIZE,), dtype=np.float64)
-    buf = carray(data_, (_buffer_size(header),), dtype=np.float64)
-    x = carray(x_, (dim,))
-    out = carray(out_, (dim,))
-    value, grad = _unpacked_logp(x.copy(), buf)
-    carray(logp_, (1,))[0] = value
-    for k in range(dim):
-        out[k] = grad[k]
-    if not np.isfinite(value):
-        return 4
-    for k in range(dim):
-        if not np.isfinite(grad[k]):
-            return 3
-    return 0
-
-
-@cfunc(_EXPAND_SIG, cache=True)
-def _expand_callback(dim, expanded, x_, out_, data_):
-    if dim != expanded:
-        return -1
-    x = carray(x_, (dim,))
-    out = carray(out_, (expanded,))
-    for k in range(dim):
-        out[k] = x[k]
-    return 0
-
-
 def native_logp(density, theta: np.ndarray) -> tuple[float, np.ndarray]:
     """Evaluate the packed-buffer path in Python: the value nutpie's callback computes.
 
@@ -141,7 +69,7 @@ def native_logp(density, theta: np.ndarray) -> tuple[float, np.ndarray]:
     (float, ndarray)
         Log density and gradient; equal to ``density.logp_and_grad(theta)``.
     """
-    value, grad = _unpacked_logp(np.ascontiguousarray(theta, dtype=np.float64), pack_density(density))
+    value, grad = unpacked_logp_and_grad(np.ascontiguousarray(theta, dtype=np.float64), pack_density(density))
     return float(value), grad
 
 
@@ -183,7 +111,7 @@ def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, se
         return start + np.random.default_rng(init_seed).uniform(-1.0, 1.0, n)
 
     compiled = CompiledPyMCModel(
-        dims={}, compiled_logp_func=_logp_callback, compiled_expand_func=_expand_callback,
+        dims={}, compiled_logp_func=logp_callback, compiled_expand_func=expand_callback,
         initial_point_func=initial_point, shared_data={}, user_data=buf, n_expanded=n,
         shape_info=(["theta"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
         _n_dim=n, _shapes={"theta": (n,)}, _coords={})
