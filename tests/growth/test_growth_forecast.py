@@ -72,7 +72,7 @@ def test_poisson_rate_posterior_is_calibrated_against_its_prior():
     rng = np.random.default_rng(11)
     priors = RunsPriors()
     cal = np.arange(2016, 2024)
-    covered, n = 0, 300
+    covered, n = 0, 200
     for _ in range(n):
         a = rng.normal(priors.log_rate_mean, priors.log_rate_sd)
         b = rng.normal(0.0, priors.trend_sd)
@@ -80,10 +80,10 @@ def test_poisson_rate_posterior_is_calibrated_against_its_prior():
         years = np.concatenate([[2015.5], *(c + rng.random(k) for c, k in zip(cal, counts, strict=True)),
                                 [2023.999]])
         fit = fit_runs_per_year(years, priors)
-        _, bs = fit.sample(2000, rng)
+        _, bs = fit.sample(1000, rng)
         lo, hi = np.quantile(bs, [0.05, 0.95])
         covered += lo <= b <= hi
-    assert 0.85 <= covered / n <= 0.95
+    assert 0.84 <= covered / n <= 0.96  # binomial sd 0.021 at n = 200
 
 
 # ------------------------------------------------------------------- forecast
@@ -171,7 +171,7 @@ def test_forecast_is_reproducible_and_seeded():
 
 
 def test_sensitivity_table_moves_with_runs_and_tails():
-    r = _result()
+    r = _result(1500)
     rows = forecast_sensitivity([("joint", r)], 2027)
     assert len(rows) == 4 * 3 and all(tuple(row) == SENSITIVITY_COLUMNS for row in rows)
     cell = {(row["models_per_year"], row["nu"]): row for row in rows}
