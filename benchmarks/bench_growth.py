@@ -193,7 +193,7 @@ def measure(quick: bool = False, seed: int = 0) -> dict:
         ``chains``.
     """
     from uncertain_cost.growth import simulate_growth_data
-    from uncertain_cost.growth.bayes import import_pymc
+    from uncertain_cost.growth.bayes import DEFAULT_TUNE, import_pymc
     from uncertain_cost.growth.settings import GrowthSettings
 
     settings = GrowthSettings()
@@ -201,10 +201,11 @@ def measure(quick: bool = False, seed: int = 0) -> dict:
     data, _ = simulate_growth_data(seed=seed, n_models=n_models, n_draws=4000)
     import_pymc()  # imported once, outside both timings
     # no warm-up: the stage's time includes loading (or compiling) its numba kernel and C callback
-    stage = _timed_fit(data, settings.sampler, seed, settings.draws, settings.tune, settings.chains)
+    tune = DEFAULT_TUNE[settings.sampler] if settings.tune is None else settings.tune
+    stage = _timed_fit(data, settings.sampler, seed, settings.draws, tune, settings.chains)
     default = _timed_default_pymc(data, seed)
     return {"growth_speedup": stage["ess_per_s"] / default["ess_per_s"], "stage": stage, "pymc_default": default,
-            "n_models": n_models, "sampler": settings.sampler, "draws": settings.draws, "tune": settings.tune,
+            "n_models": n_models, "sampler": settings.sampler, "draws": settings.draws, "tune": tune,
             "chains": settings.chains}
 
 

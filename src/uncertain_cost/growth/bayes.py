@@ -67,6 +67,9 @@ DIM_MODEL = "model"
 #: method) and the repaired joint model (`uncertain_cost.growth.repaired`).
 VARIANTS = ("joint", "repaired")
 
+#: Tuning steps per chain when ``tune`` is not given, per sampler.
+DEFAULT_TUNE = {"nutpie": 400, "pymc": 1000}
+
 #: NUTS implementations `fit_bayes` can use (``growth.sampler``).
 SAMPLERS = ("pymc", "nutpie")
 DIM_OBS = "observation"
@@ -702,7 +705,7 @@ def fit_bayes(
     *,
     seed: int,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int | None = None,
     chains: int = 4,
     cores: int = 2,
     target_accept: float = 0.9,
@@ -725,8 +728,10 @@ def fit_bayes(
     data : GrowthData
     seed : int
         Seed of the sampler, of the coefficient draws and (by default) of the forecast.
-    draws, tune, chains : int, default 1000, 1000, 4
-        Draws kept per chain, tuning steps per chain, chains.
+    draws, tune, chains : int, default 1000, sampler's (`DEFAULT_TUNE`), 4
+        Draws kept per chain, tuning steps per chain, chains. nutpie's adaptation settles in
+        400 tuning steps (on `config.toml` and simulated data, 400 gave the ESS and R-hat of
+        1000 at 0.55 of the sampling time); PyMC's dense mass matrix gets 1000.
     cores : int, default 2
         Parallel processes.
     target_accept : float, default 0.9
@@ -774,13 +779,13 @@ def fit_bayes(
     level = check_level(level)
     seed = _seed_int(seed)
     draws = _check_int(draws, "growth.draws", 100)
-    tune = _check_int(tune, "growth.tune", 0)
+    if sampler not in SAMPLERS:
+        raise ConfigError("growth.sampler", f"expected one of {list(SAMPLERS)}, got {sampler!r}")
+    tune = _check_int(DEFAULT_TUNE[sampler] if tune is None else tune, "growth.tune", 0)
     chains = _check_int(chains, "growth.chains", 1)
     cores = _check_int(cores, "growth.cores", 1)
     if not 0.5 <= float(target_accept) < 1.0:
         raise ConfigError("growth.target_accept", f"expected a number in [0.5, 1), got {target_accept!r}")
-    if sampler not in SAMPLERS:
-        raise ConfigError("growth.sampler", f"expected one of {list(SAMPLERS)}, got {sampler!r}")
     if sampler == "nutpie" and backend != "numpy":
         raise ConfigError("growth.sampler", "the nutpie sampler needs the numpy backend")
 

@@ -90,6 +90,7 @@ def pointwise_loglik(gm, posterior, *, integrate_effect: bool = True) -> np.ndar
     resid = meas.center[None, :] - mu
     cov = (meas.eigvecs * meas.eigvals) @ meas.eigvecs.T  # the fit's measurement covariance
     out = np.empty((s, meas.n_obs))
+    nodes = None
     for j in range(m):
         rows = np.flatnonzero(mi == j)
         w, u = np.linalg.eigh(cov[np.ix_(rows, rows)])
@@ -103,16 +104,26 @@ def pointwise_loglik(gm, posterior, *, integrate_effect: bool = True) -> np.ndar
         own = loading[:, mi[rows]] * effect[:, ii[rows]]
         b = meas.center[None, rows] - g / ljj - own
         d, tau, load = meas.center[None, rows] - b, 1.0 / np.sqrt(ljj), loading[:, [j]]
-        scale, nu = flat("scatter_model", 1), flat("nu", 1)
-        for c in range(0, s, EFFECT_CHUNK):  # bounded memory: (chunk, n_m, nodes)
-            k = slice(c, c + EFFECT_CHUNK)
-            out[k, rows] = _integrated(d[k], tau[k], load[k], scale[k], nu[k])
+        if nodes is None:  # the quadrature nodes depend on the draw's nu only: once for all methods
+            scale, nodes = flat("scatter_model", 1), _effect_nodes(flat("nu", 1))
+        out[:, rows] = _integrated_sum(np.ascontiguousarray(d), np.ascontiguousarray(tau),
+                                       np.ascontiguousarray((load * scale).reshape(-1)), *nodes)
     return out.reshape(n_chain, n_draw, meas.n_obs)
 
 
-#: Gauss-Hermite nodes of the integral over a model's own effect.
+#: Gauss-Legendre nodes of the integral over a model's own effect.
 EFFECT_NODES = 48
-EFFECT_CHUNK = 500
+
+
+def _effect_nodes(nu):
+    """Quadrature nodes ``lam`` (S, K) and log weights (K) of `_integrated` for draws ``nu`` (S, 1)."""
+    from scipy.special import gammaincinv
+
+    z, w = np.polynomial.legendre.leggauss(EFFECT_NODES)
+    z, w = 0.5 * (z + 1.0), 0.5 * w  # on (0, 1)
+    u, w = z * z, w * 2.0 * z  # u = z**2, du = 2 z dz
+    half_nu = 0.5 * np.asarray(nu, dtype=np.float64).reshape(-1, 1)
+    return np.ascontiguousarray(gammaincinv(half_nu, u[None, :]) / half_nu), np.log(w)
 
 
 def _integrated(d, tau, load, scale, nu):
@@ -123,21 +134,13 @@ def _integrated(d, tau, load, scale, nu):
     ``N(d | 0, tau**2 + load**2 scale**2 / lam)``; the integral over ``lam`` is Gauss-Legendre
     quadrature (`EFFECT_NODES` nodes) in the Gamma CDF ``u``, ``lam = F^-1(u)``, with
     ``u = z**2`` so the nodes crowd the heavy tail (small ``lam``). ``d`` and ``tau`` are
-    (S, n), ``load``, ``scale`` and ``nu`` (S, 1); returns (S, n). The nodes ``lam`` depend
-    on the draw only (SciPy's ``gammaincinv``); the sum over nodes is `_integrated_sum`.
+    (S, n), ``load``, ``scale`` and ``nu`` (S, 1); returns (S, n). The nodes depend on the
+    draw only (`_effect_nodes`); the sum over nodes is `_integrated_sum`.
     """
-    from scipy.special import gammaincinv
-
-    z, w = np.polynomial.legendre.leggauss(EFFECT_NODES)
-    z, w = 0.5 * (z + 1.0), 0.5 * w  # on (0, 1)
-    u, w = z * z, w * 2.0 * z  # u = z**2, du = 2 z dz
-    half_nu = 0.5 * np.asarray(nu, dtype=np.float64).reshape(-1, 1)
-    lam = gammaincinv(half_nu, u[None, :]) / half_nu  # (S, K)
     d, tau = np.broadcast_arrays(np.asarray(d, dtype=np.float64), np.asarray(tau, dtype=np.float64))
     load_scale = (np.asarray(load, dtype=np.float64) * np.asarray(scale, dtype=np.float64)).reshape(-1)
     return _integrated_sum(np.ascontiguousarray(d), np.ascontiguousarray(tau),
-                           np.ascontiguousarray(np.broadcast_to(load_scale, (d.shape[0],))),
-                           np.ascontiguousarray(lam), np.log(w))
+                           np.ascontiguousarray(np.broadcast_to(load_scale, (d.shape[0],))), *_effect_nodes(nu))
 
 
 @njit(cache=True)

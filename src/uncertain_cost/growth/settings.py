@@ -27,7 +27,9 @@ class GrowthSettings:
     level : float
         Central level of every growth interval (paper v2: 0.9; v1: 0.95).
     draws, tune, chains : int
-        NUTS draws kept per chain, tuning steps, chains.
+        NUTS draws kept per chain, tuning steps, chains. ``tune`` None (default): the
+        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 400 for nutpie, 1000 for
+        PyMC).
     target_accept : float
     center : {"median", "mean", "point"}
         Which summary of each model's Monte Carlo draws is the observation.
@@ -63,7 +65,7 @@ class GrowthSettings:
     separate: bool = True
     level: float = 0.9
     draws: int = 1000
-    tune: int = 1000
+    tune: int | None = None
     chains: int = 4
     target_accept: float = 0.9
     center: str = "median"
