@@ -70,6 +70,7 @@ __all__ = [
     "map_replicates",
     "run_calibration",
     "summarize",
+    "summarize_details",
     "format_table",
     "main",
     "METHODS",
@@ -256,7 +257,9 @@ def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, 
         raise ValueError(f"replicate {index} has no truth draw (the engine run has {eng.n_truth})")
     settings = GrowthSettings()
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, index)))
-    truth = _truth(rng, methods, method_scatter)
+    # every random number is drawn for all METHODS, in a fixed order, whichever are fitted: the
+    # amortized result of replicate r is the same in a run of one method and of all three
+    truth = _truth(rng, METHODS, method_scatter)
     year = eng.year
     n = year.size
     v = truth["scatter"] * rng.standard_t(truth["nu"], n)
@@ -265,12 +268,14 @@ def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, 
     k = frontier_models_per_year(year)
     run_t = forecast_year + rng.random(k)
     run_v = truth["scatter"] * rng.standard_t(truth["nu"], k)
-    fit_seeds = {m: int(s) for m, s in zip(methods, rng.integers(0, 2**31 - 1, len(methods)), strict=True)}
+    fit_seeds = {m: int(s) for m, s in zip(METHODS, rng.integers(0, 2**31 - 1, len(METHODS)), strict=True)}
+    scatter_e = {m: (method_scatter * rng.standard_normal(n), method_scatter * rng.standard_normal(k))
+                 for m in METHODS}
+    truth["slope"] = {m: truth["slope"][m] for m in methods}
     out = {}
     for m in methods:
         costed = eng.costed(m)
-        e = method_scatter * rng.standard_normal(n)
-        e_runs = method_scatter * rng.standard_normal(k)
+        e, e_runs = scatter_e[m]
         a, b = eng.intercept[m], truth["slope"][m]
         observed = a + b * (year - YEAR_REF) + v + e + eng.deviation[m][index]
         observed = np.where(costed, observed, np.nan)
@@ -362,7 +367,7 @@ def map_replicates(func, tasks: list, engine: EngineMonteCarlo, workers: int, on
 
 def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tuple[str, ...] = METHODS,
                     mc_draws: int = 2000, chains: int = 2, draws: int = 500, tune: int = 500,
-                    method_scatter: float = 0.0, progress=None) -> dict:
+                    method_scatter: float = 0.0, first: int = 0, progress=None) -> dict:
     """Run the calibration study and summarise it.
 
     Parameters
@@ -381,8 +386,12 @@ def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tu
         NUTS settings of every fit.
     method_scatter : float, default 0
         Per-(method, model) normal scatter of the true costs (dex).
+    first : int, default 0
+        Index of the first replicate: the run does replicates ``first .. first + replicates - 1``
+        (a shard of a larger study; shards of one seed combine with ``--summarize``).
     progress : callable, optional
-        Called with one line per finished replicate.
+        Called as ``progress(line, result)`` per finished replicate (a one-line message and
+        the replicate's dict).
 
     Returns
     -------
@@ -394,17 +403,19 @@ def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tu
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if first < 0:
+        raise ValueError(f"first must be >= 0, got {first}")
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be among {METHODS}, got {methods}")
     t0 = time.perf_counter()
-    engine = engine_monte_carlo(seed, mc_draws, replicates)
+    engine = engine_monte_carlo(seed, mc_draws, first + replicates)
     kwargs = {"methods": tuple(methods), "chains": chains, "draws": draws, "tune": tune,
               "method_scatter": method_scatter}
-    tasks = [(r, seed, kwargs) for r in range(replicates)]
-    say = progress if progress is not None else (lambda line: None)
+    tasks = [(r, seed, kwargs) for r in range(first, first + replicates)]
+    say = progress if progress is not None else (lambda line, result=None: None)
     results = map_replicates(_replicate_task, tasks, engine, workers,
-                             lambda r, done: say(_progress_line(r, done, replicates)))
+                             lambda r, done: say(_progress_line(r, done, replicates), r))
     summary = summarize(results, seed=seed, settings={**kwargs, "mc_draws": mc_draws})
     summary["runtime_s"] = round(time.perf_counter() - t0, 1)
     summary["workers"] = workers
@@ -512,6 +523,37 @@ def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
     return out
 
 
+def summarize_details(paths, *, seed: int, settings: dict) -> dict:
+    """Summarise the per-replicate JSON lines written by ``--details`` (shards or a partial run).
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files of one study (same seed and settings); a replicate index seen twice is counted once.
+    seed : int
+    settings : dict
+
+    Returns
+    -------
+    dict
+        `summarize` of the replicates found, in index order.
+    """
+    seen = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    r = json.loads(line)
+                    seen.setdefault(r["index"], r)
+    if not seen:
+        raise ValueError(f"no replicate results in {list(paths)}")
+    results = [seen[i] for i in sorted(seen)]
+    out = summarize(results, seed=seed, settings=settings)
+    out["indices"] = f"{min(seen)}..{max(seen)}" if len(seen) == max(seen) - min(seen) + 1 else sorted(seen)
+    out["replicate_results"] = results
+    return out
+
+
 def format_table(summary: dict) -> str:
     """Human-readable table of a `run_calibration` summary.
 
@@ -593,13 +635,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method-scatter", type=float, default=0.0)
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
                         help="run N simulation-based-calibration replicates instead (benchmarks/sbc.py)")
+    parser.add_argument("--first", type=int, default=0, help="index of the first replicate (a shard of a study)")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
+                        help="summarise --details files of one seed (shards or a partial run) instead of running")
     parser.add_argument("--quiet", action="store_true", help="no per-replicate progress lines")
-    parser.add_argument("--details", default=None, help="also write the per-replicate results as JSON to this file")
+    parser.add_argument("--details", default=None,
+                        help="also write each replicate's result to this file as it finishes (JSON lines)")
     args = parser.parse_args(argv)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
+
+    def progress(line, result=None):
+        if say is not None:
+            say(line)
+        if details is not None and result is not None:
+            details.write(json.dumps(result) + "\n")
+            details.flush()
+
     try:
-        if args.sbc:
+        if args.summarize:
+            result = summarize_details(args.summarize, seed=args.seed, settings={
+                "methods": methods, "chains": args.chains, "draws": args.draws, "tune": args.tune,
+                "method_scatter": args.method_scatter, "mc_draws": args.mc_draws})
+            print(format_table(result))
+        elif args.sbc:
             from benchmarks.sbc import format_sbc, run_sbc
 
             result = run_sbc(args.sbc, args.seed, workers=args.workers, mc_draws=args.mc_draws, chains=args.chains,
@@ -608,14 +668,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = run_calibration(args.replicates, args.seed, workers=args.workers, methods=methods,
                                      mc_draws=args.mc_draws, chains=args.chains, draws=args.draws, tune=args.tune,
-                                     method_scatter=args.method_scatter, progress=progress)
+                                     method_scatter=args.method_scatter, first=args.first, progress=progress)
             print(format_table(result))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.details:
-        with open(args.details, "w", encoding="utf-8") as fh:
-            json.dump(result.get("replicate_results", []), fh, indent=1)
+    finally:
+        if details is not None:
+            details.close()
     print(json.dumps(_json_ready(result), sort_keys=False))
     return 0
 

@@ -186,7 +186,7 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
         Engine draws forming the measurement covariance.
     chains, draws, tune : int, default 2, 500, 500
     progress : callable, optional
-        Called with one line per finished replicate.
+        Called as ``progress(line, result)`` per finished replicate.
 
     Returns
     -------
@@ -201,11 +201,11 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
     t0 = time.perf_counter()
     engine = engine_monte_carlo(seed, mc_draws, 1)
     kwargs = {"chains": chains, "draws": draws, "tune": tune}
-    say = progress if progress is not None else (lambda line: None)
+    say = progress if progress is not None else (lambda line, result=None: None)
 
     def report(r, done):
         ranks = ", ".join(f"{k} {v}" for k, v in r["rank"].items())
-        say(f"sbc replicate {r['index']} ({done}/{replicates}, {r['seconds']:.1f} s): ranks {ranks}")
+        say(f"sbc replicate {r['index']} ({done}/{replicates}, {r['seconds']:.1f} s): ranks {ranks}", r)
 
     results = map_replicates(_sbc_task, [(r, seed, kwargs) for r in range(replicates)], engine, workers, report)
     out = {"replicates": len(results), "seed": seed, "parameters": list(PARAMETERS), **rank_summary(results)}
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    progress = None if args.quiet else (lambda line, result=None: print(line, file=sys.stderr, flush=True))
     try:
         result = run_sbc(args.replicates, args.seed, workers=args.workers, mc_draws=args.mc_draws,
                          chains=args.chains, draws=args.draws, tune=args.tune, progress=progress)
