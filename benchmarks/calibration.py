@@ -9,8 +9,9 @@ What one replicate does (issue 10, item 3):
 
 1. **The real engine.** Once per study, the default config (`uncertain_cost.config.default_config`,
    the repository's ``config.toml``) is resolved (`uncertain_cost.runner.prepare_run`) and its
-   frontier models are pushed through `uncertain_cost.engine.simulate` for ``mc_draws +
-   replicates`` draws of the inputs from their priors. The first ``mc_draws`` draws are the
+   frontier models are pushed through `uncertain_cost.engine.simulate` for ``mc_draws + first +
+   replicates`` draws of the inputs from their priors (draw ``i`` of the engine depends only on
+   its seed and ``i``, so a longer run repeats a shorter one's draws). The first ``mc_draws`` draws are the
    Monte Carlo the fit sees (its measurement covariance ``C``); draw ``mc_draws + r`` is the
    "true" input draw of replicate ``r``. Which methods cost which model is the engine's own
    (the real missingness pattern: the five earliest models have no cloud cost, ...).

@@ -25,8 +25,8 @@ and a chi-square test gives a p-value per parameter.
 One departure from exact SBC: the fit centres its intercept prior on the mean observed log10
 cost (``N(ybar, intercept_sd)``, data-dependent) where the simulation draws the intercept
 from ``N(level, intercept_sd)`` around the engine's mean median cost (``level``). The intercept
-prior (sd 2 dex) is about 15 times wider than the intercept's posterior, so this moves the
-posterior negligibly; the intercept's own rank is reported but is the least exact of the four.
+prior (sd 2 dex) is far wider than the intercept's posterior (41 models pin the level), so
+this should move the posterior little; the intercept's own rank is reported but is the least exact of the four.
 
 Seeds: replicate ``r`` uses ``SeedSequence(seed, spawn_key=(2, r))``, the engine
 ``spawn_key=(0,)`` (as `benchmarks.calibration`): results do not depend on ``--workers``.
