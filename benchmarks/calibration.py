@@ -664,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.sbc import format_sbc, run_sbc
 
             result = run_sbc(args.sbc, args.seed, workers=args.workers, mc_draws=args.mc_draws, chains=args.chains,
-                             draws=args.draws, tune=args.tune, progress=progress)
+                             draws=args.draws, tune=args.tune, first=args.first, progress=progress)
             print(format_sbc(result))
         else:
             result = run_calibration(args.replicates, args.seed, workers=args.workers, methods=methods,

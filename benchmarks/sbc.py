@@ -46,7 +46,8 @@ import numpy as np
 
 from benchmarks.calibration import EngineMonteCarlo, _json_ready, engine_monte_carlo, map_replicates
 
-__all__ = ["PARAMETERS", "N_RANK_DRAWS", "N_BINS", "sbc_replicate", "run_sbc", "rank_summary", "format_sbc", "main"]
+__all__ = ["PARAMETERS", "N_RANK_DRAWS", "N_BINS", "sbc_replicate", "run_sbc", "rank_summary", "summarize_sbc",
+           "format_sbc", "main"]
 
 #: Parameters whose ranks are checked.
 PARAMETERS = ("slope", "scatter_model", "nu", "intercept")
@@ -172,7 +173,7 @@ def rank_summary(results: list[dict]) -> dict:
 
 
 def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 2000, chains: int = 2,
-            draws: int = 500, tune: int = 500, progress=None) -> dict:
+            draws: int = 500, tune: int = 500, first: int = 0, progress=None) -> dict:
     """Run the SBC study.
 
     Parameters
@@ -185,6 +186,8 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
     mc_draws : int, default 2000
         Engine draws forming the measurement covariance.
     chains, draws, tune : int, default 2, 500, 500
+    first : int, default 0
+        Index of the first replicate (a shard of a larger study).
     progress : callable, optional
         Called as ``progress(line, result)`` per finished replicate.
 
@@ -194,10 +197,9 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
         `rank_summary` plus ``replicates``, ``seed``, ``parameters``, ``diagnostics``,
         ``settings``, ``runtime_s``, ``workers`` and ``replicate_results``.
     """
-    from uncertain_cost.growth.settings import GrowthSettings
 
-    if replicates < 1 or workers < 1:
-        raise ValueError(f"replicates and workers must be >= 1, got {replicates} and {workers}")
+    if replicates < 1 or workers < 1 or first < 0:
+        raise ValueError(f"need replicates, workers >= 1 and first >= 0, got {replicates}, {workers}, {first}")
     t0 = time.perf_counter()
     engine = engine_monte_carlo(seed, mc_draws, 1)
     kwargs = {"chains": chains, "draws": draws, "tune": tune}
@@ -207,7 +209,18 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
         ranks = ", ".join(f"{k} {v}" for k, v in r["rank"].items())
         say(f"sbc replicate {r['index']} ({done}/{replicates}, {r['seconds']:.1f} s): ranks {ranks}", r)
 
-    results = map_replicates(_sbc_task, [(r, seed, kwargs) for r in range(replicates)], engine, workers, report)
+    tasks = [(r, seed, kwargs) for r in range(first, first + replicates)]
+    results = map_replicates(_sbc_task, tasks, engine, workers, report)
+    out = _study(results, seed, {**kwargs, "mc_draws": mc_draws})
+    out["runtime_s"] = round(time.perf_counter() - t0, 1)
+    out["workers"] = workers
+    out["replicate_results"] = results
+    return out
+
+
+def _study(results: list[dict], seed: int, settings: dict) -> dict:
+    from uncertain_cost.growth.settings import GrowthSettings
+
     out = {"replicates": len(results), "seed": seed, "parameters": list(PARAMETERS), **rank_summary(results)}
     out["diagnostics"] = {
         "fits": len(results),
@@ -219,10 +232,37 @@ def run_sbc(replicates: int, seed: int, *, workers: int = 2, mc_draws: int = 200
         "fits_r_hat_over_1_01": sum(r["r_hat_max"] > 1.01 for r in results),
     }
     gs = GrowthSettings()
-    out["settings"] = {**kwargs, "mc_draws": mc_draws, "sampler": gs.sampler, "target_accept": gs.target_accept,
+    out["settings"] = {**settings, "sampler": gs.sampler, "target_accept": gs.target_accept,
                        "method": SBC_METHOD, "rank_draws": N_RANK_DRAWS, "bins": N_BINS}
-    out["runtime_s"] = round(time.perf_counter() - t0, 1)
-    out["workers"] = workers
+    return out
+
+
+def summarize_sbc(paths, *, seed: int, settings: dict) -> dict:
+    """Combine the per-replicate JSON lines of SBC shards (``--details``) into one study.
+
+    Parameters
+    ----------
+    paths : sequence of str
+    seed : int
+    settings : dict
+        ``chains``, ``draws``, ``tune``, ``mc_draws`` of the shards.
+
+    Returns
+    -------
+    dict
+        As `run_sbc` (without ``runtime_s`` and ``workers``); an index seen twice counts once.
+    """
+    seen = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    r = json.loads(line)
+                    seen.setdefault(r["index"], r)
+    if not seen:
+        raise ValueError(f"no SBC results in {list(paths)}")
+    results = [seen[i] for i in sorted(seen)]
+    out = _study(results, seed, settings)
     out["replicate_results"] = results
     return out
 
@@ -250,8 +290,9 @@ def format_sbc(result: dict) -> str:
     d = result["diagnostics"]
     lines += ["", f"diagnostics over {d['fits']} fits: R-hat max {d['r_hat_max']:.4f} ({d['fits_r_hat_over_1_01']} "
               f"> 1.01), bulk/tail ESS min {d['ess_bulk_min']:.0f}/{d['ess_tail_min']:.0f}, divergences "
-              f"{d['divergences']} (in {d['fits_with_divergences']} fits)",
-              f"runtime {result['runtime_s']:.1f} s with {result['workers']} worker(s)"]
+              f"{d['divergences']} (in {d['fits_with_divergences']} fits)"]
+    if "runtime_s" in result:
+        lines.append(f"runtime {result['runtime_s']:.1f} s with {result['workers']} worker(s)")
     return "\n".join(lines)
 
 
@@ -275,15 +316,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--first", type=int, default=0, help="index of the first replicate (a shard)")
+    parser.add_argument("--details", default=None, help="write each replicate's result here (JSON lines)")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
+                        help="combine --details files of one seed instead of running")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    progress = None if args.quiet else (lambda line, result=None: print(line, file=sys.stderr, flush=True))
+    details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
+
+    def progress(line, result=None):
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+        if details is not None and result is not None:
+            details.write(json.dumps(result) + "\n")
+            details.flush()
+
     try:
-        result = run_sbc(args.replicates, args.seed, workers=args.workers, mc_draws=args.mc_draws,
-                         chains=args.chains, draws=args.draws, tune=args.tune, progress=progress)
+        if args.summarize:
+            result = summarize_sbc(args.summarize, seed=args.seed, settings={
+                "chains": args.chains, "draws": args.draws, "tune": args.tune, "mc_draws": args.mc_draws})
+        else:
+            result = run_sbc(args.replicates, args.seed, workers=args.workers, mc_draws=args.mc_draws,
+                             chains=args.chains, draws=args.draws, tune=args.tune, first=args.first,
+                             progress=progress)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if details is not None:
+            details.close()
     print(format_sbc(result))
     print(json.dumps(_json_ready(result)))
     return 0
