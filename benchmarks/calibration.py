@@ -530,7 +530,10 @@ def summarize_details(paths, *, seed: int, settings: dict) -> dict:
     Parameters
     ----------
     paths : sequence of str
-        Files of one study (same seed and settings); a replicate index seen twice is counted once.
+        Files of one study (same seed and settings). Lines of the same replicate index are
+        merged: the methods of a ``--methods amortized`` file and of a ``--methods
+        cloud,acquisition`` file of one seed make the three-method replicate (a method seen
+        twice is counted once).
     seed : int
     settings : dict
 
@@ -545,9 +548,19 @@ def summarize_details(paths, *, seed: int, settings: dict) -> dict:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    seen.setdefault(r["index"], r)
+                    have = seen.setdefault(r["index"], r)
+                    if have is not r:
+                        for m, row in r["methods"].items():
+                            have["methods"].setdefault(m, row)
+                            have["truth"]["slope"].setdefault(m, r["truth"]["slope"][m])
     if not seen:
         raise ValueError(f"no replicate results in {list(paths)}")
+    methods = {tuple(sorted(r["methods"])) for r in seen.values()}
+    if len(methods) != 1:
+        raise ValueError(f"replicates of {list(paths)} do not all have the same methods: {sorted(methods)}")
+    order = [m for m in METHODS if m in next(iter(methods))]
+    for r in seen.values():
+        r["methods"] = {m: r["methods"][m] for m in order}
     results = [seen[i] for i in sorted(seen)]
     out = summarize(results, seed=seed, settings=settings)
     out["indices"] = f"{min(seen)}..{max(seen)}" if len(seen) == max(seen) - min(seen) + 1 else sorted(seen)
