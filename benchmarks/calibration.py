@@ -1,0 +1,701 @@
+"""Engine-in-the-loop calibration of the headline growth fit: interval coverage of known slopes.
+
+Run from the repository root::
+
+    PYTHONPATH=src:. python -m benchmarks.calibration --replicates 40 --seed 11 [--workers 2]
+    PYTHONPATH=src:. python -m benchmarks.calibration --sbc 100 --seed 11    # benchmarks/sbc.py
+
+What one replicate does (issue 10, item 3):
+
+1. **The real engine.** Once per study, the default config (`uncertain_cost.config.default_config`,
+   the repository's ``config.toml``) is resolved (`uncertain_cost.runner.prepare_run`) and its
+   frontier models are pushed through `uncertain_cost.engine.simulate` for ``mc_draws + first +
+   replicates`` draws of the inputs from their priors (draw ``i`` of the engine depends only on
+   its seed and ``i``, so a longer run repeats a shorter one's draws). The first ``mc_draws`` draws are the
+   Monte Carlo the fit sees (its measurement covariance ``C``); draw ``mc_draws + r`` is the
+   "true" input draw of replicate ``r``. Which methods cost which model is the engine's own
+   (the real missingness pattern: the five earliest models have no cloud cost, ...).
+2. **Known trend.** Per replicate, true slopes ``b_m = b + d_m`` (``b ~ N(0.40, 0.03)``,
+   ``d_m ~ N(0, 0.02)`` OOM/yr), intercepts ``a_m`` = the per-method OLS intercept of the
+   engine's median costs at ``year_ref = 2020``, and a per-model scatter shared by the
+   methods, ``v_i = s t_nu`` (``s ~ U(0.25, 0.5)`` dex, ``nu`` log-uniform in [3, 30]; plus an
+   optional normal per-(method, model) scatter, default 0). The observed log10 cost of model
+   ``i`` under method ``m`` is ``a_m + b_m (t_i - 2020) + v_i + e_mi + delta_mi``, where
+   ``delta_mi`` is the engine's input-driven deviation of that model (truth draw minus the
+   median of the Monte Carlo): correlated across models sharing a chip or a shared input,
+   and carrying the engine's depreciation sawtooth between methods. The fit's draws are the
+   engine's Monte Carlo draws re-centred on those observed costs (median = observed), so its
+   covariance ``C`` is the real engine's.
+3. **The headline fit.** The growth stage's headline for every method is today the
+   single-method fit (PSIS-LOO, docs/growth.md section 3b), so each method is fitted alone
+   with `uncertain_cost.growth.bayes.fit_bayes`, sampler, ``target_accept``, ``center`` and
+   ``level`` from `GrowthSettings` defaults. Chains, draws and tuning steps default to
+   2 x 500 (+ 500 tuning) instead of the stage's 4 x 1000 (+ 1000) to make 200 replicates
+   affordable; every fit's R-hat, ESS and divergences are recorded and summarised.
+4. **Scores.** Whether the 50% and 90% central intervals of each method's slope cover the
+   true slope (and the paper's OLS intervals, as a baseline); for the first forecast year,
+   the predicted P(most expensive of the k runs > $1B) (`uncertain_cost.growth.forecast.
+   forecast_costs`, k as the forecast uses) against the true event, simulated from the known
+   trend and scatter (k runs, publication uniform in the year, the same scatter law): Brier
+   score, mean predicted probability against observed frequency, and the predictive
+   percentile (PIT) of the true maximum with the coverage of its 50% and 90% predictive
+   intervals.
+
+Replicate ``r`` draws everything from ``SeedSequence(seed, spawn_key=(1, r))`` and the engine
+from ``SeedSequence(seed, spawn_key=(0,))``: results do not depend on ``--workers`` or on the
+order in which replicates finish. The output is a human-readable table, then, as the LAST
+line, one JSON object: ``coverage_90`` and ``coverage_50`` (headline amortized slope),
+``replicates``, per-method coverages, the forecast calibration, diagnostics, settings, seed
+and ``runtime_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import numpy as np
+
+__all__ = [
+    "EngineMonteCarlo",
+    "engine_monte_carlo",
+    "run_replicate",
+    "map_replicates",
+    "run_calibration",
+    "summarize",
+    "summarize_details",
+    "format_table",
+    "main",
+    "METHODS",
+    "YEAR_REF",
+]
+
+#: Cost methods, in the engine's order.
+METHODS = ("amortized", "cloud", "acquisition")
+
+#: Reference year of the known trend's intercepts.
+YEAR_REF = 2020.0
+
+#: Known-trend hyperparameters (see the module docstring).
+SLOPE_MEAN, SLOPE_SD, SLOPE_METHOD_SD = 0.40, 0.03, 0.02
+SCATTER_RANGE = (0.25, 0.5)
+NU_RANGE = (3.0, 30.0)
+
+#: Threshold of the forecast event, USD.
+THRESHOLD_USD = 1e9
+
+#: Central levels whose coverage is reported.
+LEVELS = (0.5, 0.9)
+
+
+@dataclass(frozen=True, eq=False)
+class EngineMonteCarlo:
+    """The real engine's Monte Carlo of the default config's frontier models.
+
+    Attributes
+    ----------
+    year : ndarray, shape (n_models,)
+        Decimal publication year of every frontier model.
+    model : tuple of str
+    draws : dict of str to ndarray, shape (mc_draws, n_models)
+        log10 cost (constant USD) per method; NaN where the method cannot cost the model.
+    median : dict of str to ndarray, shape (n_models,)
+        Median of ``draws`` per model (NaN where not costed).
+    deviation : dict of str to ndarray, shape (n_truth, n_models)
+        Further draws of the inputs minus ``median``: the engine's input-driven deviation
+        of each model's cost from its estimate, one row per replicate.
+    intercept : dict of str to float
+        OLS intercept (log10 USD at `YEAR_REF`) of ``median`` on year, per method.
+    seed : int
+        Seed of the engine run.
+    """
+
+    year: np.ndarray
+    model: tuple
+    draws: dict
+    median: dict
+    deviation: dict
+    intercept: dict
+    seed: int
+
+    @property
+    def n_truth(self) -> int:
+        """Number of truth draws (replicates this Monte Carlo serves)."""
+        return int(next(iter(self.deviation.values())).shape[0])
+
+    def costed(self, method: str) -> np.ndarray:
+        """Boolean mask of the models ``method`` costs."""
+        return np.isfinite(self.median[method])
+
+
+def _int_seed(seed_sequence: np.random.SeedSequence) -> int:
+    return int(seed_sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def engine_monte_carlo(seed: int, mc_draws: int, n_truth: int) -> EngineMonteCarlo:
+    """Run the real engine on the default config's frontier models.
+
+    Parameters
+    ----------
+    seed : int
+        Study seed; the engine's seed is derived from it (``spawn_key=(0,)``).
+    mc_draws : int
+        Draws that form the fit's Monte Carlo (measurement covariance).
+    n_truth : int
+        Further draws, one "true" input draw per replicate.
+
+    Returns
+    -------
+    EngineMonteCarlo
+
+    Raises
+    ------
+    ValueError
+        If ``mc_draws < 2`` or ``n_truth < 1``.
+    """
+    from uncertain_cost.config import default_config
+    from uncertain_cost.engine import simulate
+    from uncertain_cost.growth.ols import fit_ols
+    from uncertain_cost.growth.step import growth_data_from_run
+    from uncertain_cost.runner import prepare_run
+
+    if mc_draws < 2 or n_truth < 1:
+        raise ValueError(f"need mc_draws >= 2 and n_truth >= 1, got {mc_draws} and {n_truth}")
+    engine_seed = _int_seed(np.random.SeedSequence(seed, spawn_key=(0,)))
+    config = default_config()
+    prepared = prepare_run(config)
+    n = mc_draws + n_truth
+    sim = simulate(prepared.facts, config.inputs, n, engine_seed, keep_draws=n,
+                   chunk_blocks=config.run.chunk_blocks, interconnect_fraction=config.run.interconnect_fraction)
+    data = growth_data_from_run(prepared.facts, sim)
+    draws, median, deviation, intercept = {}, {}, {}, {}
+    for m in METHODS:
+        all_draws = np.asarray(data.log10_cost_draws[m])
+        costed = np.all(np.isfinite(all_draws), axis=0)
+        mc = np.where(costed[None, :], all_draws[:mc_draws], np.nan)
+        med = np.where(costed, np.median(np.where(costed[None, :], mc, 0.0), axis=0), np.nan)
+        draws[m] = mc
+        median[m] = med
+        deviation[m] = all_draws[mc_draws:] - med[None, :]
+        ols = fit_ols(data.year[costed], 10.0 ** med[costed])
+        intercept[m] = float(ols.predict_log10(YEAR_REF))
+    return EngineMonteCarlo(year=np.asarray(data.year), model=tuple(data.model), draws=draws, median=median,
+                            deviation=deviation, intercept=intercept, seed=engine_seed)
+
+
+# --------------------------------------------------------------------------------------------
+# one replicate
+
+_ENGINE: EngineMonteCarlo | None = None
+
+
+def _init_worker(engine: EngineMonteCarlo) -> None:
+    global _ENGINE
+    _ENGINE = engine
+    warnings.simplefilter("ignore")
+
+
+def _central(draws: np.ndarray, level: float) -> tuple[float, float]:
+    lo, hi = np.quantile(draws, [0.5 - level / 2.0, 0.5 + level / 2.0])
+    return float(lo), float(hi)
+
+
+def _truth(rng: np.random.Generator, methods: tuple[str, ...], method_scatter: float) -> dict:
+    b = rng.normal(SLOPE_MEAN, SLOPE_SD)
+    slopes = {m: float(b + rng.normal(0.0, SLOPE_METHOD_SD)) for m in methods}
+    scatter = float(rng.uniform(*SCATTER_RANGE))
+    nu = float(np.exp(rng.uniform(math.log(NU_RANGE[0]), math.log(NU_RANGE[1]))))
+    return {"slope": slopes, "scatter": scatter, "nu": nu, "method_scatter": float(method_scatter)}
+
+
+def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, chains: int = 2,
+                  draws: int = 500, tune: int = 500, method_scatter: float = 0.0,
+                  engine: EngineMonteCarlo | None = None) -> dict:
+    """One calibration replicate: known trend, engine errors, headline fits, scores.
+
+    Parameters
+    ----------
+    index : int
+        Replicate number ``r`` (its truth draw and its seed, ``spawn_key=(1, r)``).
+    seed : int
+        Study seed.
+    methods : tuple of str
+        Methods fitted (each alone, the headline model).
+    chains, draws, tune : int
+        NUTS settings of every fit.
+    method_scatter : float
+        Sd (dex) of the per-(method, model) normal scatter of the true costs.
+    engine : EngineMonteCarlo, optional
+        Default: the one handed to the worker process.
+
+    Returns
+    -------
+    dict
+        ``index``, ``truth`` (slopes, scatter, nu), ``methods`` (per method: true slope,
+        posterior median, interval bounds and coverage at each level, OLS coverage,
+        diagnostics, forecast probability, true event, PIT), ``forecast_year``,
+        ``models_per_year``, ``seconds``.
+    """
+    from uncertain_cost.growth.bayes import fit_bayes
+    from uncertain_cost.growth.data import GrowthData
+    from uncertain_cost.growth.forecast import forecast_costs, frontier_models_per_year
+    from uncertain_cost.growth.ols import fit_ols
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    t0 = time.perf_counter()
+    eng = engine if engine is not None else _ENGINE
+    if eng is None:
+        raise ValueError("run_replicate needs an EngineMonteCarlo (engine=...)")
+    if not 0 <= index < eng.n_truth:
+        raise ValueError(f"replicate {index} has no truth draw (the engine run has {eng.n_truth})")
+    settings = GrowthSettings()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, index)))
+    # every random number is drawn for all METHODS, in a fixed order, whichever are fitted: the
+    # amortized result of replicate r is the same in a run of one method and of all three
+    truth = _truth(rng, METHODS, method_scatter)
+    year = eng.year
+    n = year.size
+    v = truth["scatter"] * rng.standard_t(truth["nu"], n)
+    # the true runs of the first forecast year: the same trend, scatter law and run count as the forecast
+    forecast_year = int(math.floor(float(year.max()))) + 1
+    k = frontier_models_per_year(year)
+    run_t = forecast_year + rng.random(k)
+    run_v = truth["scatter"] * rng.standard_t(truth["nu"], k)
+    fit_seeds = {m: int(s) for m, s in zip(METHODS, rng.integers(0, 2**31 - 1, len(METHODS)), strict=True)}
+    scatter_e = {m: (method_scatter * rng.standard_normal(n), method_scatter * rng.standard_normal(k))
+                 for m in METHODS}
+    truth["slope"] = {m: truth["slope"][m] for m in methods}
+    out = {}
+    for m in methods:
+        costed = eng.costed(m)
+        e, e_runs = scatter_e[m]
+        a, b = eng.intercept[m], truth["slope"][m]
+        observed = a + b * (year - YEAR_REF) + v + e + eng.deviation[m][index]
+        observed = np.where(costed, observed, np.nan)
+        mc = eng.draws[m] - eng.median[m][None, :] + observed[None, :]
+        data = GrowthData(year, {m: mc}, model=eng.model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_bayes(data, seed=fit_seeds[m], draws=draws, tune=tune, chains=chains, cores=1,
+                            target_accept=settings.target_accept, level=settings.level,
+                            center=settings.center, sampler=settings.sampler, r_hat_threshold=settings.r_hat_max)
+            fc = forecast_costs(fit, [forecast_year], thresholds=(THRESHOLD_USD,))
+        slope = fit.draws("slope", m)
+        row = {"true_slope": b, "slope_median": float(np.median(slope)), "n_models": int(costed.sum())}
+        for level in LEVELS:
+            tag = f"{round(level * 100)}"
+            lo, hi = _central(slope, level)
+            ols = fit_ols(year[costed], 10.0 ** observed[costed], level=level)
+            row[f"lo_{tag}"], row[f"hi_{tag}"] = lo, hi
+            row[f"covered_{tag}"] = bool(lo <= b <= hi)
+            row[f"ols_covered_{tag}"] = bool(ols.slope_lo <= b <= ols.slope_hi)
+        d = fit.diagnostics
+        row.update(r_hat_max=float(d.r_hat_max), ess_bulk_min=float(d.ess_bulk_min),
+                   ess_tail_min=float(d.ess_tail_min), divergences=int(d.divergences))
+        true_max = float(np.max(a + b * (run_t - YEAR_REF) + run_v + e_runs))
+        pred_max = np.asarray(fc.predictive["max_log10_cost"].values).reshape(-1)
+        row.update(prob_gt_1e9=float(fc.rows[0]["prob_gt_1e9"]),
+                   event_gt_1e9=bool(true_max > math.log10(THRESHOLD_USD)),
+                   true_max_log10=true_max, pit=float(np.mean(pred_max < true_max)))
+        out[m] = row
+    return {"index": int(index), "truth": truth, "methods": out, "forecast_year": forecast_year,
+            "models_per_year": int(k), "seconds": time.perf_counter() - t0}
+
+
+def _replicate_task(args: tuple) -> dict:
+    index, seed, kwargs = args
+    return run_replicate(index, seed, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# the study
+
+def map_replicates(func, tasks: list, engine: EngineMonteCarlo, workers: int, on_result=None) -> list:
+    """Run ``func(task)`` for every task, in a process pool of ``workers`` (1: in this process).
+
+    The workers are spawned (not forked: the parent's numba threads must not be copied), get
+    ``engine`` once through the pool initializer, and use one BLAS/numba thread each.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function of one task returning a dict with ``"index"``.
+    tasks : list
+    engine : EngineMonteCarlo
+    workers : int
+    on_result : callable, optional
+        Called as ``on_result(result, n_done)`` as results arrive (in task order).
+
+    Returns
+    -------
+    list of dict
+        Sorted by ``"index"``.
+    """
+    results = []
+    if workers == 1:
+        _init_worker(engine)
+        for task in tasks:
+            results.append(func(task))
+            if on_result is not None:
+                on_result(results[-1], len(results))
+    else:
+        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # inherited by the spawned workers: one thread each
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                     initializer=_init_worker, initargs=(engine,)) as pool:
+                for result in pool.map(func, tasks):
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result, len(results))
+        finally:
+            for k, value in saved.items():
+                if value is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = value
+    return sorted(results, key=lambda r: r["index"])
+
+
+def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tuple[str, ...] = METHODS,
+                    mc_draws: int = 2000, chains: int = 2, draws: int = 500, tune: int = 500,
+                    method_scatter: float = 0.0, first: int = 0, progress=None) -> dict:
+    """Run the calibration study and summarise it.
+
+    Parameters
+    ----------
+    replicates : int
+        Number of replicates (>= 1).
+    seed : int
+        Study seed (engine and every replicate derive theirs from it).
+    workers : int, default 2
+        Processes of the pool (1: in this process). Results do not depend on it.
+    methods : tuple of str
+        Methods fitted per replicate.
+    mc_draws : int, default 2000
+        Engine draws forming the fit's Monte Carlo.
+    chains, draws, tune : int, default 2, 500, 500
+        NUTS settings of every fit.
+    method_scatter : float, default 0
+        Per-(method, model) normal scatter of the true costs (dex).
+    first : int, default 0
+        Index of the first replicate: the run does replicates ``first .. first + replicates - 1``
+        (a shard of a larger study; shards of one seed combine with ``--summarize``).
+    progress : callable, optional
+        Called as ``progress(line, result)`` per finished replicate (a one-line message and
+        the replicate's dict).
+
+    Returns
+    -------
+    dict
+        `summarize` of the replicates, plus ``runtime_s``, ``workers`` and
+        ``replicate_results`` (the per-replicate dicts, in replicate order).
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates must be >= 1, got {replicates}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if first < 0:
+        raise ValueError(f"first must be >= 0, got {first}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be among {METHODS}, got {methods}")
+    t0 = time.perf_counter()
+    engine = engine_monte_carlo(seed, mc_draws, first + replicates)
+    kwargs = {"methods": tuple(methods), "chains": chains, "draws": draws, "tune": tune,
+              "method_scatter": method_scatter}
+    tasks = [(r, seed, kwargs) for r in range(first, first + replicates)]
+    say = progress if progress is not None else (lambda line, result=None: None)
+    results = map_replicates(_replicate_task, tasks, engine, workers,
+                             lambda r, done: say(_progress_line(r, done, replicates), r))
+    summary = summarize(results, seed=seed, settings={**kwargs, "mc_draws": mc_draws})
+    summary["runtime_s"] = round(time.perf_counter() - t0, 1)
+    summary["workers"] = workers
+    summary["replicate_results"] = results
+    return summary
+
+
+def _progress_line(result: dict, done: int, total: int) -> str:
+    cells = ", ".join(f"{m} {'in' if r['covered_90'] else 'OUT'}" for m, r in result["methods"].items())
+    return f"replicate {result['index']} ({done}/{total}, {result['seconds']:.1f} s): 90% interval {cells}"
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
+    """Coverage, forecast calibration and diagnostics over replicates.
+
+    Parameters
+    ----------
+    results : list of dict
+        `run_replicate` outputs.
+    seed : int
+    settings : dict
+        Recorded as ``settings`` (with the sampler, ``target_accept`` and ``level`` of
+        `GrowthSettings`).
+
+    Returns
+    -------
+    dict
+        ``replicates``, ``seed``, ``coverage_90`` and ``coverage_50`` (headline amortized slope,
+        or the first method fitted when amortized is not), ``coverage_90_by_method``,
+        ``coverage_50_by_method``, ``coverage_90_all`` and ``coverage_50_all`` (every method's
+        interval), ``coverage_90_wilson95`` (95% Wilson interval of ``coverage_90``),
+        ``ols_coverage_90_by_method``, ``ols_coverage_50_by_method``,
+        ``interval_width_90_by_method`` (mean, OOM/yr), ``forecast`` (per method: ``brier``,
+        ``mean_predicted``, ``observed_frequency``, ``pit_coverage_90``, ``pit_coverage_50``,
+        ``mean_pit``; plus ``year`` and ``models_per_year``), ``diagnostics`` (``r_hat_max``,
+        ``ess_bulk_min``, ``ess_tail_min``, ``divergences`` over every fit, ``fits``,
+        ``fits_r_hat_over_1_01``), ``settings``.
+    """
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    n = len(results)
+    methods = tuple(results[0]["methods"]) if results else ()
+    headline = "amortized" if "amortized" in methods else (methods[0] if methods else None)
+
+    def rate(method, key):
+        return sum(bool(r["methods"][method][key]) for r in results) / n
+
+    out: dict = {"replicates": n, "seed": seed, "headline_method": headline}
+    for tag in ("90", "50"):
+        out[f"coverage_{tag}"] = rate(headline, f"covered_{tag}") if headline else math.nan
+    for tag in ("90", "50"):
+        out[f"coverage_{tag}_by_method"] = {m: rate(m, f"covered_{tag}") for m in methods}
+    for tag in ("90", "50"):
+        cells = [r["methods"][m][f"covered_{tag}"] for r in results for m in methods]
+        out[f"coverage_{tag}_all"] = sum(map(bool, cells)) / len(cells) if cells else math.nan
+    k90 = sum(bool(r["methods"][headline]["covered_90"]) for r in results) if headline else 0
+    out["coverage_90_wilson95"] = [round(x, 4) for x in _wilson(k90, n)]
+    for tag in ("90", "50"):
+        out[f"ols_coverage_{tag}_by_method"] = {m: rate(m, f"ols_covered_{tag}") for m in methods}
+    out["interval_width_90_by_method"] = {
+        m: float(np.mean([r["methods"][m]["hi_90"] - r["methods"][m]["lo_90"] for r in results])) for m in methods}
+    out["slope_bias_by_method"] = {
+        m: float(np.mean([r["methods"][m]["slope_median"] - r["methods"][m]["true_slope"] for r in results]))
+        for m in methods}
+    forecast = {"year": results[0]["forecast_year"] if results else None,
+                "models_per_year": results[0]["models_per_year"] if results else None,
+                "threshold_usd": THRESHOLD_USD}
+    for m in methods:
+        p = np.array([r["methods"][m]["prob_gt_1e9"] for r in results])
+        y = np.array([r["methods"][m]["event_gt_1e9"] for r in results], dtype=float)
+        pit = np.array([r["methods"][m]["pit"] for r in results])
+        forecast[m] = {
+            "brier": float(np.mean((p - y) ** 2)),
+            "brier_climatology": float(np.mean((np.mean(y) - y) ** 2)),
+            "mean_predicted": float(np.mean(p)),
+            "observed_frequency": float(np.mean(y)),
+            "events": int(y.sum()),
+            "mean_pit": float(np.mean(pit)),
+            "pit_coverage_90": float(np.mean((pit >= 0.05) & (pit <= 0.95))),
+            "pit_coverage_50": float(np.mean((pit >= 0.25) & (pit <= 0.75))),
+        }
+    out["forecast"] = forecast
+    fits = [r["methods"][m] for r in results for m in methods]
+    out["diagnostics"] = {
+        "fits": len(fits),
+        "r_hat_max": max((f["r_hat_max"] for f in fits), default=math.nan),
+        "ess_bulk_min": min((f["ess_bulk_min"] for f in fits), default=math.nan),
+        "ess_tail_min": min((f["ess_tail_min"] for f in fits), default=math.nan),
+        "divergences": sum(f["divergences"] for f in fits),
+        "fits_with_divergences": sum(f["divergences"] > 0 for f in fits),
+        "fits_r_hat_over_1_01": sum(f["r_hat_max"] > 1.01 for f in fits),
+    }
+    gs = GrowthSettings()
+    out["settings"] = {**settings, "methods": list(settings.get("methods", methods)), "sampler": gs.sampler,
+                       "target_accept": gs.target_accept, "center": gs.center, "model": "single-method (headline)"}
+    return out
+
+
+def summarize_details(paths, *, seed: int, settings: dict) -> dict:
+    """Summarise the per-replicate JSON lines written by ``--details`` (shards or a partial run).
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Files of one study (same seed and settings). Lines of the same replicate index are
+        merged: the methods of a ``--methods amortized`` file and of a ``--methods
+        cloud,acquisition`` file of one seed make the three-method replicate (a method seen
+        twice is counted once).
+    seed : int
+    settings : dict
+
+    Returns
+    -------
+    dict
+        `summarize` of the replicates found, in index order.
+    """
+    seen = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    r = json.loads(line)
+                    have = seen.setdefault(r["index"], r)
+                    if have is not r:
+                        for m, row in r["methods"].items():
+                            have["methods"].setdefault(m, row)
+                            have["truth"]["slope"].setdefault(m, r["truth"]["slope"][m])
+    if not seen:
+        raise ValueError(f"no replicate results in {list(paths)}")
+    methods = {tuple(sorted(r["methods"])) for r in seen.values()}
+    if len(methods) != 1:
+        raise ValueError(f"replicates of {list(paths)} do not all have the same methods: {sorted(methods)}")
+    order = [m for m in METHODS if m in next(iter(methods))]
+    for r in seen.values():
+        r["methods"] = {m: r["methods"][m] for m in order}
+    results = [seen[i] for i in sorted(seen)]
+    out = summarize(results, seed=seed, settings=settings)
+    out["indices"] = f"{min(seen)}..{max(seen)}" if len(seen) == max(seen) - min(seen) + 1 else sorted(seen)
+    out["replicate_results"] = results
+    return out
+
+
+def format_table(summary: dict) -> str:
+    """Human-readable table of a `run_calibration` summary.
+
+    Parameters
+    ----------
+    summary : dict
+
+    Returns
+    -------
+    str
+    """
+    s = summary
+    lines = [f"Engine-in-the-loop calibration: {s['replicates']} replicates, seed {s['seed']}, "
+             f"{s['settings']['chains']} chains x {s['settings']['draws']} draws (+{s['settings']['tune']} tune), "
+             f"sampler {s['settings']['sampler']}, engine Monte Carlo {s['settings']['mc_draws']} draws",
+             "",
+             f"{'method':<12} {'cover 90%':>9} {'cover 50%':>9} {'OLS 90%':>8} {'OLS 50%':>8} "
+             f"{'width 90%':>9} {'bias':>8}"]
+    for m in s["coverage_90_by_method"]:
+        lines.append(f"{m:<12} {s['coverage_90_by_method'][m]:>9.3f} {s['coverage_50_by_method'][m]:>9.3f} "
+                     f"{s['ols_coverage_90_by_method'][m]:>8.3f} {s['ols_coverage_50_by_method'][m]:>8.3f} "
+                     f"{s['interval_width_90_by_method'][m]:>9.3f} {s['slope_bias_by_method'][m]:>+8.3f}")
+    lo, hi = s["coverage_90_wilson95"]
+    lines += [f"{'all':<12} {s['coverage_90_all']:>9.3f} {s['coverage_50_all']:>9.3f}",
+              f"headline ({s['headline_method']}) 90% coverage {s['coverage_90']:.3f}, 95% Wilson interval "
+              f"{lo:.3f}-{hi:.3f}", ""]
+    f = s["forecast"]
+    lines.append(f"P(most expensive of {f['models_per_year']} runs in {f['year']} > ${f['threshold_usd']:.0e}):")
+    lines.append(f"{'method':<12} {'Brier':>7} {'clim.':>7} {'mean p':>7} {'freq':>6} {'events':>6} "
+                 f"{'PIT 90%':>8} {'PIT 50%':>8} {'mean PIT':>8}")
+    for m in s["coverage_90_by_method"]:
+        r = f[m]
+        lines.append(f"{m:<12} {r['brier']:>7.4f} {r['brier_climatology']:>7.4f} {r['mean_predicted']:>7.3f} "
+                     f"{r['observed_frequency']:>6.3f} {r['events']:>6d} {r['pit_coverage_90']:>8.3f} "
+                     f"{r['pit_coverage_50']:>8.3f} {r['mean_pit']:>8.3f}")
+    d = s["diagnostics"]
+    lines += ["", f"diagnostics over {d['fits']} fits: R-hat max {d['r_hat_max']:.4f} "
+              f"({d['fits_r_hat_over_1_01']} fits > 1.01), bulk/tail ESS min {d['ess_bulk_min']:.0f}/"
+              f"{d['ess_tail_min']:.0f}, divergences {d['divergences']} (in {d['fits_with_divergences']} fits)"]
+    if "runtime_s" in s:
+        lines.append(f"runtime {s['runtime_s']:.1f} s with {s.get('workers')} worker(s)")
+    return "\n".join(lines)
+
+
+def _json_ready(summary: dict) -> dict:
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float):
+            return round(x, 6) if math.isfinite(x) else None
+        return x
+
+    return clean({k: v for k, v in summary.items() if k != "replicate_results"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--replicates N --seed S [--workers W]`` (or ``--sbc N``); prints table and JSON.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.calibration", description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods to fit")
+    parser.add_argument("--mc-draws", type=int, default=2000, help="engine draws forming the fit's Monte Carlo")
+    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--method-scatter", type=float, default=0.0)
+    parser.add_argument("--sbc", type=int, default=0, metavar="N",
+                        help="run N simulation-based-calibration replicates instead (benchmarks/sbc.py)")
+    parser.add_argument("--first", type=int, default=0, help="index of the first replicate (a shard of a study)")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
+                        help="summarise --details files of one seed (shards or a partial run) instead of running")
+    parser.add_argument("--quiet", action="store_true", help="no per-replicate progress lines")
+    parser.add_argument("--details", default=None,
+                        help="also write each replicate's result to this file as it finishes (JSON lines)")
+    args = parser.parse_args(argv)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
+
+    def progress(line, result=None):
+        if say is not None:
+            say(line)
+        if details is not None and result is not None:
+            details.write(json.dumps(result) + "\n")
+            details.flush()
+
+    try:
+        if args.summarize:
+            result = summarize_details(args.summarize, seed=args.seed, settings={
+                "methods": methods, "chains": args.chains, "draws": args.draws, "tune": args.tune,
+                "method_scatter": args.method_scatter, "mc_draws": args.mc_draws})
+            print(format_table(result))
+        elif args.sbc:
+            from benchmarks.sbc import format_sbc, run_sbc
+
+            result = run_sbc(args.sbc, args.seed, workers=args.workers, mc_draws=args.mc_draws, chains=args.chains,
+                             draws=args.draws, tune=args.tune, first=args.first, progress=progress)
+            print(format_sbc(result))
+        else:
+            result = run_calibration(args.replicates, args.seed, workers=args.workers, methods=methods,
+                                     mc_draws=args.mc_draws, chains=args.chains, draws=args.draws, tune=args.tune,
+                                     method_scatter=args.method_scatter, first=args.first, progress=progress)
+            print(format_table(result))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if details is not None:
+            details.close()
+    print(json.dumps(_json_ready(result), sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    # run the importable module, so the pool pickles its functions by their module name
+    from benchmarks.calibration import main as _main
+
+    sys.exit(_main())
