@@ -29,9 +29,9 @@ What one replicate does (issue 10, item 3):
 3. **The headline fit.** The growth stage's headline for every method is today the
    single-method fit (PSIS-LOO, docs/growth.md section 3b), so each method is fitted alone
    with `uncertain_cost.growth.bayes.fit_bayes`, sampler, ``target_accept``, ``center`` and
-   ``level`` from `GrowthSettings` defaults. Chains, draws and tuning steps default to
-   2 x 500 (+ 500 tuning) instead of the stage's 4 x 1000 (+ 1000) to make 200 replicates
-   affordable; every fit's R-hat, ESS and divergences are recorded and summarised.
+   ``level`` from `GrowthSettings` defaults. Chains, draws and tuning steps default to the
+   stage's own (4 x 1000, the sampler's tuning: 400 for nutpie), one core per fit; every
+   fit's R-hat, ESS and divergences are recorded and summarised.
 4. **Scores.** Whether the 50% and 90% central intervals of each method's slope cover the
    true slope (and the paper's OLS intervals, as a baseline); for the first forecast year,
    the predicted P(most expensive of the k runs > $1B) (`uncertain_cost.growth.forecast.
@@ -643,9 +643,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods to fit")
     parser.add_argument("--mc-draws", type=int, default=2000, help="engine draws forming the fit's Monte Carlo")
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
+    from uncertain_cost.growth.bayes import DEFAULT_TUNE
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    stage = GrowthSettings()
+    parser.add_argument("--chains", type=int, default=stage.chains)
+    parser.add_argument("--draws", type=int, default=stage.draws)
+    parser.add_argument("--tune", type=int, default=DEFAULT_TUNE[stage.sampler] if stage.tune is None else stage.tune)
     parser.add_argument("--method-scatter", type=float, default=0.0)
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
                         help="run N simulation-based-calibration replicates instead (benchmarks/sbc.py)")
