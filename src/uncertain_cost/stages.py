@@ -31,11 +31,14 @@ def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
     if out.sobol:
         art.add_table("sobol", list(out.sobol_rows), tuple(out.sobol_columns))
     art.groups["sensitivity"] = out.dataset()
-    if settings.value_of_information:
-        from uncertain_cost.sensitivity.voi import plot_value_of_information, run_value_of_information
+    growth = art.settings.growth
+    if settings.value_of_information and growth.enabled and growth.bayes:  # VOI is about the Bayesian fit
+        from uncertain_cost.sensitivity.voi import plot_value_of_information, run_value_of_information, top_inputs
 
-        progress.stage("sensitivity: value of information (one Bayesian fit per input)")
-        voi = run_value_of_information(art.facts, config, settings, art.settings.growth)
+        only = top_inputs(out.sobol_rows if out.sobol else (), settings.voi_top)
+        what = f"the {len(only)} inputs that matter most to the growth rate" if only else "every input"
+        progress.stage(f"sensitivity: value of information ({what}, one Bayesian fit each)")
+        voi = run_value_of_information(art.facts, config, settings, art.settings.growth, only=only)
         art.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
         art.figures["value_of_information.png"] = plot_value_of_information(voi)
 

@@ -86,8 +86,8 @@ def test_holding_every_input_leaves_no_slope_spread(small_run):
     assert len(result.rows) == 1 and result.rows[0]["slope_sd"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_settings_opt_in_and_validated():
-    assert SensitivitySettings().value_of_information is False
+def test_settings_on_by_default_and_validated():
+    assert SensitivitySettings().value_of_information is True and SensitivitySettings().voi_top == 4
     on = SensitivitySettings.from_config({"value_of_information": True, "voi_draws": 200, "voi_tune": 100})
     assert on.value_of_information and on.voi_draws == 200 and on.voi_tune == 100
     for section, key in (({"value_of_information": "yes"}, "sensitivity.value_of_information"),
@@ -96,6 +96,32 @@ def test_settings_opt_in_and_validated():
         with pytest.raises(ConfigError) as info:
             SensitivitySettings.from_config(section, "c.toml")
         assert info.value.key == key and "c.toml" in str(info.value)
+
+
+def test_only_restricts_the_inputs_and_names_unknown_ones(small_run):
+    config, facts, inputs = small_run
+    names = [spec.name for spec in inputs.uncertain()][:2]
+    calls = []
+    result = value_of_information(facts, inputs, seed=config.run.seed, n_draws=64,
+                                  interconnect_fraction=config.run.interconnect_fraction, fit=_ols_slope_fit(calls),
+                                  only=names)
+    assert sorted(r["input"] for r in result.rows[1:]) == sorted(names) and len(calls) == 3
+    with pytest.raises(ValueError, match="no_such_input"):
+        value_of_information(facts, inputs, seed=1, n_draws=64, interconnect_fraction=0.1,
+                             fit=lambda d, s: (1.0, 0.0), only=["no_such_input"])
+
+
+def test_top_inputs_ranks_the_growth_rate_sobol_total_index():
+    from uncertain_cost.sensitivity.voi import top_inputs
+
+    rows = [{"target": "GPT-4 amortized", "input": "a", "st": 0.9},
+            {"target": "amortized growth factor (41 models)", "input": "b", "st": 0.1},
+            {"target": "amortized growth factor (41 models)", "input": "c", "st": 0.5},
+            {"target": "amortized growth factor (41 models)", "input": "d", "st": 0.3},
+            {"target": "amortized growth factor (41 models)", "input": "hardware_choice", "st": 0.8}]
+    assert top_inputs(rows, 2) == ["c", "d"]
+    assert top_inputs(rows, 3) is None  # every input: no fewer to choose
+    assert top_inputs([], 4) is None
 
 
 def test_bad_draw_count_is_a_value_error(small_run):

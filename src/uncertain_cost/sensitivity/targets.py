@@ -69,8 +69,13 @@ class SensitivitySettings:
         ``min(sobol_base, development_sobol_base)``: one factor per contributor and kind,
         thousands of factors, need a smaller design).
     value_of_information : bool
-        Compute ``value_of_information.csv`` (off by default: one Monte Carlo and one
-        Bayesian fit per uncertain input; see :mod:`uncertain_cost.sensitivity.voi`).
+        Compute ``value_of_information.csv`` (one Monte Carlo and one Bayesian fit per input
+        analysed; see :mod:`uncertain_cost.sensitivity.voi`). On by default, for the
+        ``voi_top`` inputs.
+    voi_top : int
+        Analyse the ``voi_top`` inputs with the largest Sobol total-order index on the
+        amortized growth rate (default 4; a number at least the count of uncertain inputs,
+        or no growth-rate Sobol analysis, means every uncertain input).
     voi_draws, voi_tune : int
         NUTS draws kept per chain (>= 100) and tuning steps of each of those fits (2 chains).
     """
@@ -90,7 +95,8 @@ class SensitivitySettings:
     growth_sobol_base: int = 256
     development: bool = True
     development_sobol_base: int = 256
-    value_of_information: bool = False
+    value_of_information: bool = True
+    voi_top: int = 4
     voi_draws: int = 4000
     voi_tune: int = 1000
 

@@ -18,7 +18,7 @@ docs/sensitivity.md for the Monte Carlo error this leaves).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +26,8 @@ import numpy as np
 from uncertain_cost.distributions import Constant
 
 __all__ = ["VOI_COLUMNS", "VOI_YEAR", "VOI_THRESHOLD_USD", "FULL_UNCERTAINTY", "ValueOfInformation",
-           "bayes_fit_summary", "value_of_information", "run_value_of_information", "plot_value_of_information"]
+           "bayes_fit_summary", "value_of_information", "run_value_of_information", "plot_value_of_information",
+           "top_inputs"]
 
 VOI_YEAR = 2027
 VOI_THRESHOLD_USD = 1e9
@@ -102,7 +103,8 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
                          fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
                          center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
-                         progress: Callable[[str], None] | None = None) -> ValueOfInformation:
+                         progress: Callable[[str], None] | None = None,
+                         only: Sequence[str] | None = None) -> ValueOfInformation:
     """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
 
     Parameters
@@ -125,6 +127,8 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
         Passed to :func:`bayes_fit_summary` when ``fit`` is not given.
     progress : callable, optional
         Called with a one-line message before each fit.
+    only : sequence of str, optional
+        Analyse only these inputs (names of uncertain inputs); default every uncertain input.
 
     Returns
     -------
@@ -141,6 +145,11 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
                                      sampler=sampler, models_per_year=models_per_year)
     say = progress if progress is not None else (lambda message: None)
     uncertain = list(inputs.uncertain())
+    if only is not None:
+        unknown = sorted(set(only) - {spec.name for spec in uncertain})
+        if unknown:
+            raise ValueError(f"value_of_information: {unknown[0]!r} is not an uncertain input")
+        uncertain = [spec for spec in uncertain if spec.name in set(only)]
 
     def summary(input_set, label):
         say(f"value of information: fit {label}")
@@ -163,7 +172,29 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
                                                "threshold_usd": VOI_THRESHOLD_USD, "method": _METHOD})
 
 
-def run_value_of_information(facts, config, settings, growth) -> ValueOfInformation:
+def top_inputs(sobol_rows, k: int) -> list[str] | None:
+    """Return the ``k`` inputs with the largest Sobol total-order index on the amortized growth rate.
+
+    Parameters
+    ----------
+    sobol_rows : sequence of dict
+        Rows of ``sobol.csv`` (``target``, ``input``, ``st``).
+    k : int
+
+    Returns
+    -------
+    list of str or None
+        None when there is no growth-rate Sobol analysis or it has at most ``k`` inputs
+        (then every uncertain input is analysed).
+    """
+    rows = [r for r in sobol_rows if "growth factor" in str(r["target"]) and str(r["input"]) != "hardware_choice"]
+    if len(rows) <= k:
+        return None
+    rows.sort(key=lambda r: (-float(r["st"]), str(r["input"])))
+    return [str(r["input"]) for r in rows[:k]]
+
+
+def run_value_of_information(facts, config, settings, growth, only=None) -> ValueOfInformation:
     """:func:`value_of_information` as a run configures it (the sensitivity stage's call).
 
     Parameters
@@ -176,6 +207,8 @@ def run_value_of_information(facts, config, settings, growth) -> ValueOfInformat
         ``voi_draws`` and ``voi_tune``.
     growth : uncertain_cost.growth.settings.GrowthSettings
         ``center``, ``sampler`` and ``models_per_year`` of the growth fit.
+    only : sequence of str, optional
+        The inputs to analyse (`top_inputs`); default every uncertain input.
 
     Returns
     -------
@@ -185,7 +218,7 @@ def run_value_of_information(facts, config, settings, growth) -> ValueOfInformat
     return value_of_information(
         facts, config.inputs, seed=config.run.seed, n_draws=min(config.run.draws, config.run.keep_draws),
         interconnect_fraction=config.run.interconnect_fraction, draws=settings.voi_draws, tune=settings.voi_tune,
-        center=growth.center, sampler=growth.sampler, models_per_year=growth.models_per_year)
+        center=growth.center, sampler=growth.sampler, models_per_year=growth.models_per_year, only=only)
 
 
 def plot_value_of_information(result: ValueOfInformation):
