@@ -36,3 +36,14 @@ def test_native_sampler_draws_do_not_depend_on_cores(densities):
     assert "diverging" in one.sample_stats and one.posterior.attrs["sampling_time"] > 0
     other = sample_native(density, draws=100, tune=100, chains=3, cores=2, seed=10)
     assert not np.array_equal(one.posterior["theta"].values, other.posterior["theta"].values)
+
+
+def test_extreme_points_are_rejected_not_raised(densities):
+    """An underflowing scale (a ZeroDivisionError under Python's error model) raises nothing."""
+    for density in densities:
+        theta = density.initial_point()
+        # scatter_model = exp(-400) > 0, but the effects' scales exp(-800 (1 - a)) underflow to 0
+        theta[density._offsets()["scatter_model"]] = -400.0
+        value, _ = density.logp_and_grad(theta)  # raised ZeroDivisionError before
+        assert value == -np.inf or np.isfinite(value)
+        assert native_logp(density, theta)[0] == value
