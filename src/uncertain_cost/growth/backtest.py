@@ -86,7 +86,7 @@ def backtest(data: GrowthData, *, method: str = "amortized", years: Sequence[int
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UncertainCostWarning)  # short chains: loose diagnostics
             fit = fit_bayes(train, seed=seed, draws=draws, tune=tune, chains=chains, center=center,
-                            sampler=sampler, level=level)
+                            sampler=sampler, level=level, log_likelihood=False)
         k = int(nxt.sum())
         fc = forecast_costs(fit, [int(y) + 1], models_per_year=k, quantiles=(0.05, 0.5, 0.95), thresholds=(1e9,))
         pred = np.asarray(fc.predictive["max_log10_cost"].values).reshape(-1)

@@ -720,6 +720,7 @@ def fit_bayes(
     sampler: str = "nutpie",
     variant: str = "joint",
     repaired_priors=None,
+    log_likelihood: bool = True,
 ) -> BayesResult:
     """Fit the hierarchical measurement-error growth model with PyMC's NUTS.
 
@@ -759,6 +760,9 @@ def fit_bayes(
         The model (`build_model`).
     repaired_priors : RepairedPriors, optional
         With ``variant="repaired"``.
+    log_likelihood : bool, default True
+        Store the pointwise log-likelihood group (for PSIS-LOO, `uncertain_cost.growth.loo`);
+        fits that are not compared (backtest, value of information, prior sensitivity) skip it.
 
     Returns
     -------
@@ -803,7 +807,7 @@ def fit_bayes(
     t2 = time.perf_counter()
     return _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=level, center=center,
                    r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold,
-                   fail_on_bad_diagnostics=fail_on_bad_diagnostics)
+                   fail_on_bad_diagnostics=fail_on_bad_diagnostics, log_likelihood=log_likelihood)
 
 
 def sample_nutpie(gm: GrowthModel, *, draws: int, tune: int, chains: int, cores: int, seed: int,
@@ -866,13 +870,15 @@ def _sample_pymc(gm: GrowthModel, *, draws, tune, chains, cores, seed, target_ac
 
 
 def _finish(idata, gm: GrowthModel, data: GrowthData, t0, t1, t2, *, seed, coef_seed, level, center,
-            r_hat_threshold, ess_threshold, fail_on_bad_diagnostics) -> BayesResult:
+            r_hat_threshold, ess_threshold, fail_on_bad_diagnostics, log_likelihood=True) -> BayesResult:
     sampling = float(idata.posterior.attrs.get("sampling_time", math.nan))
     if gm.density is not None:
         idata.posterior = _named_posterior(gm, idata.posterior)
     _add_coefficients(idata, gm, np.random.default_rng(coef_seed))
-    idata.add_groups({"constant_data": _constant_data(gm),
-                      "log_likelihood": log_likelihood_dataset(gm, idata.posterior)})
+    groups = {"constant_data": _constant_data(gm)}
+    if log_likelihood:
+        groups["log_likelihood"] = log_likelihood_dataset(gm, idata.posterior)
+    idata.add_groups(groups)
     idata.posterior.attrs.update({
         "year_ref": gm.year_ref,
         "level": level,

@@ -169,7 +169,23 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
                 chol[r, r] = math.sqrt(acc)
             else:
                 chol[r, c] = acc / chol[c, c]
-    prec_inv = np.linalg.inv(prec)
+    # inverse from the Cholesky factor: L^-1 by forward substitution, then L^-T L^-1
+    linv = np.zeros((kdim, kdim))
+    for c in range(kdim):
+        linv[c, c] = 1.0 / chol[c, c]
+        for r in range(c + 1, kdim):
+            acc = 0.0
+            for t in range(c, r):
+                acc -= chol[r, t] * linv[t, c]
+            linv[r, c] = acc / chol[r, r]
+    prec_inv = np.empty((kdim, kdim))
+    for r in range(kdim):
+        for c in range(r + 1):
+            acc = 0.0
+            for t in range(r, kdim):
+                acc += linv[t, r] * linv[t, c]
+            prec_inv[r, c] = acc
+            prec_inv[c, r] = acc
     b = xq @ u
     alpha = prec_inv @ b
     quad = 0.0

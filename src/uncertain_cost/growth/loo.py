@@ -27,7 +27,7 @@ import math
 import warnings
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["COMPARISON_COLUMNS", "MODEL_COMPLEXITY", "compare_fits", "log_likelihood_dataset",
            "pointwise_loglik", "relative_ess"]
@@ -143,14 +143,18 @@ def _integrated(d, tau, load, scale, nu):
                            np.ascontiguousarray(np.broadcast_to(load_scale, (d.shape[0],))), *_effect_nodes(nu))
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _integrated_sum(d, tau, load_scale, lam, log_w):
-    """``log sum_k w_k N(d | 0, tau**2 + load_scale**2 / lam_k)`` per (draw, observation)."""
+    """``log sum_k w_k N(d | 0, tau**2 + load_scale**2 / lam_k)`` per (draw, observation).
+
+    Draws in parallel (each output element is computed alone: the same result whatever the
+    thread count).
+    """
     n_s, n = d.shape
     n_k = log_w.size
     out = np.empty((n_s, n))
-    terms = np.empty(n_k)
-    for i in range(n_s):
+    for i in prange(n_s):
+        terms = np.empty(n_k)
         ls2 = load_scale[i] * load_scale[i]
         for j in range(n):
             t2 = tau[i, j] * tau[i, j]

@@ -191,7 +191,7 @@ def prior_sensitivity(data: GrowthData, *, seed: int, method: str = "amortized",
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UncertainCostWarning)  # short chains: loose diagnostics
             res = fit_bayes(subset, seed=seed, draws=draws, tune=tune, chains=chains, center=center,
-                            sampler=sampler, level=level, priors=pri)
+                            sampler=sampler, level=level, priors=pri, log_likelihood=False)
         s = res.summary(method)
         d = res.diagnostics
         rows.append({"fit": fit, "method": method, "prior": name, "scale_factor": factor,

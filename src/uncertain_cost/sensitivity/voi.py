@@ -92,7 +92,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
     with warnings.catch_warnings():  # short chains: diagnostics are expected to be loose
         warnings.simplefilter("ignore")
         fit = fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=1,
-                        center=center, sampler=sampler)
+                        center=center, sampler=sampler, log_likelihood=False)
     slope_sd = float(np.std(fit.draws("slope", _METHOD), ddof=1))
     forecast = forecast_costs(fit, [year], thresholds=(threshold_usd,), models_per_year=models_per_year)
     row = next(r for r in forecast.rows if r["method"] == _METHOD and int(r["year"]) == year)
