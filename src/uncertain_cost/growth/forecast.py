@@ -36,7 +36,7 @@ import numpy as np
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.bayes import BayesResult, child_seeds
 from uncertain_cost.growth.data import DIM_COST_METHOD
-from uncertain_cost.growth.runs import RunsPosterior, fit_runs_per_year
+from uncertain_cost.growth.runs import RunsPosterior, calendar_counts, fit_runs_per_year
 
 __all__ = [
     "Forecast",
@@ -94,14 +94,9 @@ def frontier_models_per_year(years) -> int:
         the first publication unless that falls on 1 January) to the last, rounded, at
         least 1.
     """
-    y = np.asarray(years, dtype=np.float64)
-    y = y[np.isfinite(y)]
-    if y.size == 0:
+    _, counts = calendar_counts(years)  # one entry, all models, when they share one calendar year
+    if counts.size == 0:
         return 1
-    first, last = math.ceil(y.min()), math.floor(y.max())
-    if last < first:  # all within one calendar year
-        return max(1, int(y.size))
-    counts = [int(np.sum(np.floor(y) == year)) for year in range(first, last + 1)]
     return max(1, round(float(np.median(counts))))
 
 
