@@ -93,7 +93,10 @@ class GrowthPriors:
         Default N(0, 1): growth anywhere between 0.1x and 10x per year at one sd.
     slope_spread_sd : float
         Half-normal scale of the spread of method slopes around their mean (OOM/yr).
-        Default 0.1: methods share most of their growth (the paper: 2.4x, 2.5x, 2.6x).
+        Default 0.1, from the cost equations and outside trends, not from this data:
+        acquisition / amortized moves with the growth of training duration (Epoch: 1.2x/yr
+        to 1.4x/yr, 0.08-0.15 OOM/yr), cloud / amortized with rental-to-purchase price ratios
+        (docs/growth.md section 3c).
     intercept_sd : float
         Normal sd of the mean intercept around the mean observed log10 cost (dex).
     intercept_spread_sd : float
@@ -101,9 +104,11 @@ class GrowthPriors:
         are about ten times amortized costs, hence 1.
     scatter_model_mean : float
         Mean (dex) of the Gamma(2, 2 / mean) prior of the scale of the per-model (Student-t)
-        effect. Zero-avoiding on purpose: frontier models' costs do scatter around the trend
-        (the paper's OLS leaves about 0.5 dex), and a prior piled up at zero would let the
-        sampler into the funnel of vanishing scale. Default 0.4 (90%: 0.07 to 0.95 dex).
+        effect. Zero-avoiding on purpose: a running top-10 selection admits models about an
+        order of magnitude of compute below the year's largest, so one year's costs spread
+        over ~1 OOM (sd 0.3-0.5 dex; docs/growth.md section 3c), and a prior piled up at zero
+        would let the sampler into the funnel of vanishing scale. Default 0.4 (90%: 0.07 to
+        0.95 dex).
     loading_sd : float
         Sd of the log of each method's loading on the per-model effect (the loadings'
         geometric mean is 1).
