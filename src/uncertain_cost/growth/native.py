@@ -30,6 +30,7 @@ from uncertain_cost.growth.kernel import HEADER_SIZE, expand_callback, logp_call
 
 __all__ = ["HEADER_SIZE", "pack_density", "native_logp", "sample_native"]
 
+
 def pack_density(density) -> np.ndarray:
     """Pack a `LogDensity`'s kernel arguments into one contiguous float64 buffer.
 
