@@ -625,6 +625,35 @@ def _json_ready(summary: dict) -> dict:
     return clean({k: v for k, v in summary.items() if k != "replicate_results"})
 
 
+def study_progress(details_path: str | None, quiet: bool):
+    """Progress callback of a study's command line: lines to stderr, results to a JSON-lines file.
+
+    Parameters
+    ----------
+    details_path : str or None
+        ``--details``: each replicate's result is appended here as it finishes.
+    quiet : bool
+        ``--quiet``: no progress lines.
+
+    Returns
+    -------
+    progress : callable
+        ``progress(line, result=None)``, as `map_replicates` calls it.
+    details : file or None
+        The open details file, for the caller to close.
+    """
+    details = open(details_path, "w", encoding="utf-8") if details_path else None  # noqa: SIM115
+
+    def progress(line, result=None):
+        if not quiet:
+            print(line, file=sys.stderr, flush=True)
+        if details is not None and result is not None:
+            details.write(json.dumps(result) + "\n")
+            details.flush()
+
+    return progress, details
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--replicates N --seed S [--workers W]`` (or ``--sbc N``); prints table and JSON.
 
@@ -643,16 +672,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods to fit")
     parser.add_argument("--mc-draws", type=int, default=2000, help="engine draws forming the fit's Monte Carlo")
-    from uncertain_cost.growth.bayes import DEFAULT_TUNE
-    from uncertain_cost.growth.settings import GrowthSettings
-
-    stage = GrowthSettings()
-    parser.add_argument("--chains", type=int, default=stage.chains)
-    parser.add_argument("--draws", type=int, default=stage.draws)
-    parser.add_argument("--tune", type=int, default=DEFAULT_TUNE[stage.sampler] if stage.tune is None else stage.tune)
+    parser.add_argument("--chains", type=int, default=None, help="default: the growth stage's (4)")
+    parser.add_argument("--draws", type=int, default=None, help="default: the growth stage's (1000)")
+    parser.add_argument("--tune", type=int, default=None, help="default: the growth stage's sampler's (400)")
     parser.add_argument("--method-scatter", type=float, default=0.0)
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
-                        help="run N simulation-based-calibration replicates instead (benchmarks/sbc.py)")
+                        help="run N simulation-based-calibration replicates instead (python -m benchmarks.sbc)")
     parser.add_argument("--first", type=int, default=0, help="index of the first replicate (a shard of a study)")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
                         help="summarise --details files of one seed (shards or a partial run) instead of running")
@@ -660,34 +685,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", default=None,
                         help="also write each replicate's result to this file as it finishes (JSON lines)")
     args = parser.parse_args(argv)
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
+    if args.sbc and not args.summarize:  # the SBC command, with its own defaults for what is not given
+        from benchmarks.sbc import main as sbc_main
 
-    def progress(line, result=None):
-        if say is not None:
-            say(line)
-        if details is not None and result is not None:
-            details.write(json.dumps(result) + "\n")
-            details.flush()
+        forwarded = ["--replicates", str(args.sbc), "--seed", str(args.seed), "--workers", str(args.workers),
+                     "--mc-draws", str(args.mc_draws), "--first", str(args.first)]
+        for flag, value in (("--chains", args.chains), ("--draws", args.draws), ("--tune", args.tune),
+                            ("--details", args.details)):
+            if value is not None:
+                forwarded += [flag, str(value)]
+        return sbc_main(forwarded + (["--quiet"] if args.quiet else []))
+    from uncertain_cost.growth.bayes import DEFAULT_TUNE
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    stage = GrowthSettings()
+    chains = stage.chains if args.chains is None else args.chains
+    draws = stage.draws if args.draws is None else args.draws
+    tune = (DEFAULT_TUNE[stage.sampler] if stage.tune is None else stage.tune) if args.tune is None else args.tune
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    progress, details = study_progress(args.details, args.quiet)
 
     try:
         if args.summarize:
             result = summarize_details(args.summarize, seed=args.seed, settings={
-                "methods": methods, "chains": args.chains, "draws": args.draws, "tune": args.tune,
+                "methods": methods, "chains": chains, "draws": draws, "tune": tune,
                 "method_scatter": args.method_scatter, "mc_draws": args.mc_draws})
-            print(format_table(result))
-        elif args.sbc:
-            from benchmarks.sbc import format_sbc, run_sbc
-
-            result = run_sbc(args.sbc, args.seed, workers=args.workers, mc_draws=args.mc_draws, chains=args.chains,
-                             draws=args.draws, tune=args.tune, first=args.first, progress=progress)
-            print(format_sbc(result))
         else:
             result = run_calibration(args.replicates, args.seed, workers=args.workers, methods=methods,
-                                     mc_draws=args.mc_draws, chains=args.chains, draws=args.draws, tune=args.tune,
+                                     mc_draws=args.mc_draws, chains=chains, draws=draws, tune=tune,
                                      method_scatter=args.method_scatter, first=args.first, progress=progress)
-            print(format_table(result))
+        print(format_table(result))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

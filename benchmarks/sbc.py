@@ -44,7 +44,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks.calibration import EngineMonteCarlo, _json_ready, engine_monte_carlo, map_replicates
+from benchmarks.calibration import EngineMonteCarlo, _json_ready, engine_monte_carlo, map_replicates, study_progress
 
 __all__ = ["PARAMETERS", "N_RANK_DRAWS", "N_BINS", "sbc_replicate", "run_sbc", "rank_summary", "summarize_sbc",
            "format_sbc", "main"]
@@ -322,15 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="combine --details files of one seed instead of running")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
-
-    def progress(line, result=None):
-        if not args.quiet:
-            print(line, file=sys.stderr, flush=True)
-        if details is not None and result is not None:
-            details.write(json.dumps(result) + "\n")
-            details.flush()
-
+    progress, details = study_progress(args.details, args.quiet)
     try:
         if args.summarize:
             result = summarize_sbc(args.summarize, seed=args.seed, settings={
