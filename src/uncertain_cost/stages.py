@@ -38,7 +38,7 @@ def sensitivity_stage(art, progress: Progress, dev_spec=None) -> None:
         only = top_inputs(out.sobol_rows if out.sobol else (), settings.voi_top)
         what = f"the {len(only)} inputs that matter most to the growth rate" if only else "every input"
         progress.stage(f"sensitivity: value of information ({what}, one Bayesian fit each)")
-        voi = run_value_of_information(art.facts, config, settings, art.settings.growth, only=only)
+        voi = run_value_of_information(art.facts, config, settings, growth, only=only)
         art.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
         art.figures["value_of_information.png"] = plot_value_of_information(voi)
 
@@ -114,17 +114,8 @@ def growth_stage(art, progress: Progress) -> None:
     data = growth_data(art)
     outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
-    if outcome.comparison_rows:
-        art.add_table("growth_comparison", list(outcome.comparison_rows), tuple(outcome.comparison_columns))
-    if outcome.sensitivity_rows:
-        art.add_table("forecast_sensitivity", list(outcome.sensitivity_rows), tuple(outcome.sensitivity_columns))
-    if outcome.backtest_rows:
-        art.add_table("growth_backtest", list(outcome.backtest_rows), tuple(outcome.backtest_columns))
-    if outcome.prior_sensitivity_rows:
-        art.add_table("growth_prior_sensitivity", list(outcome.prior_sensitivity_rows),
-                      tuple(outcome.prior_sensitivity_columns))
-    if outcome.contrast_ppc_rows:
-        art.add_table("growth_contrast_ppc", list(outcome.contrast_ppc_rows), tuple(outcome.contrast_ppc_columns))
+    for name, rows, columns in outcome.side_tables():
+        art.add_table(name, list(rows), tuple(columns))
     if outcome.forecast_rows:
         art.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs=dict(outcome.forecast_attrs))

@@ -137,6 +137,22 @@ class GrowthOutcome:
     contrast_ppc_rows: tuple[dict, ...] = ()
     contrast_ppc_columns: tuple[str, ...] = ()
 
+    def side_tables(self) -> list[tuple[str, tuple[dict, ...], tuple[str, ...]]]:
+        """``(table name, rows, columns)`` of each non-empty table beside ``growth`` and ``forecast``.
+
+        Returns
+        -------
+        list of tuple
+            In run order: ``growth_comparison``, ``forecast_sensitivity``, ``growth_backtest``,
+            ``growth_prior_sensitivity``, ``growth_contrast_ppc``.
+        """
+        named = (("growth_comparison", self.comparison_rows, self.comparison_columns),
+                 ("forecast_sensitivity", self.sensitivity_rows, self.sensitivity_columns),
+                 ("growth_backtest", self.backtest_rows, self.backtest_columns),
+                 ("growth_prior_sensitivity", self.prior_sensitivity_rows, self.prior_sensitivity_columns),
+                 ("growth_contrast_ppc", self.contrast_ppc_rows, self.contrast_ppc_columns))
+        return [(name, rows, columns) for name, rows, columns in named if rows]
+
 
 def growth_data_from_run(facts, simulation) -> GrowthData:
     """Collect the frontier models' Monte Carlo costs (kept draws) and point estimates, per method.
