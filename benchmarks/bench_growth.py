@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -341,6 +342,49 @@ def measure_stage(results_nc: str, seed: int = 20240531) -> dict:
     return out
 
 
+def measure_kernel(n_models: int = 40, calls: int = 20000, seed: int = 0) -> dict:
+    """Microseconds per call of the growth model's log density and gradient: numba kernel vs NumPy.
+
+    Both on the same simulated data and point (3 methods, ``n_models`` models); the kernel is
+    called from a compiled loop (as nutpie's callback calls it, no Python in between), the
+    NumPy reference (`LogDensity.logp_and_grad_reference`) from Python. Best of 5 repeats.
+
+    Returns
+    -------
+    dict
+        ``n_obs``, ``kernel_us``, ``numpy_us``, ``kernel_speedup``.
+    """
+    from numba import njit
+
+    from uncertain_cost.growth import build_model, simulate_growth_data
+    from uncertain_cost.growth.kernel import unpacked_logp_and_grad
+    from uncertain_cost.growth.native import pack_density
+
+    @njit
+    def repeat(theta, buf, n):
+        acc = 0.0
+        for _ in range(n):
+            value, grad = unpacked_logp_and_grad(theta, buf)
+            acc += value + grad[0]
+        return acc
+
+    data, _ = simulate_growth_data(seed=seed, n_models=n_models, n_draws=4000)
+    density = build_model(data).density
+    buf = pack_density(density)
+    theta = density.initial_point() + np.random.default_rng(seed).normal(0.0, 0.3, density.size)
+    repeat(theta, buf, 10)
+    kernel = numpy = math.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        repeat(theta, buf, calls)
+        kernel = min(kernel, (time.perf_counter() - t0) / calls * 1e6)
+        t0 = time.perf_counter()
+        for _ in range(calls // 100):
+            density.logp_and_grad_reference(theta)
+        numpy = min(numpy, (time.perf_counter() - t0) / (calls // 100) * 1e6)
+    return {"n_obs": int(buf[0]), "kernel_us": kernel, "numpy_us": numpy, "kernel_speedup": numpy / kernel}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-models", type=int, default=64)
@@ -355,8 +399,16 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="measure(): 40 models instead of 64")
     p.add_argument("--stage", metavar="RESULTS_NC", default=None,
                    help="measure_stage(): the whole growth stage on a run's results.nc, nutpie vs pymc")
+    p.add_argument("--kernel", action="store_true",
+                   help="measure_kernel(): us per log-density call, numba kernel vs NumPy reference")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.kernel:
+        for n_models in (40, 64):
+            r = measure_kernel(n_models)
+            print(f"{n_models} models, {r['n_obs']} observations: kernel {r['kernel_us']:.2f} us, "
+                  f"NumPy {r['numpy_us']:.1f} us, x{r['kernel_speedup']:.1f}")
+        return 0
     if args.stage is not None:
         result = measure_stage(args.stage)
         print(json.dumps({"stage_ess_per_s_ratio": result["ess_per_s_ratio"]}))

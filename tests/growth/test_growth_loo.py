@@ -1,5 +1,7 @@
 """Pointwise log-likelihood of the growth fits and the PSIS-LOO choice of the headline model."""
 
+import math
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -183,3 +185,26 @@ def test_integrated_terms_match_numerical_integration():
                                            points=None if np.isinf(lo) or np.isinf(hi) else [peak])[0]
                             for lo, hi in parts)
                 assert ll[c, d, obs] == pytest.approx(np.log(value), abs=1e-4)
+
+
+def test_integrated_sum_equals_the_log_space_sum_also_where_the_direct_sum_underflows():
+    """The direct sum over quadrature nodes (and its log-space fallback) equals logsumexp of the terms."""
+    from scipy.special import logsumexp
+
+    from uncertain_cost.growth.loo import _effect_nodes, _integrated_sum
+
+    rng = np.random.default_rng(7)
+    n_s, n = 600, 9
+    lam, log_w = _effect_nodes(rng.uniform(1.2, 60.0, (n_s, 1)))
+    d = rng.normal(0.0, 1.0, (n_s, n))
+    d[:, 0] = 60.0  # every node's density underflows the direct sum: the log-space fallback
+    d[:, 1] = 0.0
+    tau = rng.uniform(0.05, 0.5, (n_s, n))
+    load_scale = rng.uniform(0.01, 1.5, n_s)
+    got = _integrated_sum(d, tau, load_scale, lam, log_w)
+    var = tau[:, :, None] ** 2 + (load_scale[:, None, None] ** 2) / lam[:, None, :]
+    terms = log_w[None, None, :] - 0.5 * np.log(2 * np.pi * var) - 0.5 * d[:, :, None] ** 2 / var
+    want = logsumexp(terms, axis=-1)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert (want[:, 0] < math.log(1e-280)).any()  # the fallback was exercised

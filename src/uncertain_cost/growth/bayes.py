@@ -496,24 +496,20 @@ def draw_coefficients(gm: GrowthModel, posterior, rng: np.random.Generator) -> d
     effect = flat("model_effect", -1)
     if m > 1:
         loading = np.exp(flat("log_loading", m))
-        var_obs = meas.eigvals[None, :] + flat("scatter_method", 1) ** 2
-        ta, tb = flat("intercept_spread", 1, 1), flat("slope_spread", 1, 1)
-        design = lin.design(ta, tb, np.concatenate)  # (S, n_obs, K)
+        sw2 = flat("scatter_method") ** 2
+        ta, tb = flat("intercept_spread", 1), flat("slope_spread", 1)
+        spreads = np.ascontiguousarray(np.concatenate([ta, tb], axis=1))
     else:
-        loading = np.ones((s, 1))
-        var_obs = np.broadcast_to(meas.eigvals, (s, meas.n_obs))
-        design = np.broadcast_to(lin.x_rot, (s, *lin.x_rot.shape))
+        loading, sw2, spreads = np.ones((s, 1)), np.zeros(s), np.zeros((s, 2))
     resid = lin.y_rot[None, :] - (loading[:, mi] * effect[:, ii]) @ meas.eigvecs  # V'(y - k)
-    xtd = np.swapaxes(design, -1, -2) / var_obs[:, None, :]  # (S, K, n_obs)
-    prec = np.diag(lin.p0) + xtd @ design
-    rhs = lin.p0 * lin.c0 + np.einsum("skn,sn->sk", xtd, resid)
-    chol = np.linalg.cholesky(prec)
-    mean = np.linalg.solve(prec, rhs[..., None])[..., 0]
-    noise = rng.standard_normal(mean.shape)
-    c = mean + np.linalg.solve(np.swapaxes(chol, -1, -2), noise[..., None])[..., 0]
+    noise = rng.standard_normal((s, lin.c0.size))
+    from uncertain_cost.growth.kernel import conditional_coefficients
+
+    c = conditional_coefficients(np.ascontiguousarray(lin.x_rot, dtype=np.float64), lin.p0, lin.c0, meas.eigvals,
+                                 np.ascontiguousarray(resid), spreads, np.ascontiguousarray(sw2), noise, m)
     if m > 1:
-        intercept = c[:, :1] + ta[:, 0] * c[:, 1:m + 1]
-        slope = c[:, m + 1:m + 2] + tb[:, 0] * c[:, m + 2:2 * m + 2]
+        intercept = c[:, :1] + ta * c[:, 1:m + 1]
+        slope = c[:, m + 1:m + 2] + tb * c[:, m + 2:2 * m + 2]
         out = {"intercept_mean": c[:, 0].reshape(n_chain, n_draw),
                "slope_mean": c[:, m + 1].reshape(n_chain, n_draw)}
         if lin.n_extra:
@@ -798,21 +794,26 @@ def fit_bayes(
     if sampler == "nutpie" and backend != "numpy":
         raise ConfigError("growth.sampler", "the nutpie sampler needs the numpy backend")
 
-    t0 = time.perf_counter()
-    gm = build_model(data, priors=priors, center=center, backend=backend, variant=variant,
-                     repaired_priors=repaired_priors)
-    t1 = time.perf_counter()
-    sampler_seed, coef_seed, _ = child_seeds(seed)
-    if sampler == "nutpie":
-        idata = sample_nutpie(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
-                              target_accept=float(target_accept), progress=progress)
-    else:
-        idata = _sample_pymc(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
-                             target_accept=float(target_accept), progress=progress)
-    t2 = time.perf_counter()
-    return _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=level, center=center,
-                   r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold,
-                   fail_on_bad_diagnostics=fail_on_bad_diagnostics, log_likelihood=log_likelihood)
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the fit's matrices are small, and a BLAS pool's spinning threads would
+    # compete with nutpie's sampler threads and the numba kernels' threads for the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        gm = build_model(data, priors=priors, center=center, backend=backend, variant=variant,
+                         repaired_priors=repaired_priors)
+        t1 = time.perf_counter()
+        sampler_seed, coef_seed, _ = child_seeds(seed)
+        if sampler == "nutpie":
+            idata = sample_nutpie(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
+                                  target_accept=float(target_accept), progress=progress)
+        else:
+            idata = _sample_pymc(gm, draws=draws, tune=tune, chains=chains, cores=cores, seed=sampler_seed,
+                                 target_accept=float(target_accept), progress=progress)
+        t2 = time.perf_counter()
+        return _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=level, center=center,
+                       r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold,
+                       fail_on_bad_diagnostics=fail_on_bad_diagnostics, log_likelihood=log_likelihood)
 
 
 def sample_nutpie(gm: GrowthModel, *, draws: int, tune: int, chains: int, cores: int, seed: int,

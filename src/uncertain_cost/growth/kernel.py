@@ -3,6 +3,14 @@
 Same interface and numbers as `LogDensity._logp_and_grad` (the NumPy reference in
 `uncertain_cost.growth.density`); a test checks the two agree. Loops instead of temporary
 arrays: one call is a few microseconds where the NumPy version spends ~100 in call overhead.
+All temporaries are views of one workspace (one allocation per call); the design is stored
+transposed so that every sum over observations runs over contiguous memory, and the compiler
+may reorder those sums (``fastmath={"reassoc", "contract"}``: vectorised reductions and fused
+multiply-adds, no change to inf/nan handling; the value agrees with the NumPy reference to
+~1e-12 relative). The spreads' trace terms use ``A^-1 X'QX = I - A^-1 P0`` instead of the
+(K, n_obs) product ``A^-1 X'Q``. ``benchmarks/bench_growth.py --kernel`` times a call
+against the NumPy reference (on 2026-12-02, 84 observations: 8.6 us a call, half the time of
+the previous version of this kernel, which used BLAS products and one array per temporary).
 Compiled on first use and cached on disk (``cache=True``), as the cost kernels. NumPy's
 error model: a division by zero or an overflow at an extreme point gives inf/nan, which the
 kernel turns into ``-inf`` (a rejected point), instead of a ``ZeroDivisionError`` that ended
@@ -14,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import carray, cfunc, njit, types
+from numba import carray, cfunc, njit, prange, types
 
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
@@ -33,7 +41,7 @@ def digamma(x: float) -> float:
     return result + math.log(x) - 0.5 * inv - series
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, ii, centring, basis,
                   intercept_spread_sd, slope_spread_sd, loading_sd, scatter_method_sd, scatter_model_mean,
                   nu_alpha, nu_beta):
@@ -62,11 +70,59 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
     k_base = 2 * m + 2 if m > 1 else 2
     kdim = k_base + n_extra
 
-    # --- scales, loadings; rotated design X (n_obs x K)
-    loading = np.ones(m)
-    design = np.empty((n_obs, kdim))
-    var_obs = np.empty(n_obs)
+    # one workspace for every temporary (one allocation per call); the design is stored
+    # transposed, (K, n_obs), so that the sums over observations run over contiguous memory
+    n_ws = (kdim + 9) * n_obs + 5 * kdim * kdim + 2 * kdim + 3 * n_u + 2 * m
+    ws = np.empty(n_ws)
+    o = 0
+    design_t = ws[o:o + kdim * n_obs].reshape((kdim, n_obs))
+    o += kdim * n_obs
+    var_obs = ws[o:o + n_obs]
+    o += n_obs
+    qd = ws[o:o + n_obs]
+    o += n_obs
+    k_vec = ws[o:o + n_obs]
+    o += n_obs
+    u = ws[o:o + n_obs]
+    o += n_obs
+    qu = ws[o:o + n_obs]
+    o += n_obs
+    e = ws[o:o + n_obs]
+    o += n_obs
+    dk = ws[o:o + n_obs]
+    o += n_obs
+    row_q = ws[o:o + n_obs]
+    o += n_obs
+    row_q2 = ws[o:o + n_obs]
+    o += n_obs
+    prec = ws[o:o + kdim * kdim].reshape((kdim, kdim))
+    o += kdim * kdim
+    sq = ws[o:o + kdim * kdim].reshape((kdim, kdim))  # X' Q^2 X
+    o += kdim * kdim
+    chol = ws[o:o + kdim * kdim].reshape((kdim, kdim))
+    o += kdim * kdim
+    linv = ws[o:o + kdim * kdim].reshape((kdim, kdim))
+    o += kdim * kdim
+    prec_inv = ws[o:o + kdim * kdim].reshape((kdim, kdim))
+    o += kdim * kdim
+    b = ws[o:o + kdim]
+    o += kdim
+    alpha = ws[o:o + kdim]
+    o += kdim
+    effect = ws[o:o + n_u]
+    o += n_u
+    s_pow = ws[o:o + n_u]
+    o += n_u
+    deffect = ws[o:o + n_u]
+    o += n_u
+    loading = ws[o:o + m]
+    o += m
+    dload = ws[o:o + m]
+
+    # --- scales, loadings; rotated design X (n_obs x K), stored as its transpose
     ta = tb = sw = 0.0
+    for r in range(m):
+        loading[r] = 1.0
     if m > 1:
         ta, tb = math.exp(theta[0]), math.exp(theta[1])
         sw = math.exp(theta[m + 1])
@@ -99,19 +155,19 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             for r in range(m):
                 sa += x_rot[i, r]
                 sb += x_rot[i, m + r]
-                design[i, 1 + r] = ta * x_rot[i, r]
-                design[i, m + 2 + r] = tb * x_rot[i, m + r]
-            design[i, 0] = sa
-            design[i, m + 1] = sb
+                design_t[1 + r, i] = ta * x_rot[i, r]
+                design_t[m + 2 + r, i] = tb * x_rot[i, m + r]
+            design_t[0, i] = sa
+            design_t[m + 1, i] = sb
             var_obs[i] = eigvals[i] + sw * sw
     else:
         for i in range(n_obs):
-            design[i, 0] = x_rot[i, 0]
-            design[i, 1] = x_rot[i, 1]
+            design_t[0, i] = x_rot[i, 0]
+            design_t[1, i] = x_rot[i, 1]
             var_obs[i] = eigvals[i]
     for i in range(n_obs):
-        for e in range(n_extra):
-            design[i, k_base + e] = x_rot[i, 2 * m + e]
+        for c in range(n_extra):
+            design_t[k_base + c, i] = x_rot[i, 2 * m + c]
 
     s = math.exp(theta[i_sm])
     nu = math.exp(theta[i_nu])
@@ -124,16 +180,16 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
     grad[i_nu] += nu_alpha - nu_beta * nu
 
     # --- per-model effects: raw ~ StudentT(nu, 0, s**(1 - a)), effect = raw * s**a
-    effect = np.empty(n_u)
-    s_pow = np.empty(n_u)
     const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
     dnu_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
     dnu = 0.0
+    s2 = s * s
     for i in range(n_u):
         raw = theta[i_raw + i]
         a = centring[i]
         log_sigma = (1.0 - a) * theta[i_sm]
-        sigma2 = math.exp(2.0 * log_sigma)
+        s_pow[i] = math.exp(a * theta[i_sm])
+        sigma2 = s2 / (s_pow[i] * s_pow[i])  # s**(2 (1 - a))
         t2 = raw * raw / sigma2
         q = 1.0 + t2 / nu
         log_q = math.log(q)
@@ -142,22 +198,41 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
         t2q = t2 / q
         grad[i_sm] += (1.0 - a) * (-1.0 + (nu + 1.0) / nu * t2q)
         dnu += dnu_const - 0.5 * log_q + 0.5 * (nu + 1.0) / (nu * nu) * t2q
-        s_pow[i] = math.exp(a * theta[i_sm])
         effect[i] = raw * s_pow[i]
+        deffect[i] = 0.0
     grad[i_nu] += nu * dnu
 
     # --- exact marginal likelihood of V'y ~ N(X c0 + V'k, D + X P0^-1 X')
-    k_vec = np.empty(n_obs)
     for j in range(n_obs):
         k_vec[j] = loading[mi[j]] * effect[ii[j]]
-    u = y_rot - vt @ k_vec - xc0
-    qd = 1.0 / var_obs
-    xq = design.T * qd  # (K, n)
-    prec = xq @ design
-    for k in range(kdim):
-        prec[k, k] += p0[k]
+        qd[j] = 1.0 / var_obs[j]
+    for i in range(n_obs):  # u = V'y - V'k - X c0 (rows of vt: contiguous dot products)
+        acc = 0.0
+        for j in range(n_obs):
+            acc += vt[i, j] * k_vec[j]
+        u[i] = y_rot[i] - acc - xc0[i]
+        qu[i] = qd[i] * u[i]
+    # A = X'QX + P0 and X'Q^2X (lower triangles, mirrored)
+    for r in range(kdim):
+        for i in range(n_obs):
+            row_q[i] = design_t[r, i] * qd[i]
+            row_q2[i] = row_q[i] * qd[i]
+        for c in range(r + 1):
+            acc = 0.0
+            acc2 = 0.0
+            for i in range(n_obs):
+                acc += row_q[i] * design_t[c, i]
+                acc2 += row_q2[i] * design_t[c, i]
+            prec[r, c] = acc
+            prec[c, r] = acc
+            sq[r, c] = acc2
+            sq[c, r] = acc2
+        prec[r, r] += p0[r]
     # Cholesky by hand (K is 2M + 2 plus the extra columns): positive definite or reject the point
-    chol = np.zeros((kdim, kdim))
+    for r in range(kdim):
+        for c in range(kdim):
+            chol[r, c] = 0.0
+            linv[r, c] = 0.0
     for r in range(kdim):
         for c in range(r + 1):
             acc = prec[r, c]
@@ -170,7 +245,6 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             else:
                 chol[r, c] = acc / chol[c, c]
     # inverse from the Cholesky factor: L^-1 by forward substitution, then L^-T L^-1
-    linv = np.zeros((kdim, kdim))
     for c in range(kdim):
         linv[c, c] = 1.0 / chol[c, c]
         for r in range(c + 1, kdim):
@@ -178,7 +252,6 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             for t in range(c, r):
                 acc -= chol[r, t] * linv[t, c]
             linv[r, c] = acc / chol[r, r]
-    prec_inv = np.empty((kdim, kdim))
     for r in range(kdim):
         for c in range(r + 1):
             acc = 0.0
@@ -186,22 +259,41 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
                 acc += linv[t, r] * linv[t, c]
             prec_inv[r, c] = acc
             prec_inv[c, r] = acc
-    b = xq @ u
-    alpha = prec_inv @ b
+    for k in range(kdim):  # b = X'Q u
+        acc = 0.0
+        for i in range(n_obs):
+            acc += design_t[k, i] * qu[i]
+        b[k] = acc
+    for r in range(kdim):
+        acc = 0.0
+        for c in range(kdim):
+            acc += prec_inv[r, c] * b[c]
+        alpha[r] = acc
     quad = 0.0
     logdet = prior_logdet
     for j in range(n_obs):
-        quad += qd[j] * u[j] * u[j]
+        quad += qu[j] * u[j]
         logdet += math.log(var_obs[j])
     for k in range(kdim):
         quad -= b[k] * alpha[k]
         logdet += 2.0 * math.log(chol[k, k])
     logp += -0.5 * (quad + logdet + n_obs * LOG_2PI)
 
-    e = qd * (u - design @ alpha)  # S^-1 u
-    dk = e @ vt  # V e
-    deffect = np.zeros(n_u)
-    dload = np.zeros(m)
+    # e = S^-1 u = Q (u - X alpha); d loglik / d k = V e (rows of vt: contiguous updates)
+    for i in range(n_obs):
+        e[i] = u[i]
+        dk[i] = 0.0
+    for k in range(kdim):
+        for i in range(n_obs):
+            e[i] -= design_t[k, i] * alpha[k]
+    for i in range(n_obs):
+        e[i] *= qd[i]
+    for i in range(n_obs):
+        ei = e[i]
+        for j in range(n_obs):
+            dk[j] += ei * vt[i, j]
+    for r in range(m):
+        dload[r] = 0.0
     for j in range(n_obs):
         deffect[ii[j]] += loading[mi[j]] * dk[j]
         dload[mi[j]] += effect[ii[j]] * dk[j]
@@ -214,32 +306,119 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             for r in range(m):
                 acc += basis[r, j] * dload[r] * loading[r]
             grad[2 + j] += acc
-        g_mat = prec_inv @ xq  # A^-1 X'Q, (K, n)
+        # tr(S^-1) = tr(Q) - tr(A^-1 X'Q^2X)
         tr_sinv = 0.0
         ee = 0.0
         for j in range(n_obs):
-            acc = 0.0
-            for k in range(kdim):
-                acc += design[j, k] * g_mat[k, j]
-            tr_sinv += qd[j] - qd[j] * acc
+            tr_sinv += qd[j]
             ee += e[j] * e[j]
+        for r in range(kdim):
+            for c in range(kdim):
+                tr_sinv -= prec_inv[r, c] * sq[c, r]
         grad[m + 1] += sw * sw * (ee - tr_sinv)
+        # d/d log t of the spread columns: t^2 |X_t' e|^2 - t tr(X_t' S^-1 X_t), where
+        # t tr(...) = sum over the block of (1 - (A^-1)_kk P0_kk) since A^-1 X'QX = I - A^-1 P0
         for which in range(2):
             t = ta if which == 0 else tb
-            col0 = 0 if which == 0 else m  # columns of x_rot
-            blk0 = 1 if which == 0 else m + 2  # rows of g_mat (z block)
+            blk0 = 1 if which == 0 else m + 2  # rows of design_t (the t-scaled block)
             xe2 = 0.0
             tr = 0.0
             for r in range(m):
                 xe = 0.0
-                for j in range(n_obs):
-                    xe += e[j] * x_rot[j, col0 + r]
-                    tr += x_rot[j, col0 + r] * g_mat[blk0 + r, j]
+                for i in range(n_obs):
+                    xe += e[i] * design_t[blk0 + r, i]
                 xe2 += xe * xe
-            grad[which] += t * (t * xe2 - tr)
+                tr += 1.0 - prec_inv[blk0 + r, blk0 + r] * p0[blk0 + r]
+            grad[which] += xe2 - tr
     if not math.isfinite(logp):
         return -np.inf, np.zeros(size)
     return logp, grad
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conditional_coefficients(x_rot, p0, c0, eigvals, resid, spreads, sw2, noise, m):
+    """One draw of the Gaussian coefficients ``c`` per posterior draw (rows of ``resid``).
+
+    Given draw ``d``'s spreads ``spreads[d] = (intercept_spread, slope_spread)``, scatter
+    ``sw2[d]`` (``scatter_method**2``; 0 with one method) and rotated residual
+    ``resid[d] = V'(y - k)``, the conditional posterior of ``c`` is ``N(A^-1 r, A^-1)`` with
+    ``A = P0 + X'QX``, ``r = P0 c0 + X'Q resid``, ``Q = (D + sw2)^-1`` and the design ``X`` of
+    `uncertain_cost.growth.bayes.Linear.design`; the draw is ``A^-1 r + L^-T noise[d]``
+    (``A = L L'``). Draws in parallel, each computed alone (the same numbers whatever the
+    thread count); a draw whose ``A`` is not positive definite is nan.
+    """
+    n_s, k_dim = noise.shape
+    n_obs, n_cols = x_rot.shape
+    k_base = 2 * m + 2 if m > 1 else 2
+    n_extra = n_cols - 2 * m
+    out = np.empty((n_s, k_dim))
+    for d in prange(n_s):
+        design = np.empty((n_obs, k_dim))
+        qd = np.empty(n_obs)
+        ta, tb = spreads[d, 0], spreads[d, 1]
+        for i in range(n_obs):
+            qd[i] = 1.0 / (eigvals[i] + sw2[d])
+            if m > 1:
+                sa = 0.0
+                sb = 0.0
+                for r in range(m):
+                    sa += x_rot[i, r]
+                    sb += x_rot[i, m + r]
+                    design[i, 1 + r] = ta * x_rot[i, r]
+                    design[i, m + 2 + r] = tb * x_rot[i, m + r]
+                design[i, 0] = sa
+                design[i, m + 1] = sb
+            else:
+                design[i, 0] = x_rot[i, 0]
+                design[i, 1] = x_rot[i, 1]
+            for e in range(n_extra):
+                design[i, k_base + e] = x_rot[i, 2 * m + e]
+        prec = np.zeros((k_dim, k_dim))
+        rhs = np.empty(k_dim)
+        for r in range(k_dim):
+            acc = p0[r] * c0[r]
+            for i in range(n_obs):
+                acc += design[i, r] * qd[i] * resid[d, i]
+            rhs[r] = acc
+            for c in range(r + 1):
+                acc = 0.0
+                for i in range(n_obs):
+                    acc += design[i, r] * qd[i] * design[i, c]
+                prec[r, c] = acc
+            prec[r, r] += p0[r]
+        chol = np.zeros((k_dim, k_dim))
+        ok = True
+        for r in range(k_dim):
+            for c in range(r + 1):
+                acc = prec[r, c]
+                for t in range(c):
+                    acc -= chol[r, t] * chol[c, t]
+                if r == c:
+                    if not acc > 0.0:
+                        ok = False
+                        break
+                    chol[r, r] = math.sqrt(acc)
+                else:
+                    chol[r, c] = acc / chol[c, c]
+            if not ok:
+                break
+        if not ok:
+            for r in range(k_dim):
+                out[d, r] = np.nan
+            continue
+        # mean: L y = rhs, L' x = y; noise: L' z = noise[d]; c = x + z (one back substitution)
+        y = np.empty(k_dim)
+        for r in range(k_dim):
+            acc = rhs[r]
+            for t in range(r):
+                acc -= chol[r, t] * y[t]
+            y[r] = acc / chol[r, r]
+        for r in range(k_dim - 1, -1, -1):
+            acc = y[r] + noise[d, r]
+            for t in range(r + 1, k_dim):
+                acc -= chol[t, r] * out[d, t]
+            out[d, r] = acc / chol[r, r]
+    return out
 
 
 # --------------------------------------------------------------- nutpie's C callbacks
