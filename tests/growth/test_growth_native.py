@@ -47,3 +47,23 @@ def test_extreme_points_are_rejected_not_raised(densities):
         value, _ = density.logp_and_grad(theta)  # raised ZeroDivisionError before
         assert value == -np.inf or np.isfinite(value)
         assert native_logp(density, theta)[0] == value
+
+
+def test_lean_trace_conversion_equals_nutpies_own(densities, monkeypatch):
+    """`trace_to_inference_data` keeps nutpie's post-tuning draws and statistics, value for value."""
+    import nutpie
+
+    import uncertain_cost.growth.native as native
+
+    density = densities[0]
+    lean = sample_native(density, draws=120, tune=80, chains=3, cores=2, seed=4)
+    sample = nutpie.sample
+    monkeypatch.setattr(nutpie, "sample", lambda *a, **k: sample(*a, **{**k, "return_raw_trace": False}))
+    monkeypatch.setattr(native, "trace_to_inference_data", lambda idata, n: idata)
+    full = sample_native(density, draws=120, tune=80, chains=3, cores=2, seed=4)
+    np.testing.assert_array_equal(lean.posterior["theta"].values, full.posterior["theta"].values)
+    assert set(native.SAMPLE_STATS) <= set(full.sample_stats.data_vars)
+    for name in native.SAMPLE_STATS:
+        assert lean.sample_stats[name].dtype == full.sample_stats[name].dtype
+        np.testing.assert_array_equal(lean.sample_stats[name].values, full.sample_stats[name].values)
+    assert "warmup_posterior" not in lean.groups()
