@@ -50,7 +50,14 @@ def _cases():
     spike = np.zeros((2, 4, 200))
     spike[0, :, 100] = 1.0  # tail indicators constant, bulk not
     spike[1, 2, 7] = -3.0
+    infinite = rng.standard_normal((4, 4, 100))
+    infinite[0, 1, 5] = np.inf  # a finite median: folded draws stay finite
+    infinite[1, :, :60] = np.inf  # an infinite median: the folded R-hat is nan, ignored
+    infinite[2, :, ::3] = -np.inf
+    infinite[3, :2, :] = -np.inf  # median (-inf + inf) / 2
+    infinite[3, 2:, :] = np.inf
     return {
+        "infinite draws": infinite,
         "normal 4x1000": rng.standard_normal((6, 4, 1000)),
         "ar1 4x1000": _ar1(rng, (6, 4, 1000), 0.95),
         "ar1 mild 4x500": _ar1(rng, (6, 4, 500), 0.3),
@@ -179,3 +186,16 @@ def test_compute_diagnostics_labels_and_ties():
     ref = _compute_diagnostics_arviz(az.InferenceData(posterior=post), ["theta", "matrix", "mu"])
     assert (ref.worst_r_hat, ref.worst_ess, ref.worst_ess_tail) == (
         moved.worst_r_hat, moved.worst_ess, moved.worst_ess_tail)
+
+
+def test_blocks_and_threads_do_not_change_the_floats(monkeypatch):
+    rng = np.random.default_rng(11)
+    x = _ar1(rng, (40, 4, 200), 0.7)
+    x[5, 0, 0] = np.nan
+    reference = mcmc_stats._all_stats(x)
+    for block, threads in [(1, 1), (7, 2), (64, 4)]:
+        monkeypatch.setattr(mcmc_stats, "_BLOCK", block)
+        monkeypatch.setattr(mcmc_stats, "_MAX_THREADS", threads)
+        for got, want in zip(mcmc_stats._all_stats(x), reference, strict=True):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(mcmc_stats.ess_tail(x), reference[2])

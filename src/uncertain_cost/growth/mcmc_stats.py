@@ -3,11 +3,16 @@
 The formulas are those of ArviZ 0.23.4 (``arviz/stats/diagnostics.py``: ``_rhat_rank``,
 ``_ess_bulk``, ``_ess_tail``, ``_ess``, ``_rhat``, ``_split_chains``, ``_z_scale``,
 ``_backtransform_ranks``; ``arviz/stats/stats_utils.py``: ``autocov``, ``quantile``,
-``stats_variance_2d``), reproduced operation by operation so that the numbers agree to
-rounding, but computed for all series at once: one sort per transform for every series,
-one batched FFT for the autocovariances, and small numba loops for the sums of squares and
-Geyer's initial positive / monotone sequence truncation. ArviZ instead loops in Python over
-the series (through ``xarray.apply_ufunc``) and ranks each with ``scipy.stats.rankdata``.
+``stats_variance_2d``), reproduced operation by operation, down to the order of the
+floating-point sums, so that the numbers are the same floats (checked against ArviZ in
+``tests/growth/test_mcmc_stats.py``), but computed for many series at once: one argsort per
+series serves both the bulk and the folded ranks (the folded order is merged from it), the
+normal scores are looked up in a table of ``ndtri`` of the possible ranks, the bulk and both
+tail-indicator ESS share one batch of FFTs, and small numba loops do the sums of squares and
+Geyer's initial positive / monotone sequence truncation. Blocks of `_BLOCK` series run on up
+to `_MAX_THREADS` threads (the series never mix, so the result does not depend on it). ArviZ
+instead loops in Python over the series (through ``xarray.apply_ufunc``) and ranks each with
+``scipy.stats.rankdata``.
 
 ArviZ's conventions kept here:
 
@@ -22,7 +27,10 @@ ArviZ's conventions kept here:
   ``max``/``min`` semantics (a nan second argument is ignored, a nan first one kept);
 - the tail quantiles are R's type 7 (``scipy.stats.mstats.mquantiles(alphap=1, betap=1)``) of
   the unsplit draws, and the variances are ArviZ's numba ``stats_variance_1d`` (running sums
-  of ``x`` and ``x**2``), not ``np.var``.
+  of ``x`` and ``x**2``), not ``np.var`` (ArviZ's choice whenever numba is installed, as it
+  is with this package);
+- a series whose median is infinite (more than half its draws infinite) has a nan folded
+  R-hat, so its R-hat is the bulk one.
 
 Vehtari, Gelman, Simpson, Carpenter, Bürkner (2021), "Rank-normalization, folding, and
 localization: an improved R-hat for assessing convergence of MCMC", Bayesian Analysis 16(2),
@@ -173,6 +181,8 @@ class _Sorted:
         median = np.mean(self.values[:, n // 2 - 1 : n // 2 + 1], axis=-1)  # as np.median
         out = np.empty(self.values.shape)
         _folded_scores(self.values, self.order, median, _blom_scores(n), out)
+        # An infinite (or inf - inf) median folds some draws to nan: ArviZ's R-hat is then nan.
+        out[~np.isfinite(median)] = np.nan
         return out.reshape(self.split.shape)
 
 
