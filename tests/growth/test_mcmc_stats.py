@@ -160,9 +160,7 @@ def test_compute_diagnostics_equal_to_arviz(var_names):
         got = new.as_dict()[key]
         if isinstance(value, float) and np.isnan(value):
             assert np.isnan(got), key
-        elif isinstance(value, float):
-            np.testing.assert_allclose(got, value, rtol=1e-10, atol=0, err_msg=key)
-        else:
+        else:  # the same floats, not only close ones (the sums are done in ArviZ's order)
             assert got == value, key
     assert new.divergences == 2 and new.chains == 4 and new.draws == 400
 
