@@ -627,3 +627,12 @@ def test_bad_sampler_names_the_key():
     with pytest.raises(ConfigError) as info:
         fit_bayes(data, seed=0, sampler="stan")
     assert info.value.key == "growth.sampler"
+
+
+def test_kernel_sum_of_logs_equals_the_plain_sum_also_for_extreme_values():
+    from uncertain_cost.growth.kernel import _sum_log
+
+    rng = np.random.default_rng(2)
+    for values in (rng.uniform(0.01, 3.0, 83), np.array([1e-200, 1e-200, 3.0, 1e250, 1e250, 0.5, 2.0]),
+                   np.full(17, 1e-45), np.array([2.0])):
+        assert _sum_log(values) == pytest.approx(float(np.log(values).sum()), rel=1e-13, abs=1e-12)

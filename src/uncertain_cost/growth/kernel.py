@@ -41,6 +41,71 @@ def digamma(x: float) -> float:
     return result + math.log(x) - 0.5 * inv - series
 
 
+@njit(cache=True, error_model="numpy")
+def _sum_log(values):
+    """``sum(log(values))`` for positive ``values``: one log per block of 8 products.
+
+    A block whose product leaves [1e-290, 1e290] (possible only for extreme values) is
+    summed term by term instead.
+    """
+    total = 0.0
+    n = values.size
+    i = 0
+    while i < n:
+        stop = min(i + 8, n)
+        prod = 1.0
+        for j in range(i, stop):
+            prod *= values[j]
+        if 1e-290 <= prod <= 1e290:
+            total += math.log(prod)
+        else:
+            for j in range(i, stop):
+                total += math.log(values[j])
+        i = stop
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _cholesky_inverse(prec, chol, linv, prec_inv):
+    """Lower Cholesky factor ``chol`` of ``prec``, ``linv = chol^-1`` and ``prec_inv``; False unless positive definite.
+
+    Plain loops (no reordering: the matrices are K x K with K about 8, where vectorised
+    loops cost more than they save).
+    """
+    kdim = prec.shape[0]
+    for r in range(kdim):
+        for c in range(kdim):
+            chol[r, c] = 0.0
+            linv[r, c] = 0.0
+    for r in range(kdim):
+        for c in range(r + 1):
+            acc = prec[r, c]
+            for t in range(c):
+                acc -= chol[r, t] * chol[c, t]
+            if r == c:
+                if acc <= 0.0:
+                    return False
+                chol[r, r] = math.sqrt(acc)
+            else:
+                chol[r, c] = acc / chol[c, c]
+    # inverse from the Cholesky factor: L^-1 by forward substitution, then L^-T L^-1
+    for c in range(kdim):
+        linv[c, c] = 1.0 / chol[c, c]
+        for r in range(c + 1, kdim):
+            acc = 0.0
+            for t in range(c, r):
+                acc -= chol[r, t] * linv[t, c]
+            linv[r, c] = acc / chol[r, r]
+    for r in range(kdim):
+        for c in range(r + 1):
+            acc = 0.0
+            for t in range(r, kdim):
+                acc += linv[t, r] * linv[t, c]
+            prec_inv[r, c] = acc
+            prec_inv[c, r] = acc
+    return True
+
+
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, ii, centring, basis,
                   intercept_spread_sd, slope_spread_sd, loading_sd, scatter_method_sd, scatter_model_mean,
@@ -229,36 +294,8 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             sq[c, r] = acc2
         prec[r, r] += p0[r]
     # Cholesky by hand (K is 2M + 2 plus the extra columns): positive definite or reject the point
-    for r in range(kdim):
-        for c in range(kdim):
-            chol[r, c] = 0.0
-            linv[r, c] = 0.0
-    for r in range(kdim):
-        for c in range(r + 1):
-            acc = prec[r, c]
-            for t in range(c):
-                acc -= chol[r, t] * chol[c, t]
-            if r == c:
-                if acc <= 0.0:
-                    return -np.inf, grad
-                chol[r, r] = math.sqrt(acc)
-            else:
-                chol[r, c] = acc / chol[c, c]
-    # inverse from the Cholesky factor: L^-1 by forward substitution, then L^-T L^-1
-    for c in range(kdim):
-        linv[c, c] = 1.0 / chol[c, c]
-        for r in range(c + 1, kdim):
-            acc = 0.0
-            for t in range(c, r):
-                acc -= chol[r, t] * linv[t, c]
-            linv[r, c] = acc / chol[r, r]
-    for r in range(kdim):
-        for c in range(r + 1):
-            acc = 0.0
-            for t in range(r, kdim):
-                acc += linv[t, r] * linv[t, c]
-            prec_inv[r, c] = acc
-            prec_inv[c, r] = acc
+    if not _cholesky_inverse(prec, chol, linv, prec_inv):
+        return -np.inf, grad
     for k in range(kdim):  # b = X'Q u
         acc = 0.0
         for i in range(n_obs):
@@ -270,10 +307,9 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             acc += prec_inv[r, c] * b[c]
         alpha[r] = acc
     quad = 0.0
-    logdet = prior_logdet
     for j in range(n_obs):
         quad += qu[j] * u[j]
-        logdet += math.log(var_obs[j])
+    logdet = prior_logdet + _sum_log(var_obs)
     for k in range(kdim):
         quad -= b[k] * alpha[k]
         logdet += 2.0 * math.log(chol[k, k])
@@ -288,10 +324,17 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
             e[i] -= design_t[k, i] * alpha[k]
     for i in range(n_obs):
         e[i] *= qd[i]
-    for i in range(n_obs):
+    i = 0
+    while i + 4 <= n_obs:  # four rows of vt per pass over dk
+        e0, e1, e2, e3 = e[i], e[i + 1], e[i + 2], e[i + 3]
+        for j in range(n_obs):
+            dk[j] += e0 * vt[i, j] + e1 * vt[i + 1, j] + e2 * vt[i + 2, j] + e3 * vt[i + 3, j]
+        i += 4
+    while i < n_obs:
         ei = e[i]
         for j in range(n_obs):
             dk[j] += ei * vt[i, j]
+        i += 1
     for r in range(m):
         dload[r] = 0.0
     for j in range(n_obs):
@@ -319,7 +362,6 @@ def logp_and_grad(theta, x_rot, y_rot, xc0, p0, prior_logdet, eigvals, vt, mi, i
         # d/d log t of the spread columns: t^2 |X_t' e|^2 - t tr(X_t' S^-1 X_t), where
         # t tr(...) = sum over the block of (1 - (A^-1)_kk P0_kk) since A^-1 X'QX = I - A^-1 P0
         for which in range(2):
-            t = ta if which == 0 else tb
             blk0 = 1 if which == 0 else m + 2  # rows of design_t (the t-scaled block)
             xe2 = 0.0
             tr = 0.0

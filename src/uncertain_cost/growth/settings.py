@@ -28,7 +28,7 @@ class GrowthSettings:
         Central level of every growth interval (paper v2: 0.9; v1: 0.95).
     draws, tune, chains : int
         NUTS draws kept per chain, tuning steps, chains. ``tune`` None (default): the
-        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 400 for nutpie, 1000 for
+        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 300 for nutpie, 1000 for
         PyMC).
     target_accept : float
     center : {"median", "mean", "point"}

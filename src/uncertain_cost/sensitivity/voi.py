@@ -57,7 +57,7 @@ class ValueOfInformation:
     columns = VOI_COLUMNS
 
 
-def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2,
+def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2, cores: int = 2,
                       center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
                       year: int = VOI_YEAR, threshold_usd: float = VOI_THRESHOLD_USD) -> tuple[float, float]:
     """Posterior sd of the amortized slope and P(max cost of ``year`` > threshold), one fit.
@@ -70,6 +70,8 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
         Sampler seed (the same for every fit of the comparison).
     draws, tune, chains : int
         NUTS settings (``draws`` >= 100, as :func:`uncertain_cost.growth.fit_bayes` requires).
+    cores : int, default 2
+        Chains run side by side (the draws do not depend on it).
     center : str
         Observation of each model (see :func:`uncertain_cost.growth.fit_bayes`).
     sampler : {"pymc", "nutpie"}
@@ -91,7 +93,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
 
     with warnings.catch_warnings():  # short chains: diagnostics are expected to be loose
         warnings.simplefilter("ignore")
-        fit = fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=1,
+        fit = fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=cores,
                         center=center, sampler=sampler, log_likelihood=False)
     slope_sd = float(np.std(fit.draws("slope", _METHOD), ddof=1))
     forecast = forecast_costs(fit, [year], thresholds=(threshold_usd,), models_per_year=models_per_year)
@@ -102,7 +104,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
 
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
                          fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
-                         center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
+                         cores: int = 2, center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
                          progress: Callable[[str], None] | None = None,
                          only: Sequence[str] | None = None) -> ValueOfInformation:
     """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
@@ -123,7 +125,7 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
     fit : callable, optional
         ``fit(data, seed) -> (slope_sd, p_gt_1e9)``; default :func:`bayes_fit_summary` with
         ``draws``, ``tune``, ``chains``, ``center``, ``sampler`` and ``models_per_year``.
-    draws, tune, chains, center, sampler, models_per_year
+    draws, tune, chains, cores, center, sampler, models_per_year
         Passed to :func:`bayes_fit_summary` when ``fit`` is not given.
     progress : callable, optional
         Called with a one-line message before each fit.
@@ -141,8 +143,8 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
         raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
     if fit is None:
         def fit(data, fit_seed):
-            return bayes_fit_summary(data, seed=fit_seed, draws=draws, tune=tune, chains=chains, center=center,
-                                     sampler=sampler, models_per_year=models_per_year)
+            return bayes_fit_summary(data, seed=fit_seed, draws=draws, tune=tune, chains=chains, cores=cores,
+                                     center=center, sampler=sampler, models_per_year=models_per_year)
     say = progress if progress is not None else (lambda message: None)
     uncertain = list(inputs.uncertain())
     if only is not None:
