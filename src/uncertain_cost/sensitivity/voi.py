@@ -104,7 +104,8 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
 
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
                          fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
-                         cores: int = 2, center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
+                         cores: int = 2, center: str = "median", sampler: str = "pymc",
+                         models_per_year: int | None = None,
                          progress: Callable[[str], None] | None = None,
                          only: Sequence[str] | None = None) -> ValueOfInformation:
     """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
