@@ -173,7 +173,7 @@ def _timed_default_pymc(data, seed: int) -> dict:
 
 
 #: Steady-state pairs (stage, default) pooled by `measure`.
-REPEATS = 3
+REPEATS = 5
 
 
 def _pooled(fits: list[dict]) -> dict:
