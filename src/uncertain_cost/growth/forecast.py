@@ -37,6 +37,7 @@ from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.bayes import BayesResult, child_seeds
 from uncertain_cost.growth.data import DIM_COST_METHOD
 from uncertain_cost.growth.runs import RunsPosterior, calendar_counts, fit_runs_per_year
+from uncertain_cost.threads import elementwise
 
 __all__ = [
     "Forecast",
@@ -301,7 +302,8 @@ def forecast_costs(
             if key not in shared_t:
                 dof = p["nu"] if nu is None else np.full(s, float(nu))
                 effect = np.zeros_like(quant)  # only the runs that exist (stdtrit is the costly step)
-                effect[present] = special.stdtrit(np.broadcast_to(dof[:, None], quant.shape)[present], quant[present])
+                effect[present] = elementwise(special.stdtrit, np.broadcast_to(dof[:, None], quant.shape)[present],
+                                              quant[present])
                 shared_t[key] = effect
             log_cost = (p["intercept"][:, None] + p["slope"][:, None] * (t - p["year_ref"])
                         + p["scale"][:, None] * shared_t[key])

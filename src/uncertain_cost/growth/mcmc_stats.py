@@ -39,7 +39,6 @@ doi:10.1214/20-BA1221.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +48,8 @@ from numba import njit
 from scipy import fft
 from scipy.fftpack import next_fast_len  # ArviZ's: 5-smooth, unlike scipy.fft's
 from scipy.special import ndtri
+
+from uncertain_cost.threads import available_cpus
 
 __all__ = ["PosteriorSummary", "ess_bulk", "ess_tail", "rhat_rank", "summarize"]
 
@@ -391,11 +392,7 @@ def _validated(x, min_chains: int):
 
 def _threads() -> int:
     """Threads for `_map_blocks`: the CPUs this process may use, at most `_MAX_THREADS`."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, _MAX_THREADS))
+    return available_cpus(_MAX_THREADS)
 
 
 def _map_blocks(fn, x: np.ndarray, bad: np.ndarray, n_out: int) -> tuple[np.ndarray, ...]:
