@@ -30,7 +30,7 @@ What one replicate does (issue 10, item 3):
    single-method fit (PSIS-LOO, docs/growth.md section 3b), so each method is fitted alone
    with `uncertain_cost.growth.bayes.fit_bayes`, sampler, ``target_accept``, ``center`` and
    ``level`` from `GrowthSettings` defaults. Chains, draws and tuning steps default to the
-   stage's own (4 x 1000, the sampler's tuning: 400 for nutpie), one core per fit; every
+   stage's own (4 x 1000, the sampler's tuning: 300 for nutpie), one core per fit; every
    fit's R-hat, ESS and divergences are recorded and summarised.
 4. **Scores.** Whether the 50% and 90% central intervals of each method's slope cover the
    true slope (and the paper's OLS intervals, as a baseline); for the first forecast year,
@@ -674,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mc-draws", type=int, default=2000, help="engine draws forming the fit's Monte Carlo")
     parser.add_argument("--chains", type=int, default=None, help="default: the growth stage's (4)")
     parser.add_argument("--draws", type=int, default=None, help="default: the growth stage's (1000)")
-    parser.add_argument("--tune", type=int, default=None, help="default: the growth stage's sampler's (400)")
+    parser.add_argument("--tune", type=int, default=None, help="default: the growth stage's sampler's (DEFAULT_TUNE: 300 for nutpie)")
     parser.add_argument("--method-scatter", type=float, default=0.0)
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
                         help="run N simulation-based-calibration replicates instead (python -m benchmarks.sbc)")
