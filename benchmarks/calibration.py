@@ -674,7 +674,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mc-draws", type=int, default=2000, help="engine draws forming the fit's Monte Carlo")
     parser.add_argument("--chains", type=int, default=None, help="default: the growth stage's (4)")
     parser.add_argument("--draws", type=int, default=None, help="default: the growth stage's (1000)")
-    parser.add_argument("--tune", type=int, default=None, help="default: the growth stage's sampler's (DEFAULT_TUNE: 300 for nutpie)")
+    parser.add_argument("--tune", type=int, default=None,
+                        help="default: the growth stage's sampler's (DEFAULT_TUNE: 300 for nutpie)")
     parser.add_argument("--method-scatter", type=float, default=0.0)
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
                         help="run N simulation-based-calibration replicates instead (python -m benchmarks.sbc)")

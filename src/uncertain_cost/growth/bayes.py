@@ -798,8 +798,10 @@ def fit_bayes(
 
     from threadpoolctl import threadpool_limits
 
-    # One BLAS thread: the fit's matrices are small, and a BLAS pool's spinning threads would
-    # compete with nutpie's sampler threads and the numba kernels' threads for the cores.
+    # One BLAS thread: the fit's matrices are small, and a BLAS pool's spinning threads
+    # compete with nutpie's sampler threads and the numba kernels' threads for the cores
+    # (2026-12-02, 6 warm joint fits of 40 simulated models, 3 interleaved processes each:
+    # 6.3-7.1 s with the limit, 7.6-8.5 s without).
     with threadpool_limits(limits=1, user_api="blas"):
         t0 = time.perf_counter()
         gm = build_model(data, priors=priors, center=center, backend=backend, variant=variant,
