@@ -136,8 +136,9 @@ def trace_to_inference_data(trace, n: int):
     """Turn nutpie's raw Arrow trace into ``posterior`` (``theta``) and ``sample_stats``, without warm-up.
 
     The draws after tuning, value for value those of nutpie's own conversion
-    (``nutpie.sample(..., return_raw_trace=False)``), at a tenth of its time: that conversion
-    also builds the warm-up groups, which nothing here reads.
+    (``nutpie.sample(..., return_raw_trace=False)``), at about a seventh of its time (4 ms
+    against 26-39 ms for a warm fit of 4 x 1000 draws, 2026-12-02): that conversion also
+    builds the warm-up groups, which nothing here reads.
 
     Parameters
     ----------
