@@ -92,7 +92,10 @@ def test_same_seed_identical_summary_across_threads(small_config, tmp_path):
         subprocess.run([sys.executable, "-m", "uncertain_cost", "run", str(small_config), "--out", str(out),
                         "--quiet"], env=env, check=True, cwd=tmp_path)
         outs.append(out)
-    for name in ("summary.csv", "growth.csv", "tornado.csv", "sobol.csv", "devcost.csv"):
+    names = sorted(p.name for p in outs[0].glob("*.csv"))
+    assert {"summary.csv", "growth.csv", "tornado.csv", "sobol.csv", "devcost.csv"} <= set(names)
+    assert names == sorted(p.name for p in outs[1].glob("*.csv"))
+    for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
