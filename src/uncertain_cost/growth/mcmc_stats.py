@@ -451,10 +451,7 @@ def rhat_rank(x) -> np.ndarray:
         R-hat of each series; nan for a series with a nan, with fewer than 2 chains or 4
         draws, or constant.
     """
-    x, bad, clean = _validated(x, min_chains=2)
-    if clean is None:
-        return np.full(x.shape[0], np.nan)
-    return _map_blocks(_rhat_block, clean, bad, 1)[0]
+    return _per_series(_rhat_block, x, min_chains=2)
 
 
 def ess_bulk(x) -> np.ndarray:
@@ -470,10 +467,7 @@ def ess_bulk(x) -> np.ndarray:
     numpy.ndarray, shape (n_series,)
         Bulk ESS of each series; nan for a series with a nan or fewer than 4 draws.
     """
-    x, bad, clean = _validated(x, min_chains=1)
-    if clean is None:
-        return np.full(x.shape[0], np.nan)
-    return _map_blocks(_ess_bulk_block, clean, bad, 1)[0]
+    return _per_series(_ess_bulk_block, x, min_chains=1)
 
 
 def ess_tail(x) -> np.ndarray:
@@ -489,10 +483,15 @@ def ess_tail(x) -> np.ndarray:
     numpy.ndarray, shape (n_series,)
         Tail ESS of each series; nan for a series with a nan or fewer than 4 draws.
     """
-    x, bad, clean = _validated(x, min_chains=1)
+    return _per_series(_ess_tail_block, x, min_chains=1)
+
+
+def _per_series(block_fn, x, min_chains: int) -> np.ndarray:
+    """One statistic per series: ``block_fn`` over the valid series, nan for the rejected ones."""
+    x, bad, clean = _validated(x, min_chains=min_chains)
     if clean is None:
         return np.full(x.shape[0], np.nan)
-    return _map_blocks(_ess_tail_block, clean, bad, 1)[0]
+    return _map_blocks(block_fn, clean, bad, 1)[0]
 
 
 def _all_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
