@@ -8,7 +8,6 @@ size of at least 100 per chain (400 for four chains), for the bulk and for the t
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,27 +98,6 @@ def import_arviz():
     return arviz
 
 
-def _extreme(ds, pick) -> tuple[float, str]:
-    """Largest (``pick=np.nanargmax``) or smallest value over all variables, with its label."""
-    best, label = math.nan, ""
-    for name, da in ds.data_vars.items():
-        values = np.asarray(da.values, dtype=np.float64)
-        if values.size == 0 or np.all(np.isnan(values)):
-            continue
-        flat = int(pick(values))
-        value = float(values.ravel()[flat])
-        better = math.isnan(best) or (value > best if pick is np.nanargmax else value < best)
-        if better:
-            best = value
-            if values.ndim:
-                index = np.unravel_index(flat, values.shape)
-                coords = [str(da[dim].values[i]) for dim, i in zip(da.dims, index, strict=True)]
-                label = f"{name}[{', '.join(coords)}]"
-            else:
-                label = str(name)
-    return best, label
-
-
 def _divergences(idata) -> int:
     """Divergent transitions recorded in ``sample_stats`` (0 without them)."""
     if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
@@ -166,37 +144,6 @@ def compute_diagnostics(
         worst_r_hat=summary.worst_r_hat,
         worst_ess=summary.worst_ess,
         worst_ess_tail=summary.worst_ess_tail,
-        r_hat_threshold=float(r_hat_threshold),
-        ess_threshold=float(100.0 * chains if ess_threshold is None else ess_threshold),
-    )
-
-
-def _compute_diagnostics_arviz(
-    idata,
-    var_names: Sequence[str] | None = None,
-    *,
-    r_hat_threshold: float = 1.01,
-    ess_threshold: float | None = None,
-) -> Diagnostics:
-    """`compute_diagnostics` through ``az.rhat`` / ``az.ess`` (the reference its tests compare with)."""
-    az = import_arviz()
-    post = idata.posterior
-    if var_names is not None:
-        post = post[list(var_names)]
-    chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
-    r_hat, worst_r_hat = _extreme(az.rhat(post), np.nanargmax)
-    ess_bulk, worst_ess = _extreme(az.ess(post, method="bulk"), np.nanargmin)
-    ess_tail, worst_ess_tail = _extreme(az.ess(post, method="tail"), np.nanargmin)
-    return Diagnostics(
-        r_hat_max=r_hat,
-        ess_bulk_min=ess_bulk,
-        ess_tail_min=ess_tail,
-        divergences=_divergences(idata),
-        chains=chains,
-        draws=draws,
-        worst_r_hat=worst_r_hat,
-        worst_ess=worst_ess,
-        worst_ess_tail=worst_ess_tail,
         r_hat_threshold=float(r_hat_threshold),
         ess_threshold=float(100.0 * chains if ess_threshold is None else ess_threshold),
     )
