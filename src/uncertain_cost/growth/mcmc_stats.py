@@ -531,7 +531,7 @@ class PosteriorSummary:
 
 
 def _extreme(values: np.ndarray, spans: list[tuple[int, int]], labels: list[str], largest: bool) -> tuple[float, str]:
-    """First extreme over the variables in order (nan ignored), like the ArviZ reference in ``tests/growth/test_mcmc_stats.py``."""
+    """First extreme over the variables in order (nan ignored), as the ArviZ reference of the tests."""
     pick = np.nanargmax if largest else np.nanargmin
     best, label = np.nan, ""
     for start, stop in spans:
