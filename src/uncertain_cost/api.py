@@ -26,11 +26,20 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["run", "estimate", "load_config", "Estimate"]
 
 
+def _current(config: Config, key: str) -> Any:
+    """Value of dotted ``key`` (``"run.draws"``) in ``config`` (a sentinel when it has none)."""
+    section, _, name = key.partition(".")
+    return getattr(getattr(config, section, None), name, _MISSING)
+
+
+_MISSING = object()
+
+
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
     if config is None:
         return default_config(overrides)
     if isinstance(config, Config):
-        if not overrides:
+        if all(_current(config, key) == value for key, value in overrides.items()):
             return config
         path = config.path
         if path is None:
@@ -108,6 +117,8 @@ class Estimate:
         Amortized components (median USD).
     notes : tuple of str
         Extrapolations and assumptions the estimate made.
+    reference_month_source : str
+        Why these dollars: ``"latest month of the PPI deflator"`` or ``"reference_month"``.
     """
 
     name: str
@@ -116,6 +127,13 @@ class Estimate:
     rows: tuple[dict, ...]
     components: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    reference_month_source: str = "latest month of the PPI deflator"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name, notes, rows, components, reference_month, reference_month_source`` (the CLI's JSON)."""
+        return {"name": self.name, "notes": list(self.notes), "rows": [dict(r) for r in self.rows],
+                "components": dict(self.components), "reference_month": self.reference_month,
+                "reference_month_source": self.reference_month_source}
 
     def summary(self) -> pd.DataFrame:
         """One row per method (``amortized``, ``cloud``, ``acquisition``)."""
@@ -155,7 +173,13 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     Estimate
     """
     from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.hypothetical import Hypothetical, check_reference_month, estimate_run, latest_deflator_month
+    from uncertain_cost.hypothetical import (
+        Hypothetical,
+        check_reference_month,
+        check_start,
+        estimate_run,
+        latest_deflator_month,
+    )
 
     overrides: dict[str, Any] = {"run.draws": draws}
     if seed is not None:
@@ -173,14 +197,18 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
         tables, _ = read_epoch_snapshot(cfg.data.epoch_dir)
     else:
         tables = load_embedded_tables()
+    try:
+        check_start(tables, start, days)
+    except ValueError as err:
+        raise ConfigError("start", str(err)) from None
     if reference_month is None:
-        month = latest_deflator_month(tables)
+        month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
     else:
         try:
-            month = check_reference_month(tables, reference_month)
+            month, how = check_reference_month(tables, reference_month), "reference_month"
         except ValueError as err:
             raise ConfigError("reference_month", str(err)) from None
     out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
     return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),
-                    dict(out["components"]), tuple(out["notes"]))
+                    dict(out["components"]), tuple(out["notes"]), how)

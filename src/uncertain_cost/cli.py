@@ -28,8 +28,6 @@ def _program_name() -> str:
 MAX_SEED = 2**63 - 1
 #: longest hypothetical training run ``estimate --days`` accepts (10 years)
 MAX_ESTIMATE_DAYS = 3653.0
-#: how far past the data's last PPI month ``estimate --start`` may lie
-MAX_EXTRAPOLATION_YEARS = 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -245,72 +243,44 @@ def _cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_start(start, days: float, tables) -> None:
-    """``estimate --start`` must lie within the data's dates (plus a bounded extrapolation)."""
-    from datetime import date
-
-    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if math.isfinite(v)]
-    first_year = max(int(months[0][:4]), min(tables.electricity))
-    first = date(first_year, int(months[0][5:7]) if int(months[0][:4]) == first_year else 1, 1)
-    last = date(int(months[-1][:4]) + MAX_EXTRAPOLATION_YEARS, 12, 31)
-    if start < first:
-        raise ConfigError("--start", f"{start.isoformat()} is before the data (price index and electricity "
-                                     f"prices start {first.isoformat()})")
-    if start.toordinal() + days > last.toordinal():
-        raise ConfigError("--start", f"{start.isoformat()} + {days:g} days ends after {last.isoformat()}, "
-                                     f"more than {MAX_EXTRAPOLATION_YEARS} years past the data "
-                                     f"(last price index month {months[-1]})")
+#: API argument -> the estimate option that sets it (error messages name what the user typed)
+_ESTIMATE_OPTIONS = {"start": "--start", "reference_month": "--reference-month"}
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
-    from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.errors import ConfigError
-    from uncertain_cost.hypothetical import (
-        Hypothetical,
-        check_reference_month,
-        estimate_csv,
-        estimate_run,
-        latest_deflator_month,
-    )
+    from uncertain_cost.api import estimate
+    from uncertain_cost.hypothetical import estimate_csv
     from uncertain_cost.money import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
     _check_draws(config, args)
-    start = args.start
-    tables = load_embedded_tables()
-    if config.data.epoch_dir is not None:
-        from uncertain_cost.data.epoch import read_epoch_snapshot
-
-        tables, _ = read_epoch_snapshot(config.data.epoch_dir)
-    _check_start(start, args.days, tables)
-    run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
-    if args.reference_month is None:
-        month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
-    else:
-        try:
-            month, how = check_reference_month(tables, args.reference_month), "--reference-month"
-        except ValueError as err:
-            raise ConfigError("--reference-month", str(err)) from None
-    result = estimate_run(tables, config.inputs, run, reference_month=month,
-                          draws=config.run.draws, seed=config.run.seed,
-                          interconnect_fraction=config.run.interconnect_fraction)
+    try:
+        est = estimate(chip=args.chip, quantity=args.quantity, days=args.days, start=args.start,
+                       organization=args.organization, config=config, draws=config.run.draws,
+                       reference_month=args.reference_month)
+    except ConfigError as exc:
+        if exc.key not in _ESTIMATE_OPTIONS:
+            raise
+        raise ConfigError(_ESTIMATE_OPTIONS[exc.key], exc.message, exc.source) from None
+    how = "--reference-month" if est.reference_month_source == "reference_month" else est.reference_month_source
+    payload = {**est.to_dict(), "reference_month_source": how}
     if args.json:
-        print(json.dumps({**result, "reference_month": month, "reference_month_source": how}, indent=2))
+        print(json.dumps(payload, indent=2))
         return 0
     if args.csv:
-        print(estimate_csv(result, month), end="")
+        print(estimate_csv(payload, est.reference_month), end="")
         return 0
-    print(f"{result['name']} (USD of {month}, the {how}; {config.run.draws:,} draws)")
+    print(f"{est.name} (USD of {est.reference_month}, the {how}; {est.draws:,} draws)")
     print(f"{'method':12s} {'point':>10s} {'median':>10s} {'90% interval':>24s}")
-    for row in result["rows"]:
+    for row in est.rows:
         interval = f"{format_usd(row['p5_usd'])} - {format_usd(row['p95_usd'])}"
         print(f"{row['method']:12s} {format_usd(row['point_usd']):>10s} {format_usd(row['median_usd']):>10s} "
               f"{interval:>24s}")
     print("amortized components (medians): " + ", ".join(
-        f"{k} {format_usd(v)}" for k, v in result["components"].items()))
-    for note in result["notes"]:
+        f"{k} {format_usd(v)}" for k, v in est.components.items()))
+    for note in est.notes:
         print(f"note: {note}")
     return 0
 

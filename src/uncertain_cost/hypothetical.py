@@ -21,7 +21,8 @@ from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
 __all__ = ["Hypothetical", "hypothetical_facts", "estimate_run", "latest_deflator_month", "check_reference_month",
-           "ESTIMATE_CSV_COLUMNS", "estimate_csv"]
+           "ESTIMATE_CSV_COLUMNS", "estimate_csv", "check_start",
+           "MAX_EXTRAPOLATION_YEARS"]
 
 ESTIMATE_CSV_COLUMNS = ("name", "method", "point_usd", "median_usd", "mean_usd", "p5_usd", "p95_usd",
                         "reference_month")
@@ -52,6 +53,40 @@ def check_reference_month(tables: Tables, month: str) -> str:
         raise ValueError(f"expected a month YYYY-MM from {first} to {latest_deflator_month(tables)} "
                          f"(months of the PPI deflator), got {month!r}")
     return month
+
+
+#: how far past the data's last PPI month a hypothetical run may end
+MAX_EXTRAPOLATION_YEARS = 20
+
+
+def check_start(tables: Tables, start: date, days: float) -> None:
+    """Check that a run from ``start`` for ``days`` lies within the data's dates (plus a bounded extrapolation).
+
+    Parameters
+    ----------
+    tables : Tables
+    start : datetime.date
+    days : float
+
+    Raises
+    ------
+    ValueError
+        Naming the first date of the price index and electricity prices, or the last month
+        it may extrapolate to (:data:`MAX_EXTRAPOLATION_YEARS` past the data).
+    """
+    import math
+
+    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if math.isfinite(v)]
+    first_year = max(int(months[0][:4]), min(tables.electricity))
+    first = date(first_year, int(months[0][5:7]) if int(months[0][:4]) == first_year else 1, 1)
+    last = date(int(months[-1][:4]) + MAX_EXTRAPOLATION_YEARS, 12, 31)
+    if start < first:
+        raise ValueError(f"{start.isoformat()} is before the data (price index and electricity "
+                         f"prices start {first.isoformat()})")
+    if start.toordinal() + days > last.toordinal():
+        raise ValueError(f"{start.isoformat()} + {days:g} days ends after {last.isoformat()}, "
+                         f"more than {MAX_EXTRAPOLATION_YEARS} years past the data "
+                         f"(last price index month {months[-1]})")
 
 
 def estimate_csv(result: dict, reference_month: str) -> str:
