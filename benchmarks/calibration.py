@@ -8,7 +8,7 @@ Run from the repository root::
 What one replicate does (issue 10, item 3):
 
 1. **The real engine.** Once per study, the default config (`uncertain_cost.config.default_config`,
-   the repository's ``config.toml``) is resolved (`uncertain_cost.runner.prepare_run`) and its
+   the repository's ``config.toml``) is resolved (`uncertain_cost.data.load.resolve`) and its
    frontier models are pushed through `uncertain_cost.engine.simulate` for ``mc_draws + first +
    replicates`` draws of the inputs from their priors (draw ``i`` of the engine depends only on
    its seed and ``i``, so a longer run repeats a shorter one's draws). The first ``mc_draws`` draws are the
@@ -162,16 +162,16 @@ def engine_monte_carlo(seed: int, mc_draws: int, n_truth: int) -> EngineMonteCar
         If ``mc_draws < 2`` or ``n_truth < 1``.
     """
     from uncertain_cost.config import default_config
+    from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth.ols import fit_ols
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.runner import prepare_run
 
     if mc_draws < 2 or n_truth < 1:
         raise ValueError(f"need mc_draws >= 2 and n_truth >= 1, got {mc_draws} and {n_truth}")
     engine_seed = _int_seed(np.random.SeedSequence(seed, spawn_key=(0,)))
     config = default_config()
-    prepared = prepare_run(config)
+    prepared = resolve(config)
     n = mc_draws + n_truth
     sim = simulate(prepared.facts, config.inputs, n, engine_seed, keep_draws=n,
                    chunk_blocks=config.run.chunk_blocks, interconnect_fraction=config.run.interconnect_fraction)

@@ -23,7 +23,7 @@ from uncertain_cost.errors import (  # noqa: E402
 
 def __getattr__(name: str):
     """Import the API lazily, so that ``import uncertain_cost`` and ``--help`` stay light."""
-    if name in ("run", "estimate", "load_config", "Estimate"):
+    if name in ("run", "write", "estimate", "load_config", "Estimate"):
         from uncertain_cost import api
 
         return getattr(api, name)
@@ -41,6 +41,7 @@ def __getattr__(name: str):
 __all__ = [
     "__version__",
     "run",
+    "write",
     "estimate",
     "load_config",
     "Config",

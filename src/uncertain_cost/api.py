@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from uncertain_cost.config import Config, default_config, load_config, parse_config
 from uncertain_cost.errors import ConfigError
+from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "estimate", "load_config", "Estimate"]
+__all__ = ["run", "write", "estimate", "load_config", "Estimate"]
 
 
 def _current(config: Config, key: str) -> Any:
@@ -52,7 +53,7 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
         seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
-        backend: str | None = None, workers: int | None = None) -> RunResult:
+        backend: str | None = None, workers: int | None = None, progress: Progress | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -70,6 +71,8 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
         Override ``execution.workers`` (a Dask LocalCluster of this many processes).
+    progress : Progress, optional
+        Where stage messages go (the command line's); replaces ``quiet``.
 
     Returns
     -------
@@ -83,8 +86,7 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     uncertain_cost.ConfigError
         For a bad config, before any work.
     """
-    from uncertain_cost.pipeline import Progress
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.pipeline import run_config
 
     overrides: dict[str, Any] = {}
     if draws is not None:
@@ -97,7 +99,29 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
-    return run_config(_config(config, overrides), Progress(quiet=quiet))
+    return run_config(_config(config, overrides), progress or Progress(quiet=quiet))
+
+
+def write(result: RunResult, destination: str | Path, *, force: bool = False) -> Path:
+    """Write the run folder of ``result`` (CSV/JSON tables, results.nc, figures, report) atomically.
+
+    Parameters
+    ----------
+    result : RunResult
+    destination : str or pathlib.Path
+    force : bool, default False
+        Replace a folder that is not a previous run folder of this tool.
+
+    Returns
+    -------
+    pathlib.Path
+        The completed folder.
+    """
+    from uncertain_cost.writer import OutputLock, check_destination, write_run
+
+    check_destination(destination, force)
+    with OutputLock(destination):
+        return write_run(destination, result, force=force)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Command line: argv -> config -> pipeline -> report. Exit codes; no business logic.
+"""Command line: argv -> config -> API (run, write, estimate) -> exit code. No business logic.
 
 Exit codes: 0 success, 2 a user error (bad config, data or argument; one line on stderr,
 no traceback), 1 an environment error (read-only place, full disk, too little memory; one
@@ -177,8 +177,8 @@ def _check_draws(config, args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from uncertain_cost.pipeline import Progress
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.api import run, write
+    from uncertain_cost.progress import Progress
     from uncertain_cost.writer import OutputLock, check_destination
 
     config = _load(args)
@@ -187,9 +187,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_destination(out, args.force)
     progress = Progress(quiet=args.quiet)
     with OutputLock(out):
-        result = run_config(config, progress)
+        result = run(config, progress=progress)
         progress.stage(f"writing {out}")
-        folder = result.write(out, force=args.force)
+        folder = write(result, out, force=args.force)
     if not args.quiet:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -200,13 +200,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from uncertain_cost.pipeline import load_facts
-    from uncertain_cost.runner import preflight
+    from uncertain_cost.data.load import resolve
 
     config = _load(args)
     _check_draws(config, args)
-    facts, skipped, _ = load_facts(config, rules=config.stages.selection)
-    preflight(config, facts)
+    resolved = resolve(config)
+    facts, skipped = resolved.facts, resolved.skipped
     print(f"config {config.source} (sha256 {config.sha256[:12]}) is valid")
     print(f"run: {config.run}")
     print(f"{'input':26s} {'scope':10s} {'central':>10s}  distribution")

@@ -9,12 +9,13 @@ import numpy as np
 import xarray as xr
 
 from uncertain_cost import __version__
+from uncertain_cost.config import Config
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation
 from uncertain_cost.sampling.streams import SEED_SCHEME
 from uncertain_cost.units import COMPONENTS, DIM_COMPONENT, DIM_DRAW, DIM_METHOD, DIM_MODEL, METHODS
 
-__all__ = ["Provenance", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
+__all__ = ["Provenance", "provenance_of", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = (
     "model", "method", "publication_date", "publication_year", "chip", "point_usd", "median_usd", "mean_usd",
@@ -61,6 +62,18 @@ class Provenance:
             "seed_scheme": self.seed_scheme,
             "currency": f"USD of {self.reference_month}",
         }
+
+
+def provenance_of(config: Config, facts: ModelFacts) -> Provenance:
+    """Provenance of a run of ``config`` on ``facts`` (seed, config hash and file, data snapshot, draws)."""
+    return Provenance(
+        seed=config.run.seed,
+        config_sha256=config.sha256,
+        config_path=config.path.name if config.path else "embedded-default",
+        reference_month=config.run.reference_month,
+        data_snapshot=facts.snapshot or "embedded",
+        n_draws=config.run.draws,
+    )
 
 
 def _reported(facts: ModelFacts) -> np.ndarray:

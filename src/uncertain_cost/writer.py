@@ -52,8 +52,6 @@ __all__ = [
     "write_json",
     "write_netcdf",
     "split_timing",
-    "figure_png",
-    "save_figure",
 ]
 
 #: Key written into every run folder's ``provenance.json``; its presence is what makes a
@@ -161,31 +159,6 @@ def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[st
     tree.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
     with open(path, "wb") as handle:
         handle.write(buffer.getbuffer())
-
-
-def figure_png(fig, dpi: int = 120) -> bytes:
-    """Render a matplotlib figure as PNG bytes (tight box, no software metadata) and close it.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    dpi : int, default 120
-
-    Returns
-    -------
-    bytes
-    """
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def save_figure(fig, path: Path, dpi: int = 120) -> None:
-    """Save a matplotlib figure as PNG and close it."""
-    Path(path).write_bytes(figure_png(fig, dpi=dpi))
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -521,8 +494,8 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
         An OS error while writing, e.g. a full disk (exit 1); no partial folder is left
         and the previous destination is intact.
     """
-    from uncertain_cost.narrative import html_report, markdown_report
-    from uncertain_cost.reporting import collect
+    from uncertain_cost.reporting.content import collect
+    from uncertain_cost.reporting.report import html_report, markdown_report
     from uncertain_cost.result import FIGURE_DATA, TABLES
     from uncertain_cost.results import method_counts
 

@@ -196,12 +196,12 @@ def test_full_disk_is_one_line_exit_1_and_keeps_previous_run(tiny, small_tmpfs, 
 
 def test_read_only_place_is_refused_before_any_work(tiny, small_tmpfs, capsys, monkeypatch):
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
-    import uncertain_cost.runner as runner
+    import uncertain_cost.pipeline as pipeline
 
     def never(*args, **kwargs):
         raise AssertionError("the pipeline ran although --out is not writable")
 
-    monkeypatch.setattr(runner, "run_config", never)
+    monkeypatch.setattr(pipeline, "run_config", never)
     assert main(["run", str(tiny), "--out", str(small_tmpfs / "out"), "--quiet"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "Read-only file system" in lines[0]

@@ -314,7 +314,7 @@ def test_import_failure_leaves_the_earlier_import_intact(tmp_path, monkeypatch):
 
 def test_imported_folder_runs_like_the_snapshot(tmp_path):
     from uncertain_cost.config import load_config
-    from uncertain_cost.pipeline import load_facts
+    from uncertain_cost.data.load import load_facts
 
     out = tmp_path / "tables"
     import_epoch(FIXTURES / "epoch-mini-2025", out)

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from uncertain_cost.config import load_config
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.data.selection import SelectionRules
 from uncertain_cost.engine import point_costs
-from uncertain_cost.pipeline import load_facts
 
 from epoch_paths import snapshot
 

@@ -1,7 +1,9 @@
 """The report shows the forecast's assumptions (runs per year, tails) and the backtest table."""
 
 from report_fixtures import make_artifacts
-from uncertain_cost.reporting import collect, html_document, markdown_document
+from uncertain_cost.reporting.content import collect
+from uncertain_cost.reporting.html import html_document
+from uncertain_cost.reporting.markdown import markdown_document
 
 
 def _run():

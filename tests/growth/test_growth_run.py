@@ -31,7 +31,7 @@ def test_settings_validated_with_key_names():
 
 
 def test_ols_rows_without_pymc(tmp_path):
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.pipeline import run_config
 
     config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
                            "development": {"enabled": False}, "report": {"png": False}})
@@ -47,16 +47,17 @@ def test_from_cost_dataset_reads_a_real_run(tmp_path):
     import numpy as np
     import xarray as xr
 
+    from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth import GrowthData
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.runner import finish_run, prepare_run
+    from uncertain_cost.pipeline import run_steps
 
     config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
                            "development": {"enabled": False}, "report": {"png": False}})
-    prepared = prepare_run(config)
+    prepared = resolve(config)
     sim = simulate(prepared.facts, config.inputs, 2000, config.run.seed, keep_draws=config.run.keep_draws)
-    folder = finish_run(prepared, sim).write(tmp_path / "run")
+    folder = run_steps(config, prepared, sim).write(tmp_path / "run")
     ds = xr.open_datatree(folder / "results.nc")["costs"].to_dataset()
     assert "cost_method" in ds["cost"].dims
     from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data_from_run(prepared.facts, sim)

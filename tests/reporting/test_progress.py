@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from uncertain_cost.pipeline import Progress as PipelineProgress
 from uncertain_cost.progress import Progress, format_bar
+from uncertain_cost.progress import Progress as PipelineProgress
 
 REPO = Path(__file__).resolve().parents[2]
 
