@@ -117,6 +117,7 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "impute_window_years": _positive,
         "impute_multi_hardware": _bool,
         "tpu_prices": _choice("snapshot", "paper"),
+        "rules": _choice("paper", "epoch_2025"),
     },
     "report": {
         "html": _bool,
@@ -184,6 +185,10 @@ class DataSettings:
         only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
+    rules : {"paper", "epoch_2025"}
+        The paper's choices (default) or those of Epoch AI's mid-2025 pipeline for
+        same-date price ties, cloud chip-hours and year-mode hardware counting (see
+        :mod:`uncertain_cost.data.rules`).
     """
 
     epoch_dir: Path | None = None
@@ -193,6 +198,7 @@ class DataSettings:
     impute_window_years: float = 1.0
     impute_multi_hardware: bool = True
     tpu_prices: str = "snapshot"
+    rules: str = "paper"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,10 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         from uncertain_cost.data.epoch import select_tpu_prices
 
         tables = select_tpu_prices(tables, config.data.tpu_prices)
+    if config.data.rules != "paper":
+        from dataclasses import replace
+
+        tables = replace(tables, rules=tables.rules.with_rule_set(config.data.rules))
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
     selection = select_frontier(tables, rules)
