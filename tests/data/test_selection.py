@@ -200,12 +200,32 @@ def test_residual_from_trend_fits_every_date_and_keeps_top_bins():
         for y in range(2010, 2030)
     ]
     rules = SelectionRules(method="residual_from_trend", percentile=20)
-    # 20 models -> 20 one-model bins; the top 4 are the +1 bumps; the publication window
-    # (2015-10-01 .. 2024-01-01) is applied after the cut
-    assert select_frontier(records, rules).names == ("M2017", "M2019")
-    wide = SelectionRules(method="residual_from_trend", percentile=20, start=date(2000, 1, 1),
-                          end=date.max)
-    assert select_frontier(records, wide).names == ("M2012", "M2017", "M2019", "M2025")
+    # 20 models -> 20 one-model bins; the top 4 are the +1 bumps; Epoch's rule applies no
+    # publication window
+    assert not rules.applies_window
+    assert select_frontier(records, rules).names == ("M2012", "M2017", "M2019", "M2025")
+    # a window (2015-10-01 .. 2024-01-01) only when asked for, after the cut
+    windowed = SelectionRules(method="residual_from_trend", percentile=20, publication_window=True)
+    assert select_frontier(records, windowed).names == ("M2017", "M2019")
+    # every other rule applies it unless told not to
+    assert SelectionRules().applies_window and not SelectionRules(publication_window=False).applies_window
+
+
+def test_residual_from_trend_cuts_at_python_rounded_indices():
+    # the top k of 20 bins start at index round(N / 20 * (20 - k)) of the sorted residuals
+    import random
+
+    def top(n, percentile):
+        resid = list(range(n))
+        random.Random(n).shuffle(resid)
+        records = [_rec(f"R{i}", f"{2000 + i}-01-01", 10 ** (20 + 0.3 * i + r / 1000)) for i, r in enumerate(resid)]
+        return len(select_frontier(records, SelectionRules(method="residual_from_trend", percentile=percentile)))
+
+    # N = 25, top 5 %: round(23.75) = 24 -> 1 model (pandas.qcut's quantile edge keeps 2)
+    assert top(25, 5) == 1
+    # N = 10, top 15 %: round(8.5) = 8, half to even -> 2 models (half up would keep 1)
+    assert top(10, 15) == 2
+    assert top(40, 20) == 8
 
 
 def test_end_none_means_no_upper_bound():
@@ -237,4 +257,4 @@ def test_2024_snapshot_alternative_rules_epoch_definitions():
     tables, _ = read_epoch_snapshot(snapshot("2024-06"))
     counts = {m: len(select_frontier(tables, SelectionRules(method=m, percentile=p)))
               for m, p in (("backward_window_percentile", 15), ("residual_from_trend", 20))}
-    assert counts == {"backward_window_percentile": 70, "residual_from_trend": 65}
+    assert counts == {"backward_window_percentile": 70, "residual_from_trend": 78}
