@@ -28,7 +28,8 @@ def test_rule_sets_and_defaults(tables):
     assert (tables.rules.price_ties, tables.rules.cloud_chip_hours, tables.rules.impute_counting) == RULE_SETS["paper"]
     assert tables.rules.with_rule_set("paper") is tables.rules
     epoch = tables.rules.with_rule_set("epoch_2025")
-    assert (epoch.price_ties, epoch.cloud_chip_hours, epoch.impute_counting) == ("table_order", "quantity_time", "epoch")
+    chosen = (epoch.price_ties, epoch.cloud_chip_hours, epoch.impute_counting)
+    assert chosen == ("table_order", "quantity_time", "epoch")
     with pytest.raises(ValueError, match="unknown rule set"):
         tables.rules.with_rule_set("epoch_2026")
 
