@@ -64,6 +64,9 @@ TIE_MODES = ("all", "first")
 RESIDUAL_BINS = 20
 #: rules with a frozen list ``frontier-lists/<rule>.json`` (``frontier_list``)
 FROZEN_LIST_RULES = METHODS[:4]
+#: keys of a ``[selection]`` table
+SELECTION_KEYS = ("method", "top_n", "percentile", "max_rank", "finetunes", "ties", "window_years", "start",
+                  "end", "require_notability", "include", "exclude", "frontier_list", "publication_window")
 
 _DEFAULT_PERCENTILE = {
     "top_n": 20.0,
@@ -216,22 +219,7 @@ class SelectionRules:
         ConfigError
             On an unknown key (the message lists the valid ones) or a bad value.
         """
-        valid = (
-            "method",
-            "top_n",
-            "percentile",
-            "max_rank",
-            "finetunes",
-            "ties",
-            "window_years",
-            "start",
-            "end",
-            "require_notability",
-            "include",
-            "exclude",
-            "frontier_list",
-            "publication_window",
-        )
+        valid = SELECTION_KEYS
         if not isinstance(section, Mapping):
             raise ConfigError(
                 "selection", f"expected a table, got {type(section).__name__}", source
