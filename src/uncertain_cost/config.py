@@ -330,9 +330,24 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     if sha256 is None:
         hashed = {k: v for k, v in raw.items() if k != "execution"}  # where it runs never changes results
         sha256 = hashlib.sha256(repr(sorted(hashed.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    stages = parse_stage_settings(sections, source)
+    _check_frontier_list(stages.selection, data, source)
     return Config(path, sha256, run, data, inputs, MappingProxyType(sections),
-                  stages=parse_stage_settings(sections, source), raw=given,
+                  stages=stages, raw=given,
                   overrides=MappingProxyType(dict(overrides or {})))
+
+
+def _check_frontier_list(selection: Any, data: DataSettings, source: str) -> None:
+    """Check that ``[selection] frontier_list`` has a snapshot folder holding that frozen list."""
+    rule = getattr(selection, "frontier_list", "")
+    if not rule:
+        return
+    if data.epoch_dir is None:
+        raise ConfigError("selection.frontier_list", "needs data.epoch_dir, a snapshot folder with frontier-lists/",
+                          source)
+    path = data.epoch_dir / "frontier-lists" / f"{rule}.json"
+    if not path.is_file():
+        raise ConfigError("selection.frontier_list", f"no frozen list {path}", source)
 
 
 @dataclass(frozen=True)

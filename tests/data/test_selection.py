@@ -347,3 +347,17 @@ def test_frontier_list_config_errors_name_the_key(section):
     with pytest.raises(ConfigError) as exc:
         SelectionRules.from_config(section, source="run.toml")
     assert exc.value.key == f"selection.{next(iter(section))}" and exc.value.source == "run.toml"
+
+
+def test_frontier_list_needs_a_snapshot_with_the_list(tmp_path):
+    from uncertain_cost.config import parse_config
+
+    with pytest.raises(ConfigError, match="needs data.epoch_dir") as exc:
+        parse_config({"selection": {"frontier_list": "top_n"}})
+    assert exc.value.key == "selection.frontier_list"
+    with pytest.raises(ConfigError, match="no frozen list"):
+        parse_config({"data": {"epoch_dir": str(tmp_path)}, "selection": {"frontier_list": "top_n"}})
+    (tmp_path / "frontier-lists").mkdir()
+    (tmp_path / "frontier-lists" / "top_n.json").write_text('{"1": ["A"]}')
+    config = parse_config({"data": {"epoch_dir": str(tmp_path)}, "selection": {"frontier_list": "top_n"}})
+    assert config.stages.selection.frontier_list == "top_n"

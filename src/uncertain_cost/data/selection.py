@@ -473,8 +473,8 @@ def _frozen_list(rules: SelectionRules, folder: str | Path | None) -> set[str]:
     path = Path(folder) / f"{rules.frontier_list}.json"
     try:
         buckets = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(buckets, dict):
-            raise ValueError("expected a JSON object of bucket -> model names")
+        if not isinstance(buckets, dict) or not all(isinstance(v, list) for v in buckets.values()):
+            raise ValueError("expected a JSON object of bucket -> list of model names")
         if rules.method == "top_n":
             keep = [v for k, v in buckets.items() if int(k) <= rules.top_n]
         else:
