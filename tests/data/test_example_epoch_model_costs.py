@@ -31,6 +31,7 @@ def test_example_parses_to_epochs_rules():
     assert rules.end.year == 9999
     assert config.data.impute_hardware == "most_common_of_year"
     assert config.data.impute_multi_hardware is False
+    assert (config.data.rules, config.data.tpu_prices) == ("epoch_2025", "paper")
     assert config.run.reference_month == "2024-12" and config.run.finetunes == "drop"
 
 
