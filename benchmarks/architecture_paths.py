@@ -2,16 +2,18 @@
 
 Issue 23's done-when metrics, measured on a real run with :func:`sys.setprofile`:
 
-- **config path**: from the CLI ``run`` entry to the writer, every call of a function of
-  ``src/uncertain_cost`` that receives the run's config (a ``Config`` argument, or an object
-  carrying it as ``.config``, such as the ``RunResult`` the writer gets) is one step;
-- **Monte Carlo path**: within :func:`uncertain_cost.engine.simulate`, every call that
-  receives its ``InputSet``.
+- **config path**: from the CLI ``run`` entry to its hand-off to the writer, every hand-off of the run's
+  config (a call of a package function from another package module with a ``Config``
+  argument, or an object carrying it as ``.config``, such as the ``RunResult`` the writer
+  gets);
+- **Monte Carlo path**: inside the first :func:`uncertain_cost.engine.simulate` call, every
+  hand-off of its ``InputSet`` (or of an object carrying it as ``.inputs``).
 
-Consecutive steps in the same module are one visit. *Modules* is the number of distinct
-modules on the path; a *climb* is a step from a module to one in a higher layer than the
-previous step's (the layers of ``tests/test_architecture.py``; inside the engine layer,
-sampling < costs < engine < execution), i.e. the path coming back up after going down.
+A call of a method on the carried object itself (``config.section(...)``) is the object being
+used, not a hand-off. *Modules* counts the distinct modules the path visits (the entry and
+every callee); a *climb* is a distinct hand-off from a module to one in a higher layer (the
+layers of ``tests/test_architecture.py``; inside the engine layer sampling < costs < engine <
+execution): control going back up the layers instead of down.
 
 Run: ``PYTHONPATH=src:. python -m benchmarks.architecture_paths [config.toml] [--draws N]``;
 prints both paths and one JSON line.
@@ -74,38 +76,54 @@ def _arguments(frame) -> list:
     return [frame.f_locals.get(name) for name in names]
 
 
-def trace_paths(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Run ``uncertain_cost.cli.main(argv)`` under a profiler; return (config path, Monte Carlo path)."""
+def trace_paths(argv: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Run ``uncertain_cost.cli.main(argv)`` under a profiler; return the (caller, callee) hand-offs of both paths."""
     import uncertain_cost
     from uncertain_cost.cli import main
     from uncertain_cost.config import Config
     from uncertain_cost.inputs import InputSet
 
     package = Path(uncertain_cost.__file__).resolve().parent
-    config_path: list[str] = []
-    mc_path: list[str] = []
-    inside: list[object] = []  # the InputSet of the simulate call being followed, with its frame
+    config_path: list[tuple[str, str]] = []
+    mc_path: list[tuple[str, str]] = []
+    state: dict = {"inputs": None, "frame": None, "done": False}
 
     def carries_config(value) -> bool:
         return isinstance(value, Config) or isinstance(getattr(value, "config", None), Config)
 
+    def carries_inputs(value) -> bool:
+        return value is state["inputs"] or getattr(value, "inputs", None) is state["inputs"]
+
+    def caller(frame) -> str | None:
+        up = frame.f_back
+        while up is not None:
+            module = _module(up, package)
+            if module is not None:
+                return module
+            up = up.f_back
+        return None
+
     def profile(frame, event, arg):
-        if event == "return" and inside and inside[1] is frame:
-            inside.clear()
+        if event == "return" and frame is state["frame"]:
+            state.update(inputs=None, frame=None, done=True)
         if event != "call":
             return
         module = _module(frame, package)
         if module is None:
             return
         args = _arguments(frame)
-        if any(carries_config(a) for a in args):
-            config_path.append(module)
-        if not inside and module == "uncertain_cost.engine" and frame.f_code.co_name == "simulate":
+        # a method of the carried object itself (``self``) is the object being used, not a hand-off
+        handed = args[1:] if frame.f_code.co_varnames[:1] == ("self",) else args
+        if any(carries_config(a) for a in handed):
+            config_path.append((caller(frame), module))
+        if (not state["done"] and state["inputs"] is None and module == "uncertain_cost.engine"
+                and frame.f_code.co_name == "simulate"):
             found = [a for a in args if isinstance(a, InputSet)]
             if found:
-                inside[:] = [found[0], frame]
-        if inside and any(a is inside[0] or getattr(a, "inputs", None) is inside[0] for a in args):
-            mc_path.append(module)
+                state.update(inputs=found[0], frame=frame)
+                return
+        if state["inputs"] is not None and any(carries_inputs(a) for a in handed):
+            mc_path.append((caller(frame), module))
 
     sys.setprofile(profile)
     try:
@@ -117,12 +135,17 @@ def trace_paths(argv: list[str]) -> tuple[list[str], list[str]]:
     return config_path, mc_path
 
 
-def summarize(path: list[str], rank) -> dict:
-    """Visits (consecutive repeats merged), distinct modules and climbs of a path."""
-    visits = [m for k, m in enumerate(path) if k == 0 or path[k - 1] != m]
-    climbs = [(a, b) for a, b in zip(visits, visits[1:], strict=False) if rank(b) > rank(a)]
-    return {"modules": len(dict.fromkeys(visits)), "climbs": len(climbs), "visits": visits,
-            "climbs_at": [f"{a} -> {b}" for a, b in climbs]}
+def summarize(handoffs: list[tuple[str, str]], rank, start: str, until: str | None = None) -> dict:
+    """Modules visited (``start`` and every callee, up to the first hand-off to ``until``) and climbs.
+
+    A climb is a distinct hand-off from a module to one in a higher layer.
+    """
+    steps = [(a, b) for a, b in handoffs if a is not None and a != b]
+    if until is not None and any(b == until for _, b in steps):
+        steps = steps[:next(k for k, (_, b) in enumerate(steps) if b == until) + 1]
+    visits = list(dict.fromkeys([start] + [b for _, b in steps]))
+    climbs = list(dict.fromkeys(f"{a} -> {b}" for a, b in steps if rank(b) > rank(a)))
+    return {"modules": len(visits), "climbs": len(climbs), "visits": visits, "climbs_at": climbs}
 
 
 def main(args: list[str] | None = None) -> dict:
@@ -135,7 +158,8 @@ def main(args: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         config_path, mc_path = trace_paths(["run", opts.config, "--out", str(Path(tmp) / "run"), "--quiet",
                                             "--draws", str(opts.draws)])
-    out = {"config": summarize(config_path, rank), "monte_carlo": summarize(mc_path, rank)}
+    out = {"config": summarize(config_path, rank, "uncertain_cost.cli", until="uncertain_cost.writer"),
+           "monte_carlo": summarize(mc_path, rank, "uncertain_cost.engine")}
     for name, found in out.items():
         print(f"{name}: {found['modules']} modules, {found['climbs']} climbs")
         print("  " + " -> ".join(m.removeprefix("uncertain_cost.") for m in found["visits"]))

@@ -244,3 +244,27 @@ def test_no_function_over_100_lines():
 def test_backends_never_call_back_into_the_pipeline(module):
     above = {b for (a, b) in graph() if a == module and layer(b) >= layer("uncertain_cost.pipeline")}
     assert above == set()
+
+
+@pytest.mark.slow
+def test_following_the_config_and_the_inputs(tmp_path):
+    """Issue 23's done-when figures on a small run (the default config's: benchmarks/architecture_paths.py)."""
+    import sys
+
+    sys.path.insert(0, str(SRC.parent))
+    try:
+        from benchmarks.architecture_paths import _layer_of, summarize, trace_paths
+    finally:
+        sys.path.pop(0)
+    config = tmp_path / "small.toml"
+    config.write_text("[run]\ndraws = 2000\nkeep_draws = 500\n[growth]\nbayes = false\n[sensitivity]\nsobol = false\n"
+                      "[report]\npng = false\n", encoding="utf-8")
+    config_path, mc_path = trace_paths(["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    rank = _layer_of()
+    followed = summarize(config_path, rank, "uncertain_cost.cli", until="uncertain_cost.writer")
+    assert followed["visits"][:3] == ["uncertain_cost.cli", "uncertain_cost.api", "uncertain_cost.pipeline"]
+    assert followed["visits"][-1] == "uncertain_cost.writer"
+    assert followed["modules"] <= 8 and followed["climbs"] <= 3, followed
+    inputs = summarize(mc_path, rank, "uncertain_cost.engine")
+    assert "uncertain_cost.sampling.design" in inputs["visits"]
+    assert inputs["climbs"] <= 1, inputs

@@ -25,7 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from uncertain_cost import engine
-from uncertain_cost.config import Config
+from uncertain_cost.config import Config, RunSettings
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import CostArrays, Simulation, point_costs, simulate_blocks
 from uncertain_cost.errors import ConfigError
@@ -81,15 +81,25 @@ class ExecutionSettings:
         ConfigError
             ``scheduler`` together with ``workers``, or either without ``backend = "dask"``.
         """
-        table = config.section("execution")
+        return cls.from_table(config.section("execution"), config.source)
+
+    @classmethod
+    def from_table(cls, table: Mapping, source: str = "<config>") -> ExecutionSettings:
+        """Read an ``[execution]`` table (values already type-checked); ``source`` names the file in errors.
+
+        Raises
+        ------
+        ConfigError
+            ``scheduler`` together with ``workers``, or either without ``backend = "dask"``.
+        """
         out = cls(**table)
         if out.scheduler is not None and out.workers is not None:
             raise ConfigError("execution.workers", "give scheduler (an existing cluster) or workers (a local one), "
-                              "not both", config.source)
+                              "not both", source)
         if out.backend == "local":
             for key in ("scheduler", "workers"):
                 if getattr(out, key) is not None:
-                    raise ConfigError(f"execution.{key}", "only used with backend = \"dask\"", config.source)
+                    raise ConfigError(f"execution.{key}", "only used with backend = \"dask\"", source)
         return out
 
 
@@ -189,11 +199,9 @@ class MonteCarloJob:
     interconnect_fraction: float = 0.19
 
     @classmethod
-    def of(cls, config: Config, facts: ModelFacts) -> MonteCarloJob:
-        """Make the Monte Carlo job of ``facts`` under ``config``'s inputs and ``[run]`` options."""
-        run = config.run
-        return cls(facts, config.inputs, run.draws, run.seed, run.keep_draws, run.chunk_blocks,
-                   run.interconnect_fraction)
+    def of(cls, run: RunSettings, inputs: InputSet, facts: ModelFacts) -> MonteCarloJob:
+        """Make the Monte Carlo job of ``facts`` under ``inputs`` and the ``[run]`` options ``run``."""
+        return cls(facts, inputs, run.draws, run.seed, run.keep_draws, run.chunk_blocks, run.interconnect_fraction)
 
     def simulate(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
         """Run it here (:func:`uncertain_cost.engine.simulate`)."""

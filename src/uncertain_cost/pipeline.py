@@ -45,13 +45,14 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         Any mistake in the config or a scenario, before any sampling.
     """
     progress = progress or Progress(quiet=True)
-    execution = ExecutionSettings.from_config(config)
-    scenarios = scenario_configs(config)
+    execution = ExecutionSettings.from_table(config.section("execution"), config.source)
+    scenarios = scenario_configs(config) if config.section("scenarios") else {}
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
     resolved = {name: _resolve(name, cfg, progress) for name, cfg in jobs.items()}
     results: dict[str | None, RunResult] = {}
     with open_backend(execution, config.source) as backend:
-        handles = {name: backend.submit(MonteCarloJob.of(cfg, resolved[name].facts)) for name, cfg in jobs.items()}
+        handles = {name: backend.submit(MonteCarloJob.of(cfg.run, cfg.inputs, resolved[name].facts))
+                   for name, cfg in jobs.items()}
         if backend.describe():
             progress.stage(backend.describe())
         for name, cfg in jobs.items():
@@ -82,7 +83,7 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     """
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
-    provenance = provenance_of(config, facts)
+    provenance = provenance_of(run, config.sha256, config.path, facts)
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level)
     growth = stages.growth_step(settings.growth, facts, sim, run.seed, run.reference_month, progress)
     development = stages.development_step(settings.development, facts, sim, run.seed, progress)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from uncertain_cost import __version__
-from uncertain_cost.config import Config
+from uncertain_cost.config import RunSettings
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation
 from uncertain_cost.sampling.streams import SEED_SCHEME
@@ -64,15 +65,15 @@ class Provenance:
         }
 
 
-def provenance_of(config: Config, facts: ModelFacts) -> Provenance:
-    """Provenance of a run of ``config`` on ``facts`` (seed, config hash and file, data snapshot, draws)."""
+def provenance_of(run: RunSettings, config_sha256: str, config_path: Path | None, facts: ModelFacts) -> Provenance:
+    """Provenance of a run (``[run]`` options ``run``, the config's hash and file) on ``facts``."""
     return Provenance(
-        seed=config.run.seed,
-        config_sha256=config.sha256,
-        config_path=config.path.name if config.path else "embedded-default",
-        reference_month=config.run.reference_month,
+        seed=run.seed,
+        config_sha256=config_sha256,
+        config_path=config_path.name if config_path else "embedded-default",
+        reference_month=run.reference_month,
         data_snapshot=facts.snapshot or "embedded",
-        n_draws=config.run.draws,
+        n_draws=run.draws,
     )
 
 
