@@ -86,3 +86,45 @@ def test_the_stamp_follows_the_content_of_every_file(tmp_path):
     b.write_text("y = 1\n")
     os.utime(b, ns=(b.stat().st_atime_ns, b.stat().st_mtime_ns + 2_000_000))
     assert kernel_cache.source_stamp(group) == first
+
+
+SIMULATE = textwrap.dedent("""
+    from factories import GPT4, make_facts
+    from uncertain_cost.defaults import load_input_defaults
+    from uncertain_cost.engine import simulate
+    from uncertain_cost.inputs import parse_inputs
+
+    inputs = parse_inputs(load_input_defaults(), defaults_source="priors/inputs.toml")
+    sim = simulate(make_facts(GPT4), inputs, 1000, 7, keep_draws=10)
+    print(repr(float(sim.totals["amortized"][:, 0].sum())), repr(float(sim.point.total("amortized")[0, 0])))
+""")
+
+
+@pytest.mark.slow
+def test_an_edit_to_costs_py_reaches_the_fused_kernel(tmp_path):
+    """Copy the package, change the energy term in costs.row_costs, and see engine._fused_kernel use it."""
+    import shutil
+
+    package = tmp_path / "src" / "uncertain_cost"
+    shutil.copytree(SRC / "uncertain_cost", package, ignore=shutil.ignore_patterns("__pycache__"))
+    script = tmp_path / "simulate.py"
+    script.write_text(SIMULATE, encoding="utf-8")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(package.parent), str(Path(__file__).resolve().parents[1])])}
+
+    def run() -> list[float]:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=900,
+                              check=True, cwd=SRC.parent)
+        return [float(v) for v in done.stdout.split()]
+
+    before = run()
+    assert run() == before  # from the cache: same numbers
+    costs_py = package / "costs.py"
+    source = costs_py.read_text(encoding="utf-8")
+    edited = source.replace("energy = (tdp_kw[m] * power_ratio[m]", "energy = 2.0 * (tdp_kw[m] * power_ratio[m]")
+    assert edited != source
+    costs_py.write_text(edited, encoding="utf-8")
+    engine_stamp = (package / "engine.py").stat().st_mtime_ns
+    after = run()
+    assert (package / "engine.py").stat().st_mtime_ns == engine_stamp  # engine.py untouched
+    assert after[0] > before[0] and after[1] > before[1]  # the Monte Carlo (fused kernel) and the point path
