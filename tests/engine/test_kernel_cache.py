@@ -110,6 +110,7 @@ def test_an_edit_to_costs_py_reaches_the_fused_kernel(tmp_path):
     script = tmp_path / "simulate.py"
     script.write_text(SIMULATE, encoding="utf-8")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "UNCERTAIN_COST_PRIORS": str(SRC.parent / "priors"),
            "PYTHONPATH": os.pathsep.join([str(package.parent), str(Path(__file__).resolve().parents[1])])}
 
     def run() -> list[float]:
