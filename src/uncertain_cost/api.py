@@ -23,7 +23,7 @@ from uncertain_cost.result import RunResult
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "estimate", "load_config", "Estimate"]
+__all__ = ["run", "estimate", "load_config", "example_config", "example_names", "Estimate"]
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
@@ -39,6 +39,58 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
     if isinstance(config, Mapping):
         return parse_config(config, overrides=overrides)
     return load_config(Path(config), overrides)
+
+
+def _examples_dir() -> Path:
+    """Find the example configs: the repository's ``examples/`` in a checkout, else the wheel's copy."""
+    from importlib import resources
+
+    here = Path(__file__).resolve()
+    if here.parents[1].name == "src" and (here.parents[2] / "examples").is_dir():
+        return here.parents[2] / "examples"
+    return Path(str(resources.files("uncertain_cost") / "examples"))
+
+
+def example_names() -> tuple[str, ...]:
+    """Names of the example configs shipped with the package (``"paper-v1"``, ``"scenarios"``, ...)."""
+    return tuple(sorted(p.stem for p in _examples_dir().glob("*.toml")))
+
+
+def example_config(name: str, **overrides: Any) -> Config:
+    """Load one of the example configs shipped with the package (also from an installed wheel).
+
+    Parameters
+    ----------
+    name : str
+        ``"paper-v1"``, ``"scenarios"``, ... (see :func:`example_names`; ``.toml`` optional).
+    **overrides
+        Dotted keys as for :func:`load_config` (``**{"run.draws": 1000}``).
+
+    Returns
+    -------
+    Config
+        Paths inside the example (such as an ``epoch_dir``) resolve relative to the example's file.
+
+    Raises
+    ------
+    uncertain_cost.ConfigError
+        For an unknown name, naming the closest matches.
+
+    Examples
+    --------
+    >>> import uncertain_cost as uc                                  # doctest: +SKIP
+    >>> result = uc.run(uc.example_config("paper-v1"), draws=2000)   # doctest: +SKIP
+    """
+    import difflib
+
+    stem = str(name).removesuffix(".toml").removeprefix("examples/")
+    path = _examples_dir() / f"{stem}.toml"
+    if not path.is_file():
+        names = example_names()
+        close = difflib.get_close_matches(stem, names, n=3, cutoff=0.4)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ConfigError("example", f"no example {stem!r}; {hint}examples: {', '.join(names)}")
+    return load_config(path, dict(overrides) or None)
 
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,

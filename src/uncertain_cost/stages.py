@@ -131,8 +131,10 @@ def growth_stage(art, progress: Progress) -> None:
     from uncertain_cost.growth.priors import plot_prior_predictive
 
     art.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=config.run.seed)
+    fit = {"fit": str(outcome.idata.posterior.attrs.get("fit", "")),  # every group names the fit it belongs to
+           "headline_fit": str(outcome.facts.headline["estimator"]) if outcome.facts is not None else ""}
     for group in outcome.idata.groups():
-        art.groups[group] = outcome.idata[group]
+        art.groups[group] = outcome.idata[group].assign_attrs(fit)
 
 
 def _fans_dataset(fans: dict) -> xr.Dataset:
