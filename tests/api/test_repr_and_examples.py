@@ -53,3 +53,20 @@ def test_example_config_by_name():
 def test_unknown_example_suggests_the_closest():
     with pytest.raises(uc.ConfigError, match=r"no example 'paper-v2'; did you mean 'paper-v1'\?"):
         uc.example_config("paper-v2")
+
+
+@pytest.mark.slow  # one Bayesian growth fit
+def test_results_nc_names_the_fit_of_its_posterior(tmp_path):
+    import arviz as az
+    import xarray as xr
+
+    result = uc.run(REPO / "config.toml", draws=2000, seed=3)
+    out = result.write(tmp_path / "run")
+    growth = result.table("growth")
+    headline = growth[(growth.method == "amortized") & growth.headline.astype(str).eq("True")].estimator.iloc[0]
+    posterior = xr.open_dataset(out / "results.nc", group="posterior", engine="h5netcdf")
+    assert posterior.attrs["fit"] in set(growth.estimator) and posterior.attrs["headline_fit"] == headline
+    for group in ("posterior_predictive", "sample_stats", "log_likelihood"):
+        attrs = xr.open_dataset(out / "results.nc", group=group, engine="h5netcdf").attrs
+        assert attrs["fit"] == posterior.attrs["fit"]
+    assert len(az.summary(posterior, var_names=["slope"])) >= 1
