@@ -94,8 +94,8 @@ def example_config(name: str, **overrides: Any) -> Config:
 
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
-        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
-        backend: str | None = None, workers: int | None = None) -> RunResult:
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
+        backend: str | None = None, workers: int | None = None, progress: bool | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -107,8 +107,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``run.draws`` / ``run.seed``.
     epoch_dir : str or pathlib.Path, optional
         Override ``data.epoch_dir`` (an Epoch AI export folder).
-    quiet : bool, default True
-        No progress messages on stderr.
+    quiet : bool, optional
+        No stage lines or progress bars (the opposite of ``progress``).
+    progress : bool, optional
+        Stage lines and progress bars (draws, each Bayesian fit) on stderr, or in a Jupyter
+        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``).
     backend : {"local", "dask"}, optional
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
@@ -126,7 +129,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     uncertain_cost.ConfigError
         For a bad config, before any work.
     """
+    import sys
+
     from uncertain_cost.pipeline import Progress
+    from uncertain_cost.progress import in_notebook
+    from uncertain_cost.quiet import quiet_run
     from uncertain_cost.runner import run_config
 
     overrides: dict[str, Any] = {}
@@ -140,7 +147,14 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
-    return run_config(_config(config, overrides), Progress(quiet=quiet))
+    show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
+    reporter = Progress(quiet=not show)
+    with reporter.activate(), quiet_run() as noted:
+        result = run_config(_config(config, overrides), reporter)
+    if show:
+        for note in noted:
+            print(f"note: {note}", file=sys.stderr)
+    return result
 
 
 @dataclass(frozen=True)

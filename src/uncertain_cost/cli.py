@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -43,7 +44,6 @@ class _Parser(argparse.ArgumentParser):
 def _suggest(message: str) -> str:
     """Add the closest valid choice to argparse's "invalid choice: 'rn' (choose from ...)" message."""
     import difflib
-    import re
 
     found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
     if not found:
@@ -220,8 +220,14 @@ def _check_draws(config, args: argparse.Namespace) -> None:
                           None if key == "--draws" else config.source)
 
 
+#: the runner's note on skipped rows, said by reason in the closing lines instead
+_SKIPPED_NOTE = re.compile(r"^\d+ rows or models skipped \(see skipped\.csv\)$")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from uncertain_cost.pipeline import Progress
+    from uncertain_cost.quiet import quiet_run
+    from uncertain_cost.reporting.overview import closing_lines
     from uncertain_cost.runner import run_config
     from uncertain_cost.writer import OutputLock, check_destination
 
@@ -230,16 +236,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "default")
     check_destination(out, args.force)
     progress = Progress(quiet=args.quiet)
-    with OutputLock(out):
+    with OutputLock(out), progress.activate(), quiet_run() as noted:
         result = run_config(config, progress)
         progress.stage(f"writing {out}")
         folder = result.write(out, force=args.force)
     if not args.quiet:
-        for note in result.notes:
+        for note in noted + [n for n in result.notes if not _SKIPPED_NOTE.match(n)]:
             print(f"note: {note}", file=sys.stderr)
-        print(folder)
         written = [Path(folder) / n for n in ("report.html", "report.md") if (Path(folder) / n).exists()]
-        progress.finished(written[0] if written else f"{folder} (no report: [report] html and markdown off)")
+        report = written[0] if written else f"{folder} (no report: [report] html and markdown off)"
+        for line in closing_lines(result, report):
+            print(line)
     return 0
 
 
