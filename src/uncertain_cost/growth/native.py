@@ -120,7 +120,7 @@ def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, se
     sampler = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                             target_accept=target_accept, progress_bar=progress,
                             low_rank_modified_mass_matrix=bool(low_rank), return_raw_trace=True, blocking=False)
-    trace = _wait_with_bar(sampler, chains * (tune + draws), f"NUTS {chains} chains x ({tune} tune + {draws})")
+    trace = _wait_with_bar(sampler, chains * (tune + draws), f"NUTS {chains} chains x ({tune} tune + {draws} draws)")
     idata = trace_to_inference_data(trace, n)
     idata.posterior.attrs["sampling_time"] = time.perf_counter() - t0
     return idata
