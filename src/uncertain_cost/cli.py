@@ -221,7 +221,7 @@ def _check_draws(config, args: argparse.Namespace) -> None:
 
 
 #: the runner's note on skipped rows, said by reason in the closing lines instead
-_SKIPPED_NOTE = re.compile(r"^\d+ rows or models skipped \(see skipped\.csv\)$")
+_SKIPPED_NOTE = re.compile(r"^(\[[^]]*\] )?\d+ rows or models skipped \(see skipped\.csv\)$")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -129,3 +129,14 @@ def test_scenarios_section_only_when_present():
     art.tables["summary.csv"] = (art.tables["summary.csv"][0] + extra, ())
     text = markdown_document(collect(art.result()))
     assert "## Scenarios side by side" in text and "| model | baseline | cheap chips |" in text
+
+
+def test_charts_of_a_scenario_run_draw_the_first_scenario():
+    art = make_artifacts()
+    extra = [{**r, "scenario": "cheap chips", "median_usd": r["median_usd"] / 2} for r in art.tables["summary.csv"][0]]
+    for r in art.tables["summary.csv"][0]:
+        r["scenario"] = "baseline"
+    art.tables["summary.csv"] = (art.tables["summary.csv"][0] + extra, ())
+    page = html_document(collect(art.result(png=False)))
+    assert page.count('id="chart-cost-vs-year"') == 1 and "Scenario baseline" in page
+    assert page.count('["Model 0","unknown",') == 2 * 3  # hover rows: two charts x three methods, not x2

@@ -34,7 +34,9 @@ def plotly_script() -> str:
 
 
 def _usable(content: ReportContent, method: str) -> list[dict]:
-    return [r for r in content.models if r["method"] == method and not r.get("scenario")
+    """Drawable rows of ``method`` (with scenarios: the first scenario's, the others are in its section)."""
+    first = content.scenarios()[0] if content.scenarios() else ""
+    return [r for r in content.models if r["method"] == method and (r.get("scenario") or "") == first
             and all(math.isfinite(r[k]) and r[k] > 0 for k in ("median", "lo", "hi"))]
 
 

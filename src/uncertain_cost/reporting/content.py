@@ -237,9 +237,13 @@ def _backtest_text(backtest: tuple) -> str:
 def _organizations(result) -> dict:
     """Model -> developer organisation, from the run's ``figure_data/models`` (empty when absent)."""
     ds = result.group("figure_data/models")
-    if ds is None or "organization" not in ds:
+    if ds is None or "organization" not in ds or "model" not in ds["organization"].dims:
         return {}
-    return {str(m): str(o) for m, o in zip(ds["model"].values, ds["organization"].values, strict=True)}
+    names = [str(m) for m in ds["model"].values]
+    # with scenarios the array has a scenario dimension too: a model's first non-empty entry
+    rows = ds["organization"].transpose("model", ...).values.reshape(len(names), -1)
+    return {m: next((str(v) for v in row if str(v) not in ("", "nan", "None")), "")
+            for m, row in zip(names, rows, strict=True)}
 
 
 def _table_attrs(result, name: str) -> dict:

@@ -76,9 +76,10 @@ def _growth(content: ReportContent) -> list[str]:
 
 def _cost_vs_year(content: ReportContent) -> list[str]:
     month = _esc(content.reference_month)
+    which = f" Scenario {_esc(content.scenarios()[0])} (all scenarios: see below)." if content.scenarios() else ""
     out = [f'<p class="muted">Median (dot) and {pct(content.level)} interval (bar) of each frontier model against '
            f"its publication date, USD of {month}, log scale. Hover a dot for the model, its developer and chip; "
-           "click a method in the legend to show or hide it.</p>", cost_vs_year_chart(content)]
+           f"click a method in the legend to show or hide it.{which}</p>", cost_vs_year_chart(content)]
     pngs = [_image(content, f"cost_vs_year_{m}.png", f"cost vs year with trend, {m}") for m in content.methods()]
     return out + [_details("Static figures with the fitted trends (PNG, as written beside the report)", pngs)]
 

@@ -18,7 +18,18 @@ __all__ = ["costliest", "headline_growth_row", "next_year_threshold", "skipped_b
 
 
 def _rows(result, name: str) -> list[dict]:
-    return result.records(name)[0] if result.has_table(name) else []
+    """Rows of a table; with scenarios, those of the first scenario (the others are in the report)."""
+    rows = result.records(name)[0] if result.has_table(name) else []
+    if rows and "scenario" in rows[0]:
+        first = rows[0]["scenario"]
+        rows = [r for r in rows if r["scenario"] == first]
+    return rows
+
+
+def _scenario(result) -> str:
+    """`` (scenario NAME)`` for a run with scenarios, else ""."""
+    rows = result.records("summary")[0] if result.has_table("summary") else []
+    return f" (scenario {rows[0]['scenario']})" if rows and "scenario" in rows[0] else ""
 
 
 def _truthy(value) -> bool:
@@ -27,7 +38,7 @@ def _truthy(value) -> bool:
 
 def costliest(result) -> dict | None:
     """Return the summary row of the costliest model by amortized point estimate (None without one)."""
-    rows = [r for r in _rows(result, "summary") if r["method"] == "amortized" and not r.get("scenario")
+    rows = [r for r in _rows(result, "summary") if r["method"] == "amortized"
             and math.isfinite(float(r["point_usd"]))]
     return max(rows, key=lambda r: float(r["point_usd"])) if rows else None
 
@@ -70,7 +81,8 @@ def skipped_by_reason(result, top: int = 4) -> str:
     counts = Counter(_reason(r.get("reason", "")) for r in rows).most_common()
     shown = ", ".join(f"{reason} {n}" for reason, n in counts[:top])
     rest = sum(n for _, n in counts[top:])
-    return f"{len(rows)} rows skipped ({shown}{f', other {rest}' if rest else ''}; see skipped.csv)"
+    return (f"{len(rows)} rows skipped{_scenario(result)} ({shown}{f', other {rest}' if rest else ''}; "
+            "see skipped.csv)")
 
 
 def _facts(result) -> list[str]:
@@ -91,6 +103,8 @@ def _facts(result) -> list[str]:
     chance = next_year_threshold(result)
     if chance is not None:
         lines.append(f"P(costliest run of {chance[0]} > $1B): {chance[1]:.0%}")
+    if lines:
+        lines[0] += _scenario(result)
     return lines
 
 
@@ -107,7 +121,7 @@ def overview_lines(result) -> list[str]:
     """
     prov = result.provenance
     summary = _rows(result, "summary")
-    counts = Counter(r["method"] for r in summary if not r.get("scenario"))
+    counts = Counter(r["method"] for r in summary)
     order = [m for m in ("amortized", "cloud", "acquisition") if m in counts] + sorted(
         m for m in counts if m not in ("amortized", "cloud", "acquisition"))
     models = len({r["model"] for r in summary})
