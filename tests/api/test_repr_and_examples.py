@@ -70,3 +70,15 @@ def test_results_nc_names_the_fit_of_its_posterior(tmp_path):
         attrs = xr.open_dataset(out / "results.nc", group=group, engine="h5netcdf").attrs
         assert attrs["fit"] == posterior.attrs["fit"]
     assert len(az.summary(posterior, var_names=["slope"])) >= 1
+
+
+FAST = {"run": {"draws": 500}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
+        "development": {"enabled": False}, "report": {"png": False}}
+
+
+def test_run_progress_on_request_and_silent_by_default_in_scripts(capsys):
+    uc.run(FAST)
+    assert capsys.readouterr().err == ""  # a script (not a notebook): silent unless asked
+    uc.run(FAST, progress=True)
+    err = capsys.readouterr().err
+    assert "sampling 500 draws" in err and "\r" not in err  # captured (not a terminal): lines, no bars
