@@ -105,7 +105,9 @@ def test_value_of_information_states_its_noise():
     voi = [{"input": "(none: full uncertainty)", "slope_sd": 0.05, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": 0.7,
             "p_gt_1e9_change": 0.0},
            {"input": "tpu_price", "slope_sd": 0.0526, "slope_sd_reduction": -0.052, "p_gt_1e9_2027": 0.6,
-            "p_gt_1e9_change": -0.1}]
+            "p_gt_1e9_change": -0.1},
+           {"input": "training_time", "slope_sd": 0.05, "slope_sd_reduction": -0.0004, "p_gt_1e9_2027": 0.7,
+            "p_gt_1e9_change": 0.0}]
     art.tables["value_of_information.csv"] = (voi, ())
     result = art.result()
     result.tree["tables/value_of_information"].attrs.update({"draws": 4000, "chains": 2, "year": 2027,
@@ -116,7 +118,8 @@ def test_value_of_information_states_its_noise():
     assert rows[1] == ("tpu_price", "0.0526", "-5.2 ± 2.2", "60.0%", "-10.0 ± 1.4")
     assert "P(> $1B in 2027)" in header
     note = voi_note(content)
-    assert "negative reduction (tpu_price)" in note and "two standard errors" in note
+    assert rows[2][2] == "0.0 ± 2.2"  # within the noise: no sign, not called negative
+    assert "negative reduction beyond the noise (tpu_price)" in note and "two standard errors" in note
 
 
 def test_scenarios_section_only_when_present():

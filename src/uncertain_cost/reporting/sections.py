@@ -219,10 +219,15 @@ def voi_table(content: ReportContent):
     out = []
     for r in rows:
         out.append((str(r["input"]), f"{float(r['slope_sd']):.4f}",
-                    f"{100 * float(r['slope_sd_reduction']):+.1f}{sd_pm}" if r is not rows[0] else "–",
+                    f"{_signed(100 * float(r['slope_sd_reduction']))}{sd_pm}" if r is not rows[0] else "–",
                     f"{float(r[prob]):.1%}" if prob else "–",
-                    f"{100 * float(r[change]):+.1f}{p_pm}" if change and r is not rows[0] else "–"))
+                    f"{_signed(100 * float(r[change]))}{p_pm}" if change and r is not rows[0] else "–"))
     return header, out
+
+
+def _signed(value: float) -> str:
+    """One decimal with its sign; "0.0" for what rounds to zero (never "-0.0")."""
+    return "0.0" if round(value, 1) == 0 else f"{value:+.1f}"
 
 
 def voi_note(content: ReportContent) -> str:
@@ -231,7 +236,8 @@ def voi_note(content: ReportContent) -> str:
         return ""
     noise = _voi_noise(content)
     s = content.voi_settings
-    negative = [r["input"] for r in content.value_of_information[1:] if float(r["slope_sd_reduction"]) < 0]
+    floor = -noise[0] if noise else 0.0  # negative beyond the sampling noise
+    negative = [r["input"] for r in content.value_of_information[1:] if float(r["slope_sd_reduction"]) < floor]
     text = (f"Each row refits the growth model with one input held at its central value ({s.get('chains', '?')} "
             f"chains x {s.get('draws', '?')} draws per fit, {s.get('mc_draws', '?')} Monte Carlo draws). ")
     if noise:
@@ -240,7 +246,8 @@ def voi_note(content: ReportContent) -> str:
                  "to chains x draws, so it is a lower bound: a figure inside its ± is indistinguishable from "
                  "zero. ")
     if negative:
-        text += (f"A negative reduction ({', '.join(negative)}) means the fit came out wider with the input known: "
+        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the fit came out wider with "
+                 "the input known: "
                  "holding an input at its centre also moves the costs the fit sees, not only their spread, so "
                  "these figures rank inputs roughly rather than measure exactly what learning an input is worth.")
     return text
