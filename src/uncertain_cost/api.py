@@ -149,11 +149,13 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.workers"] = workers
     show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
     reporter = Progress(quiet=not show)
-    with reporter.activate(), quiet_run() as noted:
+    if not show:  # warnings reach the caller as warnings
+        with reporter.activate():
+            return run_config(_config(config, overrides), reporter)
+    with reporter.activate(), quiet_run() as noted:  # shown: notes instead of library noise
         result = run_config(_config(config, overrides), reporter)
-    if show:
-        for note in noted:
-            print(f"note: {note}", file=sys.stderr)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
     return result
 
 

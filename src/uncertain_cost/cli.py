@@ -240,8 +240,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = run_config(config, progress)
         progress.stage(f"writing {out}")
         folder = result.write(out, force=args.force)
+    for note in noted.package:  # what the package warned about is said even with --quiet
+        print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
-        for note in noted + [n for n in result.notes if not _SKIPPED_NOTE.match(n)]:
+        for note in noted.library + [n for n in result.notes if not _SKIPPED_NOTE.match(n)]:
             print(f"note: {note}", file=sys.stderr)
         written = [Path(folder) / n for n in ("report.html", "report.md") if (Path(folder) / n).exists()]
         report = written[0] if written else f"{folder} (no report: [report] html and markdown off)"

@@ -22,34 +22,55 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from uncertain_cost.errors import UncertainCostWarning
 
-__all__ = ["quiet_run"]
+__all__ = ["quiet_run", "Noted"]
 
 #: Dask's loggers (and the env var worker processes read) silenced for a run
 _DASK_LOGGERS = ("distributed", "tornado")
 _DASK_ENV = "DASK_LOGGING__DISTRIBUTED"
 
 
+@dataclass
+class Noted:
+    """Warnings a run raised, one entry per distinct message, without source paths.
+
+    Attributes
+    ----------
+    package : list of str
+        :class:`~uncertain_cost.errors.UncertainCostWarning` messages (what a user must know,
+        e.g. a fit that did not converge).
+    library : list of str
+        Other warnings that were not dropped, prefixed with their category.
+    """
+
+    package: list[str] = field(default_factory=list)
+    library: list[str] = field(default_factory=list)
+
+    def all(self) -> list[str]:
+        """Package warnings, then library ones."""
+        return self.package + self.library
+
+
 @contextlib.contextmanager
-def quiet_run() -> Iterator[list[str]]:
-    """Run a block with library noise silenced; yield the list its package warnings are collected into.
+def quiet_run() -> Iterator[Noted]:
+    """Run a block with library noise silenced; yield the :class:`Noted` its warnings are collected into.
 
     Yields
     ------
-    list of str
-        One entry per distinct warning message raised in the block (package warnings as they
-        are, other library warnings prefixed with their category).
+    Noted
     """
-    noted: list[str] = []
+    noted = Noted()
 
     def show(message, category, filename, lineno, file=None, line=None):
         text = " ".join(str(message).split())
+        into = noted.package if issubclass(category, UncertainCostWarning) else noted.library
         if not issubclass(category, UncertainCostWarning):
             text = f"{category.__name__}: {text}"
-        if text not in noted:
-            noted.append(text)
+        if text not in into:
+            into.append(text)
 
     levels = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
     env = os.environ.get(_DASK_ENV)

@@ -54,3 +54,30 @@ def test_estimate_prints_units_and_assumptions(capsys):
     assert "NVIDIA H100 SXM5, 720,000 chip-hours" in assumed[0]  # 1000 chips x 30 days x 24 h
     assert "per chip-hour (3-year committed use)" in assumed[1] and "/kWh" in assumed[1]
     assert "seed 1" in assumed[2]
+
+
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")
+@pytest.mark.parametrize("quiet", [False, True])
+def test_run_says_package_warnings_as_notes_and_ends_with_the_answer(quiet, tmp_path, monkeypatch, capsys):
+    import warnings
+
+    import uncertain_cost.runner as runner
+    from report_fixtures import make_artifacts
+    from uncertain_cost.errors import UncertainCostWarning
+
+    def fake_run(config, progress):
+        warnings.warn("no compute components for 'OPT-175B'", UncertainCostWarning, stacklevel=1)
+        warnings.warn("the default will change", FutureWarning, stacklevel=1)
+        return make_artifacts().result(png=False)
+
+    monkeypatch.setattr(runner, "run_config", fake_run)
+    out = tmp_path / "run"
+    assert main(["run", "--out", str(out), "--draws", "1000"] + (["--quiet"] if quiet else [])) == 0
+    captured = capsys.readouterr()
+    assert "note: no compute components for 'OPT-175B'" in captured.err.splitlines()
+    assert "Warning" not in captured.err and ".py:" not in captured.err  # no raw warning, no source path
+    if quiet:
+        assert captured.out == "" and captured.err.strip().count("\n") == 0
+    else:
+        lines = captured.out.splitlines()
+        assert lines[0].startswith("costliest: Model 5") and lines[-1] == f"report: {out / 'report.html'}"

@@ -28,7 +28,8 @@ def test_package_warnings_become_notes_and_library_noise_vanishes(capsys):
         figure_png(fig)
         assert logging.getLogger("distributed").level == logging.CRITICAL
         assert os.environ["DASK_LOGGING__DISTRIBUTED"] == "critical"
-    assert noted == ["no compute components for 'OPT-175B'", "RuntimeWarning: overflow in exp"]
+    assert noted.package == ["no compute components for 'OPT-175B'"]
+    assert noted.library == ["RuntimeWarning: overflow in exp"]
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
     assert "DASK_LOGGING__DISTRIBUTED" not in os.environ
