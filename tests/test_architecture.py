@@ -21,7 +21,7 @@ PACKAGE = "uncertain_cost"
 #: lowest first; a module belongs to the layer of the longest prefix that names it (relative to the package)
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("", "errors", "units", "money", "defaults", "caches", "threads", "distributions", "inputs",
-              "progress", "tables", "kernel_cache")),
+              "progress", "quiet", "tables", "kernel_cache")),
     ("config", ("config",)),
     ("data", ("data",)),
     ("engine", ("sampling", "engine", "costs", "execution", "hypothetical")),
@@ -40,9 +40,11 @@ LAZY_UP = {
     ("uncertain_cost", "uncertain_cost.api"),
     ("uncertain_cost", "uncertain_cost.config"),
     ("uncertain_cost", "uncertain_cost.result"),
-    # RunResult.write / RunResult.report are public API that delegate to the writer and the report
+    # RunResult.write / .report / __repr__ / _repr_html_ are public API that delegate to the writer,
+    # the report and its overview
     ("uncertain_cost.result", "uncertain_cost.writer"),
     ("uncertain_cost.result", "uncertain_cost.reporting.report"),
+    ("uncertain_cost.result", "uncertain_cost.reporting.overview"),
 }
 #: arrows up from the config layer: config.py still parses the domain packages' sections with their own
 #: settings classes. Issue 23 part 2 (one schema mechanism below the domain packages) is arch-config's job.

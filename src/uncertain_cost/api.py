@@ -24,7 +24,7 @@ from uncertain_cost.result import RunResult
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "write", "estimate", "load_config", "Estimate"]
+__all__ = ["run", "write", "estimate", "load_config", "example_config", "example_names", "Estimate"]
 
 
 def _current(config: Config, key: str) -> Any:
@@ -51,9 +51,61 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
     return load_config(Path(config), overrides)
 
 
+def _examples_dir() -> Path:
+    """Find the example configs: the repository's ``examples/`` in a checkout, else the wheel's copy."""
+    from importlib import resources
+
+    here = Path(__file__).resolve()
+    if here.parents[1].name == "src" and (here.parents[2] / "examples").is_dir():
+        return here.parents[2] / "examples"
+    return Path(str(resources.files("uncertain_cost") / "examples"))
+
+
+def example_names() -> tuple[str, ...]:
+    """Names of the example configs shipped with the package (``"paper-v1"``, ``"scenarios"``, ...)."""
+    return tuple(sorted(p.stem for p in _examples_dir().glob("*.toml")))
+
+
+def example_config(name: str, **overrides: Any) -> Config:
+    """Load one of the example configs shipped with the package (also from an installed wheel).
+
+    Parameters
+    ----------
+    name : str
+        ``"paper-v1"``, ``"scenarios"``, ... (see :func:`example_names`; ``.toml`` optional).
+    **overrides
+        Dotted keys as for :func:`load_config` (``**{"run.draws": 1000}``).
+
+    Returns
+    -------
+    Config
+        Paths inside the example (such as an ``epoch_dir``) resolve relative to the example's file.
+
+    Raises
+    ------
+    uncertain_cost.ConfigError
+        For an unknown name, naming the closest matches.
+
+    Examples
+    --------
+    >>> import uncertain_cost as uc                                  # doctest: +SKIP
+    >>> result = uc.run(uc.example_config("paper-v1"), draws=2000)   # doctest: +SKIP
+    """
+    import difflib
+
+    stem = str(name).removesuffix(".toml").removeprefix("examples/")
+    path = _examples_dir() / f"{stem}.toml"
+    if not path.is_file():
+        names = example_names()
+        close = difflib.get_close_matches(stem, names, n=3, cutoff=0.4)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ConfigError("example", f"no example {stem!r}; {hint}examples: {', '.join(names)}")
+    return load_config(path, dict(overrides) or None)
+
+
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
-        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
-        backend: str | None = None, workers: int | None = None, progress: Progress | None = None) -> RunResult:
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
+        backend: str | None = None, workers: int | None = None, progress: bool | Progress | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -65,14 +117,16 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``run.draws`` / ``run.seed``.
     epoch_dir : str or pathlib.Path, optional
         Override ``data.epoch_dir`` (an Epoch AI export folder).
-    quiet : bool, default True
-        No progress messages on stderr.
+    quiet : bool, optional
+        No stage lines or progress bars (the opposite of ``progress``).
+    progress : bool or Progress, optional
+        Stage lines and progress bars (draws, each Bayesian fit) on stderr, or in a Jupyter
+        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``). A
+        :class:`~uncertain_cost.progress.Progress` (the command line's) is used as given.
     backend : {"local", "dask"}, optional
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
         Override ``execution.workers`` (a Dask LocalCluster of this many processes).
-    progress : Progress, optional
-        Where stage messages go (the command line's); replaces ``quiet``.
 
     Returns
     -------
@@ -86,7 +140,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     uncertain_cost.ConfigError
         For a bad config, before any work.
     """
+    import sys
+
     from uncertain_cost.pipeline import run_config
+    from uncertain_cost.progress import in_notebook
+    from uncertain_cost.quiet import quiet_run
 
     overrides: dict[str, Any] = {}
     if draws is not None:
@@ -99,7 +157,18 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
-    return run_config(_config(config, overrides), progress or Progress(quiet=quiet))
+    if isinstance(progress, Progress):  # the caller's reporter (the CLI's): it shows and notes as it likes
+        return run_config(_config(config, overrides), progress)
+    show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
+    reporter = Progress(quiet=not show)
+    if not show:  # warnings reach the caller as warnings
+        with reporter.activate():
+            return run_config(_config(config, overrides), reporter)
+    with reporter.activate(), quiet_run() as noted:  # shown: notes instead of library noise
+        result = run_config(_config(config, overrides), reporter)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
+    return result
 
 
 def write(result: RunResult, destination: str | Path, *, force: bool = False) -> Path:
@@ -143,6 +212,8 @@ class Estimate:
         Extrapolations and assumptions the estimate made.
     reference_month_source : str
         Why these dollars: ``"latest month of the PPI deflator"`` or ``"reference_month"``.
+    assumptions : dict
+        The central facts the run was costed from (chip, chip-hours, prices, data-centre class).
     """
 
     name: str
@@ -152,12 +223,13 @@ class Estimate:
     components: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     reference_month_source: str = "latest month of the PPI deflator"
+    assumptions: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """``name, notes, rows, components, reference_month, reference_month_source`` (the CLI's JSON)."""
+        """``name, notes, rows, components, assumptions, reference_month, reference_month_source`` (the CLI's JSON)."""
         return {"name": self.name, "notes": list(self.notes), "rows": [dict(r) for r in self.rows],
-                "components": dict(self.components), "reference_month": self.reference_month,
-                "reference_month_source": self.reference_month_source}
+                "components": dict(self.components), "assumptions": dict(self.assumptions),
+                "reference_month": self.reference_month, "reference_month_source": self.reference_month_source}
 
     def summary(self) -> pd.DataFrame:
         """One row per method (``amortized``, ``cloud``, ``acquisition``)."""
@@ -235,4 +307,4 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
     return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),
-                    dict(out["components"]), tuple(out["notes"]), how)
+                    dict(out["components"]), tuple(out["notes"]), how, dict(out.get("assumptions", {})))

@@ -30,6 +30,7 @@ from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import CostArrays, Simulation, point_costs, simulate_blocks
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet
+from uncertain_cost.progress import Progress
 from uncertain_cost.sampling.design import BLOCK_DRAWS
 
 __all__ = ["ExecutionSettings", "INSTALL_HINT", "MonteCarloJob", "LocalBackend", "DaskBackend", "open_backend",
@@ -236,6 +237,9 @@ class LocalBackend:
         """Say nothing (a local run has no tasks to report)."""
         return None
 
+    def follow(self, progress: Progress) -> None:
+        """Nothing runs before :meth:`result` is asked for: nothing to follow."""
+
 
 def _blocks_task(job: MonteCarloJob, first_block: int, stop_block: int) -> dict:
     return job.blocks(first_block, stop_block)
@@ -256,6 +260,7 @@ class DaskBackend:
         self.token = uuid.uuid4().hex[:8]
         self.n_jobs = 0
         self.n_tasks = 0
+        self.futures: list = []
 
     def submit(self, job: MonteCarloJob) -> tuple[MonteCarloJob, list]:
         """Submit the job's block ranges now; return a handle for :meth:`result`."""
@@ -265,6 +270,7 @@ class DaskBackend:
                  for b0, b1 in block_ranges(job.draws, self.settings.blocks_per_task)]
         self.n_jobs += 1
         self.n_tasks += len(parts)
+        self.futures += parts
         return job, parts
 
     def result(self, handle: tuple[MonteCarloJob, list], progress: Callable[[int, int], None] | None = None
@@ -277,6 +283,16 @@ class DaskBackend:
         """Say what was submitted, and where."""
         where = self.settings.scheduler or f"a local cluster of {self.settings.workers or 2} workers"
         return f"dask: {self.n_jobs} job(s), {self.n_tasks} tasks on {where}"
+
+    def follow(self, progress: Progress) -> None:
+        """Show the submitted tasks finishing on a progress bar (when output is live), until all are done."""
+        if not progress.live() or not self.futures:
+            return
+        from distributed import as_completed
+
+        with progress.task("dask tasks", len(self.futures), "tasks") as bar:
+            for _ in as_completed(self.futures):
+                bar.update(1)
 
 
 def _client(settings: ExecutionSettings, source: str):

@@ -55,6 +55,7 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
                    for name, cfg in jobs.items()}
         if backend.describe():
             progress.stage(backend.describe())
+        backend.follow(progress)
         for name, cfg in jobs.items():
             progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x {resolved[name].facts.n_models} models")
             sim = backend.result(handles[name], progress.draws)

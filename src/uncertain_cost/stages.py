@@ -122,8 +122,10 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, se
         out.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized", reference_month,
                                                     settings.thresholds_usd)
     out.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=seed)
+    fit = {"fit": str(outcome.idata.posterior.attrs.get("fit", "")),  # every group names the fit it belongs to
+           "headline_fit": str(outcome.facts.headline["estimator"]) if outcome.facts is not None else ""}
     for group in outcome.idata.groups():
-        out.groups[group] = outcome.idata[group]
+        out.groups[group] = outcome.idata[group].assign_attrs(fit)
     return out
 
 
@@ -252,6 +254,8 @@ def figures_step(summary: Sequence[dict], trend: xr.Dataset | None, facts: Model
         out.figures[f"cost_vs_year_{method}.png"] = plot_cost_vs_year(rows, method, reference_month, trend=line,
                                                                       fan=_fan(trend, method))
     out.figures["model_intervals_amortized.png"] = plot_model_intervals(rows, "amortized", reference_month)
+    out.add_figure_data("models", xr.Dataset(  # the report's hover text names each model's developer
+        {"organization": ("model", [str(o) for o in facts.organization])}, coords={"model": list(facts.names)}))
     keep = np.flatnonzero(np.asarray(facts.is_frontier))
     out.figures["components_amortized.png"] = plot_components(
         [facts.names[i] for i in keep], sim.kept.amortized[:, keep, :], reference_month)
