@@ -48,7 +48,10 @@ class ReportContent:
         How much the forecast's assumptions (runs per year, tails) move P(> $1B), and what the
         leave-future-out backtest found ("" when absent).
     headline_fit : str
-        ``"single"`` or ``"joint"``: the fit of the amortized headline (the forecast's fit).
+        ``"single"``: the fit of the amortized headline (the forecast's fit).
+    growth_vs_paper, growth_robustness : tuple of dict
+        The rows of ``growth_vs_paper.csv`` (why the headline differs from the paper's OLS) and
+        ``growth_robustness.csv`` (leave-one-model-out and start-year checks); empty when absent.
     realised : tuple of dict
         The most expensive observed model of each year and method: ``method``, ``year``,
         ``model``, ``point``, ``median``.
@@ -86,7 +89,9 @@ class ReportContent:
     growth_backtest: tuple = ()
     assumptions_text: str = ""
     backtest_text: str = ""
-    headline_fit: str = "joint"
+    headline_fit: str = "single"
+    growth_vs_paper: tuple = ()
+    growth_robustness: tuple = ()
 
     def methods(self) -> tuple:
         """Cost methods with at least one model, in the paper's order."""
@@ -131,9 +136,7 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
     paper = next((r for r in amortized if r["estimator"] == "ols"), None)
     if fit is None or paper is None:
         return ""
-    kind = {"bayes_single": "single-method",
-            "bayes_repaired": "repaired joint (chip-age and chip-type terms in the method contrasts)"}.get(
-        fit["estimator"], "joint (all methods pooled)")
+    kind = "single-method"
     text = (
         f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
         f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the headline {kind} "
@@ -152,8 +155,7 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
             f"{best['elpd_loo']:.1f} and {other['model']} {other['elpd_loo']:.1f} (difference "
             f"{abs(best['elpd_loo'] - other['elpd_loo']):.2f}, SE {other.get('dse', float('nan')):.2f}); a difference "
             "within 2 SE goes to the simpler single-method fit (growth_comparison.csv, docs/growth.md).")
-    others = [r for r in rows if r["estimator"] in ("bayes", "bayes_single", "bayes_repaired") and r is not fit
-              and r["method"] == "amortized"]
+    others = [r for r in rows if r["estimator"].startswith("bayes") and r is not fit and r["method"] == "amortized"]
     if others:
         text += (" The other fit: " if len(others) == 1 else " The other fits: ") + ", ".join(
             f"{r['estimator']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in others) + "."
@@ -189,7 +191,7 @@ def _forecast_text(result) -> str:
 
 def _headline_fit(growth: tuple) -> str:
     row = next((r for r in growth if r["method"] == "amortized" and r.get("headline") is True), None)
-    return "single" if row is not None and row["estimator"] == "bayes_single" else "joint"
+    return "single" if row is None or row["estimator"] in ("bayes", "bayes_single") else "joint"
 
 
 def _assumptions_text(sensitivity: tuple, fit: str) -> str:
@@ -283,4 +285,5 @@ def collect(result) -> ReportContent:
         notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
         png_written=bool(flags.get("png", True)), forecast_sensitivity=sensitivity, growth_backtest=backtest,
         assumptions_text=_assumptions_text(sensitivity, fit), backtest_text=_backtest_text(backtest),
-        headline_fit=fit)
+        headline_fit=fit, growth_vs_paper=_rows(result, "growth_vs_paper"),
+        growth_robustness=_rows(result, "growth_robustness"))

@@ -119,6 +119,8 @@ def html_document(content: ReportContent, title: str = "Training cost of frontie
         comparison = _table(*sec.comparison_table(content))
         if comparison:
             out += ["<h3>Growth models compared (growth_comparison.csv)</h3>", comparison]
+        for title, text, table in sec.growth_checks(content):
+            out += [f"<h3>{_esc(title)}</h3>", f"<p>{_esc(text)}</p>", _table(*table)]
         out.append("</section>")
     out += ['<section id="cost-vs-year"><h2>Cost vs year</h2>', _switch(content),
             f'<p class="muted">Cost of each frontier model (<span class="method-name"></span> method) against its '
