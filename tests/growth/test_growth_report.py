@@ -67,7 +67,7 @@ def test_headline_decomposition_and_robustness_in_both_reports():
     assert "From the paper's OLS (2.41x per year) to the headline (2.60x)" in md
     assert "the largest step is gls_diagonal (x1.041)" in md  # 2.51 / 2.41
     assert "| 3 | gls_diagonal | step gls_diagonal | 2.51x | x1.041 |" in md
-    assert "### Robustness of the headline" in md and "without DeepSpeech2 (English) 2.37x; from 2018 2.94x" in md
+    assert "### Robustness of the headline" in md and "without DeepSpeech2 (English) 2.37x; from 2018 2.94x." in md
     assert "| leave_one_out | DeepSpeech2 (English) | 5 | 2.37x (1.97-2.87) | x0.912 | 0.47 | 2.37 |" in md
     page = html_document(content)
     assert "<h3>Why the headline differs from the paper</h3>" in page and "<h3>Robustness of the headline</h3>" in page

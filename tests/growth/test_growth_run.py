@@ -96,7 +96,11 @@ def test_default_config_growth_fit(tmp_path):
     assert float(steps[0]["growth_per_year"]) == pytest.approx(float(ols["growth_per_year"]))
     assert float(steps[-1]["growth_per_year"]) == pytest.approx(float(bayes["growth_per_year"]))
     robust = _rows(out / "growth_robustness.csv")
-    assert [r["check"] for r in robust] == ["headline"] + ["leave_one_out"] * 5 + ["start_year"] * 3
+    assert [r["check"] for r in robust] == (["headline"] + ["leave_one_out"] * 5 + ["start_year"] * 3
+                                            + ["tpu_price_narrower", "tpu_price_wider", "tpu_price_shared"])
+    tpu = {r["check"]: float(r["growth_per_year"]) for r in robust if r["check"].startswith("tpu")}
+    # more TPU price uncertainty, less weight on the (early, high-residual) TPU models: a steeper trend
+    assert tpu["tpu_price_narrower"] < float(bayes["growth_per_year"]) < tpu["tpu_price_wider"]
     sensitivity = _rows(out / "forecast_sensitivity.csv")
     assert {int(r["year"]) for r in sensitivity} == {2027}
     assert len(sensitivity) == 4 * 3 * 3  # 3 single-method fits x runs x nu

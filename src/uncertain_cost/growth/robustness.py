@@ -1,6 +1,6 @@
 """How much the headline growth rate rests on single models and on the start year: ``growth_robustness``.
 
-Two checks of the headline method's single-method fit, cheap enough for every Bayesian run
+Three checks of the headline method's single-method fit, cheap enough for every Bayesian run
 (issue 21, item 3):
 
 * **leave one model out.** The posterior without model ``i`` is the fit's posterior reweighted
@@ -15,6 +15,10 @@ Two checks of the headline method's single-method fit, cheap enough for every Ba
 * **start year.** The fit refitted on the models published from 2016, 2018 and 2020 on (and
   the GLS estimate on the same models).
 
+* **input variants** (`variant_rows`): the Monte Carlo re-run under other input assumptions (the
+  run passes the TPU price prior narrower and wider, and one shared TPU price draw instead of
+  one per chip; `uncertain_cost.stages.growth_stage`), refitted.
+
 Refits are short (`REFIT_DRAWS` draws per chain): medians and 90% intervals need no more.
 """
 
@@ -28,7 +32,7 @@ import numpy as np
 from uncertain_cost.growth.data import GrowthData, measurement
 from uncertain_cost.growth.decomposition import gls_growth
 
-__all__ = ["ROBUSTNESS_COLUMNS", "START_YEARS", "loo_influence", "robustness_rows"]
+__all__ = ["ROBUSTNESS_COLUMNS", "START_YEARS", "loo_influence", "robustness_rows", "variant_rows"]
 
 #: Columns of ``growth_robustness.csv``.
 ROBUSTNESS_COLUMNS = ("method", "check", "label", "n_models", "growth_per_year", "lo", "hi", "change_vs_headline",
@@ -165,3 +169,34 @@ def _row(method, check, label, s, headline, psis, k, exact, gls, draws) -> dict:
             "lo": s["lo"], "hi": s["hi"], "change_vs_headline": s["growth"] / headline,
             "psis_growth_per_year": psis, "pareto_k": k, "exact_refit": bool(exact), "gls_growth_per_year": gls,
             "refit_draws": draws}
+
+
+def variant_rows(fit, method: str, variants, refit) -> list[dict]:
+    """``growth_robustness`` rows of the headline refitted on re-simulated costs, one per variant.
+
+    Parameters
+    ----------
+    fit : BayesResult
+        The headline fit of ``method`` (for ``change_vs_headline``).
+    method : str
+    variants : mapping of str to (str, callable)
+        Check name -> (label, ``make() -> GrowthData``): the costs under another input assumption.
+    refit : callable
+        ``refit(data, draws) -> BayesResult``.
+
+    Returns
+    -------
+    list of dict
+        Keys `ROBUSTNESS_COLUMNS`, ``exact_refit`` true, ``gls_growth_per_year`` on the same data.
+    """
+    head = _summary(fit, method)
+    rows = []
+    for check, (label, make) in variants.items():
+        one = make().select([method])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fit has warned about dropped models already
+            meas = measurement(one, fit.center)
+        gls = 10.0 ** gls_growth(meas.center, meas.year, meas.cov)[0]
+        rows.append(_row(method, check, label, _summary(refit(one, REFIT_DRAWS), method), head["growth"], None, None,
+                         True, gls, REFIT_DRAWS))
+    return rows

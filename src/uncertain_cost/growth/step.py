@@ -230,7 +230,7 @@ def _refit(settings: GrowthSettings, seed: int):
 
 
 def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
-               progress: Callable[[str], None] | None = None) -> GrowthOutcome:
+               progress: Callable[[str], None] | None = None, variants=None) -> GrowthOutcome:
     """Fit and forecast the growth of frontier training costs, as configured.
 
     Parameters
@@ -243,6 +243,9 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         The run's seed: every single-method fit uses it.
     progress : callable, optional
         Called with a one-line message before each Bayesian step.
+    variants : mapping of str to (str, callable), optional
+        Re-simulated costs under other input assumptions for ``growth_robustness``
+        (`uncertain_cost.growth.robustness.variant_rows`; the run passes the TPU price checks).
 
     Returns
     -------
@@ -254,7 +257,7 @@ def fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     # One BLAS thread for the whole stage, so that its numbers do not depend on the CPUs: a
     # threaded matrix product sums in an order that depends on its thread count.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_growth(data, settings, seed, progress)
+        return _fit_growth(data, settings, seed, progress, variants or {})
 
 
 def _diagnostics_note(method: str, d) -> str:
@@ -297,7 +300,7 @@ def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
 
 
 def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
-                progress: Callable[[str], None] | None) -> GrowthOutcome:
+                progress: Callable[[str], None] | None, variants) -> GrowthOutcome:
     import time
 
     from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest
@@ -305,7 +308,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     from uncertain_cost.growth.decomposition import VS_PAPER_COLUMNS, vs_paper_rows
     from uncertain_cost.growth.forecast import with_forecast
     from uncertain_cost.growth.priors import PRIOR_SENSITIVITY_COLUMNS, prior_sensitivity
-    from uncertain_cost.growth.robustness import ROBUSTNESS_COLUMNS, robustness_rows
+    from uncertain_cost.growth.robustness import ROBUSTNESS_COLUMNS, robustness_rows, variant_rows
     from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
 
     say = progress if progress is not None else (lambda message: None)
@@ -333,9 +336,11 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     timings["vs_paper"] = time.perf_counter() - t1
     robust = ()
     if "amortized" in fits:
-        say("growth: robustness of the headline (leave one model out, start year)")
+        say("growth: robustness of the headline (leave one model out, start year, input variants)")
         t1 = time.perf_counter()
-        robust = tuple(robustness_rows(data, fits["amortized"], "amortized", _refit(settings, seed)))
+        refit = _refit(settings, seed)
+        robust = tuple(robustness_rows(data, fits["amortized"], "amortized", refit)
+                       + variant_rows(fits["amortized"], "amortized", variants, refit))
         timings["robustness"] = time.perf_counter() - t1
     idata = combined_idata(fits)
     fc = {}

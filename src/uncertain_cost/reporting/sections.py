@@ -96,13 +96,13 @@ def growth_checks(content: ReportContent) -> list[tuple[str, str, tuple]]:
     if checks:
         loo = [r for r in checks if r["check"] == "leave_one_out"]
         years = [r for r in checks if r["check"] == "start_year"]
-        text = ("How much the amortized headline rests on single models and on the start year "
-                "(growth_robustness.csv): "
-                + "; ".join(f"without {r['label']} {float(r['growth_per_year']):.2f}x" for r in loo[:3])
-                + ("; " if loo and years else "")
-                + "; ".join(f"{r['label']} {float(r['growth_per_year']):.2f}x" for r in years)
+        inputs = [r for r in checks if r["check"] not in ("headline", "leave_one_out", "start_year")]
+        parts = ([f"without {r['label']} {float(r['growth_per_year']):.2f}x" for r in loo[:3]]
+                 + [f"{r['label']} {float(r['growth_per_year']):.2f}x" for r in years + inputs])
+        text = ("How much the amortized headline rests on single models, on the start year and on input "
+                "assumptions (growth_robustness.csv): " + "; ".join(parts)
                 + ". Leave-one-out by Pareto-smoothed importance sampling of the fit (exact refit where Pareto "
-                "k > 0.7); start years by refitting.")
+                "k > 0.7); start years and inputs by refitting (inputs: the Monte Carlo re-run).")
         rows = [(str(r["check"]), str(r["label"]), str(r["n_models"]),
                  f"{float(r['growth_per_year']):.2f}x ({float(r['lo']):.2f}-{float(r['hi']):.2f})",
                  f"x{float(r['change_vs_headline']):.3f}", _cell(r.get("pareto_k")),
