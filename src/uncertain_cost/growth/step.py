@@ -204,27 +204,22 @@ def trend_fans(fits, data: GrowthData) -> dict:
 
 
 def _fit(data: GrowthData, settings: GrowthSettings, seed: int, *, draws: int | None = None,
-         log_likelihood: bool = True, fail: bool | None = None):
+         log_likelihood: bool = True):
     from uncertain_cost.growth.bayes import fit_bayes
 
     return fit_bayes(data, seed=seed, draws=settings.draws if draws is None else draws, tune=settings.tune,
                      chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
                      center=settings.center,
-                     fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics if fail is None else fail,
+                     fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
                      r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler,
                      log_likelihood=log_likelihood)
 
 
 def _refit(settings: GrowthSettings, seed: int):
-    """``refit(data, draws)`` for the robustness checks: short, quiet, never failing the run."""
-    import warnings
-
-    from uncertain_cost.errors import UncertainCostWarning
+    """``refit(data, draws) -> BayesResult`` for the robustness checks: the stage's fit, shorter, no LOO terms."""
 
     def refit(data: GrowthData, draws: int):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UncertainCostWarning)  # short chains: loose diagnostics
-            return _fit(data, settings, seed, draws=draws, log_likelihood=False, fail=False)
+        return _fit(data, settings, seed, draws=draws, log_likelihood=False)
 
     return refit
 
