@@ -20,9 +20,9 @@ Three checks of the headline method's single-method fit, cheap enough for every 
   one per chip; `uncertain_cost.stages.growth_stage`), refitted.
 
 Refits use `REFIT_DRAWS` draws per chain, the stage's own (4 x 500 left the 2020 start-year
-refit of the default config at R-hat 1.010). Each row carries the diagnostics of the fit it comes from (the headline's for the headline and the
-importance-sampling rows); refits are checked like every fit (a loud warning, or an error with
-``[growth] fail_on_bad_diagnostics``).
+refit of the default config at R-hat 1.010). Each row carries the diagnostics of the fit it
+comes from (the headline's for the headline and the importance-sampling rows); refits are
+checked like every fit (a loud warning, or an error with ``[growth] fail_on_bad_diagnostics``).
 """
 
 from __future__ import annotations
