@@ -133,7 +133,7 @@ def growth_stage(art, progress: Progress) -> None:
         new = replace(spec, distribution=from_spec({"ci90": list(ci90(scale))}, "inputs.tpu_price"),
                       scope=scope or spec.scope)
         inputs = InputSet(tuple(new if s.name == "tpu_price" else s for s in config.inputs), config.inputs.correlations)
-        keep = config.run.keep_draws
+        keep = next(iter(data.log10_cost_draws.values())).shape[0]  # the run's kept draws
         sim = simulate(art.facts, inputs, keep, config.run.seed, keep_draws=keep,
                        interconnect_fraction=config.run.interconnect_fraction)
         return growth_data_from_run(art.facts, sim)
