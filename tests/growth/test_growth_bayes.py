@@ -213,7 +213,7 @@ def test_kernel_equals_the_pymc_graph():
         logp, grad = gm.logp_and_grad(theta)
         point = pymc_point(theta)
         ref_logp, ref_grad = f(DictToArrayBijection.map({v.name: point[v.name] for v in model.value_vars}).data)
-        assert logp == pytest.approx(float(ref_logp), rel=1e-9)
+        assert logp == pytest.approx(float(ref_logp), abs=1e-6)  # PyMC: Cholesky of S; the kernel: Woodbury
         order = {"scatter_model_log__": [0], "nu_log__": [1], "model_effect_raw": list(range(2, gm.size))}
         mapped = np.concatenate([grad[order[v.name]] for v in model.value_vars])
         np.testing.assert_allclose(mapped, ref_grad, rtol=1e-6, atol=1e-8)
