@@ -104,7 +104,7 @@ def growth_data(art):
 
 
 def growth_stage(art, progress: Progress) -> None:
-    """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run."""
+    """Fit the paper's OLS beside each method's Bayesian fit, check the headline (TPU price re-runs), forecast."""
     from uncertain_cost.figures import plot_forecast
     from uncertain_cost.growth.step import fit_growth
 
