@@ -105,3 +105,63 @@ def test_issue_figures_on_the_default_config(default_data):
     assert by_label["DeepSpeech2 (English)"]["psis_growth_per_year"] == pytest.approx(
         exact.summary("amortized")["growth"], abs=0.05)
     assert all(r["pareto_k"] < 0.7 or r["exact_refit"] for r in loo)
+
+
+def _fake_fit(method, models, slope, loglik, n_models=None):
+    """A BayesResult with given slope draws (one chain) and pointwise log-likelihood (draws x models)."""
+    import arviz as az
+    import xarray as xr
+
+    from uncertain_cost.growth import BayesResult, Diagnostics
+
+    n = slope.size
+    post = xr.Dataset({"slope": (("chain", "draw", "cost_method"), slope.reshape(1, n, 1))},
+                      coords={"chain": [0], "draw": np.arange(n), "cost_method": [method]})
+    groups = {"posterior": post}
+    if loglik is not None:
+        groups["log_likelihood"] = xr.Dataset(
+            {"log10_cost": (("chain", "draw", "observation"), loglik.reshape(1, n, -1))},
+            coords={"chain": [0], "draw": np.arange(n), "observation": np.arange(len(models)),
+                    "observation_model": ("observation", list(models))})
+    return BayesResult(idata=az.InferenceData(**groups), methods=(method,),
+                       n_models={method: len(models) if n_models is None else n_models}, level=0.9, year_ref=2020.0,
+                       diagnostics=Diagnostics(1.001, 2000.0, 1500.0, 0, 1, n), seed=1,
+                       frontier_years=np.array([2016.0, 2023.0]))
+
+
+def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_starts():
+    """A model whose likelihood pulls the slope down: leaving it out tilts the slope up by exactly
+    the reweighting; start years refit on the right models."""
+    from uncertain_cost.growth.data import measurement
+    from uncertain_cost.growth.robustness import ROBUSTNESS_COLUMNS, robustness_rows
+
+    data, _ = simulate_growth_data(seed=4, n_models=24, n_draws=400, methods=("amortized",), slope=0.4,
+                                   intercept=6.5)
+    meas = measurement(data)
+    rng = np.random.default_rng(0)
+    slope = rng.normal(0.4, 0.05, 40_000)
+    loglik = np.zeros((slope.size, meas.n_obs))
+    pull = 3
+    loglik[:, pull] = -10.0 * (slope - 0.4)  # weights without it: exp(+10 (slope - 0.4)): mean + 10 sd**2
+    fit = _fake_fit("amortized", meas.model, slope, loglik)
+    calls = []
+
+    def refit(sub, draws):
+        n = int(sub.costed("amortized").sum())
+        calls.append((n, float(sub.year.min()), draws))
+        return _fake_fit("amortized", ["x"] * n, np.full(100, 0.3 + 0.01 * n), None, n)
+
+    rows = robustness_rows(data, fit, "amortized", refit)
+    assert all(tuple(r) == ROBUSTNESS_COLUMNS for r in rows)
+    loo = [r for r in rows if r["check"] == "leave_one_out"]
+    assert loo[0]["label"] == meas.model[pull] and not loo[0]["exact_refit"]
+    assert loo[0]["pareto_k"] < 0.7
+    assert np.log10(loo[0]["growth_per_year"]) == pytest.approx(np.median(slope) + 10 * 0.05**2, abs=3e-3)
+    for r in loo[1:]:  # flat likelihoods: the posterior unchanged
+        assert np.log10(r["growth_per_year"]) == pytest.approx(np.median(slope), abs=1e-3)
+    starts = [r for r in rows if r["check"] == "start_year"]
+    for r, year in zip(starts, (2016, 2018, 2020), strict=False):
+        n = int(np.sum(meas.year >= year))
+        assert r["label"] == f"from {year}" and r["n_models"] == n and r["exact_refit"]
+        assert r["growth_per_year"] == pytest.approx(10 ** (0.3 + 0.01 * n))
+    assert all(c[1] >= 2016 and c[2] == 1000 for c in calls) and len(calls) == len(starts)

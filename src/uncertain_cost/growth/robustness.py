@@ -89,7 +89,10 @@ def loo_influence(fit, method: str) -> list[dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # arviz warns about high k: reported in the table instead
         for j, name in enumerate(names):
-            lw, k = az.psislw(-values[:, j], reff)
+            if np.ptp(values[:, j]) == 0.0:  # no information in the observation: the posterior is unchanged
+                lw, k = np.zeros(slope.size), 0.0
+            else:
+                lw, k = az.psislw(-values[:, j], reff)
             lo, mid, hi = _weighted_quantiles(slope, np.asarray(lw), qs)
             out.append({"model": name, "growth": float(10.0**mid), "lo": float(10.0**lo), "hi": float(10.0**hi),
                         "pareto_k": float(k)})
