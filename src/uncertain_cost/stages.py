@@ -143,6 +143,8 @@ def growth_stage(art, progress: Progress) -> None:
     variants = {"tpu_price_narrower": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(0.5)), lambda: tpu_price(0.5)),
                 "tpu_price_wider": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(2.0)), lambda: tpu_price(2.0)),
                 f"tpu_price_{other}": (f"TPU price scope {other} (run: {spec.scope})", lambda: tpu_price(1.0, other))}
+    if not any("tpu" in chip.lower() for chip in data.chip):  # no frontier model on a TPU: nothing to check
+        variants = {}
     outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage, variants=variants)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     for name, rows, columns in outcome.side_tables():
