@@ -605,7 +605,8 @@ def combined_idata(fits: Mapping[str, BayesResult]):
     Posterior and sample statistics gain a ``cost_method`` dimension (per-model variables are
     NaN for a model the method does not cost); the ``log_likelihood`` and ``constant_data``
     observations are stacked (their ``observation_method`` coordinate names the fit), and
-    ``constant_data`` gets ``year_ref`` per method.
+    ``constant_data`` gets ``year_ref`` per method. The posterior's ``sampling_time`` is the
+    fits' total.
 
     Parameters
     ----------
@@ -641,6 +642,9 @@ def combined_idata(fits: Mapping[str, BayesResult]):
         offset += n_obs
     posterior = xr.concat(posts, dim=DIM_COST_METHOD, combine_attrs="drop_conflicts")
     posterior.attrs.update({f"year_ref_{m}": fits[m].year_ref for m in methods})
+    times = [fit.idata.posterior.attrs.get("sampling_time") for fit in fits.values()]
+    if all(t is not None for t in times):  # wall clock: the writer moves it to timing.json
+        posterior.attrs["sampling_time"] = float(sum(times))
     year = {}
     for c in cdata:
         year.update(zip((str(v) for v in c[DIM_MODEL].values), np.asarray(c["year"].values), strict=True))
