@@ -520,6 +520,7 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
             months=months,
             values=tuple(data[m] for m in months),
             source=f"FRED {PPI_SERIES} via Epoch AI snapshot ({fname})",
+            file=str(path),
         ),
         skipped,
     )
@@ -601,6 +602,7 @@ def read_epoch_snapshot(
         ),
         skipped=tuple(s1 + s2 + s3 + s4),
         unmatched_hardware=unmatched,
+        ppi_gaps=ppi.gaps(),
     )
     return tables, report
 

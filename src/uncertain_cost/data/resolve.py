@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from uncertain_cost.data.coverage import check_deflator
 from uncertain_cost.data.facts import (
     CHIP_HOURS_IMPUTED,
     CHIP_HOURS_NONE,
@@ -418,6 +419,10 @@ def resolve_facts(
     ------
     ConfigError
         On an invalid ``finetunes`` or ``reference_month``.
+    DataError
+        When the PPI deflator has no value for a model's publication month (one line
+        naming the file, the months and the models; see
+        :func:`uncertain_cost.data.coverage.check_deflator`).
     """
     if finetunes not in FINETUNE_MODES:
         raise ConfigError("finetunes", f"expected one of {FINETUNE_MODES}, got {finetunes!r}")
@@ -477,6 +482,10 @@ def resolve_facts(
         rows.append((m, True))
     # keep base rows ahead of their fine-tunes but otherwise in publication order
     index = {r[0].name: i for i, r in enumerate(rows)}
+    needs: dict[str, list[str]] = {}
+    for m, _ in rows:  # every model's publication month must have a deflator value
+        needs.setdefault(f"{m.publication_date.year:04d}-{m.publication_date.month:02d}", []).append(m.name)
+    check_deflator(tables.ppi, needs)
 
     n = len(rows)
     chip_names: list[str] = []
@@ -629,6 +638,7 @@ def resolve_facts(
             "reference_month": reference_month,
             "finetunes": finetunes,
             "rules": tables.rules,
+            "source": tuple(m.source for m, _ in rows),
         },
     )
     return facts, skipped
