@@ -1,16 +1,19 @@
 import csv
+import errno
 import math
 import shutil
+import tomllib
 from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pytest
 
+from uncertain_cost.cli import main
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
 from uncertain_cost.data.epoch import parse_date, parse_number
 from uncertain_cost.data.hardware_names import HardwareMatcher
-from uncertain_cost.errors import DataError
+from uncertain_cost.errors import DataError, OutputError, ResourceError
 
 from epoch_paths import FIXTURES, snapshot
 
@@ -271,16 +274,45 @@ def test_import_refuses_the_embedded_priors(tmp_path):
 def test_import_refuses_a_file_and_a_folder_of_user_files(tmp_path):
     target = tmp_path / "notes.txt"
     target.write_text("mine")
-    with pytest.raises(DataError, match="exists and is not a folder"):
+    with pytest.raises(OutputError, match="notes.txt: is a file, not an import folder"):
         import_epoch(FIXTURES / "epoch-mini-2025", target)
     assert target.read_text() == "mine"
     folder = tmp_path / "work"
     folder.mkdir()
     (folder / "thesis.tex").write_text("mine")
-    with pytest.raises(DataError, match="not empty and is not an earlier import"):
+    with pytest.raises(OutputError, match=r"is a folder of other files, not an import folder .*no import.toml"):
         import_epoch(FIXTURES / "epoch-mini-2025", folder)
     assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "work"]
+
+
+def test_import_with_a_user_file_added_is_refused_without_force(tmp_path, capsys):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    listed = tomllib.loads((out / "import.toml").read_text(encoding="utf-8"))["import"]["manifest"]
+    assert sorted(listed) == sorted(p.name for p in out.iterdir())  # the marker lists every file written
+    (out / "my-notes.txt").write_text("mine")
+    (out / "extra").mkdir()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "also holds files it did not write (extra/, my-notes.txt)" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(out), "--force"]) == 0
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2025" and not (out / "my-notes.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+
+
+def test_import_made_before_manifests_is_replaced_only_when_it_holds_its_own_files(tmp_path):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    marker = out / "import.toml"
+    marker.write_text("\n".join(line for line in marker.read_text().splitlines() if not line.startswith("manifest")))
+    import_epoch(FIXTURES / "epoch-mini-2025", out)  # only the files an import writes: replaced
+    marker.write_text("[import]\n")
+    (out / "data.csv").write_text("mine")
+    with pytest.raises(OutputError, match=r"did not write \(data.csv\)"):
+        import_epoch(FIXTURES / "epoch-mini-2025", out)
 
 
 def test_import_replaces_an_earlier_import_and_leaves_no_temp_folder(tmp_path):
@@ -306,10 +338,23 @@ def test_import_failure_leaves_the_earlier_import_intact(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(priors, "write_tables", disk_full)
-    with pytest.raises(DataError, match=r"tables: cannot write the import \(No space left on device\)"):
+    with pytest.raises(ResourceError, match=r"tables: cannot write the import: No space left on device"):
         import_epoch(FIXTURES / "epoch-mini-2025", out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+
+
+def test_import_on_a_full_disk_exits_1_the_environment_code(tmp_path, monkeypatch, capsys):
+    import uncertain_cost.data.epoch as epoch
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(epoch, "_write_import_files", disk_full)
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(tmp_path / "t")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_imported_folder_runs_like_the_snapshot(tmp_path):

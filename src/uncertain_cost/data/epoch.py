@@ -700,13 +700,55 @@ IMPORT_SKIPPED = "skipped.csv"
 _COPIED_PRIOR_FILES = ("inputs.toml", "development.toml")
 
 
+#: every file an import writes (an import made before manifests existed is taken to hold these)
+IMPORT_FILES = ("chips.toml", "hardware_prices.toml", "ppi.toml", "models.toml", "constants.toml",
+                "electricity.toml", "cloud_discounts.toml", *_COPIED_PRIOR_FILES, IMPORT_SKIPPED, IMPORT_MARKER)
+
+
 def is_import_folder(folder: str | Path) -> bool:
     """Return True when ``folder`` was written by :func:`import_epoch` (holds the marker)."""
     return (Path(folder) / IMPORT_MARKER).is_file()
 
 
+def import_manifest(folder: str | Path) -> frozenset[str] | None:
+    """Return the files an earlier import recorded writing into ``folder`` (None: not an import).
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    frozenset of str or None
+        The ``manifest`` list of the marker's ``[import]`` table; :data:`IMPORT_FILES`
+        for an import made before manifests existed; only the marker itself when the
+        marker cannot be read; None without a marker.
+    """
+    import tomllib
+
+    folder = Path(folder)
+    if folder.is_symlink() or not is_import_folder(folder):
+        return None
+    try:
+        doc = tomllib.loads((folder / IMPORT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset({IMPORT_MARKER})
+    section = doc.get("import")
+    listed = section.get("manifest") if isinstance(section, dict) else None
+    if isinstance(listed, list) and all(isinstance(n, str) for n in listed):
+        return frozenset(listed)
+    return frozenset(IMPORT_FILES)
+
+
+def _import_kind():
+    """Describe import folders for the atomic writer (a :class:`~uncertain_cost.writer.FolderKind`)."""
+    from uncertain_cost.writer import FolderKind
+
+    return FolderKind("import folder", import_manifest, f"no {IMPORT_MARKER}")
+
+
 def _check_import_target(out: Path) -> None:
-    """Refuse an output that is a file, the embedded priors, or a folder of other files."""
+    """Refuse the embedded priors folder as an import target (whatever ``--force`` says)."""
     from uncertain_cost.defaults import priors_dir
 
     try:
@@ -719,22 +761,16 @@ def _check_import_target(out: Path) -> None:
             f"{out}: is the embedded priors folder; import into another folder and use it "
             "with [data] tables_dir"
         )
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise DataError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not is_import_folder(out):
-        raise DataError(
-            f"{out}: folder is not empty and is not an earlier import (no {IMPORT_MARKER}); "
-            "choose an empty or new folder"
-        )
 
 
-def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp: Path) -> list[Path]:
-    """Write the tables, the copied prior files, the skip list and the marker into ``tmp``."""
+def _write_import_files(tables: Tables, report: ImportReport, folder: Path, target) -> list[Path]:
+    """Write the tables, the copied prior files, the skip list and the marker (with its manifest)."""
     import shutil
 
     from uncertain_cost.data.priors import write_tables
     from uncertain_cost.defaults import priors_dir
 
+    tmp = target.path
     written = write_tables(tables, tmp)
     for name in _COPIED_PRIOR_FILES:
         src = priors_dir() / name
@@ -748,11 +784,13 @@ def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp:
             w.writerow((e.file, e.row, e.model, e.reason))
     written.append(tmp / IMPORT_SKIPPED)
     counts = "".join(f"{k} = {v}\n" for k, v in report.counts.items())
+    gaps = f"ppi_gaps = {json.dumps(list(report.ppi_gaps))}\n" if report.ppi_gaps else ""
     (tmp / IMPORT_MARKER).write_text(
         "# Written by `uncertain-cost import-epoch`; use this folder with\n"
         "# [data] tables_dir = \"<this folder>\" (or as $UNCERTAIN_COST_PRIORS).\n\n"
         f"[import]\nsource = {json.dumps(str(folder.resolve()))}\n"
-        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n\n"
+        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n{gaps}"
+        f"manifest = {json.dumps(target.manifest(IMPORT_MARKER))}\n\n"
         f"[import.counts]\n{counts}",
         encoding="utf-8",
     )
@@ -760,72 +798,65 @@ def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp:
     return written
 
 
-def import_epoch(folder: str | Path, out: str | Path) -> ImportReport:
+def import_epoch(folder: str | Path, out: str | Path, *, force: bool = False) -> ImportReport:
     """Import an Epoch snapshot and write it, atomically, in the engine's TOML table format.
 
-    The folder is written under a temporary name beside ``out`` and renamed into place
-    only when complete, so a failure (a full disk, an interrupt) leaves no half-written
-    tables and an earlier import intact.
+    The folder is written by :class:`uncertain_cost.writer.RunFolder`: under a temporary
+    name beside ``out``, renamed into place only when complete, so a failure (a full disk,
+    an interrupt) leaves no half-written tables and an earlier import intact. The marker
+    ``import.toml`` lists the files written (``manifest``).
 
     Parameters
     ----------
     folder : str or Path
         Epoch snapshot folder (the four CSV files).
     out : str or Path
-        Output folder: new, empty, or an earlier import (which is replaced). Never the
-        embedded priors, an existing file, or a non-empty folder of other files. Files
+        Output folder: new, empty, or an earlier import holding only the files it wrote
+        (which is replaced). Never the embedded priors; an existing file, a folder of
+        other files or an earlier import with files added only with ``force``. Files
         written: ``chips.toml``, ``hardware_prices.toml``, ``ppi.toml``, ``models.toml``,
         the rule tables (``constants.toml``, ``electricity.toml``,
         ``cloud_discounts.toml``), copies of the embedded ``inputs.toml`` and
         ``development.toml``, ``skipped.csv`` (rows the import skipped) and the marker
         ``import.toml``. Use it with ``[data] tables_dir`` (or ``$UNCERTAIN_COST_PRIORS``).
+    force : bool, default False
+        Replace ``out`` even when it is not an earlier import holding only its own files
+        (its content is kept until the new folder is complete).
 
     Returns
     -------
     ImportReport
-        Counts, skipped rows with reasons, unmatched hardware names, files written.
+        Counts, skipped rows with reasons, unmatched hardware names, deflator gaps, files
+        written.
 
     Raises
     ------
     DataError
-        On an unreadable snapshot, a refused ``out``, or an OS error while writing (one
-        line naming the path).
+        On an unreadable snapshot or the embedded priors as ``out`` (exit 2).
+    uncertain_cost.errors.OutputError
+        A refused ``out`` (exit 2).
+    uncertain_cost.errors.ResourceError
+        An OS error while writing, e.g. a full disk (exit 1; one line naming the path).
     """
-    import shutil
-    import tempfile
     from dataclasses import replace
 
+    from uncertain_cost.errors import ResourceError
+    from uncertain_cost.writer import RunFolder, check_destination
+
     out = Path(out)
+    kind = _import_kind()
     _check_import_target(out)
+    check_destination(out, force, kind)
     tables, report = read_epoch_snapshot(folder)
-    parent = out.parent if str(out.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        with RunFolder(out, force=force, kind=kind) as target:
+            written = _write_import_files(tables, report, Path(folder), target)
+            names = [p.relative_to(target.path) for p in written]
     except OSError as exc:
-        raise DataError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    old: Path | None = None
-    try:
-        written = _write_import_files(tables, report, Path(folder), tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            old.rmdir()
-            out.rename(old)
-        tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise DataError(f"{out}: cannot write the import ({exc.strerror or exc})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    final = [out / p.relative_to(tmp) for p in written]
-    return replace(report, written=tuple(str(p) for p in final))
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise ResourceError(f"--out {out}: cannot write the import: {exc.strerror or exc}{where}; "
+                            "the previous content is unchanged") from None
+    return replace(report, written=tuple(str(out / n) for n in names))
 
 
 def read_import_skips(folder: str | Path) -> list[SkipEntry]:
