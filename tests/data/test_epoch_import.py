@@ -1,5 +1,6 @@
 import csv
 import errno
+import io
 import math
 import shutil
 import tomllib
@@ -209,7 +210,24 @@ def test_stray_quote_row_is_dropped_and_reported(tmp_path):
     names = {m.name for m in tables.models}
     assert "Zeta" not in names and {"Alpha", "Beta", "Eta"} <= names
     (entry,) = [s for s in report.skipped if s.reason.startswith("malformed CSV row")]
-    assert (entry.file, entry.row) == (MODELS, 10)
+    assert (entry.file, entry.row, entry.model) == (MODELS, 10, "Zeta")
+
+
+def test_damaged_rows_are_reported_with_the_name_column_not_the_first(tmp_path):
+    models = _copy_mini(tmp_path)
+    rows = list(csv.reader(io.StringIO(models.read_text(encoding="utf-8-sig"), newline="")))
+    moved = [[r[1], r[0], *r[2:]] for r in rows]  # the name is now the second column
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(moved)
+    text = buffer.getvalue()
+    text = text.replace("2022-02-01,Zeta,Meta AI", '"2022-02-01"x,Zeta,Meta AI')  # stray quote
+    text = text.replace("2021-09-01,Gamma,Some Lab,", "2021-09-01,Gamma,Some Lab,extra,")  # one field too many
+    models.write_text(text, encoding="utf-8")
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert {"Zeta", "Gamma"}.isdisjoint(m.name for m in tables.models)
+    damaged = {s.model: s.reason for s in report.skipped if s.file == MODELS and "dropped" in s.reason}
+    assert damaged.keys() == {"Zeta", "Gamma"}
+    assert damaged["Zeta"].startswith("malformed CSV row") and "fields where the header has" in damaged["Gamma"]
 
 
 def test_quote_opening_a_field_merges_fields_and_is_reported(tmp_path):
@@ -255,8 +273,21 @@ def test_non_utf8_is_an_error_naming_file_and_line(tmp_path):
     models = _copy_mini(tmp_path)
     raw = models.read_bytes().replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")  # Latin-1
     models.write_bytes(raw)
-    with pytest.raises(DataError, match=r"full view.csv: line 5: not UTF-8 \(byte 0xe9\)"):
+    with pytest.raises(DataError, match=r"full view.csv: line 5, column \d+: byte 0xe9 \(offset \d+\) is not UTF-8"):
         read_epoch_snapshot(tmp_path)
+
+
+def test_non_utf8_byte_after_a_bom_is_reported_with_its_real_value_and_position(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_bytes()
+    raw = b"\xef\xbb\xbf" + text.replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")
+    models.write_bytes(raw)
+    offset = raw.index(b"\xe9")
+    column = offset - raw.rindex(b"\n", 0, offset)
+    with pytest.raises(DataError) as err:
+        read_epoch_snapshot(tmp_path)
+    assert f"full view.csv: line 5, column {column}: byte 0xe9 (offset {offset}) is not UTF-8" in str(err.value)
+    assert raw[offset - 3] != 0xE9  # the byte 3 before (what a BOM-relative offset pointed at) differs
 
 
 # ----------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from uncertain_cost.data.tables import (
     Tables,
 )
 from uncertain_cost.errors import DataError
+from uncertain_cost.textdecode import decode_utf8
 
 MODELS_FILE = "All ML Systems - full view.csv"
 CHIPS_FILE = "Chip dataset-Grid view.csv"
@@ -186,25 +187,43 @@ def _decode(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    text, problem = decode_utf8(raw)
+    if text is None:
+        raise DataError(f"{path}: {problem} is not UTF-8; re-save the file as UTF-8")
+    return text
+
+
+def _key_index(header: list[str], key: tuple[str, ...]) -> int | None:
+    """Index of the first header column named in ``key`` (case-insensitive), else None."""
+    lowered = [h.lower() for h in header]
+    for name in key:
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+    return None
+
+
+def _damaged_row_key(text_lines: list[str], first: int, last: int, index: int | None) -> str:
+    """Read leniently the naming field of a record the strict parser rejected (lines ``first..last``)."""
+    if index is None:
+        return ""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "re-save the file as UTF-8"
-        ) from None
+        row = next(csv.reader(io.StringIO("\n".join(text_lines[first - 1:last]), newline="")), [])
+    except csv.Error:
+        return ""
+    return row[index].strip()[:80] if index < len(row) else ""
 
 
 def _read_csv(
-    path: Path, skipped: list[SkipEntry] | None = None
+    path: Path, skipped: list[SkipEntry] | None = None, key: tuple[str, ...] = ()
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Read a CSV strictly: return its header and the (first line number, row) of each row.
 
     Blank rows are ignored. A row whose field count differs from the header's, or that
     the csv parser rejects (a stray quote), is left out and reported in ``skipped`` with
-    its file and line. A quoted field still open at the end of the file (a truncated
-    file) raises :class:`DataError`, since it swallows every later row.
+    its file, line and the value of its naming column (``key``: the accepted header names
+    of that column; the model or hardware name) when it has one. A quoted field still
+    open at the end of the file (a truncated file) raises :class:`DataError`, since it
+    swallows every later row.
     """
     text = _decode(path)
     skipped = skipped if skipped is not None else []
@@ -212,6 +231,8 @@ def _read_csv(
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     previous_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
     header: list[str] | None = None
+    key_index: int | None = None
+    lines: list[str] | None = None  # the text's lines, split only when a damaged row needs them
     out: list[tuple[int, list[str]]] = []
     try:
         while True:
@@ -230,18 +251,23 @@ def _read_csv(
                     raise DataError(
                         f"{path}: line {start}: not a readable CSV header ({exc})"
                     ) from None
+                if lines is None:
+                    lines = text.split("\n")
+                name = _damaged_row_key(lines, start, reader.line_num, key_index)
                 skipped.append(
-                    SkipEntry(fname, start, "", f"malformed CSV row ({exc}); row dropped")
+                    SkipEntry(fname, start, name, f"malformed CSV row ({exc}); row dropped")
                 )
                 continue
             if not any(cell.strip() for cell in row):
                 continue
             if header is None:
                 header = [c.strip() for c in row]
+                key_index = _key_index(header, key)
                 continue
             if len(row) != len(header):
+                at = key_index if key_index is not None and key_index < len(row) else 0
                 skipped.append(SkipEntry(
-                    fname, start, row[0].strip()[:80],
+                    fname, start, row[at].strip()[:80],
                     f"{len(row)} fields where the header has {len(header)} "
                     "(stray quote or damaged row); row dropped",
                 ))
@@ -311,7 +337,7 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, MODEL_COLUMNS["name"])
     cols = _column_map(path, header, MODEL_COLUMNS, MODEL_REQUIRED)
     fname = path.name
     seen: set[str] = set()
@@ -377,7 +403,7 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, CHIP_COLUMNS["name"])
     cols = _column_map(path, header, CHIP_COLUMNS, CHIP_REQUIRED)
     fname = path.name
     seen: set[str] = set()
@@ -443,7 +469,7 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, PRICE_COLUMNS["hardware"])
     cols = _column_map(path, header, PRICE_COLUMNS, PRICE_REQUIRED)
     fname = path.name
     out: list[PriceRecord] = []
