@@ -536,7 +536,11 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
         if not (math.isfinite(v) and v > 0):  # an index divides prices: zero or negative is damage
             skipped.append(SkipEntry(fname, line, "", f"PPI value {v!r} is not a positive number"))
             continue
-        data[f"{d.year:04d}-{d.month:02d}"] = v
+        month = f"{d.year:04d}-{d.month:02d}"
+        if month in data:
+            skipped.append(SkipEntry(fname, line, "", f"second PPI value for {month}; the first row kept"))
+            continue
+        data[month] = v
     if not data:
         raise DataError(f"{path}: no usable rows in column {PPI_SERIES!r} (positive index values)")
     months = tuple(sorted(data))
