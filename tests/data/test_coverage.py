@@ -75,6 +75,7 @@ def test_deflator_gap_stops_the_run_before_sampling(gap_tables):
         load_facts(config)
     message = str(err.value)
     assert message.startswith(f"{gap_tables / 'ppi.toml'}: no deflator value for 2020-")
+    assert message.endswith("; the series has 2000-12..2024-04 with no value in 2020-01..2022-12")
     for name in ("GPT-3 175B (davinci)", "PaLM (540B)"):
         assert name in message or "more" in message
     assert "\n" not in message

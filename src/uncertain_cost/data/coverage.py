@@ -59,6 +59,9 @@ def check_deflator(ppi: PriceIndex, needs: Mapping[str, Iterable[str]]) -> None:
     where = ppi.file or f"PPI deflator {ppi.series or ''}".strip()
     ranges = list(month_ranges(missing))
     span = f"; the series has {ppi.months[0]}..{ppi.months[-1]}" if len(ppi) else "; the series is empty"
+    hit = [g for g in ppi.gaps() if any(g.split("..")[0] <= m <= g.split("..")[-1] for m in missing)]
+    if hit:
+        span += f" with no value in {_listing(hit, MAX_RANGES)}"
     raise DataError(f"{where}: no deflator value for {_listing(ranges, MAX_RANGES)} "
                     f"(needed by {_listing(names, MAX_NAMES)}){span}")
 
