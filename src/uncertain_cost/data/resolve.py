@@ -482,10 +482,7 @@ def resolve_facts(
         rows.append((m, True))
     # keep base rows ahead of their fine-tunes but otherwise in publication order
     index = {r[0].name: i for i, r in enumerate(rows)}
-    needs: dict[str, list[str]] = {}
-    for m, _ in rows:  # every model's publication month must have a deflator value
-        needs.setdefault(f"{m.publication_date.year:04d}-{m.publication_date.month:02d}", []).append(m.name)
-    check_deflator(tables.ppi, needs)
+    check_deflator(tables.ppi, _publication_months(m for m, _ in rows))
 
     n = len(rows)
     chip_names: list[str] = []
@@ -642,6 +639,14 @@ def resolve_facts(
         },
     )
     return facts, skipped
+
+
+def _publication_months(records: Iterable[ModelRecord]) -> dict[str, list[str]]:
+    """Publication month ``"YYYY-MM"`` -> names of the models published then (what the deflator must cover)."""
+    needs: dict[str, list[str]] = {}
+    for m in records:
+        needs.setdefault(f"{m.publication_date.year:04d}-{m.publication_date.month:02d}", []).append(m.name)
+    return needs
 
 
 def _uncostable(f, path, i, chip, why) -> list[tuple[str, str]]:
