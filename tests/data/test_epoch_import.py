@@ -12,7 +12,7 @@ import pytest
 
 from uncertain_cost.cli import main
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
-from uncertain_cost.data.epoch import parse_date, parse_number
+from uncertain_cost.data.epoch import parse_date, parse_number, read_models
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.errors import DataError, OutputError, ResourceError
 
@@ -211,6 +211,20 @@ def test_stray_quote_row_is_dropped_and_reported(tmp_path):
     assert "Zeta" not in names and {"Alpha", "Beta", "Eta"} <= names
     (entry,) = [s for s in report.skipped if s.reason.startswith("malformed CSV row")]
     assert (entry.file, entry.row, entry.model) == (MODELS, 10, "Zeta")
+
+
+def test_a_quote_swallowing_lines_reports_every_line_it_took(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('System,Publication date,Training compute (FLOP),Training hardware\n'
+                    'A,2020-01-01,1e20,H100\n'
+                    'B,"2020-01-01,1e20,H100\n'      # a quote opens a field ...
+                    'C,2020-01-01,1e20,H100\n'
+                    'D,2020-01-01"x,1e20,H100\n'     # ... and closes here, before a stray character
+                    'E,2020-01-01,1e20,H100\n', encoding="utf-8")
+    models, skipped = read_models(path)
+    assert [m.name for m in models] == ["A", "E"]
+    (entry,) = skipped
+    assert (entry.row, entry.model) == (3, "B") and "across lines 3-5, which are all dropped" in entry.reason
 
 
 def test_damaged_rows_are_reported_with_the_name_column_not_the_first(tmp_path):

@@ -5,6 +5,12 @@ duplicate names, stray quotes, NUL characters, a BOM, a truncated end) must give
 a valid table or the package's one-line :class:`DataError`, never another exception, and
 no row may be lost without a report: rows read + rows skipped == rows in the file.
 A small budget runs in the default suite; the ``slow`` twins run thousands of cases.
+
+Known limit, not generated here: a stray quote that opens a field and a later quote that
+closes it can merge several lines into one record with exactly the header's field count;
+that is indistinguishable from a legitimate multi-line field (the Epoch tables have
+hundreds), so the lines it took are not reported. A merged record with another field count,
+or a stray character after the closing quote, is dropped and reported with its line span.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -27,6 +34,8 @@ HEADER = ["System", "Publication date", "Organization", "Training compute (FLOP)
           "Hardware quantity", "Training time (hours)", "Training chip-hours", "Hardware utilization",
           "Base model", "Finetune compute (FLOP)", "Notability criteria", "Domain"]
 NUMERIC = (3, 5, 6, 7, 8, 10)
+#: how a dropped record read across several lines names them
+SPAN = re.compile(r"across lines (\d+)-(\d+)")
 #: reasons that drop a whole row (the others drop one value and keep the row)
 ROW_DROPPED = ("malformed CSV row", "fields where the header has", "no model name", "duplicate model name")
 
@@ -71,8 +80,9 @@ def _damage(line: str, kind: str, draw) -> str:
         return line[:at] + "\x00" + line[at:]
     if kind == "extra_field":
         return line + "," + draw(_text).replace("\n", " ").replace('"', "")
-    if kind == "missing_field":
-        return line[: line.rfind(",")] if "," in line else line
+    if kind == "missing_field":  # drop the last field (only an unquoted one: see the module docstring)
+        cut = line.rfind(",")
+        return line[:cut] if cut >= 0 and '"' not in line[cut:] else line
     return line
 
 
@@ -140,7 +150,10 @@ def _check_models(raw: bytes, starts: list[tuple[int, str]], bad: bool) -> None:
     assert not bad, "a file with a 0xff byte was read as UTF-8"
     kept = [int(m.source.rsplit(":", 1)[1]) for m in models]
     dropped = [s.row for s in skipped if s.reason.startswith(ROW_DROPPED) or any(r in s.reason for r in ROW_DROPPED)]
+    spans = [tuple(map(int, m.groups())) for s in skipped if (m := SPAN.search(s.reason))]
     expected = {line for line, text in starts if _is_row(text)}
+    swallowed = {line for line in expected for first, last in spans if first < line <= last}
+    expected -= swallowed  # records a quote merged into a dropped one: reported by its line span
     assert len(kept) == len(set(kept)) and len(dropped) == len(set(dropped)), (kept, dropped)
     assert not set(kept) & set(dropped)
     assert set(kept) | set(dropped) == expected, (sorted(kept), sorted(dropped), sorted(expected))

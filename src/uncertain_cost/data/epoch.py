@@ -213,6 +213,11 @@ def _damaged_row_key(text_lines: list[str], first: int, last: int, index: int | 
     return row[index].strip()[:80] if index < len(row) else ""
 
 
+def _span(first: int, last: int) -> str:
+    """Note for a dropped record read across several lines (a quote opened a field), else ""."""
+    return f" across lines {first}-{last}, which are all dropped" if last > first else ""
+
+
 def _read_csv(
     path: Path, skipped: list[SkipEntry] | None = None, key: tuple[str, ...] = ()
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -254,9 +259,8 @@ def _read_csv(
                 if lines is None:
                     lines = text.split("\n")
                 name = _damaged_row_key(lines, start, reader.line_num, key_index)
-                skipped.append(
-                    SkipEntry(fname, start, name, f"malformed CSV row ({exc}); row dropped")
-                )
+                skipped.append(SkipEntry(fname, start, name,
+                                         f"malformed CSV row ({exc}){_span(start, reader.line_num)}; row dropped"))
                 continue
             if not any(cell.strip() for cell in row):
                 continue
@@ -269,7 +273,7 @@ def _read_csv(
                 skipped.append(SkipEntry(
                     fname, start, row[at].strip()[:80],
                     f"{len(row)} fields where the header has {len(header)} "
-                    "(stray quote or damaged row); row dropped",
+                    f"(stray quote or damaged row){_span(start, reader.line_num)}; row dropped",
                 ))
                 continue
             out.append((start, row))
