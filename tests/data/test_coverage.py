@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from uncertain_cost.cli import main
-from uncertain_cost.config import parse_config
+from uncertain_cost.config import load_config, parse_config
 from uncertain_cost.data.coverage import check_deflator, skip_methods, unreported_losses
 from uncertain_cost.data.epoch import import_epoch, read_epoch_snapshot
 from uncertain_cost.data.priors import load_embedded_tables, write_tables
@@ -22,6 +22,7 @@ from uncertain_cost.units import METHODS
 from epoch_paths import FIXTURES, snapshot
 from factories import GPT4, TPU_MODEL, make_facts
 
+REPO = Path(__file__).resolve().parents[2]
 #: a run with only the Monte Carlo and its tables (no growth, sensitivity, development, figures)
 FAST = {"run": {"draws": 400, "keep_draws": 100, "seed": 3}, "growth": {"enabled": False},
         "sensitivity": {"enabled": False}, "development": {"models": []},
@@ -172,13 +173,12 @@ def test_epoch_snapshot_accounts_for_every_selected_model(name, month):
     assert counts["amortized"] > 30
 
 
-def test_imputed_hardware_run_accounts_for_every_selected_model():
-    """Hardware imputation removed the models' skip entries; acquisition (no quantity) was lost silently."""
+def test_epoch_model_costs_example_accounts_for_every_selected_model():
+    """Hardware imputation (this example) removed the imputed models' skip entries, so their
+    acquisition cost (no hardware quantity) was lost silently; Epoch's rules add cloud skips."""
     folder = snapshot("2025-06")
-    config = parse_config({**FAST, "run": {**FAST["run"], "reference_month": "2024-12"},
-                           "data": {"epoch_dir": str(folder), "impute_hardware": "most_common_of_year",
-                                    "impute_multi_hardware": False},
-                           "selection": {"method": "top_n", "top_n": 10, "finetunes": "exclude_before_ranking",
-                                         "ties": "first", "start": "2015-10-01", "end": "none"}})
+    fast = {f"{section}.{key}": value for section, keys in FAST.items() for key, value in keys.items()}
+    config = load_config(REPO / "examples" / "epoch-model-costs.toml",
+                         {**fast, "run.reference_month": "2024-12", "data.epoch_dir": str(folder)})
     counts = _check_every_selected_model_accounted(config)
     assert counts["amortized"] > counts["acquisition"]

@@ -425,9 +425,9 @@ def resolve_facts(
     ConfigError
         On an invalid ``finetunes`` or ``reference_month``.
     DataError
-        When the PPI deflator has no value for a model's publication month (one line
-        naming the file, the months and the models; see
-        :func:`uncertain_cost.data.coverage.check_deflator`).
+        When the PPI deflator has no value for the publication month of a model that is
+        costed under some method (one line naming the file, the months and the models;
+        see :func:`uncertain_cost.data.coverage.check_deflator`).
     """
     if finetunes not in FINETUNE_MODES:
         raise ConfigError("finetunes", f"expected one of {FINETUNE_MODES}, got {finetunes!r}")
@@ -487,7 +487,6 @@ def resolve_facts(
         rows.append((m, True))
     # keep base rows ahead of their fine-tunes but otherwise in publication order
     index = {r[0].name: i for i, r in enumerate(rows)}
-    check_deflator(tables.ppi, _publication_months(m for m, _ in rows))
 
     n = len(rows)
     chip_names: list[str] = []
@@ -524,6 +523,7 @@ def resolve_facts(
     notes: list[str] = []
     extra_dates = {k: [] for k in ("training_start", "acquisition", "cloud_price_date")}
     cloud_vendor: list[str] = []
+    priced: list[ModelRecord] = []
 
     for i, (m, is_frontier) in enumerate(rows):
         note: list[str] = []
@@ -601,8 +601,12 @@ def resolve_facts(
             note.append(cloud_why if not math.isnan(price) else "")
         notes.append("; ".join(x for x in note if x))
 
-        for method, reason in _uncostable(f, path, i, chip, why, cloud_why):
+        lost = _uncostable(f, path, i, chip, why, cloud_why)
+        for method, reason in lost:
             skipped.append(SkipEntry(*_where(m), m.name, f"{method}: {reason}"))
+        if len(lost) < 3:  # a cost is computed under some method: its month needs a deflator value
+            priced.append(m)
+    check_deflator(tables.ppi, _publication_months(priced))
 
     chip_specs = [res.chips[c] for c in chip_names]
     facts = ModelFacts(
