@@ -244,7 +244,7 @@ class ImportReport:
         if self.unmatched_hardware:
             parts.append("unmatched hardware: " + ", ".join(self.unmatched_hardware))
         if self.ppi_gaps:
-            parts.append(f"PPI deflator gaps (no value; models published then cannot be costed): "
+            parts.append(f"PPI deflator gaps (no value; a run costing a model published then stops): "
                          f"{', '.join(self.ppi_gaps)}")
         return "; ".join(parts)
 
