@@ -216,15 +216,14 @@ def _provenance(path: Path) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _flat_files(path: Path) -> list[str] | None:
-    """Names of the entries of ``path`` when all are plain files (no folder, no link); else None."""
+def _plain_files(path: Path) -> tuple[list[str], bool] | None:
+    """Names of the plain files directly in ``path``, and whether that is all it holds; None if unreadable."""
     try:
         entries = list(path.iterdir())
     except OSError:
         return None
-    if not all(entry.is_file() and not entry.is_symlink() for entry in entries):
-        return None
-    return [entry.name for entry in entries]
+    plain = [entry.name for entry in entries if entry.is_file() and not entry.is_symlink()]
+    return plain, len(plain) == len(entries)
 
 
 def run_folder_manifest(path: str | Path) -> frozenset[str] | None:
@@ -238,10 +237,11 @@ def run_folder_manifest(path: str | Path) -> frozenset[str] | None:
     -------
     frozenset of str or None
         The :data:`MANIFEST_KEY` list of ``path/provenance.json`` when it carries
-        :data:`RUN_FOLDER_MARKER`. A run folder written before manifests existed (the
-        marker without a list, or only ``config_sha256`` and ``package_version``) must be
-        flat: its plain files with a suffix of :data:`RUN_FILE_SUFFIXES` count as the
-        run's. None when ``path`` is not a run folder.
+        :data:`RUN_FOLDER_MARKER`. In a run folder written before manifests existed (the
+        marker without a list, or only ``config_sha256`` and ``package_version`` in a
+        folder of plain files) its plain files with a suffix of
+        :data:`RUN_FILE_SUFFIXES` count as the run's. None when ``path`` is not a run
+        folder.
     """
     path = Path(path)
     doc = _provenance(path)
@@ -252,10 +252,10 @@ def run_folder_manifest(path: str | Path) -> frozenset[str] | None:
         return frozenset(listed)
     if RUN_FOLDER_MARKER not in doc and not ("config_sha256" in doc and "package_version" in doc):
         return None
-    names = _flat_files(path)
-    if names is None:
-        return frozenset({"provenance.json"}) if RUN_FOLDER_MARKER in doc else None
-    return frozenset(n for n in names if n.endswith(RUN_FILE_SUFFIXES))
+    found = _plain_files(path)
+    if found is None or (RUN_FOLDER_MARKER not in doc and not found[1]):
+        return None
+    return frozenset(n for n in found[0] if n.endswith(RUN_FILE_SUFFIXES))
 
 
 def is_run_folder(path: str | Path) -> bool:

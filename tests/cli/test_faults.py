@@ -189,6 +189,9 @@ def test_run_folder_without_manifest_holds_only_run_files_or_is_refused(tmp_path
     with pytest.raises(OutputError, match=r"did not write \(notes.txt\)"):
         check_destination(old)
     check_destination(old, force=True)
+    (old / "plots").mkdir()
+    assert foreign_entries(old, run_folder_manifest(old)) == ["notes.txt", "plots/"]  # summary.csv is the run's
+    (old / "plots").rmdir()
     (old / "provenance.json").write_text(f'{{"{RUN_FOLDER_MARKER}": 1, "manifest": ["provenance.json", "sub/a.csv"]}}',
                                          encoding="utf-8")
     (old / "sub").mkdir()
