@@ -73,8 +73,8 @@ RUN_FOLDER_FORMAT = 1
 #: folder); a later run replaces the folder without ``--force`` only when it holds
 #: nothing else.
 MANIFEST_KEY = "manifest"
-#: Suffixes of the files a run writes: a run folder written before manifests existed is
-#: taken to hold only its own files when every entry is a plain file with one of these.
+#: Suffixes of the files a run writes: in a run folder written before manifests existed,
+#: the plain files with one of these count as the run's (anything else as the user's).
 RUN_FILE_SUFFIXES = (".csv", ".json", ".nc", ".png", ".md", ".html")
 #: Entries of a refusal message listed before "and N more".
 MAX_LISTED = 5
