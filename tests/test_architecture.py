@@ -45,6 +45,10 @@ LAZY_UP = {
     ("uncertain_cost.result", "uncertain_cost.writer"),
     ("uncertain_cost.result", "uncertain_cost.reporting.report"),
     ("uncertain_cost.result", "uncertain_cost.reporting.overview"),
+    # import-epoch (data.epoch, reldata's) writes its folder with the writer's atomic RunFolder and
+    # destination checks, inside its functions. Follow-up: move the folder-safety half of writer.py
+    # (check_destination, OutputLock, RunFolder, FolderKind) to a base module both import.
+    ("uncertain_cost.data.epoch", "uncertain_cost.writer"),
 }
 #: arrows up from the config layer: config.py still parses the domain packages' sections with their own
 #: settings classes. Issue 23 part 2 (one schema mechanism below the domain packages) is arch-config's job.
@@ -63,11 +67,8 @@ CONFIG_UP = {
 MAX_FUNCTION_LINES = 100
 #: functions over the limit that this change could not split, with the owner who will
 LONG_FUNCTIONS = {
-    # growth/: growth-a (issue 23 part 3: one growth density; the kernel goes with it)
-    "growth/kernel.py:logp_and_grad",
+    # growth/: growth-a
     "growth/forecast.py:forecast_costs",
-    "growth/step.py:_fit_growth",
-    "growth/bayes.py:fit_bayes",
     # data/ internals: not arch-pipe's to edit (brief); their owner splits them
     "data/resolve.py:resolve_facts",
     "data/priors.py:write_tables",  # goes with tomli-w (issue 23 part 3)

@@ -155,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=_examples("import-epoch ../shared/epoch-data/2025-06 --out tables/2025-06"))
     imp.add_argument("folder", help="folder with the Epoch CSV files")
     imp.add_argument("--out", required=True,
-                     help="new or empty folder (or an earlier import) for the tables; use with [data] tables_dir")
+                     help="new or empty folder (or an earlier import holding only its own files) for the tables; "
+                          "use with [data] tables_dir")
+    imp.add_argument("--force", action="store_true",
+                     help="replace --out even when it holds other files (kept until the new one is complete)")
 
     est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty",
                          formatter_class=raw,
@@ -273,7 +276,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from uncertain_cost.data.epoch import import_epoch
 
-    report = import_epoch(args.folder, args.out)
+    report = import_epoch(args.folder, args.out, force=args.force)
     print(report.summary())
     print(f'use it with: [data] tables_dir = "{Path(args.out).resolve()}"')
     return 0

@@ -23,11 +23,12 @@ import xarray as xr
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.load import Resolved
 from uncertain_cost.engine import Simulation
+from uncertain_cost.inputs import InputSet
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import FIGURE_DATA, StepOutput
 
 if TYPE_CHECKING:  # the settings types; their packages are imported where a step runs
-    from uncertain_cost.config import Config
+    from uncertain_cost.config import Config, RunSettings
     from uncertain_cost.devcost import DevelopmentSpec
     from uncertain_cost.growth.settings import GrowthSettings
     from uncertain_cost.results import Provenance
@@ -68,7 +69,11 @@ def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level
     out.groups["costs"] = costs
     rows = summary_records(costs, facts, sim.n_draws)
     out.add_table("summary", rows, SUMMARY_COLUMNS)
-    skip_rows = [_skip_record(s) for s in resolved.skipped]
+    from uncertain_cost.data.coverage import unreported_losses
+    from uncertain_cost.units import METHODS
+
+    lost = unreported_losses(facts, ((r["model"], r["method"]) for r in rows), resolved.skipped, METHODS)
+    skip_rows = [_skip_record(s) for s in (*resolved.skipped, *lost)]
     out.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
     if skip_rows:
         out.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")
@@ -80,9 +85,9 @@ def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level
     return out
 
 
-def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, seed: int, reference_month: str,
+def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, inputs: InputSet, run: RunSettings,
                 progress: Progress) -> StepOutput:
-    """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run.
+    """Fit the paper's OLS beside each method's Bayesian fit, check the headline (TPU price re-runs), forecast.
 
     Parameters
     ----------
@@ -90,8 +95,10 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, se
         ``[growth]`` and ``[forecast]``.
     facts : ModelFacts
     sim : Simulation
-    seed : int
-    reference_month : str
+    inputs : InputSet
+        The run's inputs (the headline check re-simulates the kept draws under other TPU prices).
+    run : RunSettings
+        ``[run]``: seed, reference month, interconnect fraction.
     progress : Progress
 
     Returns
@@ -106,8 +113,10 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, se
     out = StepOutput()
     if not settings.enabled:
         return out
+    seed, reference_month = run.seed, run.reference_month
     data = growth_data_from_run(facts, sim)
-    outcome = fit_growth(data, settings, seed, progress=progress.stage)
+    variants = _tpu_price_variants(data, facts, inputs, seed, run.interconnect_fraction)
+    outcome = fit_growth(data, settings, seed, progress=progress.stage, variants=variants)
     out.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     for name, rows, columns in outcome.side_tables():
         out.add_table(name, list(rows), tuple(columns))
@@ -127,6 +136,45 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, se
     for group in outcome.idata.groups():
         out.groups[group] = outcome.idata[group].assign_attrs(fit)
     return out
+
+
+def _tpu_price_variants(data, facts: ModelFacts, inputs: InputSet, seed: int, interconnect_fraction: float) -> dict:
+    """Return the headline check's re-runs: name -> (label, growth data under another TPU price input).
+
+    The TPU price's 90% interval halved and doubled in log-width (same geometric centre), and
+    its other scope; the other inputs keep the run's own kept draws (one random stream per
+    input). Empty when no frontier model is on a TPU.
+    """
+    spec = inputs["tpu_price"]
+    lo, hi = float(spec.distribution.ppf(0.05)), float(spec.distribution.ppf(0.95))
+
+    def ci90(scale: float) -> tuple[float, float]:
+        """Return the TPU price's 90% interval with its log-width times ``scale`` (same geometric centre)."""
+        mid, half = (lo * hi) ** 0.5, (hi / lo) ** (0.5 * scale)
+        return mid / half, mid * half
+
+    def tpu_price(scale: float = 1.0, scope: str | None = None):
+        """Re-simulate the frontier costs (the kept draws only) under another TPU price input."""
+        from dataclasses import replace
+
+        from uncertain_cost.distributions import from_spec
+        from uncertain_cost.engine import simulate
+        from uncertain_cost.growth.step import growth_data_from_run
+        from uncertain_cost.inputs import InputSet
+
+        new = replace(spec, distribution=from_spec({"ci90": list(ci90(scale))}, "inputs.tpu_price"),
+                      scope=scope or spec.scope)
+        changed = InputSet(tuple(new if s.name == "tpu_price" else s for s in inputs), inputs.correlations)
+        keep = next(iter(data.log10_cost_draws.values())).shape[0]  # the run's kept draws
+        sim = simulate(facts, changed, keep, seed, keep_draws=keep, interconnect_fraction=interconnect_fraction)
+        return growth_data_from_run(facts, sim)
+
+    if not any("tpu" in chip.lower() for chip in data.chip):  # no frontier model on a TPU: nothing to check
+        return {}
+    other = "per_chip" if spec.scope == "shared" else "shared"
+    return {"tpu_price_narrower": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(0.5)), lambda: tpu_price(0.5)),
+            "tpu_price_wider": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(2.0)), lambda: tpu_price(2.0)),
+            f"tpu_price_{other}": (f"TPU price scope {other} (run: {spec.scope})", lambda: tpu_price(1.0, other))}
 
 
 def development_step(spec: DevelopmentSpec, facts: ModelFacts, sim: Simulation, seed: int,
