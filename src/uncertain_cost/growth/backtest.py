@@ -115,7 +115,7 @@ def _through(data: GrowthData, last_year: int) -> GrowthData:
 
 
 def _psis_constant(fit, meas, past: np.ndarray, rng: np.random.Generator):
-    """Importance resample of the full-data posterior to the fit through the origin; Pareto k."""
+    """Resample the full-data posterior by importance to the fit through the origin; Pareto k."""
     from arviz import psislw
 
     method = meas.methods[0]
@@ -272,7 +272,7 @@ def backtest_summary(rows: Sequence[Mapping]) -> list[dict]:
 
 
 def choose_forecast_model(rows: Sequence[Mapping], method: str) -> str:
-    """The candidate with the highest mean log score over all origins and horizons of ``method``.
+    """Pick the candidate with the highest mean log score over all origins and horizons of ``method``.
 
     Parameters
     ----------

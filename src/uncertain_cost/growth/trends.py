@@ -84,7 +84,7 @@ class TrendDraws:
         return self.scale[:, None] * np.exp(self.scale_trend[:, None] * (t - self.year_ref))
 
     def take(self, index: np.ndarray) -> TrendDraws:
-        """The draws at ``index`` (e.g. an importance resample)."""
+        """Select the draws at ``index`` (e.g. an importance resample)."""
         return TrendDraws(self.name, self.beta[index], self.scale[index], self.scale_trend[index], self.tau[index],
                           self.nu[index], self.year_ref)
 
@@ -206,7 +206,7 @@ def ols_normal_draws(year, y, *, n_draws: int = 4000, rng: np.random.Generator) 
 
 
 def bayes_draws(fit, method: str) -> TrendDraws:
-    """The constant-slope Student-t model's draws (`uncertain_cost.growth.bayes.BayesResult`).
+    """Collect the constant-slope Student-t model's draws (`uncertain_cost.growth.bayes.BayesResult`).
 
     Parameters
     ----------
