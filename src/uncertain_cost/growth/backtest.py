@@ -38,7 +38,8 @@ import numpy as np
 from uncertain_cost.growth.data import GrowthData
 
 __all__ = ["BACKTEST_COLUMNS", "HORIZONS", "MIN_MODELS", "PARETO_K_MAX", "VALIDATIONS", "backtest",
-           "backtest_summary", "choose_forecast_model", "crps_sample", "log_score_sample"]
+           "backtest_summary", "beats_baseline", "choose_forecast_model", "lfo_forecast", "crps_sample",
+           "log_score_sample"]
 
 #: Forecast horizons scored (years after the origin).
 HORIZONS = (1, 2, 3, 4)
@@ -259,10 +260,10 @@ def backtest_summary(rows: Sequence[Mapping]) -> list[dict]:
         ``pit_in_90`` (fraction of PITs within [0.05, 0.95]).
     """
     out = []
-    keys = sorted({(r["method"], r["model"], r["horizon"]) for r in rows},
+    keys = sorted({(str(r["method"]), str(r["model"]), int(r["horizon"])) for r in rows},
                   key=lambda k: (k[0], MODELS.index(k[1]) if k[1] in MODELS else 99, k[2]))
     for method, model, h in keys:
-        cell = [r for r in rows if (r["method"], r["model"], r["horizon"]) == (method, model, h)]
+        cell = [r for r in rows if (str(r["method"]), str(r["model"]), int(r["horizon"])) == (method, model, h)]
         pit = np.array([float(r["pit"]) for r in cell])
         out.append({"method": method, "model": model, "horizon": h, "n": len(cell),
                     "log_score": float(np.mean([float(r["log_score"]) for r in cell])),
@@ -293,3 +294,81 @@ def choose_forecast_model(rows: Sequence[Mapping], method: str) -> str:
     if not scores:
         return "constant"
     return max(scores, key=lambda name: (float(np.mean(scores[name])), -MODELS.index(name)))
+
+
+def beats_baseline(rows: Sequence[Mapping], method: str, model: str, *, min_horizon: int = 2) -> dict:
+    """Whether ``model`` beats the OLS-normal baseline of ``method`` at horizons >= ``min_horizon``.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        `backtest` rows.
+    method, model : str
+    min_horizon : int, default 2
+
+    Returns
+    -------
+    dict
+        ``n`` (origin-horizon pairs), ``log_score_diff`` and ``crps_diff`` (mean of model
+        minus baseline: positive log score and negative CRPS favour the model), ``beats``
+        (both favour the model); NaN and False without pairs.
+    """
+    def cells(name):
+        return {(r["origin"], r["horizon"]): r for r in rows
+                if r["method"] == method and r["model"] == name and int(r["horizon"]) >= min_horizon}
+
+    mine, base = cells(model), cells("ols_normal")
+    keys = sorted(set(mine) & set(base))
+    if not keys:
+        return {"n": 0, "log_score_diff": math.nan, "crps_diff": math.nan, "beats": False}
+    ls = float(np.mean([float(mine[k]["log_score"]) - float(base[k]["log_score"]) for k in keys]))
+    cr = float(np.mean([float(mine[k]["crps"]) - float(base[k]["crps"]) for k in keys]))
+    return {"n": len(keys), "log_score_diff": ls, "crps_diff": cr, "beats": bool(ls > 0 and cr < 0)}
+
+
+def lfo_forecast(data: GrowthData, rows: Sequence[Mapping], forecast_rows: Sequence[Mapping], *, runs,
+                 thresholds: Sequence[float], level: float, seed: int, center: str = "median") -> tuple[list, dict]:
+    """Forecast each method from the model the leave-future-out backtest chose.
+
+    Parameters
+    ----------
+    data : GrowthData
+    rows : sequence of dict
+        `backtest` rows.
+    forecast_rows : sequence of dict
+        The constant-slope forecast (`uncertain_cost.growth.forecast.forecast_costs` rows).
+    runs : RunsPosterior
+        The runs-per-year model of the forecast.
+    thresholds : sequence of float
+    level : float
+    seed : int
+    center : str, default "median"
+
+    Returns
+    -------
+    rows : list of dict
+        ``forecast_rows`` with a ``forecast_model`` column; a method whose chosen model is a
+        grid candidate gets that candidate's forecast (fitted exactly on all its models).
+    chosen : dict of str to str
+        Method -> forecast model.
+    """
+    from uncertain_cost.growth.data import measurement
+    from uncertain_cost.growth.forecast import DEFAULT_QUANTILES, forecast_trend
+    from uncertain_cost.growth.trends import CANDIDATES, fit_trend
+
+    methods = list(dict.fromkeys(r["method"] for r in forecast_rows))
+    chosen = {m: choose_forecast_model(rows, m) for m in methods}
+    out = []
+    for m in methods:
+        mine = [r for r in forecast_rows if r["method"] == m]
+        if chosen[m] not in CANDIDATES:
+            out += [{**r, "forecast_model": "constant"} for r in mine]
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            meas = measurement(data.select([m]), center)
+        draws = fit_trend(chosen[m], meas.year, meas.center, meas.cov, rng=_stream(seed, m, "forecast"))
+        new = forecast_trend(draws, m, [r["year"] for r in mine], runs=runs, quantiles=DEFAULT_QUANTILES,
+                             thresholds=thresholds, level=level, seed=_stream(seed, m, "seed").integers(2**31))
+        out += [{**r, "forecast_model": chosen[m]} for r in new]
+    return out, chosen

@@ -220,6 +220,12 @@ def _fit(data: GrowthData, settings: GrowthSettings, seed: int, variant: str = "
                      variant=variant)
 
 
+def _refit_kwargs(settings: GrowthSettings) -> dict:
+    """`fit_bayes` options of the backtest's exact refits: the stage's own."""
+    return {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
+            "target_accept": settings.target_accept, "level": settings.level, "sampler": settings.sampler}
+
+
 def _can_repair(data: GrowthData, methods) -> bool:
     """Whether the repaired joint model applies: chips and chip ages given, amortized and another method."""
     from uncertain_cost.growth.repaired import REFERENCE_METHOD
@@ -279,7 +285,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                 progress: Callable[[str], None] | None) -> GrowthOutcome:
     import time
 
-    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest
+    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest, lfo_forecast
     from uncertain_cost.growth.forecast import (
         SENSITIVITY_COLUMNS,
         SENSITIVITY_YEAR,
@@ -345,6 +351,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     single = tuple(r for r in rows if r["estimator"] == "bayes_single")
     idata = bayes.idata
     forecast_rows, forecast_columns, per_year, sensitivity, runs_facts, forecast_attrs = (), (), None, (), {}, {}
+    runs = None
     t1 = time.perf_counter()
     if settings.forecast:
         years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
@@ -367,11 +374,17 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         sensitivity = tuple(forecast_sensitivity(fits, target, models_per_year=[*sorted(ks), None], runs=runs))
     timings["forecast"] = time.perf_counter() - t1
     backtest_rows = ()
-    if settings.backtest and "amortized" in data.methods:
-        say("growth: leave-future-out backtest")
+    if settings.backtest:
+        say(f"growth: leave-future-out backtest ({settings.validation})")
         t1 = time.perf_counter()
-        backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
-                                       level=settings.level))
+        backtest_rows = tuple(backtest(data, singles or None, seed=seed, validation=settings.validation,
+                                       center=settings.center, fit_kwargs=_refit_kwargs(settings)))
+        if forecast_rows and runs is not None:  # each method forecast from the candidate the backtest scores best
+            rows_lfo, chosen_lfo = lfo_forecast(data, backtest_rows, forecast_rows, runs=runs,
+                                                thresholds=settings.thresholds_usd, level=settings.level, seed=seed)
+            forecast_rows, forecast_columns = tuple(rows_lfo), (*forecast_columns, "forecast_model")
+            forecast_attrs = {**forecast_attrs,
+                              "forecast_models": ", ".join(f"{m}: {c}" for m, c in chosen_lfo.items())}
         timings["backtest"] = time.perf_counter() - t1
     prior_rows = ()
     if settings.prior_sensitivity and "amortized" in data.methods:
