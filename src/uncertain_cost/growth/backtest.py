@@ -50,6 +50,10 @@ MIN_MODELS = 10
 #: Above this Pareto k the importance-sampling approximation is replaced by an exact refit.
 PARETO_K_MAX = 0.7
 
+#: A candidate replaces the headline forecast only when its mean log score is higher by more
+#: than this many standard errors of the paired difference (as the PSIS-LOO tie rule).
+TIE_SE = 2.0
+
 #: ``growth.validation``: approximate leave-future-out (default) or exact refits.
 VALIDATIONS = ("psis", "full")
 
@@ -273,7 +277,11 @@ def backtest_summary(rows: Sequence[Mapping]) -> list[dict]:
 
 
 def choose_forecast_model(rows: Sequence[Mapping], method: str) -> str:
-    """Pick the candidate with the highest mean log score over all origins and horizons of ``method``.
+    """Pick the forecast model of ``method`` by leave-future-out log score, the headline unless clearly beaten.
+
+    A candidate replaces ``constant`` (the headline fit) only when its mean log score over the
+    origin-horizon pairs is higher by more than `TIE_SE` standard errors of the paired
+    difference; among those, the highest mean wins.
 
     Parameters
     ----------
@@ -284,16 +292,24 @@ def choose_forecast_model(rows: Sequence[Mapping], method: str) -> str:
     Returns
     -------
     str
-        A candidate name (not the ``ols_normal`` baseline); ``"constant"`` when ``method``
-        has no backtest rows.
+        A candidate name (never the ``ols_normal`` baseline); ``"constant"`` when ``method``
+        has no backtest rows or no candidate is clearly better.
     """
     scores = {}
     for r in rows:
         if r["method"] == method and r["model"] != "ols_normal":
-            scores.setdefault(r["model"], []).append(float(r["log_score"]))
-    if not scores:
-        return "constant"
-    return max(scores, key=lambda name: (float(np.mean(scores[name])), -MODELS.index(name)))
+            scores.setdefault(str(r["model"]), {})[(int(r["origin"]), int(r["horizon"]))] = float(r["log_score"])
+    base = scores.get("constant", {})
+    best, best_mean = "constant", 0.0
+    for name, cells in scores.items():
+        keys = sorted(set(cells) & set(base))
+        if name == "constant" or len(keys) < 2:
+            continue
+        diff = np.array([cells[k] - base[k] for k in keys])
+        mean, se = float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(diff.size))
+        if mean > TIE_SE * se and mean > best_mean:
+            best, best_mean = name, mean
+    return best
 
 
 def beats_baseline(rows: Sequence[Mapping], method: str, model: str, *, min_horizon: int = 2) -> dict:

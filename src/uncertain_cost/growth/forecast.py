@@ -53,6 +53,7 @@ __all__ = [
     "runs_summary",
     "forecast_table_attrs",
     "forecast_trend",
+    "nu_summary",
 ]
 
 DIM_YEAR = "year"
@@ -545,3 +546,29 @@ def forecast_trend(draws, method: str, years: Sequence[int], *, runs: RunsPoster
                    regression_mean_hi=float(10.0**hi), level=level)
         rows.append(row)
     return rows
+
+
+def nu_summary(fit: BayesResult) -> dict:
+    """Prior and posterior P5 / P50 / P95 of the Student-t degrees of freedom ``nu`` of a fit.
+
+    Parameters
+    ----------
+    fit : BayesResult
+        Its ``priors.nu_alpha``, ``priors.nu_beta`` (Gamma, rate) and its ``nu`` draws.
+
+    Returns
+    -------
+    dict
+        ``nu_prior`` and ``nu_posterior``: strings ``"P5 3.6, P50 16.8, P95 47.4"`` (table
+        attributes), and the numbers as ``nu_prior_q`` and ``nu_posterior_q`` (tuples).
+    """
+    from scipy import stats
+
+    qs = (0.05, 0.5, 0.95)
+    prior = tuple(float(x) for x in stats.gamma.ppf(qs, fit.priors.nu_alpha, scale=1.0 / fit.priors.nu_beta))
+    post = tuple(float(x) for x in np.quantile(fit.draws("nu"), qs))
+
+    def text(v):
+        return f"P5 {v[0]:.1f}, P50 {v[1]:.1f}, P95 {v[2]:.1f}"
+
+    return {"nu_prior": text(prior), "nu_posterior": text(post), "nu_prior_q": prior, "nu_posterior_q": post}

@@ -292,6 +292,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         forecast_costs,
         forecast_sensitivity,
         forecast_table_attrs,
+        nu_summary,
         runs_summary,
         with_forecast,
     )
@@ -367,6 +368,9 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         runs_facts = runs_summary(forecast, {m: "joint" if f is bayes else "repaired" if f is repaired else "single"
                                             for m, f in headline_fits.items()})
         forecast_attrs = forecast_table_attrs(runs_facts)
+        if "amortized" in headline_fits:  # the tails: what the data say about nu (issue 21)
+            forecast_attrs.update({k: v for k, v in nu_summary(headline_fits["amortized"]).items()
+                                   if not k.endswith("_q")})
         idata = with_forecast(idata, forecast)
         fits = [("joint", bayes), *(("single", fit) for fit in singles.values())]
         target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]

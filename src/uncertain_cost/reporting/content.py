@@ -182,6 +182,11 @@ def _forecast_text(result) -> str:
         "the model-to-model Student-t scatter, over the posterior: a posterior predictive distribution of the "
         "year's maximum, not of the trend line. "
         + (f"Each method is forecast from its headline fit ({fits}). " if fits else "")
+        + (f"The leave-future-out backtest chose the forecast model of each method ({attrs['forecast_models']}; "
+           "constant: the headline fit; constant_normal: the same line with normal scatter; hinge, scatter_trend: "
+           "a bend in the trend, a scatter changing with time). " if attrs.get("forecast_models") else "")
+        + (f"Tails: the Student-t degrees of freedom nu of the amortized fit have prior {attrs['nu_prior']} and "
+           f"posterior {attrs['nu_posterior']}. " if attrs.get("nu_prior") else "")
         + "A run is the same run in every method (shared publication time and scatter quantile). "
         "P(> $X) is the posterior probability that at least one run that year costs more than $X (in dollars "
         "of the reference month). The trend line is the median (geometric mean) cost of a model of the year.")
