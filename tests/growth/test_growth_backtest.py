@@ -1,6 +1,7 @@
 """Leave-future-out backtest: scores, candidate trend models, PSIS with refits, the forecast model choice."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -124,7 +125,9 @@ def test_backtest_rows_on_simulated_data():
     data, _ = simulate_growth_data(seed=2, n_models=40, n_draws=400, methods=("amortized",), slope=0.4,
                                    intercept=6.5, coverage=1.0)
     kw = {"draws": 300, "tune": 300, "chains": 2}
-    fit = fit_bayes(data, seed=1, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short chains: loose diagnostics
+        fit = fit_bayes(data, seed=1, **kw)
     rows = backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw)
     origins = sorted({r["origin"] for r in rows})
     assert origins[0] >= 2016 and origins[-1] == 2022
@@ -142,3 +145,13 @@ def test_backtest_rows_on_simulated_data():
     full = backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw, validation="full")
     assert {r["fit"] for r in full if r["model"] == "constant"} == {"refit"}
     assert backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw) == rows  # reproducible
+
+
+def test_validation_setting_is_declared_and_checked():
+    from uncertain_cost.errors import ConfigError
+    from uncertain_cost.growth.settings import GrowthSettings
+
+    assert GrowthSettings().validation == "psis"
+    assert GrowthSettings.from_config({"validation": "full"}, {}).validation == "full"
+    with pytest.raises(ConfigError, match="growth.validation.*'psis' or 'full'"):
+        GrowthSettings.from_config({"validation": "exact"}, {})

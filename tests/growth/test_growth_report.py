@@ -48,7 +48,8 @@ def test_assumptions_and_backtest_in_both_reports():
     assert "6 of 12 realised maxima fall inside" in content.backtest_text
     md = markdown_document(content)
     assert "### Forecast assumptions" in md and "| Poisson trend (forecast) | 0.71, " in md
-    assert "### Backtest: forecasts of years already observed" in md and "| scatter_trend | 2 | 3 | -0.90 | 0.25 | 0.00 |" in md
+    assert "### Backtest: forecasts of years already observed" in md
+    assert "| scatter_trend | 2 | 3 | -0.90 | 0.25 | 0.00 |" in md
     page = html_document(content)
     assert "<h3>Forecast assumptions</h3>" in page and "Backtest: forecasts of years already observed" in page
     assert page.index("Forecast assumptions") > page.index('id="forecast"')
