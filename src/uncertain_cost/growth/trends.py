@@ -95,23 +95,55 @@ def _design(year: np.ndarray, tau: float | None) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _grid(name: str, year: np.ndarray) -> list[tuple[float, float, float | None, float]]:
-    """Grid points ``(s, g, tau, log prior)`` of a candidate."""
-    log_s_prior = np.log(SCATTER_GRID) - 2.0 * SCATTER_GRID / SCATTER_PRIOR_MEAN + np.log(SCATTER_GRID)  # Jacobian
-    points = []
+def _structure(name: str, year: np.ndarray) -> tuple[np.ndarray, list]:
+    """Grid values of the scatter trend ``g`` and of the hinge year ``tau`` of a candidate."""
     if name == "constant_normal":
-        points = [(s, 0.0, None, lp) for s, lp in zip(SCATTER_GRID, log_s_prior, strict=True)]
-    elif name == "hinge":
+        return np.zeros(1), [None]
+    if name == "hinge":
         first, last = math.floor(year.min()) + 1, math.floor(year.max())
-        taus = np.linspace(first, max(first, last), max(2, 4 * (last - first) + 1))
-        points = [(s, 0.0, float(tau), lp) for tau in taus for s, lp in zip(SCATTER_GRID, log_s_prior, strict=True)]
-    elif name == "scatter_trend":
-        for g in np.linspace(-0.45, 0.45, 31):
-            lg = -0.5 * (g / SCATTER_TREND_SD) ** 2
-            points += [(s, float(g), None, lp + lg) for s, lp in zip(SCATTER_GRID, log_s_prior, strict=True)]
-    else:
-        raise ValueError(f"unknown trend candidate {name!r}; expected one of {CANDIDATES}")
-    return points
+        return np.zeros(1), [float(t) for t in np.linspace(first, max(first, last), max(2, 4 * (last - first) + 1))]
+    if name == "scatter_trend":
+        return np.linspace(-0.45, 0.45, 31), [None]
+    raise ValueError(f"unknown trend candidate {name!r}; expected one of {CANDIDATES}")
+
+
+def _grid_posterior(name: str, year: np.ndarray, y: np.ndarray, cov: np.ndarray):
+    """Log posterior mass of every grid point and the Gaussian conditional of ``beta`` there.
+
+    For a scatter trend ``g``, ``C + s**2 E**2 = E U (G + s**2) U' E`` with ``E = diag(exp(g x))``
+    and ``E^-1 C E^-1 = U G U'``: one eigendecomposition per ``g`` serves every ``s`` and ``tau``.
+    """
+    x = year - YEAR_REF
+    s2 = SCATTER_GRID**2
+    log_s = 2.0 * np.log(SCATTER_GRID) - 2.0 * SCATTER_GRID / SCATTER_PRIOR_MEAN  # Gamma(2) on a log grid
+    gs, taus = _structure(name, year)
+    points, logp, means, chols = [], [], [], []
+    for g in gs:
+        inv_e = np.exp(-g * x)
+        gam, u = np.linalg.eigh(cov * inv_e[:, None] * inv_e[None, :])
+        gam = np.maximum(gam, 0.0)
+        zy = u.T @ (inv_e * y)
+        w = 1.0 / (gam[None, :] + s2[:, None])  # (S, n)
+        base = log_s - 0.5 * (np.sum(np.log(gam[None, :] + s2[:, None]), axis=1) + 2.0 * g * np.sum(x))
+        base = base - 0.5 * (g / SCATTER_TREND_SD) ** 2 if name == "scatter_trend" else base
+        for tau in taus:
+            xd = _design(year, tau)
+            k = xd.shape[1]
+            m0 = np.zeros(k)
+            m0[0] = y.mean()
+            p0 = np.asarray(BETA_PRIOR_SD[:k]) ** -2.0
+            zx = u.T @ (inv_e[:, None] * xd)
+            r = zy - zx @ m0
+            prec = np.diag(p0)[None] + (zx.T[None] * w[:, None, :]) @ zx
+            cp = np.linalg.cholesky(prec)
+            b = np.linalg.solve(cp, ((w * r) @ zx)[..., None])[..., 0]
+            quad = np.sum(w * r * r, axis=1) - np.sum(b * b, axis=1)
+            logdet = 2.0 * np.sum(np.log(np.diagonal(cp, axis1=1, axis2=2)), axis=1) - np.sum(np.log(p0))
+            logp.append(base - 0.5 * (quad + logdet))
+            means.append(m0 + np.linalg.solve(np.swapaxes(cp, 1, 2), b[..., None])[..., 0])
+            chols.append(cp)
+            points += [(float(s), float(g), tau) for s in SCATTER_GRID]
+    return points, np.concatenate(logp), means, chols
 
 
 def fit_trend(name: str, year, y, cov, *, n_draws: int = 4000, rng: np.random.Generator) -> TrendDraws:
@@ -140,33 +172,12 @@ def fit_trend(name: str, year, y, cov, *, n_draws: int = 4000, rng: np.random.Ge
     year, y, cov = np.asarray(year, float), np.asarray(y, float), np.asarray(cov, float)
     if y.size < 4:
         raise ValueError(f"trend candidate {name!r}: need at least 4 models, got {y.size}")
-    points = _grid(name, year)
-    x = year - YEAR_REF
-    logp, cond = np.empty(len(points)), []
-    for i, (s, g, tau, lp) in enumerate(points):
-        xd = _design(year, tau)
-        m0 = np.zeros(xd.shape[1])
-        m0[0] = y.mean()
-        p0 = np.diag(np.asarray(BETA_PRIOR_SD[: xd.shape[1]]) ** -2.0)
-        sigma = cov + np.diag((s * np.exp(g * x)) ** 2)
-        chol = np.linalg.cholesky(sigma)
-        xw, yw = np.linalg.solve(chol, xd), np.linalg.solve(chol, y - xd @ m0)
-        prec = p0 + xw.T @ xw
-        cp = np.linalg.cholesky(prec)
-        b = np.linalg.solve(cp, xw.T @ yw)
-        # log N(y; X m0, Sigma + X P0^-1 X') by the Woodbury identity and determinant lemma
-        logdet = 2 * np.sum(np.log(np.diag(chol))) + 2 * np.sum(np.log(np.diag(cp))) - np.sum(np.log(np.diag(p0)))
-        logp[i] = lp - 0.5 * (yw @ yw - b @ b + logdet)
-        cond.append((m0 + np.linalg.solve(cp.T, b), cp))
+    points, logp, means, chols = _grid_posterior(name, year, y, cov)
     w = np.exp(logp - logp.max())
     idx = rng.choice(len(points), size=int(n_draws), p=w / w.sum())
-    k = max(c[0].size for c in cond)
-    beta = np.zeros((int(n_draws), k))
-    z = rng.standard_normal((int(n_draws), k))
-    for j in np.unique(idx):
-        rows = np.flatnonzero(idx == j)
-        mean, cp = cond[j]
-        beta[rows, : mean.size] = mean + np.linalg.solve(cp.T, z[rows, : mean.size].T).T
+    means, chols = np.concatenate(means), np.concatenate(chols)
+    z = rng.standard_normal((int(n_draws), means.shape[1]))
+    beta = means[idx] + np.linalg.solve(np.swapaxes(chols[idx], 1, 2), z[..., None])[..., 0]
     s = np.array([points[j][0] for j in idx]) * np.exp(rng.uniform(-0.5, 0.5, idx.size) * _grid_step())
     return TrendDraws(name, beta, s, np.array([points[j][1] for j in idx]),
                       np.array([math.inf if points[j][2] is None else points[j][2] for j in idx]),
