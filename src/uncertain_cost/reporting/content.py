@@ -241,8 +241,9 @@ def _backtest_text(backtest: tuple) -> str:
     inside = sum(0.05 <= p <= 0.95 for p in pit)
     return (f"Leave-future-out backtest: each forecast model fitted on the models published up to an origin year "
             f"({origins[0]}-{origins[-1]}) predicts the most expensive observed cost 1-4 years later (as many runs as "
-            f"were observed), scored by log score and CRPS against the paper's OLS with normal errors. Chosen "
-            f"forecast model (highest mean log score) per method: {'; '.join(parts)}. {inside} of {len(pit)} "
+            f"were observed), scored by log score and CRPS against the paper's OLS with normal errors. Forecast "
+            f"model per method (the headline fit unless a candidate's mean log score is more than 2 SE higher): "
+            f"{'; '.join(parts)}. {inside} of {len(pit)} "
             "realised maxima fall inside the candidates' 90% predictive intervals. Origins overlap and the "
             "horizons share their realised years, so the scores are not independent (growth_backtest.csv).")
 
