@@ -117,6 +117,7 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "impute_window_years": _positive,
         "impute_multi_hardware": _bool,
         "tpu_prices": _choice("snapshot", "paper"),
+        "rules": _choice("paper", "epoch_2025"),
     },
     "report": {
         "html": _bool,
@@ -184,6 +185,10 @@ class DataSettings:
         only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
+    rules : {"paper", "epoch_2025"}
+        The paper's choices (default) or those of Epoch AI's mid-2025 pipeline for
+        same-date price ties, cloud chip-hours and year-mode hardware counting (see
+        :mod:`uncertain_cost.data.rules`).
     """
 
     epoch_dir: Path | None = None
@@ -193,6 +198,7 @@ class DataSettings:
     impute_window_years: float = 1.0
     impute_multi_hardware: bool = True
     tpu_prices: str = "snapshot"
+    rules: str = "paper"
 
 
 @dataclass(frozen=True)
@@ -324,9 +330,24 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     if sha256 is None:
         hashed = {k: v for k, v in raw.items() if k != "execution"}  # where it runs never changes results
         sha256 = hashlib.sha256(repr(sorted(hashed.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    stages = parse_stage_settings(sections, source)
+    _check_frontier_list(stages.selection, data, source)
     return Config(path, sha256, run, data, inputs, MappingProxyType(sections),
-                  stages=parse_stage_settings(sections, source), raw=given,
+                  stages=stages, raw=given,
                   overrides=MappingProxyType(dict(overrides or {})))
+
+
+def _check_frontier_list(selection: Any, data: DataSettings, source: str) -> None:
+    """Check that ``[selection] frontier_list`` has a snapshot folder holding that frozen list."""
+    rule = getattr(selection, "frontier_list", "")
+    if not rule:
+        return
+    if data.epoch_dir is None:
+        raise ConfigError("selection.frontier_list", "needs data.epoch_dir, a snapshot folder with frontier-lists/",
+                          source)
+    path = data.epoch_dir / "frontier-lists" / f"{rule}.json"
+    if not path.is_file():
+        raise ConfigError("selection.frontier_list", f"no frozen list {path}", source)
 
 
 @dataclass(frozen=True)
