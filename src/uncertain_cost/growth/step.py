@@ -229,6 +229,29 @@ def _refit_kwargs(settings: GrowthSettings) -> dict:
             "target_accept": settings.target_accept, "level": settings.level, "sampler": settings.sampler}
 
 
+def _backtest_and_choose(data: GrowthData, settings: GrowthSettings, seed: int, singles: dict, runs,
+                         forecast_rows: tuple, forecast_columns: tuple, forecast_attrs: dict):
+    """Run the leave-future-out backtest; forecast each method from the candidate it chooses (issue 21).
+
+    Returns
+    -------
+    tuple
+        ``(backtest_rows, forecast_rows, forecast_columns, forecast_attrs)``; the forecast
+        gains the ``forecast_model`` column and the ``forecast_models`` attribute when it
+        uses the Poisson runs model (``runs``), and is returned unchanged otherwise.
+    """
+    from uncertain_cost.growth.backtest import backtest, lfo_forecast
+
+    rows = tuple(backtest(data, singles or None, seed=seed, validation=settings.validation, center=settings.center,
+                          fit_kwargs=_refit_kwargs(settings)))
+    if forecast_rows and runs is not None:
+        chosen_rows, chosen = lfo_forecast(data, rows, forecast_rows, runs=runs, thresholds=settings.thresholds_usd,
+                                           level=settings.level, seed=seed)
+        forecast_rows, forecast_columns = tuple(chosen_rows), (*forecast_columns, "forecast_model")
+        forecast_attrs = {**forecast_attrs, "forecast_models": ", ".join(f"{m}: {c}" for m, c in chosen.items())}
+    return rows, forecast_rows, forecast_columns, forecast_attrs
+
+
 def _can_repair(data: GrowthData, methods) -> bool:
     """Whether the repaired joint model applies: chips and chip ages given, amortized and another method."""
     from uncertain_cost.growth.repaired import REFERENCE_METHOD
@@ -288,7 +311,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                 progress: Callable[[str], None] | None) -> GrowthOutcome:
     import time
 
-    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest, lfo_forecast
+    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS
     from uncertain_cost.growth.forecast import (
         SENSITIVITY_COLUMNS,
         SENSITIVITY_YEAR,
@@ -384,14 +407,8 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     if settings.backtest:
         say(f"growth: leave-future-out backtest ({settings.validation})")
         t1 = time.perf_counter()
-        backtest_rows = tuple(backtest(data, singles or None, seed=seed, validation=settings.validation,
-                                       center=settings.center, fit_kwargs=_refit_kwargs(settings)))
-        if forecast_rows and runs is not None:  # each method forecast from the candidate the backtest scores best
-            rows_lfo, chosen_lfo = lfo_forecast(data, backtest_rows, forecast_rows, runs=runs,
-                                                thresholds=settings.thresholds_usd, level=settings.level, seed=seed)
-            forecast_rows, forecast_columns = tuple(rows_lfo), (*forecast_columns, "forecast_model")
-            forecast_attrs = {**forecast_attrs,
-                              "forecast_models": ", ".join(f"{m}: {c}" for m, c in chosen_lfo.items())}
+        backtest_rows, forecast_rows, forecast_columns, forecast_attrs = _backtest_and_choose(
+            data, settings, seed, singles, runs, forecast_rows, forecast_columns, forecast_attrs)
         timings["backtest"] = time.perf_counter() - t1
     prior_rows = ()
     if settings.prior_sensitivity and "amortized" in data.methods:
