@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    PYTHONPATH=src:. python -m benchmarks.calibration --replicates 40 --seed 11 [--workers 2]
+    PYTHONPATH=src:. python -m benchmarks.calibration --scenario all --replicates 40 --seed 11 [--workers 2]
     PYTHONPATH=src:. python -m benchmarks.calibration --sbc 100 --seed 11    # benchmarks/sbc.py
 
 What one replicate does (issue 10, item 3):
@@ -33,20 +33,23 @@ What one replicate does (issue 10, item 3):
    stage's own (4 x 1000, the sampler's tuning: 300 for nutpie), one core per fit; every
    fit's R-hat, ESS and divergences are recorded and summarised.
 4. **Scores.** Whether the 50% and 90% central intervals of each method's slope cover the
-   true slope (and the paper's OLS intervals, as a baseline); for the first forecast year,
-   the predicted P(most expensive of the k runs > $1B) (`uncertain_cost.growth.forecast.
-   forecast_costs`, k as the forecast uses) against the true event, simulated from the known
-   trend and scatter (k runs, publication uniform in the year, the same scatter law): Brier
-   score, mean predicted probability against observed frequency, and the predictive
-   percentile (PIT) of the true maximum with the coverage of its 50% and 90% predictive
-   intervals.
+   scenario's target slope (and the paper's OLS intervals, as a baseline); for the first two
+   forecast years (horizons 1 and 2), the predicted P(most expensive run > $1B)
+   (`uncertain_cost.growth.forecast.forecast_costs` with the Poisson runs model of the
+   frontier the fit sees) against the true event, and the predictive percentile (PIT) of the
+   true maximum with the coverage of its 50% and 90% predictive intervals. The true runs of a
+   forecast year follow the same count process as the forecast (issue 21: a Poisson count
+   whose rate is a draw of the runs-per-year posterior; before, a fixed ``k`` of 7).
+5. **Scenarios** (``--scenario NAME|all``, `benchmarks.worlds`): ``self`` is the world above;
+   ``trend_bias``, ``hinge``, ``top10`` and ``mnar`` each break one assumption of the fit.
 
 Replicate ``r`` draws everything from ``SeedSequence(seed, spawn_key=(1, r))`` and the engine
 from ``SeedSequence(seed, spawn_key=(0,))``: results do not depend on ``--workers`` or on the
-order in which replicates finish. The output is a human-readable table, then, as the LAST
-line, one JSON object: ``coverage_90`` and ``coverage_50`` (headline amortized slope),
-``replicates``, per-method coverages, the forecast calibration, diagnostics, settings, seed
-and ``runtime_s``.
+order in which replicates finish. The output is a human-readable table per scenario, then, as
+the LAST lines, one JSON object per scenario: ``scenario``, ``coverage_90`` and ``coverage_50``
+(headline amortized slope), ``replicates``, ``forecast_coverage_90_h1`` and
+``forecast_coverage_90_h2``, per-method coverages, the forecast calibration, diagnostics,
+settings, seed and ``runtime_s``.
 """
 
 from __future__ import annotations
