@@ -18,9 +18,9 @@ What one replicate does (issue 10, item 3):
 2. **Known trend.** Per replicate, true slopes ``b_m = b + d_m`` (``b ~ N(0.40, 0.03)``,
    ``d_m ~ N(0, 0.02)`` OOM/yr), intercepts ``a_m`` = the per-method OLS intercept of the
    engine's median costs at ``year_ref = 2020``, and a per-model scatter shared by the
-   methods, ``v_i = s t_nu`` (``s ~ U(0.25, 0.5)`` dex, ``nu`` log-uniform in [3, 30]; plus an
-   optional normal per-(method, model) scatter, default 0). The observed log10 cost of model
-   ``i`` under method ``m`` is ``a_m + b_m (t_i - 2020) + v_i + e_mi + delta_mi``, where
+   methods, ``v_i = s t_nu`` (``s ~ U(0.25, 0.5)`` dex, ``nu`` log-uniform in [3, 30]; the
+   ``--method-scatter`` option is gone with issue 21). The observed log10 cost of model
+   ``i`` under method ``m`` is ``a_m + b_m (t_i - 2020) + v_i + delta_mi``, where
    ``delta_mi`` is the engine's input-driven deviation of that model (truth draw minus the
    median of the Monte Carlo): correlated across models sharing a chip or a shared input,
    and carrying the engine's depreciation sawtooth between methods. The fit's draws are the
