@@ -155,3 +155,25 @@ def test_validation_setting_is_declared_and_checked():
     assert GrowthSettings.from_config({"validation": "full"}, {}).validation == "full"
     with pytest.raises(ConfigError, match="growth.validation.*'psis' or 'full'"):
         GrowthSettings.from_config({"validation": "exact"}, {})
+
+
+def test_lfo_forecast_replaces_only_the_methods_whose_candidate_wins():
+    from uncertain_cost.growth.backtest import lfo_forecast
+    from uncertain_cost.growth.runs import fit_runs_per_year
+
+    data, _ = simulate_growth_data(seed=4, n_models=40, n_draws=300, methods=("amortized", "cloud"),
+                                   slope=(0.38, 0.41), intercept=(6.3, 6.6))
+    rows = _rows({"constant": [-1.0, -1.2, -0.9, -1.1], "constant_normal": [-0.8, -0.95, -0.72, -0.9]})
+    rows += [{**r, "method": "cloud"} for r in _rows({"constant": [-1.0] * 4, "hinge": [-0.5, -1.5, -0.4, -1.6]})]
+    headline = [{"method": m, "year": y, "p50": 1.0, "forecast": "headline"} for m in ("amortized", "cloud")
+                for y in (2025, 2027)]
+    out, chosen = lfo_forecast(data, rows, headline, runs=fit_runs_per_year(data.year), thresholds=(1e9,),
+                               level=0.9, seed=3)
+    assert chosen == {"amortized": "constant_normal", "cloud": "constant"}
+    cloud = [r for r in out if r["method"] == "cloud"]
+    assert all(r["forecast"] == "headline" and r["forecast_model"] == "constant" for r in cloud)
+    amort = [r for r in out if r["method"] == "amortized"]
+    assert [r["year"] for r in amort] == [2025, 2027] and all(r["forecast_model"] == "constant_normal" for r in amort)
+    # the candidate's own forecast of simulated data with a slope of 0.38 OOM/yr
+    assert amort[1]["p50"] > amort[0]["p50"] > 0
+    assert 0.3 < np.log10(amort[1]["regression_mean_usd"] / amort[0]["regression_mean_usd"]) / 2 < 0.46
