@@ -231,9 +231,6 @@ def bayes_draws(fit, method: str) -> TrendDraws:
     """
     a, b = fit.draws("intercept", method), fit.draws("slope", method)
     scale = fit.draws("scatter_model")
-    post = fit.idata.posterior
-    if "log_loading" in post:
-        scale = scale * np.exp(fit.draws("log_loading", method))
     a = a + b * (YEAR_REF - fit.year_ref)
     n = a.size
     return TrendDraws("constant", np.column_stack([a, b]), scale, np.zeros(n), np.full(n, math.inf),
