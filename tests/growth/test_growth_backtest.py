@@ -177,3 +177,43 @@ def test_lfo_forecast_replaces_only_the_methods_whose_candidate_wins():
     # the candidate's own forecast of simulated data with a slope of 0.38 OOM/yr
     assert amort[1]["p50"] > amort[0]["p50"] > 0
     assert 0.3 < np.log10(amort[1]["regression_mean_usd"] / amort[0]["regression_mean_usd"]) / 2 < 0.46
+
+
+def test_growth_stage_backtests_every_single_method_fit_and_forecasts_from_the_choice(monkeypatch):
+    """`fit_growth`'s glue: the backtest gets each method's single-method fit; the forecast gets the choice."""
+    from uncertain_cost.growth import backtest as bt
+    from uncertain_cost.growth.runs import fit_runs_per_year
+    from uncertain_cost.growth.settings import GrowthSettings
+    from uncertain_cost.growth.step import _backtest_and_choose
+
+    data, _ = simulate_growth_data(seed=4, n_models=40, n_draws=300, methods=("amortized", "cloud"),
+                                   slope=(0.38, 0.41), intercept=(6.3, 6.6))
+    rows = _rows({"constant": [-1.0, -1.2, -0.9, -1.1], "constant_normal": [-0.8, -0.95, -0.72, -0.9]})
+    rows += [{**r, "method": "cloud"} for r in _rows({"constant": [-1.0] * 4, "hinge": [-0.5, -1.5, -0.4, -1.6]})]
+    seen = {}
+
+    def fake_backtest(data_, fits, **kw):
+        seen.update(fits=fits, **kw)
+        return rows
+
+    monkeypatch.setattr(bt, "backtest", fake_backtest)
+    fits = {"amortized": object(), "cloud": object()}  # stand-ins: the fake backtest only passes them on
+    headline = tuple({"method": m, "year": y, "p50": 1.0} for m in fits for y in (2025, 2027))
+    fc = {"rows": headline, "columns": ("method", "year", "p50"), "attrs": {"models_per_year": "poisson"},
+          "runs": fit_runs_per_year(data.year)}
+    settings = GrowthSettings(validation="full", draws=1000)
+    out_rows, out = _backtest_and_choose(data, settings, 3, fits, fc)
+    assert out_rows == tuple(rows)
+    assert seen["fits"] is fits and seen["methods"] == ("amortized", "cloud") and seen["validation"] == "full"
+    assert seen["fit_kwargs"]["draws"] == 250 and seen["seed"] == 3  # a quarter of the stage's draws
+    assert out["columns"] == ("method", "year", "p50", "forecast_model")
+    assert out["attrs"] == {"models_per_year": "poisson",
+                            "forecast_models": "amortized: constant_normal, cloud: constant"}
+    assert [r["forecast_model"] for r in out["rows"]] == ["constant_normal"] * 2 + ["constant"] * 2
+    assert [r["p50"] for r in out["rows"][2:]] == [1.0, 1.0]  # the headline's rows kept for cloud
+    assert out["rows"][1]["p50"] > out["rows"][0]["p50"] > 1.0  # amortized: the candidate's own forecast
+    # a fixed number of runs per year (no runs model): the backtest runs, the forecast stays the headline's
+    _, fixed = _backtest_and_choose(data, settings, 3, fits, {**fc, "runs": None})
+    assert fixed["rows"] == headline and "forecast_models" not in fixed["attrs"]
+    # no forecast at all
+    assert _backtest_and_choose(data, settings, 3, fits, {}) == (tuple(rows), {})

@@ -51,7 +51,7 @@ MIN_MODELS = 10
 PARETO_K_MAX = 0.7
 
 #: A candidate replaces the headline forecast only when its mean log score is higher by more
-#: than this many standard errors of the paired difference (as the PSIS-LOO tie rule).
+#: than this many standard errors of the paired difference (the rule of the retired PSIS-LOO choice).
 TIE_SE = 2.0
 
 #: ``growth.validation``: approximate leave-future-out (default) or exact refits.

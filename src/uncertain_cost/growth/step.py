@@ -2,7 +2,8 @@
 
 `fit_growth` fits the paper's OLS and the Bayesian model of each cost method alone, explains the
 gap between them (``growth_vs_paper``), checks the headline's robustness (``growth_robustness``)
-and forecasts the most expensive run of each future year. It returns a
+and forecasts the most expensive run of each future year, from the model the leave-future-out
+backtest (``growth_backtest``) chooses for each method. It returns a
 `GrowthOutcome` that holds everything the run writes or reports (rows and columns of
 ``growth.csv`` and ``forecast.csv``, the InferenceData, the trend fans of the figure, the
 diagnostics and the numbers the report quotes) and writes nothing itself; the report's prose
@@ -101,7 +102,9 @@ class GrowthOutcome:
     forecast_attrs : dict
         Attributes of the ``forecast`` table (`uncertain_cost.growth.forecast.forecast_table_attrs`):
         ``models_per_year`` (``"poisson"`` or the fixed count), expected and observed runs per year,
-        the fit of each method.
+        the fit of each method; ``nu_prior`` and ``nu_posterior`` of the amortized fit;
+        ``forecast_models`` (method -> the model the leave-future-out backtest chose) with
+        ``growth.backtest``.
     prior_sensitivity_rows : tuple of dict
         Rows of ``growth_prior_sensitivity.csv`` (`uncertain_cost.growth.priors.prior_sensitivity`
         of the amortized headline fit), with ``growth.prior_sensitivity`` only.
