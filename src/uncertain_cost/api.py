@@ -36,6 +36,10 @@ def _current(config: Config, key: str) -> Any:
 _MISSING = object()
 
 
+#: config keys a quick preview (``run --quick``, ``uc.run(quick=True)``) sets: no Bayesian fit, no sensitivity
+QUICK_OVERRIDES = {"growth.bayes": False, "sensitivity.enabled": False}
+
+
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
     if config is None:
         return default_config(overrides)
@@ -105,7 +109,8 @@ def example_config(name: str, **overrides: Any) -> Config:
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
         seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
-        backend: str | None = None, workers: int | None = None, progress: bool | Progress | None = None) -> RunResult:
+        backend: str | None = None, workers: int | None = None, progress: bool | Progress | None = None,
+        quick: bool = False) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -127,6 +132,10 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
         Override ``execution.workers`` (a Dask LocalCluster of this many processes).
+    quick : bool, default False
+        A preview in seconds (:data:`QUICK_OVERRIDES`): the cost tables, the paper's OLS growth
+        and a forecast from the OLS line; the Bayesian fits, their checks and the sensitivity
+        analyses are skipped, and the result's notes say so.
 
     Returns
     -------
@@ -146,7 +155,9 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     from uncertain_cost.progress import in_notebook
     from uncertain_cost.quiet import quiet_run
 
-    overrides: dict[str, Any] = {}
+    if not isinstance(quick, bool):
+        raise ConfigError("quick", f"expected True or False, got {quick!r}")
+    overrides: dict[str, Any] = dict(QUICK_OVERRIDES) if quick else {}
     if draws is not None:
         overrides["run.draws"] = draws
     if seed is not None:

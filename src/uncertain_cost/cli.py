@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run a config: Monte Carlo costs, growth, sensitivity, development cost; "
                                      "write tables, results.nc, figures and report.html to a run folder.",
                          epilog=_examples("run config.toml --out runs/today",
-                                          "run examples/paper-v1.toml --draws 20000 --seed 3 --quiet"))
+                                          "run config.toml --quick --out runs/preview"))
     run.add_argument("config", nargs="?", default=None,
                      help="TOML config (default: the embedded default job, the same as the repository's config.toml)")
     run.add_argument("--out", help="run folder to write (default: runs/<config name>); only a previous run "
@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="random seed, 0..2**63-1 (overrides run.seed)")
     run.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or messages; only errors")
+    run.add_argument("--quick", action="store_true",
+                     help="a preview in seconds: cost tables, the paper's OLS growth and an OLS forecast; no Bayesian "
+                          "fit, robustness, backtest or sensitivity (growth.bayes and sensitivity.enabled off)")
     run.add_argument("--backend", choices=("local", "dask"), help="where the work runs (overrides execution.backend)")
     run.add_argument("--workers", type=int,
                      help="a Dask LocalCluster of N worker processes (overrides execution.workers; "
@@ -197,6 +200,10 @@ def _overrides(args: argparse.Namespace) -> dict:
             out[key] = str(Path(value).resolve()) if attr == "epoch_dir" else value
     if getattr(args, "workers", None) is not None and getattr(args, "backend", None) is None:
         out["execution.backend"] = "dask"
+    if getattr(args, "quick", False):
+        from uncertain_cost.api import QUICK_OVERRIDES
+
+        out.update(QUICK_OVERRIDES)
     return out
 
 

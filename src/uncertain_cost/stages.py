@@ -115,7 +115,7 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, in
         return out
     seed, reference_month = run.seed, run.reference_month
     data = growth_data_from_run(facts, sim)
-    variants = _tpu_price_variants(data, facts, inputs, seed, run.interconnect_fraction)
+    variants = _tpu_price_variants(data, facts, inputs, seed, run.interconnect_fraction) if settings.bayes else {}
     outcome = fit_growth(data, settings, seed, progress=progress.stage, variants=variants)
     out.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     for name, rows, columns in outcome.side_tables():
@@ -124,12 +124,12 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, in
         out.add_table("forecast", list(outcome.forecast_rows), tuple(outcome.forecast_columns),
                       attrs=dict(outcome.forecast_attrs))
     out.notes.extend(outcome.notes)
-    if outcome.idata is None:
-        return out
-    out.add_figure_data(GROWTH_TREND, _fans_dataset(outcome.fans))
     if outcome.forecast_rows:
         out.figures["forecast.png"] = plot_forecast(list(outcome.forecast_rows), "amortized", reference_month,
                                                     settings.thresholds_usd)
+    if outcome.idata is None:
+        return out
+    out.add_figure_data(GROWTH_TREND, _fans_dataset(outcome.fans))
     out.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=seed)
     fit = {"fit": str(outcome.idata.posterior.attrs.get("fit", "")),  # every group names the fit it belongs to
            "headline_fit": str(outcome.facts.headline["estimator"]) if outcome.facts is not None else ""}
@@ -243,6 +243,8 @@ def sensitivity_step(settings: SensitivitySettings, growth: GrowthSettings, deve
 
     out = StepOutput()
     if not settings.enabled:
+        out.notes.append("sensitivity skipped (sensitivity.enabled = false, or run --quick): no tornado, Sobol "
+                         "indices or value of information")
         return out
     progress.stage("sensitivity: tornado and Sobol indices")
     run = config.run

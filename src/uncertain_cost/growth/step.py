@@ -343,6 +343,52 @@ def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
             "sensitivity": sensitivity, "sensitivity_columns": SENSITIVITY_COLUMNS if sensitivity else ()}
 
 
+#: what a run without the Bayesian fits (``growth.bayes = false``, ``run --quick``) leaves out
+OLS_ONLY_NOTE = ("growth: the paper's OLS only (growth.bayes = false, or run --quick): the Bayesian fits, their "
+                 "robustness checks, the leave-future-out backtest and the value of information are skipped; the "
+                 "forecast is the OLS line with normal errors (forecast_model ols_normal)")
+
+
+def _ols_forecast(data: GrowthData, settings: GrowthSettings, seed: int) -> dict:
+    """Forecast rows of every method from the paper's OLS on point estimates with normal errors.
+
+    The same forecast as the Bayesian one (Poisson runs a year from `fit_runs_per_year`,
+    the maximum of the year's runs), with `uncertain_cost.growth.trends.ols_normal_draws`
+    as the trend: the forecast of a run without the Bayesian fits.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``columns`` and ``attrs`` of ``forecast.csv``; empty with a fixed
+        ``models_per_year`` (this forecast draws the run count) or no method with 3 models.
+    """
+    from uncertain_cost.growth.forecast import DEFAULT_QUANTILES, forecast_trend
+    from uncertain_cost.growth.runs import fit_runs_per_year
+    from uncertain_cost.growth.trends import ols_normal_draws
+
+    if settings.models_per_year is not None:
+        return {}
+    years = list(range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1))
+    runs = fit_runs_per_year(data.year)
+    rows = []
+    for method in data.methods:
+        ok = data.costed(method) & np.isfinite(data.log10_cost_point.get(method, np.full(data.year.size, np.nan)))
+        if ok.sum() < 3:
+            continue
+        rng = np.random.default_rng([seed, _OLS_FORECAST_KEY, data.methods.index(method)])
+        draws = ols_normal_draws(data.year[ok], data.log10_cost_point[method][ok], rng=rng)
+        rows += [{**r, "forecast_model": "ols_normal"} for r in forecast_trend(
+            draws, method, years, runs=runs, quantiles=DEFAULT_QUANTILES, thresholds=settings.thresholds_usd,
+            level=settings.level, seed=int(rng.integers(2**31)))]
+    if not rows:
+        return {}
+    return {"rows": tuple(rows), "columns": tuple(rows[0]),
+            "attrs": {"models_per_year": "poisson", "forecast_models": "every method: ols_normal"}}
+
+
+_OLS_FORECAST_KEY = 0x4F4C53  # "OLS": the OLS forecast's own random stream
+
+
 def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                 progress: Callable[[str], None] | None, variants) -> GrowthOutcome:
     import time
@@ -361,8 +407,11 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     timings = {"ols": time.perf_counter() - t0}
     paper = next(r for r in growth_rows(ols, None) if r["method"] == "amortized")
     if not settings.bayes:
+        fc = _ols_forecast(data, settings, seed) if settings.forecast else {}
         timings["total"] = time.perf_counter() - t0
         return GrowthOutcome(tuple(growth_rows(ols, None)), tuple(GROWTH_COLUMNS),
+                             forecast_rows=fc.get("rows", ()), forecast_columns=fc.get("columns", ()),
+                             forecast_attrs=fc.get("attrs", {}), notes=(OLS_ONLY_NOTE,),
                              facts=GrowthFacts(headline=None, paper=paper), timings=timings)
 
     t1 = time.perf_counter()
