@@ -41,7 +41,12 @@ CANDIDATE_SEPARATOR = " | hardware: "
 
 
 #: values of ``[data] impute_hardware`` (``true`` / ``false`` mean the first two)
-IMPUTE_MODES = ("off", "frontier_window", "most_common_of_year")
+IMPUTE_MODES = ("off", "frontier_window", "most_common_of_year", "organization")
+
+#: ``organization`` mode: donors are runs published at most this many years before the model
+ORGANIZATION_WINDOW_YEARS = 2.0
+#: ``organization`` mode fallback: peers with at least this fraction of the model's compute
+PEER_COMPUTE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -139,9 +144,65 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
     return {year: c.most_common(1)[0][0] for year, c in counts.items()}
 
 
+def _organizations(text: str) -> set[str]:
+    """Lower-case organisation names of a comma-separated ``Organization`` field."""
+    return {o.strip().lower() for o in text.split(",") if o.strip()}
+
+
+def organization_candidates(record: ModelRecord, tables: Tables, matcher: HardwareMatcher,
+                            window_years: float = ORGANIZATION_WINDOW_YEARS) -> tuple[dict[str, float], str]:
+    """Accelerators of the model's organisation in the years before publication, weighted by use.
+
+    Donors are the other models of ``tables`` naming exactly one recognised accelerator,
+    published on or before the model and at most ``window_years`` earlier. The weights are
+    the shares of the donors of the model's organisation (any organisation in common) on
+    each chip; when the organisation has none, the shares of the donors whose training
+    compute is at least :data:`PEER_COMPUTE_FRACTION` of the model's (frontier-scale peers).
+
+    Parameters
+    ----------
+    record : ModelRecord
+        Needs a publication date (and a training compute for the peer fallback).
+    tables : Tables
+    matcher : HardwareMatcher
+    window_years : float
+
+    Returns
+    -------
+    candidates : dict of str -> float
+        Chip -> weight (sorted by chip name; empty when there is no donor).
+    basis : str
+        ``"organization"``, ``"peers"`` or ``""``, with the donor count (for notes).
+    """
+    if record.publication_date is None:
+        return {}, ""
+    pub = record.publication_date
+    earliest = pub.toordinal() - window_years * 365.25
+    orgs = _organizations(record.organization)
+    own: Counter = Counter()
+    peers: Counter = Counter()
+    for m in tables.models:
+        if m.name == record.name or m.publication_date is None or len(m.hardware) != 1:
+            continue
+        if not (earliest <= m.publication_date.toordinal() <= pub.toordinal()):
+            continue
+        chip = matcher.match(m.hardware[0])
+        if chip is None:
+            continue
+        if orgs & _organizations(m.organization):
+            own[chip] += 1
+        if m.training_compute_flop >= PEER_COMPUTE_FRACTION * record.training_compute_flop:
+            peers[chip] += 1
+    counts, basis = (own, "organization") if own else (peers, "peers")
+    total = sum(counts.values())
+    if not total:
+        return {}, ""
+    return {chip: n / total for chip, n in sorted(counts.items())}, f"{basis} ({total} runs)"
+
+
 def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tuple[float, str]],
                 window: float, settings: HardwareImputation | None = None,
-                by_year: dict[int, str] | None = None) -> dict[str, float]:
+                by_year: dict[int, str] | None = None, tables: Tables | None = None) -> dict[str, float]:
     """Candidate chips and weights for one model (empty when it has usable hardware)."""
     settings = settings or HardwareImputation(True, window)
     matched = [m for m in (matcher.match(h) for h in record.hardware) if m is not None]
@@ -154,6 +215,8 @@ def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tupl
         return {}
     if len(record.hardware) > 1 and not settings.multi_hardware:
         return {}
+    if settings.mode == "organization":
+        return organization_candidates(record, tables, matcher, settings.window_years)[0] if tables else {}
     if settings.mode == "most_common_of_year":
         if record.hardware:
             return {}  # Epoch imputes missing hardware only, not unrecognised names
@@ -208,7 +271,7 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     for record in records:
         if record.name not in facts.names or facts.chip_index[facts.names.index(record.name)] >= 0:
             continue
-        candidates = _candidates(record, matcher, donors, settings.window_years, settings, by_year)
+        candidates = _candidates(record, matcher, donors, settings.window_years, settings, by_year, tables)
         if not candidates:
             continue
         plan[record.name] = candidates
