@@ -189,7 +189,7 @@ def finish_run(prepared: PreparedRun, sim: Simulation, progress: Progress | None
     costs = cost_dataset(sim, facts, provenance, config.run.credible_level)
     state.groups["costs"] = costs
     rows = summary_records(costs, facts, sim.n_draws)
-    state.add_table("summary", rows, SUMMARY_COLUMNS)
+    state.add_table("summary", rows, SUMMARY_COLUMNS + (("imputed",) if "imputed" in facts.extra else ()))
     skip_rows = [_skip_record(s) for s in prepared.skipped]
     state.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
     if skip_rows:

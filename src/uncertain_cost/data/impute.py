@@ -156,8 +156,10 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
     Donors are the other models of ``tables`` naming exactly one recognised accelerator,
     published on or before the model and at most ``window_years`` earlier. The weights are
     the shares of the donors of the model's organisation (any organisation in common) on
-    each chip; when the organisation has none, the shares of the donors whose training
-    compute is at least :data:`PEER_COMPUTE_FRACTION` of the model's (frontier-scale peers).
+    each chip; when the organisation has none, the shares of the other donors whose training
+    compute is at least :data:`PEER_COMPUTE_FRACTION` of the model's (frontier-scale peers),
+    else of all other donors. TPUs count as another organisation's candidates only for
+    Google / DeepMind models (the chips are Google's own).
 
     Parameters
     ----------
@@ -172,15 +174,17 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
     candidates : dict of str -> float
         Chip -> weight (sorted by chip name; empty when there is no donor).
     basis : str
-        ``"organization"``, ``"peers"`` or ``""``, with the donor count (for notes).
+        ``"organization"``, ``"peers"``, ``"any run"`` or ``""``, with the donor count.
     """
     if record.publication_date is None:
         return {}, ""
     pub = record.publication_date
     earliest = pub.toordinal() - window_years * 365.25
     orgs = _organizations(record.organization)
+    google = any("google" in o or "deepmind" in o for o in orgs)
     own: Counter = Counter()
     peers: Counter = Counter()
+    anyone: Counter = Counter()
     for m in tables.models:
         if m.name == record.name or m.publication_date is None or len(m.hardware) != 1:
             continue
@@ -191,9 +195,14 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
             continue
         if orgs & _organizations(m.organization):
             own[chip] += 1
+            continue
+        if "TPU" in chip and not google:
+            continue  # TPUs are Google's: another organisation's peers count only its GPUs
+        anyone[chip] += 1
         if m.training_compute_flop >= PEER_COMPUTE_FRACTION * record.training_compute_flop:
             peers[chip] += 1
-    counts, basis = (own, "organization") if own else (peers, "peers")
+    counts, basis = next(((c, b) for c, b in ((own, "organization"), (peers, "peers"), (anyone, "any run"))
+                          if c), (anyone, ""))
     total = sum(counts.values())
     if not total:
         return {}, ""
@@ -340,3 +349,67 @@ def _where(record: ModelRecord | None) -> tuple[str, int]:
         return file, int(line)
     except ValueError:
         return source, 0
+
+
+def impute_quantities(facts: ModelFacts, default_hours: float) -> ModelFacts:
+    """Let the acquisition method cost models whose hardware quantity is unknown.
+
+    Every row with a chip-hours path but no quantity gets
+    :data:`~uncertain_cost.data.facts.QUANTITY_FROM_CHIP_HOURS`: the kernels then take, in
+    each draw, quantity = chip-hours / (training time x its multiplier), from the same
+    draw's chip-hours. A missing training time becomes the paper's default
+    (``default_hours``, 793.5 h, the one the training-start rule already uses), with the
+    ``training_time`` input's spread.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    default_hours : float
+
+    Returns
+    -------
+    ModelFacts
+    """
+    from uncertain_cost.data.facts import CHIP_HOURS_NONE, QUANTITY_FROM_CHIP_HOURS
+
+    quantity = np.asarray(facts.hardware_quantity, dtype=float).copy()
+    hours = np.asarray(facts.training_time_hours, dtype=float).copy()
+    rows = np.isnan(quantity) & (np.asarray(facts.chip_hours_path) != CHIP_HOURS_NONE)
+    quantity[rows] = QUANTITY_FROM_CHIP_HOURS
+    hours[rows & np.isnan(hours)] = default_hours
+    return replace(facts, hardware_quantity=quantity, training_time_hours=hours)
+
+
+def imputation_labels(before: ModelFacts, facts: ModelFacts) -> tuple[str, ...]:
+    """Name what was imputed for each model (``"hardware; chip-hours; quantity; training time"`` or ``""``).
+
+    Parameters
+    ----------
+    before : ModelFacts
+        The facts as resolved (training times not yet defaulted), same leading rows.
+    facts : ModelFacts
+        After hardware and quantity imputation.
+
+    Returns
+    -------
+    tuple of str
+        One label per row of ``facts``.
+    """
+    from uncertain_cost.data.facts import CHIP_HOURS_IMPUTED, QUANTITY_FROM_CHIP_HOURS
+
+    alt = np.asarray(facts.alternative_of)
+    labels = []
+    for i in range(facts.n_models):
+        rows = np.concatenate([[i], np.flatnonzero(alt == i)])
+        parts = []
+        if (alt == i).any():
+            parts.append("hardware")
+        if (np.asarray(facts.chip_hours_path)[rows] == CHIP_HOURS_IMPUTED).any():
+            parts.append("chip-hours")
+        if (np.asarray(facts.hardware_quantity)[rows] == QUANTITY_FROM_CHIP_HOURS).any():
+            parts.append("quantity")
+            name = facts.names[i]
+            if name in before.names and np.isnan(before.training_time_hours[before.names.index(name)]):
+                parts.append("training time")
+        labels.append("; ".join(parts))
+    return tuple(labels)
