@@ -328,7 +328,8 @@ def fit_utilization(runs: Iterable[DisclosedRun], prior: UtilizationPrior | None
         Inconsistent runs (``ok`` False) are ignored.
     prior : UtilizationPrior, optional
     grid : int
-        Grid points per axis of ``(sigma, tau)``.
+        Grid points per axis of ``(sigma, tau)``: ``sigma`` log-spaced over
+        [0.05, 3] x ``sigma_scale``, ``tau`` evenly over [0, 3] x ``tau_scale``.
 
     Returns
     -------
@@ -339,33 +340,44 @@ def fit_utilization(runs: Iterable[DisclosedRun], prior: UtilizationPrior | None
     ValueError
         With fewer than 3 consistent runs.
     """
-    prior = prior or UtilizationPrior()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
+        return _fit(list(runs), prior or UtilizationPrior(), grid)
+
+
+def _fit(runs: list[DisclosedRun], prior: UtilizationPrior, grid: int) -> UtilizationFit:
+    """Grid posterior and predictive moments (see :func:`fit_utilization`)."""
+    from scipy.linalg import solve_triangular
+
     used = [r for r in runs if r.ok]
     if len(used) < 3:
         raise ValueError(f"the utilization model needs at least 3 consistent runs, got {len(used)}")
     y = np.log([r.value / (1 - r.value) if r.value < 1 else 0.999 / 0.001 for r in used])
     families = tuple(sorted({r.family for r in used}))
     z = np.array([[r.family == f for f in families] for r in used], dtype=float)
-    sig = np.linspace(0.02, 3.0 * prior.sigma_scale, grid)
+    sig = np.geomspace(0.05, 3.0, grid) * prior.sigma_scale
     tau = np.linspace(0.0, 3.0 * prior.tau_scale, grid)
     sg, tg = (a.ravel() for a in np.meshgrid(sig, tau, indexing="ij"))
     n = len(y)
     logw = np.empty(sg.size)
     cond = {f: (np.empty(sg.size), np.empty(sg.size)) for f in (*families, "")}
     s0 = prior.mu_sd ** 2
+    keys = (*families, "")
+    # covariance of a new run of each family (last column: a new family) with the data
+    c = s0 + np.hstack([z, np.zeros((n, 1))])[:, :, None] * (tg ** 2)[None, None, :]
+    same = z @ z.T
     for k, (s, t) in enumerate(zip(sg, tg, strict=True)):
-        cov = s0 + t ** 2 * (z @ z.T) + s ** 2 * np.eye(n)
-        chol = np.linalg.cholesky(cov)
-        resid = np.linalg.solve(chol, y - prior.mu_mean)
+        chol = np.linalg.cholesky(s0 + t ** 2 * same + s ** 2 * np.eye(n))
+        resid = solve_triangular(chol, y - prior.mu_mean, lower=True)
         logw[k] = (-0.5 * resid @ resid - np.log(np.diag(chol)).sum()
                    - 0.5 * (s / prior.sigma_scale) ** 2 - 0.5 * (t / prior.tau_scale) ** 2)
-        alpha = np.linalg.solve(chol.T, resid)  # cov^-1 (y - m0)
-        for j, f in enumerate((*families, "")):
-            c = s0 + (t ** 2 * z[:, j] if f else 0.0)  # cov(new run of f, y)
-            v = np.linalg.solve(chol, np.broadcast_to(c, (n,)).astype(float))
-            cond[f][0][k] = prior.mu_mean + np.broadcast_to(c, (n,)) @ alpha
-            var = s0 + t ** 2 + s ** 2 - v @ v
-            cond[f][1][k] = math.sqrt(max(var, 1e-12))
+        v = solve_triangular(chol, c[:, :, k], lower=True)  # (n, families + 1)
+        means = prior.mu_mean + v.T @ resid
+        var = s0 + t ** 2 + s ** 2 - (v * v).sum(axis=0)
+        for j, f in enumerate(keys):
+            cond[f][0][k] = means[j]
+            cond[f][1][k] = math.sqrt(max(var[j], 1e-12))
     w = np.exp(logw - logw.max())
     return UtilizationFit(families, sg, tg, w / w.sum(), cond, n, prior)
 
