@@ -144,9 +144,17 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
     return {year: c.most_common(1)[0][0] for year, c in counts.items()}
 
 
+#: organisations known under several names in the table (substring -> one name)
+ORGANIZATION_ALIASES = (("deepmind", "google"), ("google", "google"), ("facebook", "meta"), ("meta", "meta"))
+
+
 def _organizations(text: str) -> set[str]:
-    """Lower-case organisation names of a comma-separated ``Organization`` field."""
-    return {o.strip().lower() for o in text.split(",") if o.strip()}
+    """Organisations of a comma-separated ``Organization`` field, lower case, aliases merged."""
+    out = set()
+    for o in (o.strip().lower() for o in text.split(",")):
+        if o:
+            out.add(next((name for token, name in ORGANIZATION_ALIASES if token in o), o))
+    return out
 
 
 def organization_candidates(record: ModelRecord, tables: Tables, matcher: HardwareMatcher,
@@ -156,7 +164,8 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
     Donors are the other models of ``tables`` naming exactly one recognised accelerator,
     published on or before the model and at most ``window_years`` earlier. The weights are
     the shares of the donors of the model's organisation (any organisation in common) on
-    each chip; when the organisation has none, the shares of the other donors whose training
+    each chip (Google, Google DeepMind, DeepMind, Google Brain count as one organisation, as
+    do Meta and Facebook); when the organisation has none, the shares of the other donors whose training
     compute is at least :data:`PEER_COMPUTE_FRACTION` of the model's (frontier-scale peers),
     else of all other donors. TPUs count as another organisation's candidates only for
     Google / DeepMind models (the chips are Google's own).
@@ -181,7 +190,7 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
     pub = record.publication_date
     earliest = pub.toordinal() - window_years * 365.25
     orgs = _organizations(record.organization)
-    google = any("google" in o or "deepmind" in o for o in orgs)
+    google = "google" in orgs
     own: Counter = Counter()
     peers: Counter = Counter()
     anyone: Counter = Counter()
