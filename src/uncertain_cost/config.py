@@ -118,6 +118,7 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "impute_multi_hardware": _bool,
         "impute": _choice("paper", "all"),
         "tpu_prices": _choice("snapshot", "paper"),
+        "rules": _choice("paper", "epoch_2025"),
     },
     "report": {
         "html": _bool,
@@ -191,6 +192,10 @@ class DataSettings:
         (else frontier-scale peers'), several types as a mixture, chip-hours from compute /
         (peak x the utilization fitted on disclosed runs, ``priors/utilization.toml``),
         quantity from chip-hours / training time (see :mod:`uncertain_cost.data.impute`).
+    rules : {"paper", "epoch_2025"}
+        The paper's choices (default) or those of Epoch AI's mid-2025 pipeline for
+        same-date price ties, cloud chip-hours and year-mode hardware counting (see
+        :mod:`uncertain_cost.data.rules`).
     """
 
     epoch_dir: Path | None = None
@@ -201,6 +206,7 @@ class DataSettings:
     impute_multi_hardware: bool = True
     tpu_prices: str = "snapshot"
     impute: str = "paper"
+    rules: str = "paper"
 
 
 @dataclass(frozen=True)
@@ -338,9 +344,24 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     if sha256 is None:
         hashed = {k: v for k, v in raw.items() if k != "execution"}  # where it runs never changes results
         sha256 = hashlib.sha256(repr(sorted(hashed.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    stages = parse_stage_settings(sections, source)
+    _check_frontier_list(stages.selection, data, source)
     return Config(path, sha256, run, data, inputs, MappingProxyType(sections),
-                  stages=parse_stage_settings(sections, source), raw=given,
+                  stages=stages, raw=given,
                   overrides=MappingProxyType(dict(overrides or {})))
+
+
+def _check_frontier_list(selection: Any, data: DataSettings, source: str) -> None:
+    """Check that ``[selection] frontier_list`` has a snapshot folder holding that frozen list."""
+    rule = getattr(selection, "frontier_list", "")
+    if not rule:
+        return
+    if data.epoch_dir is None:
+        raise ConfigError("selection.frontier_list", "needs data.epoch_dir, a snapshot folder with frontier-lists/",
+                          source)
+    path = data.epoch_dir / "frontier-lists" / f"{rule}.json"
+    if not path.is_file():
+        raise ConfigError("selection.frontier_list", f"no frozen list {path}", source)
 
 
 @dataclass(frozen=True)

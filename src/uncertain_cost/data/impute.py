@@ -34,6 +34,7 @@ from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 from uncertain_cost.errors import ConfigError
 
 __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
+           "epoch_hardware_mode_by_year",
            "CANDIDATE_SEPARATOR", "IMPUTE_MODES"]
 
 #: separates a model's name from the candidate chip in the name of a hidden candidate row
@@ -124,8 +125,13 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
     -------
     dict of int -> str
         Calendar year -> matched chip name; rows listing several types are not counted;
-        ties go to the chip that appears first in the table.
+        ties go to the chip that appears first in the table. With
+        ``tables.rules.impute_counting == "epoch"`` (``[data] rules = "epoch_2025"``) the
+        year's hardware is counted as Epoch's pipeline counts it, see
+        :func:`epoch_hardware_mode_by_year`.
     """
+    if getattr(tables.rules, "impute_counting", "") == "epoch":
+        return epoch_hardware_mode_by_year(tables, matcher)
     counts: dict[int, Counter] = {}
     for m in tables.models:
         if m.publication_date is None or len(m.hardware) != 1:
@@ -216,6 +222,38 @@ def organization_candidates(record: ModelRecord, tables: Tables, matcher: Hardwa
     if not total:
         return {}, ""
     return {chip: n / total for chip, n in sorted(counts.items())}, f"{basis} ({total} runs)"
+
+
+def epoch_hardware_mode_by_year(tables: Tables, matcher: HardwareMatcher) -> dict[int, str]:
+    """Most common hardware name of each publication year, counted as Epoch's pipeline does.
+
+    Every row with a publication date counts (no notability or compute filter); a row
+    naming a TPU is left out; a row listing several types counts once for each; names
+    are counted as written; ties go to the alphabetically first name (``pandas``
+    ``Series.mode`` sorts). The winning name is then matched to a chip.
+
+    Parameters
+    ----------
+    tables : Tables
+    matcher : HardwareMatcher
+
+    Returns
+    -------
+    dict of int -> str
+        Calendar year -> matched chip name (years whose winner matches no chip are left out).
+    """
+    counts: dict[int, Counter] = {}
+    for m in tables.models:
+        if m.publication_date is None or not m.hardware or any("TPU" in h for h in m.hardware):
+            continue
+        counts.setdefault(m.publication_date.year, Counter()).update(m.hardware)
+    out = {}
+    for year, c in counts.items():
+        top = max(c.values())
+        chip = matcher.match(min(name for name, n in c.items() if n == top))
+        if chip is not None:
+            out[year] = chip
+    return out
 
 
 def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tuple[float, str]],
