@@ -119,4 +119,22 @@ def _impute_all(tables, resolved: ModelFacts, facts: ModelFacts, skipped: list) 
     quantity = {facts.names[i] for i, label in enumerate(labels) if "quantity" in label}
     skipped = [s for s in skipped if not (getattr(s, "model", "") in quantity
                                           and s.reason == "acquisition: no hardware quantity")]
+    skipped.extend(_inconsistent_disclosures(tables, facts))
     return replace(facts, extra={**facts.extra, "imputed": dict(zip(facts.names, labels, strict=True))}), skipped
+
+
+def _inconsistent_disclosures(tables, facts: ModelFacts) -> list:
+    """Report each costed model whose disclosures contradict each other (implied utilization)."""
+    from uncertain_cost.data.tables import SkipEntry
+    from uncertain_cost.data.utilization import disclosed_runs
+
+    costed = set(facts.names)
+    out = []
+    for run in disclosed_runs(tables, min_compute=0.0):
+        if run.ok or run.name not in costed or run.name in {e.model for e in out}:
+            continue
+        file, _, line = run.source.rpartition(":")
+        out.append(SkipEntry(file, int(line) if line.isdigit() else 0, run.name,
+                             f"inconsistent disclosure: {run.status}; chip-hours from the disclosed quantity x "
+                             "training time (compute not used), kept out of the utilization fit"))
+    return out

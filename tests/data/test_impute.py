@@ -293,3 +293,15 @@ def test_impute_all_costs_every_frontier_model_and_labels_them():
     paper, _, _ = load_facts(parse_config({}))
     assert "imputed" not in paper.extra
     assert np.isfinite(point_costs(paper, config.inputs).total("amortized")[0][paper.is_frontier]).sum() == 41
+
+
+def test_impute_all_reports_inconsistent_disclosures_of_costed_models():
+    from uncertain_cost.pipeline import load_facts
+
+    _, skipped, _ = load_facts(parse_config({"data": {"impute": "all"}, "run": {"finetunes": "add_base"}}))
+    found = {s.model: s for s in skipped if s.reason.startswith("inconsistent disclosure")}
+    assert set(found) == {"Minerva (540B)", "Flan-PaLM 540B", "U-PaLM (540B)"}  # compute includes PaLM
+    assert "implied utilization 133 outside [0.05, 1]" in found["Flan-PaLM 540B"].reason
+    assert found["Flan-PaLM 540B"].row == 3225
+    _, paper, _ = load_facts(parse_config({"run": {"finetunes": "add_base"}}))
+    assert not [s for s in paper if s.reason.startswith("inconsistent disclosure")]  # paper mode unchanged
