@@ -190,6 +190,11 @@ def finish_run(prepared: PreparedRun, sim: Simulation, progress: Progress | None
     state.groups["costs"] = costs
     rows = summary_records(costs, facts, sim.n_draws)
     state.add_table("summary", rows, SUMMARY_COLUMNS + (("imputed",) if "imputed" in facts.extra else ()))
+    if "imputed" in facts.extra:  # [data] impute = "all"
+        from uncertain_cost.decomposition import DECOMPOSITION_COLUMNS, growth_decomposition
+
+        state.add_table("growth_decomposition", growth_decomposition(
+            sim.totals, facts, level=config.run.credible_level, seed=config.run.seed), DECOMPOSITION_COLUMNS)
     skip_rows = [_skip_record(s) for s in prepared.skipped]
     state.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
     if skip_rows:
