@@ -145,6 +145,9 @@ def html_document(content: ReportContent, title: str = "Training cost of frontie
             out += ["<h3>Backtest: forecasts of years already observed</h3>",
                     f"<p>{_esc(content.backtest_text)}</p>", backtest]
         out.append("</section>")
+    if content.growth_decomposition:
+        out += ['<section id="decomposition"><h2>Cost = compute x price of compute</h2>',
+                f"<p>{_esc(sec.DECOMPOSITION_TEXT)}</p>", _table(*sec.decomposition_table(content)), "</section>"]
     if content.tornado or content.sobol:
         out += ['<section id="sensitivity"><h2>Which assumption matters most</h2>',
                 "<p>One at a time, each input swung from its P5 to its P95 with the others at their medians.</p><ul>"]

@@ -9,7 +9,8 @@ from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
 __all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "assumptions_table",
-           "backtest_table", "tornado_lines", "sobol_table", "voi_table", "voi_hint", "devcost_table",
+           "backtest_table", "decomposition_table", "DECOMPOSITION_TEXT", "tornado_lines", "sobol_table",
+           "voi_table", "voi_hint", "devcost_table",
            "scenario_table", "provenance_items", "GLOSSARY", "usd"]
 
 GLOSSARY = (
@@ -119,6 +120,23 @@ def backtest_table(content: ReportContent):
              f"{usd(r['predictive_p5_usd'])} / {usd(r['predictive_p50_usd'])} / {usd(r['predictive_p95_usd'])}",
              f"{float(r['predictive_percentile']):.2f}") for r in content.growth_backtest]
     return header, rows
+
+
+def decomposition_table(content: ReportContent):
+    """``growth_decomposition.csv``: cost growth = compute growth x price-of-compute growth, per method."""
+    if not content.growth_decomposition:
+        return (), []
+    header = ("method", "component", "models", "growth per year", "interval")
+    rows = [(str(r["method"]), str(r["component"]).replace("_", " "), str(r["n_models"]),
+             f"{float(r['growth_per_year']):.2f}x", f"{float(r['lo']):.2f}-{float(r['hi']):.2f}x")
+            for r in content.growth_decomposition]
+    return header, rows
+
+
+DECOMPOSITION_TEXT = ("Cost trend = training-compute trend x price-of-compute trend (dollars per FLOP at the "
+                      "utilization achieved), from the same draws: in each draw the models are resampled and "
+                      "the three slopes taken on the same resample, so the parts multiply to the cost trend "
+                      "(`compute x price`); training compute at its stated value (`growth_decomposition.csv`).")
 
 
 def tornado_lines(content: ReportContent, top: int = 3) -> list[tuple[str, str]]:
