@@ -23,7 +23,7 @@ from uncertain_cost.result import RunResult
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "estimate", "load_config", "Estimate"]
+__all__ = ["run", "estimate", "load_config", "example_config", "example_names", "Estimate"]
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
@@ -41,9 +41,61 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
     return load_config(Path(config), overrides)
 
 
+def _examples_dir() -> Path:
+    """Find the example configs: the repository's ``examples/`` in a checkout, else the wheel's copy."""
+    from importlib import resources
+
+    here = Path(__file__).resolve()
+    if here.parents[1].name == "src" and (here.parents[2] / "examples").is_dir():
+        return here.parents[2] / "examples"
+    return Path(str(resources.files("uncertain_cost") / "examples"))
+
+
+def example_names() -> tuple[str, ...]:
+    """Names of the example configs shipped with the package (``"paper-v1"``, ``"scenarios"``, ...)."""
+    return tuple(sorted(p.stem for p in _examples_dir().glob("*.toml")))
+
+
+def example_config(name: str, **overrides: Any) -> Config:
+    """Load one of the example configs shipped with the package (also from an installed wheel).
+
+    Parameters
+    ----------
+    name : str
+        ``"paper-v1"``, ``"scenarios"``, ... (see :func:`example_names`; ``.toml`` optional).
+    **overrides
+        Dotted keys as for :func:`load_config` (``**{"run.draws": 1000}``).
+
+    Returns
+    -------
+    Config
+        Paths inside the example (such as an ``epoch_dir``) resolve relative to the example's file.
+
+    Raises
+    ------
+    uncertain_cost.ConfigError
+        For an unknown name, naming the closest matches.
+
+    Examples
+    --------
+    >>> import uncertain_cost as uc                                  # doctest: +SKIP
+    >>> result = uc.run(uc.example_config("paper-v1"), draws=2000)   # doctest: +SKIP
+    """
+    import difflib
+
+    stem = str(name).removesuffix(".toml").removeprefix("examples/")
+    path = _examples_dir() / f"{stem}.toml"
+    if not path.is_file():
+        names = example_names()
+        close = difflib.get_close_matches(stem, names, n=3, cutoff=0.4)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ConfigError("example", f"no example {stem!r}; {hint}examples: {', '.join(names)}")
+    return load_config(path, dict(overrides) or None)
+
+
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
-        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
-        backend: str | None = None, workers: int | None = None) -> RunResult:
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
+        backend: str | None = None, workers: int | None = None, progress: bool | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -55,8 +107,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``run.draws`` / ``run.seed``.
     epoch_dir : str or pathlib.Path, optional
         Override ``data.epoch_dir`` (an Epoch AI export folder).
-    quiet : bool, default True
-        No progress messages on stderr.
+    quiet : bool, optional
+        No stage lines or progress bars (the opposite of ``progress``).
+    progress : bool, optional
+        Stage lines and progress bars (draws, each Bayesian fit) on stderr, or in a Jupyter
+        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``).
     backend : {"local", "dask"}, optional
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
@@ -74,7 +129,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     uncertain_cost.ConfigError
         For a bad config, before any work.
     """
+    import sys
+
     from uncertain_cost.pipeline import Progress
+    from uncertain_cost.progress import in_notebook
+    from uncertain_cost.quiet import quiet_run
     from uncertain_cost.runner import run_config
 
     overrides: dict[str, Any] = {}
@@ -88,7 +147,16 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
-    return run_config(_config(config, overrides), Progress(quiet=quiet))
+    show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
+    reporter = Progress(quiet=not show)
+    if not show:  # warnings reach the caller as warnings
+        with reporter.activate():
+            return run_config(_config(config, overrides), reporter)
+    with reporter.activate(), quiet_run() as noted:  # shown: notes instead of library noise
+        result = run_config(_config(config, overrides), reporter)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
+    return result
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,11 @@ def finish_run(prepared: PreparedRun, sim: Simulation, progress: Progress | None
 
         state.add_table("growth_decomposition", growth_decomposition(
             sim.totals, facts, level=config.run.credible_level, seed=config.run.seed), DECOMPOSITION_COLUMNS)
-    skip_rows = [_skip_record(s) for s in prepared.skipped]
+    from uncertain_cost.data.coverage import unreported_losses
+    from uncertain_cost.units import METHODS
+
+    lost = unreported_losses(facts, ((r["model"], r["method"]) for r in rows), prepared.skipped, METHODS)
+    skip_rows = [_skip_record(s) for s in (*prepared.skipped, *lost)]
     state.add_table("skipped", skip_rows, SKIPPED_COLUMNS)
     if skip_rows:
         state.notes.append(f"{len(skip_rows)} rows or models skipped (see skipped.csv)")

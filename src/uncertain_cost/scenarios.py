@@ -170,6 +170,22 @@ def _stack(datasets: Sequence[xr.Dataset], names: Sequence[str]) -> xr.Dataset:
     return out
 
 
+def _per_scenario_attrs(results: Mapping[str, RunResult]) -> dict[str, str]:
+    """Provenance that differs between scenarios, per scenario (the root keeps the first's).
+
+    ``n_draws_by_scenario`` is always there (a scenario may set its own ``run.draws``);
+    any other root attribute whose value differs between scenarios gets a
+    ``<key>_by_scenario`` too. Values are comma-separated in the order of ``scenarios``.
+    """
+    keys = dict.fromkeys(k for r in results.values() for k in r.tree.attrs)
+    out = {}
+    for key in keys:
+        values = [str(r.tree.attrs.get(key, "")) for r in results.values()]
+        if key == "n_draws" or len(set(values)) > 1:
+            out[f"{key}_by_scenario"] = ",".join(values)
+    return out
+
+
 def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
     """Merge per-scenario results into one result with a ``scenario`` dimension and column.
 
@@ -186,8 +202,9 @@ def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
     RunResult
         Tables ``/tables/<name>`` with a first column ``scenario``; every other group
         concatenated along a ``scenario`` dimension (outer join over models and rows);
-        root attribute ``scenarios`` (comma-separated names); the first scenario's figures
-        plus :data:`GROWTH_FIGURE`.
+        root attribute ``scenarios`` (comma-separated names) and ``n_draws_by_scenario``
+        (and ``<key>_by_scenario`` for any other provenance that differs); the first
+        scenario's figures plus :data:`GROWTH_FIGURE`.
     """
     if not results:
         raise ValueError("combine needs at least one scenario result")
@@ -207,7 +224,7 @@ def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
             groups[path] = _stack([ds for _, ds in present], [n for n, _ in present])
     for name in _table_union(results):
         groups[f"{TABLES}/{name}"] = _scenario_table(name, results)
-    attrs = {**first.tree.attrs, "scenarios": ",".join(names)}
+    attrs = {**first.tree.attrs, "scenarios": ",".join(names), **_per_scenario_attrs(results)}
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **{f"/{k}": v for k, v in groups.items()}})
     notes = tuple(f"[{n}] {note}" for n, r in results.items() for note in r.notes)
     figures = dict(first.figures)

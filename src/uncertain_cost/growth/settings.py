@@ -20,16 +20,12 @@ class GrowthSettings:
     enabled : bool
         Run the growth stage at all.
     bayes : bool
-        Fit the hierarchical Bayesian model (OLS is always reported).
-    separate : bool
-        Also fit each method alone (rows ``estimator = "bayes_single"``): like-for-like with
-        the paper's per-method OLS, without the pooling across methods.
+        Fit the Bayesian model of each cost method (OLS is always reported).
     level : float
         Central level of every growth interval (paper v2: 0.9; v1: 0.95).
     draws, tune, chains : int
         NUTS draws kept per chain, tuning steps, chains. ``tune`` None (default): the
-        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 300 for nutpie, 1000 for
-        PyMC).
+        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 300 for nutpie).
     target_accept : float
     center : {"median", "mean", "point"}
         Which summary of each model's Monte Carlo draws is the observation.
@@ -45,11 +41,10 @@ class GrowthSettings:
         Costs whose exceedance probability is reported per year.
     models_per_year : int or None
         Frontier models per year in the forecast (default: as observed).
-    sampler : {"pymc", "nutpie"}
-        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
-        nutpie by default: its Rust NUTS calls the model's numba kernel as a C callback,
-        chains in parallel threads, no Python in the loop (docs/growth.md, Speed); ``"pymc"``
-        runs PyMC's own NUTS (dense mass matrix) on the same posterior.
+    sampler : {"nutpie"}
+        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`):
+        nutpie's Rust NUTS calls the model's numba kernel as a C callback, chains in parallel
+        threads, no Python in the loop (docs/growth.md, Speed).
     backtest : bool
         Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`, four
         short single-method fits of the amortized costs; table ``growth_backtest``). On by
@@ -62,7 +57,6 @@ class GrowthSettings:
 
     enabled: bool = True
     bayes: bool = True
-    separate: bool = True
     level: float = 0.9
     draws: int = 1000
     tune: int | None = None
@@ -133,8 +127,9 @@ def _check(key: str, name: str, value: Any, source: str | None) -> Any:
             raise ConfigError(key, f"expected 'median', 'mean' or 'point', got {value!r}", source)
         return value
     if name == "sampler":
-        if value not in ("pymc", "nutpie"):
-            raise ConfigError(key, f"expected 'pymc' or 'nutpie', got {value!r}", source)
+        if value != "nutpie":
+            raise ConfigError(key, f"expected 'nutpie' (the only sampler of the growth model), got {value!r}",
+                              source)
         return value
     if name == "thresholds_usd":
         if not isinstance(value, list) or not value or not all(
