@@ -278,8 +278,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from uncertain_cost.data.epoch import import_epoch
+    from uncertain_cost.quiet import quiet_run
 
-    report = import_epoch(args.folder, args.out, force=args.force)
+    with quiet_run() as noted:
+        report = import_epoch(args.folder, args.out, force=args.force)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
     print(report.summary())
     print(f'use it with: [data] tables_dir = "{Path(args.out).resolve()}"')
     return 0

@@ -35,6 +35,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from typing import Any
 
 import xarray as xr
 
-from uncertain_cost.errors import OutputError, ResourceError
+from uncertain_cost.errors import OutputError, ResourceError, UncertainCostWarning
 
 __all__ = [
     "RUN_FOLDER_MARKER",
@@ -349,13 +350,15 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _refuse(destination: Path, why: str, force: bool, kind: FolderKind) -> None:
+def _refuse(destination: Path, why: str, force: bool, kind: FolderKind) -> bool:
+    """Raise the refusal, or (``force``) return True: the old content is the user's and is kept."""
     if not force:
         raise OutputError(f"--out {destination}: {why}; choose another folder, or pass --force to replace it "
-                          f"(its content is kept until the new {kind.name} is complete)")
+                          f"(its content is then kept beside it as {destination.name}.before-force-*)")
+    return True
 
 
-def check_destination(path: str | Path, force: bool = False, kind: FolderKind = RUN_FOLDER) -> None:
+def check_destination(path: str | Path, force: bool = False, kind: FolderKind = RUN_FOLDER) -> bool:
     """Check, before any work, that a run folder can be written at ``path``.
 
     Parameters
@@ -376,8 +379,15 @@ def check_destination(path: str | Path, force: bool = False, kind: FolderKind = 
         contains the working directory.
     uncertain_cost.errors.ResourceError
         (exit 1) the place is not writable: read-only, under a file, permission denied.
+
+    Returns
+    -------
+    bool
+        True when ``force`` overrode a refusal: ``path`` holds something this tool did not
+        write, which :class:`RunFolder` keeps beside the new folder (never deletes).
     """
     destination = _absolute(path)
+    foreign = False
     if destination == Path(destination.anchor) or not destination.name:
         raise OutputError(f"--out {destination}: refusing to write a run folder over the file-system root")
     try:
@@ -391,9 +401,9 @@ def check_destination(path: str | Path, force: bool = False, kind: FolderKind = 
         raise OutputError(f"--out {destination}: refusing to replace the working directory or a folder containing "
                           "it; give a new or previous run folder")
     if destination.is_symlink():
-        _refuse(destination, f"is a symbolic link, not {kind.a_name}", force, kind)
+        foreign = _refuse(destination, f"is a symbolic link, not {kind.a_name}", force, kind)
     elif destination.exists() and not destination.is_dir():
-        _refuse(destination, f"is a file, not {kind.a_name}", force, kind)
+        foreign = _refuse(destination, f"is a file, not {kind.a_name}", force, kind)
     elif destination.is_dir():
         try:
             empty = not any(destination.iterdir())
@@ -402,7 +412,8 @@ def check_destination(path: str | Path, force: bool = False, kind: FolderKind = 
         manifest = None if empty else kind.manifest(destination)
         if not empty and manifest is None:
             what = "a git repository" if (destination / ".git").exists() else "a folder of other files"
-            _refuse(destination, f"is {what}, not {kind.a_name} of uncertain_cost ({kind.marker})", force, kind)
+            foreign = _refuse(destination, f"is {what}, not {kind.a_name} of uncertain_cost ({kind.marker})", force,
+                              kind)
         elif manifest is not None:
             try:
                 extra = foreign_entries(destination, manifest)
@@ -411,8 +422,8 @@ def check_destination(path: str | Path, force: bool = False, kind: FolderKind = 
             if extra:
                 shown = ", ".join(extra[:MAX_LISTED]) + (f" and {len(extra) - MAX_LISTED} more"
                                                          if len(extra) > MAX_LISTED else "")
-                _refuse(destination, f"is {kind.a_name} of uncertain_cost but also holds files it did not write "
-                        f"({shown})", force, kind)
+                foreign = _refuse(destination, f"is {kind.a_name} of uncertain_cost but also holds files it did "
+                                  f"not write ({shown})", force, kind)
     ancestor = destination.parent
     while not ancestor.exists():
         if ancestor.is_symlink():
@@ -425,6 +436,7 @@ def check_destination(path: str | Path, force: bool = False, kind: FolderKind = 
         os.rmdir(probe)
     except OSError as exc:
         raise ResourceError(f"--out {destination}: cannot write in {ancestor}: {_os_reason(exc)}") from None
+    return foreign
 
 
 class OutputLock:
@@ -544,7 +556,9 @@ class RunFolder:
     Files are written into a temporary sibling folder (``path``) and the folder is renamed
     to ``destination`` on success. An existing ``destination`` (see
     :func:`check_destination`) is moved aside to ``.<name>.old-*`` only once the new
-    folder is complete, and deleted after the new one is in place. On an exception the
+    folder is complete, and deleted after the new one is in place, unless it holds what this
+    tool did not write (replaced with ``force``): then it is kept as
+    ``<name>.before-force-<n>`` beside the new folder (``kept`` names it). On an exception the
     temporary folder is removed and the previous destination is untouched. The
     destination's :class:`OutputLock` is held throughout.
 
@@ -567,10 +581,12 @@ class RunFolder:
         self.force = force
         self.kind = kind
         self.path: Path | None = None
+        self.kept: Path | None = None
+        self._keep_old = False
         self._lock = OutputLock(self.destination)
 
     def __enter__(self) -> RunFolder:
-        check_destination(self.destination, self.force, self.kind)
+        self._keep_old = check_destination(self.destination, self.force, self.kind)
         self._lock.__enter__()
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.partial-",
@@ -632,9 +648,23 @@ class RunFolder:
             except BaseException:
                 os.replace(old, self.destination)
                 raise
-            _remove(old)
+            if self._keep_old:  # the user's content: never deleted, moved beside the new folder
+                self.kept = _free_sibling(self.destination, "before-force")
+                os.replace(old, self.kept)
+                warnings.warn(f"--out {self.destination}: what it held before (not all written by uncertain_cost) "
+                              f"is kept as {self.kept}", UncertainCostWarning, stacklevel=2)
+            else:
+                _remove(old)
         else:
             os.replace(self.path, self.destination)
+
+
+def _free_sibling(destination: Path, label: str) -> Path:
+    """``<name>.<label>-<n>`` beside ``destination``, with the first ``n`` not taken."""
+    n = 1
+    while os.path.lexists(candidate := destination.with_name(f"{destination.name}.{label}-{n}")):
+        n += 1
+    return candidate
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -142,6 +142,7 @@ def test_two_concurrent_processes_one_refused(tiny, tmp_path):
     assert _hidden(tmp_path, "out") == []
 
 
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
 def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
     user = tmp_path / "mine"
     user.mkdir()
@@ -150,10 +151,12 @@ def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
     assert (user / "notes.txt").exists()
     assert main(["run", str(tiny), "--out", str(user), "--quiet", "--force"]) == 0
     assert is_run_folder(user) and not (user / "notes.txt").exists()
+    assert (tmp_path / "mine.before-force-1" / "notes.txt").read_text(encoding="utf-8") == "x"  # never deleted
+    assert "kept as" in capsys.readouterr().err
     assert _hidden(tmp_path, "mine") == []
-    capsys.readouterr()
 
 
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
 def test_rerun_into_a_run_folder_with_a_user_file_is_refused_unless_forced(tiny, tmp_path, capsys):
     out = tmp_path / "out"
     before = _previous_run(tiny, out, capsys)
@@ -170,6 +173,9 @@ def test_rerun_into_a_run_folder_with_a_user_file_is_refused_unless_forced(tiny,
     assert (out / "summary.csv").read_bytes() == before
     assert main(["run", str(tiny), "--out", str(out), "--quiet", "--force"]) == 0
     assert is_run_folder(out) and not (out / "my analysis.ipynb").exists()
+    kept = tmp_path / "out.before-force-1"
+    assert (kept / "my analysis.ipynb").read_text(encoding="utf-8") == "mine"  # the user's file survives --force
+    assert (kept / "figures").is_dir()
     assert _hidden(tmp_path, "out") == []
     capsys.readouterr()
 

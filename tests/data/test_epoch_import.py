@@ -331,6 +331,7 @@ def test_import_refuses_a_file_and_a_folder_of_user_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "work"]
 
 
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
 def test_import_with_a_user_file_added_is_refused_without_force(tmp_path, capsys):
     out = tmp_path / "tables"
     import_epoch(FIXTURES / "epoch-mini-2024", out)
@@ -345,7 +346,9 @@ def test_import_with_a_user_file_added_is_refused_without_force(tmp_path, capsys
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(out), "--force"]) == 0
     assert load_tables(out).snapshot == "epoch-epoch-mini-2025" and not (out / "my-notes.txt").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+    assert (tmp_path / "tables.before-force-1" / "my-notes.txt").read_text() == "mine"  # kept, never deleted
+    assert "kept as" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tables", "tables.before-force-1"]
 
 
 def test_import_made_before_manifests_is_replaced_only_when_it_holds_its_own_files(tmp_path):

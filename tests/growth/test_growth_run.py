@@ -106,8 +106,15 @@ def test_default_config_growth_fit(tmp_path):
     assert len(sensitivity) == 4 * 3 * 3  # 3 single-method fits x runs x nu
     same = next(r for r in sensitivity if r["fit"] == "single" and r["method"] == "amortized"
                 and r["nu"] == "posterior" and r["models_per_year"] == "poisson")
-    assert float(same["prob_gt_1e9"]) == next(float(r["prob_gt_1e9"]) for r in _rows(out / "forecast.csv")
-                                              if r["method"] == "amortized" and r["year"] == "2027")
+    row_2027 = next(r for r in _rows(out / "forecast.csv") if r["method"] == "amortized" and r["year"] == "2027")
+    # the forecast model is the leave-future-out choice (issue 21); the headline's own forecast is the cell
+    assert row_2027["forecast_model"] in ("constant", "constant_normal", "hinge", "scatter_trend")
+    if row_2027["forecast_model"] == "constant":
+        assert float(same["prob_gt_1e9"]) == float(row_2027["prob_gt_1e9"])
+    backtest = _rows(out / "growth_backtest.csv")
+    assert {r["method"] for r in backtest} == set(methods)
+    assert {int(r["horizon"]) for r in backtest} == {1, 2, 3, 4}
+    assert {r["model"] for r in backtest} == {"constant", "constant_normal", "hinge", "scatter_trend", "ols_normal"}
     loglik = xr.open_dataset(out / "results.nc", group="log_likelihood", engine="h5netcdf")
     assert loglik["log10_cost"].dims == ("chain", "draw", "observation")
     forecast = _rows(out / "forecast.csv")
