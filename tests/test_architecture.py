@@ -61,6 +61,8 @@ CONFIG_UP = {
     ("uncertain_cost.config", "uncertain_cost.growth.settings"),
     ("uncertain_cost.config", "uncertain_cost.sampling.copula"),
     ("uncertain_cost.config", "uncertain_cost.sensitivity.targets"),
+    # [data] impute = "all" replaces the utilization input by the fitted predictive (impute's, 2024-06 fit)
+    ("uncertain_cost.config", "uncertain_cost.data.utilization"),
 }
 
 #: longest function in src/ (lines from ``def`` to its last line)

@@ -116,6 +116,7 @@ VALIDATION: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = MappingPro
         "impute_hardware": _impute_mode,
         "impute_window_years": _positive,
         "impute_multi_hardware": _bool,
+        "impute": _choice("paper", "all"),
         "tpu_prices": _choice("snapshot", "paper"),
         "rules": _choice("paper", "epoch_2025"),
     },
@@ -185,6 +186,12 @@ class DataSettings:
         only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
+    impute : {"paper", "all"}
+        ``"paper"`` (default) costs what the paper costs; ``"all"`` costs every frontier
+        model whose compute is known: unknown hardware from the organisation's accelerators
+        (else frontier-scale peers'), several types as a mixture, chip-hours from compute /
+        (peak x the utilization fitted on disclosed runs, ``priors/utilization.toml``),
+        quantity from chip-hours / training time (see :mod:`uncertain_cost.data.impute`).
     rules : {"paper", "epoch_2025"}
         The paper's choices (default) or those of Epoch AI's mid-2025 pipeline for
         same-date price ties, cloud chip-hours and year-mode hardware counting (see
@@ -198,6 +205,7 @@ class DataSettings:
     impute_window_years: float = 1.0
     impute_multi_hardware: bool = True
     tpu_prices: str = "snapshot"
+    impute: str = "paper"
     rules: str = "paper"
 
 
@@ -318,6 +326,12 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         base_dir=path.parent if path is not None else None, defaults_dir=priors_dir(),
     )
     inputs = attach_correlations(inputs, raw.get("correlations", {}), source)
+    if data.impute == "all" and not set(inputs_raw.get("utilization", {})) - {"scope", "source", "chip_key"}:
+        from uncertain_cost.data.utilization import predictive_beta
+
+        inputs = inputs.replace("utilization", distribution=predictive_beta(), source_note=(
+            "[data] impute = \"all\": predictive of the utilization model fitted on the 2024-06 snapshot's "
+            "disclosed runs (priors/utilization.toml)"))
     sections = {}
     for name in ("selection", "growth", "forecast", "sensitivity", "development", "report", "scenarios",
                  "execution"):
