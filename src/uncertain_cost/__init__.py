@@ -11,6 +11,18 @@ from uncertain_cost.caches import setup_caches
 
 setup_caches()  # before numba, PyTensor, matplotlib or ArviZ are imported
 
+from uncertain_cost.config.schema import declare_owners  # noqa: E402
+
+# The modules that declare and register the config sections their packages own, in parse
+# order; imported when the first config is parsed (the config layer imports none of them).
+declare_owners(
+    "uncertain_cost.sampling.copula",  # [correlations]
+    "uncertain_cost.data.selection",  # [selection]
+    "uncertain_cost.sensitivity.settings",  # [sensitivity]
+    "uncertain_cost.devcost.parse",  # [development]
+    "uncertain_cost.growth.settings",  # [growth], [forecast]
+)
+
 
 from uncertain_cost.errors import (  # noqa: E402
     ConfigError,

@@ -36,12 +36,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
 import numpy as np
 
+from uncertain_cost.config.schema import (
+    Invalid,
+    Key,
+    Section,
+    boolean,
+    choice,
+    day,
+    integer,
+    number,
+    register_stage,
+    string_list,
+)
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 from uncertain_cost.errors import ConfigError
 
@@ -121,44 +133,19 @@ class SelectionRules:
     exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError("selection.method", f"expected one of {METHODS}, got {self.method!r}")
-        if self.top_n < 1:
-            raise ConfigError("selection.top_n", f"expected an integer >= 1, got {self.top_n}")
-        if self.max_rank < 1:
-            raise ConfigError("selection.max_rank", f"expected an integer >= 1, got {self.max_rank}")
-        if self.finetunes not in FINETUNE_MODES:
-            raise ConfigError(
-                "selection.finetunes", f"expected one of {FINETUNE_MODES}, got {self.finetunes!r}"
-            )
-        if self.ties not in TIE_MODES:
-            raise ConfigError("selection.ties", f"expected one of {TIE_MODES}, got {self.ties!r}")
-        if not 0 < self.percentile <= 100:
-            raise ConfigError(
-                "selection.percentile", f"expected 0 < percentile <= 100, got {self.percentile}"
-            )
-        if self.method == "residual_from_trend":
-            bins = self.percentile / 100 * RESIDUAL_BINS
-            if abs(bins - round(bins)) > 1e-9:
-                raise ConfigError(
-                    "selection.percentile",
-                    f"residual_from_trend keeps whole bins of {100 // RESIDUAL_BINS} %, "
-                    f"got {self.percentile}",
-                )
-        if not math.isfinite(self.percentile):
-            raise ConfigError("selection.percentile", f"expected a finite number, got {self.percentile}")
-        if not (math.isfinite(self.window_years) and self.window_years > 0):
-            raise ConfigError(
-                "selection.window_years", f"expected > 0 years, got {self.window_years}"
-            )
-        if self.start >= self.end:
-            raise ConfigError(
-                "selection.end", f"end {self.end} must be after start {self.start}"
-            )
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        checking = "selection"
+        try:
+            for key in SELECTION.keys:
+                checking = f"selection.{key.name}"
+                key.check(values[key.name])
+            _selection_rules(values)
+        except Invalid as exc:
+            raise ConfigError(f"selection.{exc.key}" if exc.key else checking, exc.problem) from None
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SelectionRules:
-        """Build the rules from a config section (e.g. ``[selection]`` of a TOML file).
+        """Build the rules from a config section (e.g. ``[selection]`` of a TOML file), checked by :data:`SELECTION`.
 
         Parameters
         ----------
@@ -179,91 +166,55 @@ class SelectionRules:
         ConfigError
             On an unknown key (the message lists the valid ones) or a bad value.
         """
-        valid = (
-            "method",
-            "top_n",
-            "percentile",
-            "max_rank",
-            "finetunes",
-            "ties",
-            "window_years",
-            "start",
-            "end",
-            "require_notability",
-            "include",
-            "exclude",
-        )
-        if not isinstance(section, Mapping):
-            raise ConfigError(
-                "selection", f"expected a table, got {type(section).__name__}", source
-            )
-        unknown = sorted(set(section) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"selection.{unknown[0]}",
-                f"unknown key; valid keys are: {', '.join(valid)}",
-                source,
-            )
-        kw: dict[str, Any] = {}
+        values = SELECTION.check(section, source)
+        values.setdefault("percentile", _DEFAULT_PERCENTILE.get(values.get("method", "top_n"), 20.0))
         try:
-            for key in ("method", "finetunes", "ties"):
-                if key in section:
-                    if not isinstance(section[key], str):
-                        raise ConfigError(f"selection.{key}", "expected a string", source)
-                    kw[key] = section[key]
-            for key in ("top_n", "max_rank"):
-                if key in section:
-                    v = section[key]
-                    if isinstance(v, bool) or not isinstance(v, int):
-                        raise ConfigError(f"selection.{key}", f"expected an integer, got {v!r}", source)
-                    kw[key] = v
-            for key in ("percentile", "window_years"):
-                if key in section:
-                    v = section[key]
-                    if isinstance(v, bool) or not isinstance(v, int | float):
-                        raise ConfigError(
-                            f"selection.{key}", f"expected a number, got {v!r}", source
-                        )
-                    kw[key] = float(v)
-            if "percentile" not in kw:
-                kw["percentile"] = _DEFAULT_PERCENTILE.get(kw.get("method", "top_n"), 20.0)
-            for key in ("start", "end"):
-                if key in section:
-                    if key == "end" and section[key] == "none":
-                        kw[key] = date.max
-                    else:
-                        kw[key] = _as_date(section[key], f"selection.{key}", source)
-            if "require_notability" in section:
-                v = section["require_notability"]
-                if not isinstance(v, bool):
-                    raise ConfigError(
-                        "selection.require_notability", f"expected true/false, got {v!r}", source
-                    )
-                kw["require_notability"] = v
-            for key in ("include", "exclude"):
-                if key in section:
-                    v = section[key]
-                    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-                        raise ConfigError(
-                            f"selection.{key}", f"expected a list of model names, got {v!r}", source
-                        )
-                    kw[key] = tuple(v)
-            return cls(**kw)
+            return cls(**values)
         except ConfigError as exc:
-            if exc.source is None and source is not None:
-                raise ConfigError(exc.key, exc.message, source) from None
-            raise
+            raise ConfigError(exc.key, exc.message, source) from None
 
 
-def _as_date(v: Any, key: str, source: str | None) -> date:
-    if isinstance(v, date):
-        return v
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise ConfigError(key, f"expected a date YYYY-MM-DD, got {v!r}", source)
+def _end(value: Any) -> date:
+    """``end``: a date, or ``"none"`` for no upper bound."""
+    return date.max if value == "none" else day(value)
+
+
+def _selection_rules(values: Mapping[str, Any]) -> None:
+    """Rules across ``[selection]`` keys (each key's own rule is in :data:`SELECTION`)."""
+    method = values.get("method", "top_n")
+    percentile = values.get("percentile", _DEFAULT_PERCENTILE.get(method, 20.0))
+    if method == "residual_from_trend":
+        bins = percentile / 100 * RESIDUAL_BINS
+        if abs(bins - round(bins)) > 1e-9:
+            raise Invalid(f"residual_from_trend keeps whole bins of {100 // RESIDUAL_BINS} %, got {percentile}",
+                          "percentile")
+    start, end = values.get("start", date(2015, 10, 1)), values.get("end", date(2024, 1, 1))
+    if start >= end:
+        raise Invalid(f"end {end} must be after start {start}", "end")
+
+
+#: ``[selection]``, declared once: each key's type and bounds
+SELECTION = Section("selection", (
+    Key("method", choice(*METHODS), "top_n", "the frontier rule"),
+    Key("top_n", integer(1, 100_000), 10, "n of the running top-n"),
+    Key("percentile", number(0, 100, low_open=True), 20.0, "top percentage kept by the percentile rules"),
+    Key("max_rank", integer(1, 100_000), 10, "largest compute rank kept by compute_rank"),
+    Key("finetunes", choice(*FINETUNE_MODES), "rank", "fine-tunes take ranks, or leave the pool first"),
+    Key("ties", choice(*TIE_MODES), "all", "models tied at the top-n cut: all, or the first in table order"),
+    Key("window_years", number(0, 1000, low_open=True), 1.0, "window of the percentile rules, years"),
+    Key("start", day, date(2015, 10, 1), "publication window start (exclusive)"),
+    Key("end", _end, date(2024, 1, 1), "publication window end (exclusive), or \"none\""),
+    Key("require_notability", boolean, True, "drop rows without notability criteria"),
+    Key("include", string_list(what="model names"), (), "models added regardless of the rule"),
+    Key("exclude", string_list(what="model names"), (), "models removed from the selection"),
+))
+
+
+def _parse_section(tables: Mapping[str, Mapping], context: Any) -> SelectionRules:
+    return SelectionRules.from_config(tables["selection"], context.source)
+
+
+register_stage("selection", ("selection",), _parse_section, __name__)
 
 
 @dataclass(frozen=True)

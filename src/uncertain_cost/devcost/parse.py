@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from uncertain_cost.config.schema import register_stage
 from uncertain_cost.defaults import read_toml
 from uncertain_cost.devcost.spec import (
     _DIST_HINT_KEYS,
@@ -377,3 +378,10 @@ def parse_development(
     return spec if enabled else replace(spec, selected=())
 
 
+
+
+def _parse_section(tables: Mapping[str, Mapping], context: Any) -> DevelopmentSpec:
+    return parse_development(tables["development"], context.source)
+
+
+register_stage("development", ("development",), _parse_section, __name__)
