@@ -20,8 +20,8 @@ from uncertain_cost.config.schema import (
     text,
 )
 
-__all__ = ["RunSettings", "DataSettings", "RUN", "DATA", "REPORT", "EXECUTION", "IMPUTE_KEYS", "MAX_SEED",
-           "scheduler_address"]
+__all__ = ["RunSettings", "DataSettings", "RUN", "DATA", "REPORT", "EXECUTION", "IMPUTE_KEYS", "IMPUTE_MODES",
+           "MAX_SEED", "scheduler_address"]
 
 #: largest seed (numpy's SeedSequence takes any; results.nc stores an int64)
 MAX_SEED = 2**63 - 1
