@@ -37,6 +37,28 @@ class ConfigError(UncertainCostError):
         super().__init__(f"{where}{key}: {message}")
 
 
+class ArgumentError(ConfigError, ValueError):
+    """A bad argument to a function of the package, one that no config key sets.
+
+    The message names the function and the argument (``GrowthPriors: slope_sd: expected a
+    positive number, got 0``), not a config key, so that every error naming a dotted config
+    key names one a config can set.
+
+    Parameters
+    ----------
+    argument : str
+        The argument's name.
+    message : str
+        What was expected and what was given.
+    function : str, optional
+        The function or class that took it.
+    """
+
+    def __init__(self, argument: str, message: str, function: str | None = None):
+        super().__init__(argument, message, function)
+        self.function = function
+
+
 class DataError(UncertainCostError):
     """A data table cannot be read (missing file or required column, bad row)."""
 

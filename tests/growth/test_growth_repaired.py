@@ -112,9 +112,9 @@ def test_priors_of_the_repaired_model_are_validated():
     assert GrowthPriors(scatter_method_sd=-0.1).scatter_method_sd == -0.1  # the Gamma convention
     with pytest.raises(ConfigError, match="scatter_method_sd"):
         GrowthPriors(scatter_method_sd=0.0)
-    with pytest.raises(ConfigError, match=r"growth\.repaired\.chip_sd\.cloud"):
+    with pytest.raises(ConfigError, match=r"RepairedPriors: chip_sd\.cloud"):
         RepairedPriors(chip_sd={"cloud": -1.0})
-    with pytest.raises(ConfigError, match=r"growth\.repaired\.age_coef_sd"):
+    with pytest.raises(ConfigError, match=r"RepairedPriors: age_coef_sd"):
         RepairedPriors(age_coef_sd=float("nan"))
     assert RepairedPriors().chip_sd_of("cloud") == 0.3 and RepairedPriors().chip_sd_of("other") == 0.3
 
@@ -151,7 +151,7 @@ def test_contrast_terms_need_chips_and_the_reference_method():
     alone = data.select(["cloud", "acquisition"])
     with pytest.raises(ValueError, match="amortized"):
         contrast_terms(alone, measurement(alone))
-    with pytest.raises(ConfigError, match="growth.variant"):
+    with pytest.raises(ConfigError, match="build_model: variant"):
         build_model(data, variant="bogus")
 
 

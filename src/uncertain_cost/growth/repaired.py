@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ArgumentError
 
 __all__ = ["RepairedPriors", "ContrastTerms", "contrast_terms", "contrast_ppc", "PPC_COLUMNS",
            "DIM_CONTRAST", "REFERENCE_METHOD"]
@@ -98,11 +98,11 @@ class RepairedPriors:
             value = getattr(self, f.name)
             items = value.items() if f.name == "chip_sd" else [(None, value)]
             for key, v in items:
-                name = f"growth.repaired.{f.name}" + (f".{key}" if key is not None else "")
+                name = f.name + (f".{key}" if key is not None else "")
                 if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                    raise ConfigError(name, f"expected a finite number, got {v!r}")
+                    raise ArgumentError(name, f"expected a finite number, got {v!r}", "RepairedPriors")
                 if f.name != "age_coef_mean" and v <= 0:
-                    raise ConfigError(name, f"expected a positive number, got {v!r}")
+                    raise ArgumentError(name, f"expected a positive number, got {v!r}", "RepairedPriors")
 
     def chip_sd_of(self, method: str) -> float:
         """Sd (dex) of the chip-type effects of ``method``."""
