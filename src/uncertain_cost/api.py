@@ -16,7 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uncertain_cost.config import Config, default_config, load_config, parse_config
+from uncertain_cost.config import Config, arguments, default_config, load_config, parse_config
+from uncertain_cost.config.schema import Invalid, clip, show
+from uncertain_cost.config.schema import month as month_arg
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.result import RunResult
 
@@ -27,6 +29,8 @@ __all__ = ["run", "estimate", "load_config", "Estimate"]
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
+    if not (config is None or isinstance(config, Config | str | Path | Mapping)):
+        raise ConfigError("config", f"expected a config file path, a mapping, a Config or None, got {show(config)}")
     if config is None:
         return default_config(overrides)
     if isinstance(config, Config):
@@ -34,8 +38,8 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
             return config
         path = config.path
         if path is None:
-            raise TypeError("overrides need a config file or a mapping, not an in-memory Config")
-        return load_config(path, overrides)
+            return parse_config(config.raw, overrides={**config.overrides, **overrides})
+        return load_config(path, {**config.overrides, **overrides})
     if isinstance(config, Mapping):
         return parse_config(config, overrides=overrides)
     return load_config(Path(config), overrides)
@@ -83,7 +87,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     if seed is not None:
         overrides["run.seed"] = seed
     if epoch_dir is not None:
+        if not isinstance(epoch_dir, str | Path):
+            raise ConfigError("epoch_dir", f"expected a folder path, got {show(epoch_dir)}")
         overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
+    if not isinstance(quiet, bool):
+        raise ConfigError("quiet", f"expected True or False, got {show(quiet)}")
     if backend is not None or workers is not None:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
@@ -124,6 +132,22 @@ class Estimate:
         return pd.DataFrame(list(self.rows))
 
 
+def _arguments(**given: Any) -> tuple[int, float, date, int]:
+    """Check ``estimate``'s arguments with the command line's checkers (:mod:`uncertain_cost.config.arguments`)."""
+    for name in ("chip", "organization"):
+        value = given[name]
+        if not (isinstance(value, str) and value.strip() and len(value) <= 300) and not (
+                name == "organization" and value is None):
+            raise ConfigError(name, f"expected a name (text of 1 to 300 characters), got {show(value)}")
+    checked = []
+    for name in ("quantity", "days", "start", "draws"):
+        try:
+            checked.append(getattr(arguments, name)(given[name]))
+        except Invalid as exc:
+            raise ConfigError(name, exc.problem) from None
+    return tuple(checked)
+
+
 def estimate(*, chip: str, quantity: float, days: float, start: str | date, organization: str | None = None,
              config: Config | str | Path | Mapping[str, Any] | None = None, draws: int = 20_000,
              seed: int | None = None, reference_month: str | None = None) -> Estimate:
@@ -157,29 +181,30 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.hypothetical import Hypothetical, check_reference_month, estimate_run, latest_deflator_month
 
+    quantity, days, start, draws = _arguments(chip=chip, quantity=quantity, days=days, start=start, draws=draws,
+                                              organization=organization)
     overrides: dict[str, Any] = {"run.draws": draws}
     if seed is not None:
         overrides["run.seed"] = seed
     cfg = _config(config, overrides)
-    if isinstance(start, str):
-        try:
-            start = date.fromisoformat(start)
-        except ValueError:
-            raise ConfigError("start", f"expected a date YYYY-MM-DD, got {start!r}") from None
-    hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
     if cfg.data.epoch_dir is not None:
         from uncertain_cost.data.epoch import read_epoch_snapshot
 
         tables, _ = read_epoch_snapshot(cfg.data.epoch_dir)
     else:
         tables = load_embedded_tables()
+    try:
+        arguments.check_start(start, days, tables)
+    except Invalid as exc:
+        raise ConfigError("start", exc.problem) from None
+    hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
     if reference_month is None:
         month = latest_deflator_month(tables)
     else:
         try:
-            month = check_reference_month(tables, reference_month)
-        except ValueError as err:
-            raise ConfigError("reference_month", str(err)) from None
+            month = check_reference_month(tables, month_arg(reference_month))
+        except (Invalid, ValueError) as err:
+            raise ConfigError("reference_month", clip(getattr(err, "problem", str(err)))) from None
     out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
     return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from uncertain_cost import __version__
+from uncertain_cost.config import arguments, sections
+from uncertain_cost.config.schema import Invalid, clip
 from uncertain_cost.errors import ConfigError, ResourceError, UncertainCostError
 
 __all__ = ["main", "build_parser"]
@@ -25,11 +27,11 @@ def _program_name() -> str:
     return "uncertain-cost" if Path(sys.argv[0]).name == "uncertain-cost" else "python -m uncertain_cost"
 
 #: largest seed accepted (numpy's SeedSequence takes any, results.nc stores an int64)
-MAX_SEED = 2**63 - 1
+MAX_SEED = sections.MAX_SEED
 #: longest hypothetical training run ``estimate --days`` accepts (10 years)
-MAX_ESTIMATE_DAYS = 3653.0
+MAX_ESTIMATE_DAYS = arguments.MAX_ESTIMATE_DAYS
 #: how far past the data's last PPI month ``estimate --start`` may lie
-MAX_EXTRAPOLATION_YEARS = 20
+MAX_EXTRAPOLATION_YEARS = arguments.MAX_EXTRAPOLATION_YEARS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,33 +64,21 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive_finite(text: str) -> float:
-    """Parse a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+def _checked(check):
+    """Make an argparse type: read the text as the API would receive it, check it with the API's checker."""
+    def convert(text: str):
+        try:
+            return check(arguments.from_text(text) if check is not arguments.start else text)
+        except Invalid as exc:
+            raise argparse.ArgumentTypeError(exc.problem) from None
+
+    convert.__name__ = check.__name__
+    return convert
 
 
-def _days(text: str) -> float:
-    """``estimate --days``: a finite duration in (0, MAX_ESTIMATE_DAYS]."""
-    value = _positive_finite(text)
-    if value > MAX_ESTIMATE_DAYS:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_ESTIMATE_DAYS:g} days (10 years), got {text}")
-    return value
-
-
-def _start(text: str):
-    """``estimate --start``: a calendar date YYYY-MM-DD (range checked against the data later)."""
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+_quantity = _checked(arguments.quantity)
+_days = _checked(arguments.days)
+_start = _checked(arguments.start)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty")
     est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
-    est.add_argument("--quantity", type=_positive_finite, required=True, help="number of accelerators")
+    est.add_argument("--quantity", type=_quantity, required=True,
+                     help=f"number of accelerators, a whole number up to {arguments.MAX_QUANTITY:,}")
     est.add_argument("--days", type=_days, required=True, help="training duration in days")
     est.add_argument("--start", type=_start, required=True, help="training start, YYYY-MM-DD")
     est.add_argument("--organization", default="Hypothetical lab",
@@ -247,19 +238,10 @@ def _cmd_priors(args: argparse.Namespace) -> int:
 
 def _check_start(start, days: float, tables) -> None:
     """``estimate --start`` must lie within the data's dates (plus a bounded extrapolation)."""
-    from datetime import date
-
-    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if math.isfinite(v)]
-    first_year = max(int(months[0][:4]), min(tables.electricity))
-    first = date(first_year, int(months[0][5:7]) if int(months[0][:4]) == first_year else 1, 1)
-    last = date(int(months[-1][:4]) + MAX_EXTRAPOLATION_YEARS, 12, 31)
-    if start < first:
-        raise ConfigError("--start", f"{start.isoformat()} is before the data (price index and electricity "
-                                     f"prices start {first.isoformat()})")
-    if start.toordinal() + days > last.toordinal():
-        raise ConfigError("--start", f"{start.isoformat()} + {days:g} days ends after {last.isoformat()}, "
-                                     f"more than {MAX_EXTRAPOLATION_YEARS} years past the data "
-                                     f"(last price index month {months[-1]})")
+    try:
+        arguments.check_start(start, days, tables)
+    except Invalid as exc:
+        raise ConfigError("--start", exc.problem) from None
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
@@ -381,4 +363,5 @@ def _terminate_as_exit():
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    """Return the error as one bounded line (messages are bounded where made; this is the last guard)."""
+    return clip(" ".join(str(exc).split()), 2000)

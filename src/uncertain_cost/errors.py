@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+#: longest key and message of a ConfigError (a value is shortened where the message is made)
+MAX_KEY_CHARACTERS = 300
+MAX_MESSAGE_CHARACTERS = 2000
+
+
+def bounded(text: str, limit: int) -> str:
+    """Return ``text`` cut to ``limit`` characters, stating its full length when cut."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
 
 class UncertainCostError(Exception):
     """Base class of every error meant to be shown to a user as one line.
@@ -30,10 +39,10 @@ class ConfigError(UncertainCostError):
     """
 
     def __init__(self, key: str, message: str, source: str | None = None):
-        self.key = key
-        self.message = message
+        self.key = key = bounded(str(key), MAX_KEY_CHARACTERS)
+        self.message = message = bounded(str(message), MAX_MESSAGE_CHARACTERS)
         self.source = source
-        where = f"{source}: " if source else ""
+        where = f"{bounded(str(source), MAX_KEY_CHARACTERS)}: " if source else ""
         super().__init__(f"{where}{key}: {message}")
 
 

@@ -13,10 +13,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from uncertain_cost.config.schema import show
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.tables import ModelRecord, Tables
 from uncertain_cost.engine import simulate
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ArgumentError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
@@ -97,9 +98,9 @@ class Hypothetical:
 
     def __post_init__(self) -> None:
         if not self.quantity > 0:
-            raise ConfigError("estimate.quantity", f"must be positive, got {self.quantity}")
+            raise ArgumentError("quantity", f"must be positive, got {self.quantity}", "Hypothetical")
         if not self.days > 0:
-            raise ConfigError("estimate.days", f"must be positive, got {self.days}")
+            raise ArgumentError("days", f"must be positive, got {self.days}", "Hypothetical")
 
 
 def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) -> tuple[ModelFacts, list[str]]:
@@ -127,7 +128,7 @@ def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) 
     matched = HardwareMatcher(tables.chips).match(run.chip)
     if matched is None:
         known = ", ".join(sorted(c.name for c in tables.chips if "H100" in c.name or "TPU" in c.name)[:8])
-        raise ConfigError("estimate.chip", f"unknown accelerator {run.chip!r} (e.g. {known})")
+        raise ArgumentError("chip", f"unknown accelerator {show(run.chip)} (e.g. {known})", "estimate")
     hours = run.days * 24.0
     publication = run.start + timedelta(days=run.days + PUBLICATION_LAG_DAYS)
     record = ModelRecord(
@@ -142,7 +143,7 @@ def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) 
     extended, notes = _extend_to(tables, publication, reference_month)
     facts, _ = resolve_facts(extended, [record], reference_month=reference_month)
     if not np.isfinite(facts.server_price_per_chip[0]):
-        raise ConfigError("estimate.chip", f"no purchase price is known for {matched}")
+        raise ArgumentError("chip", f"no purchase price is known for {matched}", "estimate")
     return facts, notes
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ConfigError, bounded
 
 __all__ = ["Invalid", "Key", "Section", "StageParser", "show", "clip", "shown_key", "integer", "number",
            "positive", "boolean", "choice", "text", "month", "day", "string_list",
@@ -103,7 +103,7 @@ def show(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
 
 def clip(message: str, limit: int = 4 * SHOWN_CHARACTERS) -> str:
     """Bound a text for an error line (no quotes added), stating its length when cut."""
-    return message if len(message) <= limit else f"{message[:limit]}… ({len(message):,} characters)"
+    return bounded(message, limit)
 
 
 def shown_key(key: Any) -> str:
