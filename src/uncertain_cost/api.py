@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from uncertain_cost.config import Config, arguments, default_config, load_config, parse_config
 from uncertain_cost.config.schema import Invalid, clip, show
 from uncertain_cost.config.schema import month as month_arg
+from uncertain_cost.config.sections import EXECUTION, RUN
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.result import RunResult
 
@@ -43,6 +44,19 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
     if isinstance(config, Mapping):
         return parse_config(config, overrides=overrides)
     return load_config(Path(config), overrides)
+
+
+def _check_overrides(**given: Any) -> None:
+    """Check arguments that override config keys with those keys' own checkers, naming the argument."""
+    sections = {"draws": RUN, "seed": RUN, "backend": EXECUTION, "workers": EXECUTION}
+    for name, value in given.items():
+        if value is None:
+            continue
+        key = next(k for k in sections[name].keys if k.name == name)
+        try:
+            key.check(value)
+        except Invalid as exc:
+            raise ConfigError(name, exc.problem) from None
 
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
@@ -81,6 +95,7 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     from uncertain_cost.pipeline import Progress
     from uncertain_cost.runner import run_config
 
+    _check_overrides(draws=draws, seed=seed, backend=backend, workers=workers)
     overrides: dict[str, Any] = {}
     if draws is not None:
         overrides["run.draws"] = draws
@@ -183,6 +198,7 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
 
     quantity, days, start, draws = _arguments(chip=chip, quantity=quantity, days=days, start=start, draws=draws,
                                               organization=organization)
+    _check_overrides(seed=seed)
     overrides: dict[str, Any] = {"run.draws": draws}
     if seed is not None:
         overrides["run.seed"] = seed

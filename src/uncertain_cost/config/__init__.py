@@ -189,7 +189,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         sections[name] = table
     REPORT.check(sections["report"], source)
     EXECUTION.check(sections["execution"], source)
-    stages = parse_stages(sections, source, path, inputs)
+    stages = parse_stages(sections, source, path, inputs, run)
     inputs = replace(inputs, correlations=getattr(stages, "correlations", None))
     del sections["correlations"]
     if sha256 is None:
@@ -200,7 +200,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
 
 
 def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None = None,
-                 inputs: InputSet | None = None) -> StageSettings:
+                 inputs: InputSet | None = None, run: RunSettings | None = None) -> StageSettings:
     """Parse the stage-owned sections with the parsers their packages registered.
 
     Parameters
@@ -213,6 +213,8 @@ def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None
         The config file.
     inputs : InputSet, optional
         The parsed inputs (``[correlations]`` refers to them).
+    run : RunSettings, optional
+        The parsed ``[run]`` (rules across sections: the growth fit's draws).
 
     Returns
     -------
@@ -223,7 +225,7 @@ def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None
     ConfigError
         Naming the file and dotted key of the first mistake.
     """
-    context = SimpleNamespace(source=source, path=path, inputs=inputs)
+    context = SimpleNamespace(source=source, path=path, inputs=inputs, run=run)
     parsed = {}
     for parser in stage_parsers():
         tables = {name: dict(sections.get(name, {})) for name in parser.sections}

@@ -52,6 +52,7 @@ from uncertain_cost.config.schema import (
     integer,
     number,
     register_stage,
+    show,
     string_list,
 )
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
@@ -208,6 +209,36 @@ SELECTION = Section("selection", (
     Key("include", string_list(what="model names"), (), "models added regardless of the rule"),
     Key("exclude", string_list(what="model names"), (), "models removed from the selection"),
 ))
+
+
+def check_model_names(models: Tables | Iterable[ModelRecord], named: Mapping[str, Iterable[str]],
+                      source: str | None = None) -> None:
+    """Refuse model names given in a config that are no model of the data, naming the closest ones.
+
+    Parameters
+    ----------
+    models : Tables or iterable of ModelRecord
+        The notable-models table the run reads.
+    named : mapping of str to iterable of str
+        Dotted config key -> the names it lists (``{"selection.include": ("GPT-4",)}``).
+    source : str, optional
+        Config file for messages.
+
+    Raises
+    ------
+    ConfigError
+        ``selection.include: 'No such model' is not a model of the data (closest: ...)``.
+    """
+    import difflib
+
+    known = [m.name for m in (models.models if isinstance(models, Tables) else models)]
+    names = set(known)
+    for key, listed in named.items():
+        for name in listed:
+            if name not in names:
+                close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+                hint = f"closest: {', '.join(repr(c) for c in close)}" if close else "no close name"
+                raise ConfigError(key, f"{show(name)} is not a model of the data ({hint})", source)
 
 
 def _parse_section(tables: Mapping[str, Mapping], context: Any) -> SelectionRules:

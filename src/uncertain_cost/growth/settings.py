@@ -19,6 +19,7 @@ from uncertain_cost.config.schema import (
     register_stage,
     show,
 )
+from uncertain_cost.errors import ConfigError
 
 __all__ = ["GrowthSettings", "GROWTH", "FORECAST"]
 
@@ -138,8 +139,24 @@ FORECAST = Section("forecast", (
 ))
 
 
+#: fewest kept draws per model the growth fits use: the Bayesian fit estimates each model's cost
+#: covariance from them; the OLS fits take their medians
+MIN_BAYES_DRAWS, MIN_OLS_DRAWS = 100, 2
+
+
 def _parse(tables: Mapping[str, Mapping], context: Any) -> GrowthSettings:
-    return GrowthSettings.from_config(tables["growth"], tables["forecast"], context.source)
+    settings = GrowthSettings.from_config(tables["growth"], tables["forecast"], context.source)
+    run = getattr(context, "run", None)
+    kept = min(run.draws, run.keep_draws) if run is not None else MIN_OLS_DRAWS
+    if settings.enabled and kept < MIN_OLS_DRAWS:  # no growth fit at all: refused here, before any sampling
+        key = "run.draws" if run.draws <= run.keep_draws else "run.keep_draws"
+        if settings.bayes:  # (from 2 to 99 kept draws, the run's preflight refuses the Bayesian fit)
+            raise ConfigError(key, f"the Bayesian growth fit estimates each model's cost covariance from the kept "
+                              f"draws and needs at least {MIN_BAYES_DRAWS}, got {kept} (or set growth.bayes = false)",
+                              context.source)
+        raise ConfigError(key, f"the growth fit needs at least {MIN_OLS_DRAWS} kept draws per model, got {kept} "
+                          "(or set growth.enabled = false)", context.source)
+    return settings
 
 
 register_stage("growth", ("growth", "forecast"), _parse, __name__)
