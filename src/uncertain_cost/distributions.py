@@ -783,7 +783,11 @@ def _empirical_values(spec: dict, key: str, source: str | None, base_dir: Path |
     path = Path(spec["csv"]).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        found = False
+    if not found:
         raise ConfigError(f"{key}.csv", f"file not found: {path}", source)
     try:
         data = path.read_bytes()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 #: longest key and message of a ConfigError (a value is shortened where the message is made)
-MAX_KEY_CHARACTERS = 300
-MAX_MESSAGE_CHARACTERS = 2000
+MAX_KEY_CHARACTERS = 200
+MAX_MESSAGE_CHARACTERS = 600
 
 
 def bounded(text: str, limit: int) -> str:
@@ -42,7 +42,7 @@ class ConfigError(UncertainCostError):
         self.key = key = bounded(str(key), MAX_KEY_CHARACTERS)
         self.message = message = bounded(str(message), MAX_MESSAGE_CHARACTERS)
         self.source = source
-        where = f"{bounded(str(source), MAX_KEY_CHARACTERS)}: " if source else ""
+        where = f"{bounded(str(source), 300)}: " if source else ""
         super().__init__(f"{where}{key}: {message}")
 
 
