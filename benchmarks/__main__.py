@@ -4,6 +4,12 @@ The last line of output is a JSON object with at least ``mc_ratio_to_bound``,
 ``speedup_vs_numpy``, ``speedup_vs_loop``, ``growth_speedup``, ``default_run_s``,
 ``estimate_s`` and ``peak_rss_mb_1m_draws``. Wall times of CLI verbs are measured in fresh
 subprocesses (warm: each is run once first so numba and PyTensor caches are filled).
+
+Times a user waits for are also stated as ratios to the floor this stack sets, measured in the
+same run: ``import_floor_s`` (a fresh process importing numpy, scipy, numba, pymc and arviz) and
+``numpy_numba_floor_s`` (numpy and numba only, the floor of ``estimate``), giving
+``default_run_over_floor`` (warm caches), ``cold_run_over_floor`` (fresh numba, PyTensor and
+matplotlib cache folders), ``quick_run_over_floor`` (``run --quick``) and ``estimate_over_floor``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,43 @@ def wall(args: list[str], warm: bool = True) -> float:
     return time.perf_counter() - t0
 
 
+def import_floor(modules: str, repeats: int = 3) -> float:
+    """Median wall time of a fresh process that imports ``modules`` and exits (bytecode warm)."""
+    cmd = [sys.executable, "-c", f"import {modules}"]
+    subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def run_wall(config: str, *extra: str, env: dict[str, str] | None = None) -> float:
+    """Wall time of one ``run config --quiet`` (plus ``extra`` options) in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"),
+                        "--quiet", *extra], env=env or _env(), cwd=ROOT, capture_output=True, check=True)
+        return time.perf_counter() - t0
+
+
+def cold_env(tmp: str) -> dict[str, str]:
+    """The environment of a first run after installing: empty numba, PyTensor and matplotlib caches."""
+    env = _env()
+    env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba")
+    env["PYTENSOR_FLAGS"] = f"base_compiledir={Path(tmp) / 'pytensor'}"
+    env["MPLCONFIGDIR"] = str(Path(tmp) / "matplotlib")
+    return env
+
+
+def quick_supported() -> bool:
+    """Whether ``run --quick`` exists in this version of the CLI."""
+    res = subprocess.run([sys.executable, "-m", "uncertain_cost", "run", "--help"], env=_env(), cwd=ROOT,
+                         capture_output=True, text=True)
+    return "--quick" in res.stdout
+
+
 def peak_rss_mb(config: str, draws: int) -> float:
     """Peak RSS (MB) of a subprocess simulating ``draws`` draws of the config's models and summarizing."""
     res = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, config, str(draws)], env=_env(), cwd=ROOT,
@@ -91,23 +134,37 @@ def main(argv: list[str] | None = None) -> int:
 
     out.update(bench_engine.measure(args.quick, config))
 
-    print("\nStart-up and verbs (fresh processes, warm caches)")
-    timings = {
+    print("\nStart-up and verbs (fresh processes, warm caches unless cold)")
+    timings: dict = {
+        "import_floor_s": import_floor("numpy, scipy, numba, pymc, arviz"),
+        "numpy_numba_floor_s": import_floor("numpy, numba"),
         "help_s": wall(["--help"], warm=False),
         "validate_s": wall(["validate", config]),
         "estimate_s": wall([*ESTIMATE_ARGS, "--config", config]),
     }
     if not args.skip_run:
+        run_wall(config)  # fills the caches a first run may have left empty
+        timings["default_run_s"] = run_wall(config)
         with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"),
-                            "--quiet"], env=_env(), cwd=ROOT, capture_output=True, check=True)
-            timings["default_run_s"] = time.perf_counter() - t0
+            timings["cold_run_s"] = run_wall(config, env=cold_env(tmp))
+        if quick_supported():
+            run_wall(config, "--quick")
+            timings["quick_run_s"] = run_wall(config, "--quick")
+        else:
+            timings["quick_run_s"] = "not available (no run --quick)"
     else:
-        timings["default_run_s"] = "not measured (--skip-run)"
+        for key in ("default_run_s", "cold_run_s", "quick_run_s"):
+            timings[key] = "not measured (--skip-run)"
+    floor, small_floor = timings["import_floor_s"], timings["numpy_numba_floor_s"]
+    for key, base, ratio in (("default_run_s", floor, "default_run_over_floor"),
+                             ("cold_run_s", floor, "cold_run_over_floor"),
+                             ("quick_run_s", floor, "quick_run_over_floor"),
+                             ("estimate_s", small_floor, "estimate_over_floor")):
+        value = timings[key]
+        timings[ratio] = value / base if isinstance(value, float) else value
     for name, value in timings.items():
-        shown = f"{value:8.2f} s" if isinstance(value, float) else value
-        print(f"  {name:20s} {shown}")
+        shown = f"{value:8.2f}{'' if name.endswith('_floor') else ' s'}" if isinstance(value, float) else value
+        print(f"  {name:24s} {shown}")
     out.update(timings)
 
     print("\nMemory")

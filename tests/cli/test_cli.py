@@ -84,6 +84,7 @@ def test_provenance_everywhere(run_folder, small_config):
     assert costs.sizes["draw"] == 500
 
 
+@pytest.mark.slow  # ~20 s: two CLI runs in subprocesses (.ci/run runs -m slow)
 def test_same_seed_identical_summary_across_threads(small_config, tmp_path):
     outs = []
     for threads in ("1", "2"):

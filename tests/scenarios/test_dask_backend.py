@@ -59,7 +59,7 @@ def _tables(result):
 
 @pytest.mark.parametrize(("scenarios", "blocks_per_task"), [
     pytest.param(False, 2, marks=pytest.mark.slow),  # the scenario case below runs the same tasks
-    (True, 1),
+    pytest.param(True, 1, marks=pytest.mark.slow),  # ~25 s: a local cluster and two full runs (.ci/run runs -m slow)
 ])
 def test_dask_equals_local_byte_for_byte(cluster, tmp_path, scenarios, blocks_per_task):
     path = tmp_path / "c.toml"
