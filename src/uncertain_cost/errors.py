@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 #: longest key and message of a ConfigError (a value is shortened where the message is made)
 MAX_KEY_CHARACTERS = 200
 MAX_MESSAGE_CHARACTERS = 600
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def bounded(text: str, limit: int) -> str:
-    """Return ``text`` cut to ``limit`` characters, stating its full length when cut."""
+    """Return ``text`` on one line (control characters escaped), cut to ``limit`` characters (length stated)."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 

@@ -29,6 +29,7 @@ the whole mechanism is this module.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import re
 import reprlib
@@ -111,7 +112,7 @@ def shown_key(key: Any) -> str:
     key = str(key)
     if len(key) > SHOWN_CHARACTERS:
         return f'"{key[:SHOWN_CHARACTERS]}…" ({len(key):,} characters)'
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def check_depth(document: Any, limit: int = MAX_DEPTH) -> int | None:
