@@ -73,3 +73,32 @@ def test_command_line_overrides_and_hash(tmp_path):
     assert cfg.run.draws == 20 and cfg.run.seed == 5
     assert len(cfg.sha256) == 64
     assert load_config(path).sha256 == cfg.sha256
+
+
+def test_every_dotted_key_an_error_names_is_a_key_a_config_can_set():
+    """Scan src/ for ``ConfigError("<section>.<key>...`` literals: the section and key must be declared."""
+    import re
+    from pathlib import Path
+
+    import uncertain_cost
+    from uncertain_cost.config import SECTIONS
+    from uncertain_cost.config.schema import stage_parsers
+    from uncertain_cost.config.sections import DATA, EXECUTION, REPORT, RUN
+    from uncertain_cost.data.selection import SELECTION
+    from uncertain_cost.growth.settings import FORECAST, GROWTH
+    from uncertain_cost.sensitivity.settings import SENSITIVITY
+
+    stage_parsers()
+    declared = {s.name: set(s.names) for s in (RUN, DATA, REPORT, EXECUTION, SELECTION, GROWTH, FORECAST,
+                                                SENSITIVITY)}
+    declared["correlations"] = {"pairs"}
+    src = Path(uncertain_cost.__file__).parent
+    pattern = re.compile(r"ConfigError\(\s*f?\"([A-Za-z_]+)\.([A-Za-z_]*)")
+    seen = []
+    for path in src.rglob("*.py"):
+        for section, key in pattern.findall(path.read_text(encoding="utf-8")):
+            seen.append((path.name, section, key))
+            assert section in SECTIONS, (path.name, section, key)
+            if key and section in declared:
+                assert key in declared[section], (path.name, section, key)
+    assert len(seen) > 15  # the scan finds the errors it checks
