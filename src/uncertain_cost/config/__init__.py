@@ -25,7 +25,7 @@ from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet, parse_inputs
 
 __all__ = ["Config", "RunSettings", "DataSettings", "StageSettings", "default_config", "load_config",
-           "parse_config", "SECTIONS"]
+           "parse_config", "parse_stages", "parse_stage_settings", "SECTIONS"]
 
 SECTIONS = (
     "run",
@@ -231,6 +231,10 @@ def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None
         tables = {name: dict(sections.get(name, {})) for name in parser.sections}
         parsed[parser.attr] = parser.parse(tables, context)
     return StageSettings(**parsed)
+
+
+#: the former name of :func:`parse_stages`
+parse_stage_settings = parse_stages
 
 
 def default_config(overrides: Mapping[str, Any] | None = None) -> Config:

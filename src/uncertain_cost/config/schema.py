@@ -34,7 +34,7 @@ import math
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -278,11 +278,25 @@ class Section:
     rules : callable, optional
         Cross-key rules on the checked values (``dict -> None``), raising :class:`Invalid`
         with the key to blame.
+    settings : type, optional
+        The dataclass the checked values fill; each key's default must equal its field's.
     """
 
     name: str
     keys: tuple[Key, ...]
     rules: Callable[[dict], None] | None = None
+    settings: type | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a declaration whose defaults disagree with its settings class (the defaults are stated once)."""
+        if self.settings is None:
+            return
+        defaults = {f.name: f.default for f in fields(self.settings)}
+        for key in self.keys:
+            name = key.field or key.name
+            if name not in defaults or defaults[name] != key.default:
+                raise TypeError(f"[{self.name}] {key.name}: default {key.default!r} differs from "
+                                f"{self.settings.__name__}.{name} = {defaults.get(name)!r}")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -69,7 +69,7 @@ RUN = Section("run", (
     Key("finetunes", choice("drop", "add_base"), "drop", "paper v2 (drop) or v1 (add the base model's cost)"),
     Key("credible_level", _fraction, 0.9, "level of reported intervals"),
     Key("interconnect_fraction", _fraction, 0.19, "share of cluster cost spent on interconnect"),
-))
+), settings=RunSettings)
 
 
 #: values of ``[data] impute_hardware`` besides ``true``/``false``
@@ -139,7 +139,7 @@ DATA = Section("data", (
     Key("impute_window_years", _kept(positive), 1.0, "donor window of the imputation, years"),
     Key("impute_multi_hardware", boolean, True, "also impute models listing several hardware types"),
     Key("tpu_prices", choice("snapshot", "paper"), "snapshot", "TPU prices from the snapshot or the paper"),
-))
+), settings=DataSettings)
 
 REPORT = Section("report", (
     Key("html", boolean, True, "write report.html"),

@@ -208,7 +208,7 @@ SELECTION = Section("selection", (
     Key("require_notability", boolean, True, "drop rows without notability criteria"),
     Key("include", string_list(what="model names"), (), "models added regardless of the rule"),
     Key("exclude", string_list(what="model names"), (), "models removed from the selection"),
-))
+), settings=SelectionRules)
 
 
 def check_model_names(models: Tables | Iterable[ModelRecord], named: Mapping[str, Iterable[str]],

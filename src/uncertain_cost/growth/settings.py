@@ -128,7 +128,7 @@ GROWTH = Section("growth", (
     Key("sampler", choice("pymc", "nutpie"), "nutpie", "NUTS implementation"),
     Key("backtest", boolean, True, "run the leave-future-out backtest"),
     Key("prior_sensitivity", boolean, False, "refit with each prior scale halved and doubled"),
-))
+), settings=GrowthSettings)
 
 #: ``[forecast]``: keys fill the ``forecast*`` fields of :class:`GrowthSettings`
 FORECAST = Section("forecast", (
@@ -136,7 +136,7 @@ FORECAST = Section("forecast", (
     Key("end_year", integer(1, 9999), 2030, "last forecast year", field="forecast_end_year"),
     Key("thresholds_usd", _dollars, (1e9, 1e10), "costs whose exceedance probability is reported"),
     Key("models_per_year", integer(1, 10_000), None, "frontier models per year in the forecast"),
-))
+), settings=GrowthSettings)
 
 
 #: fewest kept draws per model the growth fits use: the Bayesian fit estimates each model's cost

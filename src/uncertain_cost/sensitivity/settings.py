@@ -123,7 +123,7 @@ SENSITIVITY = Section("sensitivity", (
     Key("voi_top", integer(1, 1000), 4, "inputs analysed for value of information"),
     Key("voi_draws", integer(100, 1_000_000), 4000, "NUTS draws per chain of each VOI fit"),
     Key("voi_tune", integer(1, 1_000_000), 1000, "NUTS tuning steps of each VOI fit"),
-), rules=_quantile_rules)
+), rules=_quantile_rules, settings=SensitivitySettings)
 
 
 def _parse(tables: Mapping[str, Mapping], context: Any) -> SensitivitySettings:
