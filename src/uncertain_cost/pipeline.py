@@ -56,11 +56,19 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         from uncertain_cost.data.epoch import select_tpu_prices
 
         tables = select_tpu_prices(tables, config.data.tpu_prices)
+    if config.data.rules != "paper":
+        from dataclasses import replace
+
+        tables = replace(tables, rules=tables.rules.with_rule_set(config.data.rules))
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
     check_model_names(tables, {"selection.include": rules.include, "selection.exclude": rules.exclude,
                                "sensitivity.models": config.section("sensitivity").get("models", ())}, config.source)
-    selection = select_frontier(tables, rules)
+    lists = config.data.epoch_dir / "frontier-lists" if config.data.epoch_dir is not None else None
+    try:
+        selection = select_frontier(tables, rules, lists)
+    except ConfigError as exc:  # name the config file
+        raise ConfigError(exc.key, exc.message, config.source) from None
     skipped.extend(getattr(selection, "skipped", ()))
     try:
         facts, resolve_skips = resolve_facts(

@@ -217,7 +217,7 @@ def test_selection_sensitivity_example_writes_one_growth_row_per_rule_and_method
     rows, columns = run_config(config).records("growth")
     assert columns[0] == SCENARIO
     rules = list(scenario_configs(config))
-    assert len(rules) == 8
+    assert len(rules) == 9
     keys = [(r[SCENARIO], r["method"], r["estimator"]) for r in rows]
     assert sorted(keys) == sorted((s, m, "ols") for s in rules for m in ("amortized", "cloud", "acquisition"))
     top10 = next(r for r in rows if r[SCENARIO] == "top10" and r["method"] == "amortized")

@@ -34,6 +34,7 @@ from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 
 __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
+           "epoch_hardware_mode_by_year",
            "CANDIDATE_SEPARATOR", "IMPUTE_MODES"]
 
 #: separates a model's name from the candidate chip in the name of a hidden candidate row
@@ -106,8 +107,13 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
     -------
     dict of int -> str
         Calendar year -> matched chip name; rows listing several types are not counted;
-        ties go to the chip that appears first in the table.
+        ties go to the chip that appears first in the table. With
+        ``tables.rules.impute_counting == "epoch"`` (``[data] rules = "epoch_2025"``) the
+        year's hardware is counted as Epoch's pipeline counts it, see
+        :func:`epoch_hardware_mode_by_year`.
     """
+    if getattr(tables.rules, "impute_counting", "") == "epoch":
+        return epoch_hardware_mode_by_year(tables, matcher)
     counts: dict[int, Counter] = {}
     for m in tables.models:
         if m.publication_date is None or len(m.hardware) != 1:
@@ -124,6 +130,38 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
             continue
         counts.setdefault(m.publication_date.year, Counter())[chip] += 1
     return {year: c.most_common(1)[0][0] for year, c in counts.items()}
+
+
+def epoch_hardware_mode_by_year(tables: Tables, matcher: HardwareMatcher) -> dict[int, str]:
+    """Most common hardware name of each publication year, counted as Epoch's pipeline does.
+
+    Every row with a publication date counts (no notability or compute filter); a row
+    naming a TPU is left out; a row listing several types counts once for each; names
+    are counted as written; ties go to the alphabetically first name (``pandas``
+    ``Series.mode`` sorts). The winning name is then matched to a chip.
+
+    Parameters
+    ----------
+    tables : Tables
+    matcher : HardwareMatcher
+
+    Returns
+    -------
+    dict of int -> str
+        Calendar year -> matched chip name (years whose winner matches no chip are left out).
+    """
+    counts: dict[int, Counter] = {}
+    for m in tables.models:
+        if m.publication_date is None or not m.hardware or any("TPU" in h for h in m.hardware):
+            continue
+        counts.setdefault(m.publication_date.year, Counter()).update(m.hardware)
+    out = {}
+    for year, c in counts.items():
+        top = max(c.values())
+        chip = matcher.match(min(name for name, n in c.items() if n == top))
+        if chip is not None:
+            out[year] = chip
+    return out
 
 
 def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tuple[float, str]],

@@ -210,9 +210,14 @@ class Resolver:
             rows = [p for p in self._purchases if alias in p.hardware]
         if not rows:
             return PurchaseChoice(NAN, NAN, False, None, None, "no purchase price")
-        # earliest DGX price of the family, else the earliest price; ties on the date
-        # resolved to the lower price (the paper's unstable sort picked DGXS V100 $17,250)
-        rows = sorted(rows, key=lambda p: (p.date, p.purchase))
+        # earliest DGX price of the family, else the earliest price; same-date ties go to
+        # the lower price (rules.price_ties = "lower": the paper's unstable sort picked the
+        # DGXS V100 $17,250) or to the first row of the table ("table_order": Epoch's
+        # mid-2025 pipeline, the DGX-1 V100 $18,625); sorted() is stable
+        if self.rules.price_ties == "table_order":
+            rows = sorted(rows, key=lambda p: p.date)
+        else:
+            rows = sorted(rows, key=lambda p: (p.date, p.purchase))
         dgx = [p for p in rows if "DGX" in p.notes]
         row = dgx[0] if dgx else rows[0]
         bare = row.purchase_kind == PRICE_BARE_CHIP
@@ -583,9 +588,14 @@ def resolve_facts(
             path[i] = CHIP_HOURS_QUANTITY_TIME
         elif not math.isnan(m.training_compute_flop) and not math.isnan(f["peak_flops"][i]):
             path[i] = CHIP_HOURS_IMPUTED
+        cloud_why = ""
+        if res.rules.cloud_chip_hours == "quantity_time" and chip is not None:
+            price, cloud_why = quantity_time_cloud_price(m, int(path[i]), f["cloud_price_per_chip_hour"][i])
+            f["cloud_price_per_chip_hour"][i] = price
+            note.append(cloud_why if not math.isnan(price) else "")
         notes.append("; ".join(x for x in note if x))
 
-        for method, reason in _uncostable(f, path, i, chip, why):
+        for method, reason in _uncostable(f, path, i, chip, why, cloud_why):
             skipped.append(SkipEntry(*_where(m), m.name, f"{method}: {reason}"))
 
     chip_specs = [res.chips[c] for c in chip_names]
@@ -634,7 +644,41 @@ def resolve_facts(
     return facts, skipped
 
 
-def _uncostable(f, path, i, chip, why) -> list[tuple[str, str]]:
+def quantity_time_cloud_price(m: ModelRecord, path: int, price: float) -> tuple[float, str]:
+    """Cloud price per chip-hour under Epoch's mid-2025 rule: billed chip-hours = quantity x time.
+
+    The cost kernels multiply the cloud price by the model's chip-hours (reported ones
+    first). Epoch's pipeline bills hardware quantity x training time instead and gives no
+    cloud cost without both, so the price is rescaled to the chip-hours the kernels use.
+
+    Parameters
+    ----------
+    m : ModelRecord
+    path : int
+        The model's chip-hours path code.
+    price : float
+        Cloud price per chip-hour (3-year equivalent).
+
+    Returns
+    -------
+    price : float
+        NaN when quantity or training time is missing.
+    note : str
+        The reason (when NaN) or the rescaling made.
+    """
+    q, t = m.hardware_quantity, m.training_time_hours
+    if math.isnan(price):
+        return price, ""
+    if math.isnan(q) or math.isnan(t):
+        return NAN, "no hardware quantity x training time (Epoch's cloud rule, data.rules)"
+    if path == CHIP_HOURS_REPORTED and m.training_chip_hours != q * t:
+        factor = q * t / m.training_chip_hours
+        return price * factor, (f"cloud billed for quantity x time {q * t:,.0f} chip-hours, not the reported "
+                                f"{m.training_chip_hours:,.0f} (price x {factor:.4f}, Epoch's cloud rule)")
+    return price, ""
+
+
+def _uncostable(f, path, i, chip, why, cloud_why="") -> list[tuple[str, str]]:
     out = []
     no_chip = why or "no chip"
     if path[i] == CHIP_HOURS_NONE:
@@ -650,7 +694,7 @@ def _uncostable(f, path, i, chip, why) -> list[tuple[str, str]]:
     if ch or math.isnan(price) or math.isnan(f["tdp_kw"][i]):
         out.append(("amortized", ch or ("no purchase price" if math.isnan(price) else "no TDP")))
     if ch or math.isnan(f["cloud_price_per_chip_hour"][i]):
-        out.append(("cloud", ch or "no cloud price"))
+        out.append(("cloud", ch or cloud_why or "no cloud price"))
     if math.isnan(f["hardware_quantity"][i]) or math.isnan(price):
         out.append(
             (

@@ -4,15 +4,40 @@ Cottier et al. (2024, arXiv:2405.21015) decide several per-chip and per-model va
 by substring rules on names ("A100" -> server overhead 1.66, an organization containing
 "google" -> Google Cloud and a hyperscaler PUE, ...). Those rules are data, kept in
 ``constants.toml`` with a source note each, and applied here.
+
+Three choices differ between the paper's 2024 run and Epoch AI's mid-2025 pipeline
+(``training-cost-trends``, ``cost_analysis_standalone.py``); :data:`RULE_SETS` names the
+two sets and :meth:`PaperRules.with_rule_set` switches them (``[data] rules``):
+
+``price_ties``
+    same-date purchase prices of one chip family: ``"lower"`` (the paper's V100 price,
+    $17,250, from an unstable sort) or ``"table_order"`` (the first row of the price
+    table, what Epoch's pipeline gets for every chip family on the 2025-06 table);
+``cloud_chip_hours``
+    ``"any"`` (the cloud method uses the model's chip-hours path, reported chip-hours
+    first) or ``"quantity_time"`` (Epoch's pipeline bills hardware quantity x training
+    time and gives no cloud cost without both);
+``impute_counting``
+    how ``impute_hardware = "most_common_of_year"`` counts a year's hardware:
+    ``"notable_matched"`` (notable models naming one recognised type) or ``"epoch"``
+    (every row with a publication date, names as written, rows listing several types
+    split at commas, rows naming a TPU left out, ties to the alphabetically first name,
+    as ``pandas.Series.mode`` returns them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from uncertain_cost.errors import DataError
+
+#: ``[data] rules`` -> (price_ties, cloud_chip_hours, impute_counting)
+RULE_SETS = {
+    "paper": ("lower", "any", "notable_matched"),
+    "epoch_2025": ("table_order", "quantity_time", "epoch"),
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,33 @@ class PaperRules:
     cloud_price_groups: tuple[tuple[str, tuple[str, ...]], ...]
     training_date_overrides: tuple[TrainingDateOverride, ...]
     source: str = ""
+    price_ties: str = "lower"
+    cloud_chip_hours: str = "any"
+    impute_counting: str = "notable_matched"
+
+    def with_rule_set(self, name: str) -> PaperRules:
+        """Return these rules with the choices of the rule set ``name`` (:data:`RULE_SETS`).
+
+        Parameters
+        ----------
+        name : {"paper", "epoch_2025"}
+
+        Returns
+        -------
+        PaperRules
+            ``self`` for ``"paper"`` (the defaults), else a copy.
+
+        Raises
+        ------
+        ValueError
+            On an unknown name.
+        """
+        if name not in RULE_SETS:
+            raise ValueError(f"unknown rule set {name!r}; expected one of {', '.join(RULE_SETS)}")
+        ties, cloud, counting = RULE_SETS[name]
+        if (ties, cloud, counting) == (self.price_ties, self.cloud_chip_hours, self.impute_counting):
+            return self
+        return replace(self, price_ties=ties, cloud_chip_hours=cloud, impute_counting=counting)
 
     # -- family rules ------------------------------------------------------------------
     def server_overhead(self, chip_name: str) -> float:
