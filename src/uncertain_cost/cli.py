@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--organization", default="Hypothetical lab",
                      help="developer; decides PUE class and cloud vendor (e.g. Google, Meta, OpenAI)")
     est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
-    est.add_argument("--draws", type=_count, default=20_000)
+    est.add_argument("--draws", type=_checked(arguments.draws), default=20_000)
     est.add_argument("--seed", type=_seed, default=None)
     est.add_argument("--reference-month", default=None,
                      help="dollars of this month, YYYY-MM (default: the latest month of the deflator)")

@@ -102,3 +102,9 @@ def test_every_dotted_key_an_error_names_is_a_key_a_config_can_set():
             if key and section in declared:
                 assert key in declared[section], (path.name, section, key)
     assert len(seen) > 15  # the scan finds the errors it checks
+
+
+def test_an_override_of_an_unknown_section_is_refused():
+    with pytest.raises(ConfigError) as info:
+        parse_config({}, overrides={"rnu.draws": 10})
+    assert info.value.key == "rnu" and "valid sections: run" in info.value.message

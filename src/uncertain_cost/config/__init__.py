@@ -105,6 +105,8 @@ def _apply_overrides(raw: dict, overrides: Mapping[str, Any], source: str) -> No
         if not isinstance(dotted, str) or "." not in dotted:
             raise ConfigError(shown_key(dotted), "an override is a dotted key \"section.key\"", source)
         section, key = dotted.split(".", 1)
+        if section not in SECTIONS:
+            raise ConfigError(shown_key(section), f"unknown section; valid sections: {', '.join(SECTIONS)}", source)
         table = raw.setdefault(section, {})
         if not isinstance(table, dict):
             raise ConfigError(section, f"expected a table [{section}], got {show(table)}", source)
@@ -189,7 +191,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
         sections[name] = table
     REPORT.check(sections["report"], source)
     EXECUTION.check(sections["execution"], source)
-    stages = parse_stages(sections, source, path, inputs, run)
+    stages = parse_stages(sections, source, path, inputs, run, data)
     inputs = replace(inputs, correlations=getattr(stages, "correlations", None))
     del sections["correlations"]
     if sha256 is None:
@@ -200,7 +202,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
 
 
 def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None = None,
-                 inputs: InputSet | None = None, run: RunSettings | None = None) -> StageSettings:
+                 inputs: InputSet | None = None, run: RunSettings | None = None,
+                 data: DataSettings | None = None) -> StageSettings:
     """Parse the stage-owned sections with the parsers their packages registered.
 
     Parameters
@@ -213,8 +216,9 @@ def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None
         The config file.
     inputs : InputSet, optional
         The parsed inputs (``[correlations]`` refers to them).
-    run : RunSettings, optional
-        The parsed ``[run]`` (rules across sections: the growth fit's draws).
+    run, data : RunSettings, DataSettings, optional
+        The parsed ``[run]`` and ``[data]`` (rules across sections: the growth fit's draws,
+        a frozen frontier list in the snapshot folder).
 
     Returns
     -------
@@ -225,7 +229,7 @@ def parse_stages(sections: Mapping[str, Mapping], source: str, path: Path | None
     ConfigError
         Naming the file and dotted key of the first mistake.
     """
-    context = SimpleNamespace(source=source, path=path, inputs=inputs, run=run)
+    context = SimpleNamespace(source=source, path=path, inputs=inputs, run=run, data=data)
     parsed = {}
     for parser in stage_parsers():
         tables = {name: dict(sections.get(name, {})) for name in parser.sections}

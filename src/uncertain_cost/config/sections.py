@@ -107,6 +107,10 @@ class DataSettings:
         only the paper's constants (see :func:`uncertain_cost.data.epoch.select_tpu_prices`).
     impute_window_years : float
         Donor window for that distribution (models published within this many years).
+    rules : {"paper", "epoch_2025"}
+        The paper's choices (default) or those of Epoch AI's mid-2025 pipeline for
+        same-date price ties, cloud chip-hours and year-mode hardware counting (see
+        :mod:`uncertain_cost.data.rules`).
     """
 
     epoch_dir: Path | None = None
@@ -116,6 +120,7 @@ class DataSettings:
     impute_window_years: float = 1.0
     impute_multi_hardware: bool = True
     tpu_prices: str = "snapshot"
+    rules: str = "paper"
 
 
 #: the ``[data]`` keys of hardware imputation (:class:`uncertain_cost.data.impute.HardwareImputation`)
@@ -139,6 +144,7 @@ DATA = Section("data", (
     Key("impute_window_years", _kept(positive), 1.0, "donor window of the imputation, years"),
     Key("impute_multi_hardware", boolean, True, "also impute models listing several hardware types"),
     Key("tpu_prices", choice("snapshot", "paper"), "snapshot", "TPU prices from the snapshot or the paper"),
+    Key("rules", choice("paper", "epoch_2025"), "paper", "the paper's data choices or Epoch's mid-2025 pipeline's"),
 ), settings=DataSettings)
 
 REPORT = Section("report", (
