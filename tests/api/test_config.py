@@ -108,3 +108,27 @@ def test_an_override_of_an_unknown_section_is_refused():
     with pytest.raises(ConfigError) as info:
         parse_config({}, overrides={"rnu.draws": 10})
     assert info.value.key == "rnu" and "valid sections: run" in info.value.message
+
+
+def test_the_config_layer_imports_no_domain_package():
+    """config/ sits below data, sampling, growth, sensitivity and devcost: they register with it."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import uncertain_cost.config
+
+    domain = ("data", "sampling", "growth", "sensitivity", "devcost", "engine", "runner", "pipeline")
+    for path in Path(uncertain_cost.config.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                parts = name.split(".")
+                assert not (parts[0] == "uncertain_cost" and len(parts) > 1 and parts[1] in domain), (path.name, name)
+    code = ("import sys, uncertain_cost.config, uncertain_cost.config.scenarios, uncertain_cost.config.arguments; "
+            "print(sorted(m for m in sys.modules if m.split('.')[1:2] and m.split('.')[0] == 'uncertain_cost'))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for package in domain:
+        assert f"'uncertain_cost.{package}" not in loaded, loaded
