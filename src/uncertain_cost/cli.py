@@ -148,12 +148,25 @@ def _overrides(args: argparse.Namespace) -> dict:
     return out
 
 
+#: command-line flags that set config keys (an error about the key names the flag)
+_FLAGS = {"run.draws": "--draws", "run.seed": "--seed", "data.epoch_dir": "--epoch-dir",
+          "execution.backend": "--backend", "execution.workers": "--workers"}
+
+
 def _load(args: argparse.Namespace):
     from uncertain_cost.config import default_config, load_config
 
-    if not args.config:
-        return default_config(_overrides(args))
-    return load_config(Path(args.config), _overrides(args))
+    overrides = _overrides(args)
+    try:
+        if not args.config:
+            return default_config(overrides)
+        return load_config(Path(args.config), overrides)
+    except ConfigError as exc:
+        flag = _FLAGS.get(exc.key)
+        given = flag is not None and getattr(args, flag[2:].replace("-", "_"), None) is not None
+        if given:  # the value came from the flag, not from the file
+            raise ConfigError(flag, exc.message) from None
+        raise
 
 
 def _check_draws(config, args: argparse.Namespace) -> None:

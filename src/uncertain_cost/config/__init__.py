@@ -284,7 +284,8 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         if path.is_dir():
             raise ConfigError("config", "is a folder, not a TOML config file", name)
         if not path.is_file():
-            raise ConfigError("config", f"file not found: {name}", name)
+            what = "not a regular file" if path.exists() else "file not found"
+            raise ConfigError("config", f"{what}: {name}", name)
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError("config", f"is {path.stat().st_size:,} bytes; a config file is at most "
                                         f"{MAX_CONFIG_BYTES:,}", name)
