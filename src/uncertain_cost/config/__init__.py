@@ -16,13 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uncertain_cost.config.schema import MAX_DEPTH, check_depth, clip, show, shown_key, stage_parsers
 from uncertain_cost.config.sections import DATA, EXECUTION, REPORT, RUN, DataSettings, RunSettings
 from uncertain_cost.defaults import load_input_defaults, priors_dir
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.inputs import InputSet, parse_inputs
+
+if TYPE_CHECKING:  # the inputs (numpy, distributions) are imported when a config is parsed, so that
+    # ``import uncertain_cost`` (which declares the section owners here) stays light
+    from uncertain_cost.inputs import InputSet
 
 __all__ = ["Config", "RunSettings", "DataSettings", "StageSettings", "default_config", "load_config",
            "parse_config", "parse_stages", "parse_stage_settings", "SECTIONS"]
@@ -177,6 +180,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path | None = None, sha256: st
     inputs_raw = raw.get("inputs", {})
     if not isinstance(inputs_raw, dict):
         raise ConfigError("inputs", f"expected a table [inputs], got {show(inputs_raw)}", source)
+    from uncertain_cost.inputs import parse_inputs
+
     inputs = parse_inputs(
         load_input_defaults(), inputs_raw,
         defaults_source=str(priors_dir() / "inputs.toml"), source=source,
