@@ -132,3 +132,13 @@ def test_the_config_layer_imports_no_domain_package():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for package in domain:
         assert f"'uncertain_cost.{package}" not in loaded, loaded
+
+
+def test_declaring_the_section_owners_keeps_import_light():
+    """``import uncertain_cost`` names the section owners but imports neither them nor numpy."""
+    import subprocess
+    import sys
+
+    code = "import sys, uncertain_cost; print('numpy' in sys.modules, 'uncertain_cost.growth' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
