@@ -35,7 +35,7 @@ from uncertain_cost.errors import (  # noqa: E402
 
 def __getattr__(name: str):
     """Import the API lazily, so that ``import uncertain_cost`` and ``--help`` stay light."""
-    if name in ("run", "estimate", "load_config", "Estimate"):
+    if name in ("run", "estimate", "load_config", "example_config", "example_names", "Estimate"):
         from uncertain_cost import api
 
         return getattr(api, name)
@@ -55,6 +55,8 @@ __all__ = [
     "run",
     "estimate",
     "load_config",
+    "example_config",
+    "example_names",
     "Config",
     "Estimate",
     "RunResult",

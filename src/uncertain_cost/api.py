@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from uncertain_cost.config import Config, arguments, default_config, load_config, parse_config
-from uncertain_cost.config.schema import Invalid, clip, show
+from uncertain_cost.config.schema import Invalid, clip
 from uncertain_cost.config.schema import month as month_arg
+from uncertain_cost.config.schema import show as _shown
 from uncertain_cost.config.sections import EXECUTION, RUN
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.result import RunResult
@@ -26,12 +27,12 @@ from uncertain_cost.result import RunResult
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "estimate", "load_config", "Estimate"]
+__all__ = ["run", "estimate", "load_config", "example_config", "example_names", "Estimate"]
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
     if not (config is None or isinstance(config, Config | str | Path | Mapping)):
-        raise ConfigError("config", f"expected a config file path, a mapping, a Config or None, got {show(config)}")
+        raise ConfigError("config", f"expected a config file path, a mapping, a Config or None, got {_shown(config)}")
     if config is None:
         return default_config(overrides)
     if isinstance(config, Config):
@@ -59,9 +60,61 @@ def _check_overrides(**given: Any) -> None:
             raise ConfigError(name, exc.problem) from None
 
 
+def _examples_dir() -> Path:
+    """Find the example configs: the repository's ``examples/`` in a checkout, else the wheel's copy."""
+    from importlib import resources
+
+    here = Path(__file__).resolve()
+    if here.parents[1].name == "src" and (here.parents[2] / "examples").is_dir():
+        return here.parents[2] / "examples"
+    return Path(str(resources.files("uncertain_cost") / "examples"))
+
+
+def example_names() -> tuple[str, ...]:
+    """Names of the example configs shipped with the package (``"paper-v1"``, ``"scenarios"``, ...)."""
+    return tuple(sorted(p.stem for p in _examples_dir().glob("*.toml")))
+
+
+def example_config(name: str, **overrides: Any) -> Config:
+    """Load one of the example configs shipped with the package (also from an installed wheel).
+
+    Parameters
+    ----------
+    name : str
+        ``"paper-v1"``, ``"scenarios"``, ... (see :func:`example_names`; ``.toml`` optional).
+    **overrides
+        Dotted keys as for :func:`load_config` (``**{"run.draws": 1000}``).
+
+    Returns
+    -------
+    Config
+        Paths inside the example (such as an ``epoch_dir``) resolve relative to the example's file.
+
+    Raises
+    ------
+    uncertain_cost.ConfigError
+        For an unknown name, naming the closest matches.
+
+    Examples
+    --------
+    >>> import uncertain_cost as uc                                  # doctest: +SKIP
+    >>> result = uc.run(uc.example_config("paper-v1"), draws=2000)   # doctest: +SKIP
+    """
+    import difflib
+
+    stem = str(name).removesuffix(".toml").removeprefix("examples/")
+    path = _examples_dir() / f"{stem}.toml"
+    if not path.is_file():
+        names = example_names()
+        close = difflib.get_close_matches(stem, names, n=3, cutoff=0.4)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ConfigError("example", f"no example {_shown(stem)}; {hint}examples: {', '.join(names)}")
+    return load_config(path, dict(overrides) or None)
+
+
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
-        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool = True,
-        backend: str | None = None, workers: int | None = None) -> RunResult:
+        seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
+        backend: str | None = None, workers: int | None = None, progress: bool | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -73,8 +126,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``run.draws`` / ``run.seed``.
     epoch_dir : str or pathlib.Path, optional
         Override ``data.epoch_dir`` (an Epoch AI export folder).
-    quiet : bool, default True
-        No progress messages on stderr.
+    quiet : bool, optional
+        No stage lines or progress bars (the opposite of ``progress``).
+    progress : bool, optional
+        Stage lines and progress bars (draws, each Bayesian fit) on stderr, or in a Jupyter
+        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``).
     backend : {"local", "dask"}, optional
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
@@ -92,7 +148,11 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     uncertain_cost.ConfigError
         For a bad config, before any work.
     """
+    import sys
+
     from uncertain_cost.pipeline import Progress
+    from uncertain_cost.progress import in_notebook
+    from uncertain_cost.quiet import quiet_run
     from uncertain_cost.runner import run_config
 
     _check_overrides(draws=draws, seed=seed, backend=backend, workers=workers)
@@ -103,15 +163,25 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["run.seed"] = seed
     if epoch_dir is not None:
         if not isinstance(epoch_dir, str | Path):
-            raise ConfigError("epoch_dir", f"expected a folder path, got {show(epoch_dir)}")
+            raise ConfigError("epoch_dir", f"expected a folder path, got {_shown(epoch_dir)}")
         overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
-    if not isinstance(quiet, bool):
-        raise ConfigError("quiet", f"expected True or False, got {show(quiet)}")
+    for name, flag in (("quiet", quiet), ("progress", progress)):
+        if flag is not None and not isinstance(flag, bool):
+            raise ConfigError(name, f"expected True, False or None, got {_shown(flag)}")
     if backend is not None or workers is not None:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
-    return run_config(_config(config, overrides), Progress(quiet=quiet))
+    show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
+    reporter = Progress(quiet=not show)
+    if not show:  # warnings reach the caller as warnings
+        with reporter.activate():
+            return run_config(_config(config, overrides), reporter)
+    with reporter.activate(), quiet_run() as noted:  # shown: notes instead of library noise
+        result = run_config(_config(config, overrides), reporter)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
+    return result
 
 
 @dataclass(frozen=True)
@@ -153,7 +223,7 @@ def _arguments(**given: Any) -> tuple[int, float, date, int]:
         value = given[name]
         if not (isinstance(value, str) and value.strip() and len(value) <= 300) and not (
                 name == "organization" and value is None):
-            raise ConfigError(name, f"expected a name (text of 1 to 300 characters), got {show(value)}")
+            raise ConfigError(name, f"expected a name (text of 1 to 300 characters), got {_shown(value)}")
     checked = []
     for name in ("quantity", "days", "start", "draws"):
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,11 +36,29 @@ MAX_EXTRAPOLATION_YEARS = arguments.MAX_EXTRAPOLATION_YEARS
 
 
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line (``error: ...``), exit 2."""
+    """ArgumentParser whose errors are one line (``error: ...``), exit 2, naming the closest valid choice."""
 
     def error(self, message: str):
-        """Print ``message`` as one line and exit with status 2."""
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+        """Print ``message`` as one line (with a "did you mean" for an invalid choice) and exit with status 2."""
+        self.exit(2, f"error: {self.prog}: {_suggest(message)} (see --help)\n")
+
+
+def _suggest(message: str) -> str:
+    """Add the closest valid choice to argparse's "invalid choice: 'rn' (choose from ...)" message."""
+    import difflib
+
+    found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not found:
+        return message
+    choices = re.findall(r"'([^']*)'", found.group(2)) or [c.strip() for c in found.group(2).split(",")]
+    close = difflib.get_close_matches(found.group(1), choices, n=2, cutoff=0.5)
+    return message + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
+
+
+def _examples(*lines: str) -> str:
+    """Format an argparse epilog: "examples:" and one command per line."""
+    prog = _program_name()
+    return "examples:\n" + "\n".join(f"  {prog} {line}" for line in lines)
 
 
 def _count(text: str) -> int:
@@ -82,15 +101,22 @@ _start = _checked(arguments.start)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with its sub-commands."""
+    """Build the argument parser with its sub-commands (each with help on every option and examples)."""
+    raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
-        prog=_program_name(),
+        prog=_program_name(), formatter_class=raw,
         description="Costs of training frontier AI models, with honest uncertainty.",
+        epilog=_examples("run                      # the default job -> runs/default/report.html",
+                         "estimate --chip H100 --quantity 100000 --days 90 --start 2026-01-01"),
     )
     parser.add_argument("--version", action="version", version=f"uncertain_cost {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a config and write a run folder")
+    run = sub.add_parser("run", help="run a config and write a run folder", formatter_class=raw,
+                         description="Run a config: Monte Carlo costs, growth, sensitivity, development cost; "
+                                     "write tables, results.nc, figures and report.html to a run folder.",
+                         epilog=_examples("run config.toml --out runs/today",
+                                          "run examples/paper-v1.toml --draws 20000 --seed 3 --quiet"))
     run.add_argument("config", nargs="?", default=None,
                      help="TOML config (default: the embedded default job, the same as the repository's config.toml)")
     run.add_argument("--out", help="run folder to write (default: runs/<config name>); only a previous run "
@@ -100,22 +126,36 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--draws", type=_count, help="number of Monte Carlo draws (overrides run.draws)")
     run.add_argument("--seed", type=_seed, help="random seed, 0..2**63-1 (overrides run.seed)")
     run.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
-    run.add_argument("--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or messages; only errors")
     run.add_argument("--backend", choices=("local", "dask"), help="where the work runs (overrides execution.backend)")
     run.add_argument("--workers", type=int,
                      help="a Dask LocalCluster of N worker processes (overrides execution.workers; "
                           "implies --backend dask)")
 
-    val = sub.add_parser("validate", help="check a config and show the resolved inputs")
-    val.add_argument("config", nargs="?", default=None)
-    val.add_argument("--epoch-dir")
+    val = sub.add_parser("validate", help="check a config and show the resolved inputs", formatter_class=raw,
+                         description="Check a config (every section, and what needs the resolved models) "
+                                     "without running it; print its inputs and how many models resolve.",
+                         epilog=_examples("validate config.toml", "validate examples/epoch-2025.toml "
+                                          "--epoch-dir ../shared/epoch-data/2025-06"))
+    val.add_argument("config", nargs="?", default=None,
+                     help="TOML config to check (default: the embedded default job)")
+    val.add_argument("--epoch-dir", help="Epoch AI export folder (overrides data.epoch_dir)")
 
-    imp = sub.add_parser("import-epoch", help="convert an Epoch AI export into the engine's tables")
+    imp = sub.add_parser("import-epoch", help="convert an Epoch AI export into the engine's tables",
+                         formatter_class=raw,
+                         description="Convert the CSV files of an Epoch AI export into the engine's tables.",
+                         epilog=_examples("import-epoch ../shared/epoch-data/2025-06 --out tables/2025-06"))
     imp.add_argument("folder", help="folder with the Epoch CSV files")
     imp.add_argument("--out", required=True,
                      help="new or empty folder (or an earlier import) for the tables; use with [data] tables_dir")
 
-    est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty")
+    est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty",
+                         formatter_class=raw,
+                         description="Cost one hypothetical training run under the three methods (amortized, "
+                                     "cloud, acquisition), with its 90% interval and the assumptions used.",
+                         epilog=_examples("estimate --chip H100 --quantity 100000 --days 90 --start 2026-01-01",
+                                          "estimate --chip 'Google TPU v5p' --quantity 8960 --days 60 "
+                                          "--start 2025-06-01 --organization Google --json"))
     est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
     est.add_argument("--quantity", type=_quantity, required=True,
                      help=f"number of accelerators, a whole number up to {arguments.MAX_QUANTITY:,}")
@@ -124,15 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--organization", default="Hypothetical lab",
                      help="developer; decides PUE class and cloud vendor (e.g. Google, Meta, OpenAI)")
     est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
-    est.add_argument("--draws", type=_checked(arguments.draws), default=20_000)
-    est.add_argument("--seed", type=_seed, default=None)
+    est.add_argument("--draws", type=_checked(arguments.draws), default=20_000,
+                     help=f"number of Monte Carlo draws, 1 to {arguments.MAX_DRAWS:,} (default 20,000)")
+    est.add_argument("--seed", type=_seed, default=None,
+                     help="random seed, 0..2**63-1 (default: the config's run.seed)")
     est.add_argument("--reference-month", default=None,
                      help="dollars of this month, YYYY-MM (default: the latest month of the deflator)")
     fmt = est.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
     fmt.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
-    sub.add_parser("priors", help="list the embedded prior tables")
+    sub.add_parser("priors", help="list the embedded prior tables", formatter_class=raw,
+                   description="List the embedded prior tables and their sizes.", epilog=_examples("priors"))
     return parser
 
 
@@ -182,8 +225,14 @@ def _check_draws(config, args: argparse.Namespace) -> None:
                           None if key == "--draws" else config.source)
 
 
+#: the runner's note on skipped rows, said by reason in the closing lines instead
+_SKIPPED_NOTE = re.compile(r"^(\[[^]]*\] )?\d+ rows or models skipped \(see skipped\.csv\)$")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from uncertain_cost.pipeline import Progress
+    from uncertain_cost.quiet import quiet_run
+    from uncertain_cost.reporting.overview import closing_lines
     from uncertain_cost.runner import run_config
     from uncertain_cost.writer import OutputLock, check_destination
 
@@ -192,16 +241,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "default")
     check_destination(out, args.force)
     progress = Progress(quiet=args.quiet)
-    with OutputLock(out):
+    with OutputLock(out), progress.activate(), quiet_run() as noted:
         result = run_config(config, progress)
         progress.stage(f"writing {out}")
         folder = result.write(out, force=args.force)
+    for note in noted.package:  # what the package warned about is said even with --quiet
+        print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
-        for note in result.notes:
+        for note in noted.library + [n for n in result.notes if not _SKIPPED_NOTE.match(n)]:
             print(f"note: {note}", file=sys.stderr)
-        print(folder)
         written = [Path(folder) / n for n in ("report.html", "report.md") if (Path(folder) / n).exists()]
-        progress.finished(written[0] if written else f"{folder} (no report: [report] html and markdown off)")
+        report = written[0] if written else f"{folder} (no report: [report] html and markdown off)"
+        for line in closing_lines(result, report):
+            print(line)
     return 0
 
 
@@ -298,16 +350,37 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         print(estimate_csv(result, month), end="")
         return 0
     print(f"{result['name']} (USD of {month}, the {how}; {config.run.draws:,} draws)")
-    print(f"{'method':12s} {'point':>10s} {'median':>10s} {'90% interval':>24s}")
+    print(f"{'method':12s} {'point (USD)':>12s} {'median (USD)':>13s} {'90% interval (USD)':>24s}")
     for row in result["rows"]:
         interval = f"{format_usd(row['p5_usd'])} - {format_usd(row['p95_usd'])}"
-        print(f"{row['method']:12s} {format_usd(row['point_usd']):>10s} {format_usd(row['median_usd']):>10s} "
+        print(f"{row['method']:12s} {format_usd(row['point_usd']):>12s} {format_usd(row['median_usd']):>13s} "
               f"{interval:>24s}")
-    print("amortized components (medians): " + ", ".join(
+    print("amortized components (medians, USD): " + ", ".join(
         f"{k} {format_usd(v)}" for k, v in result["components"].items()))
+    for line in _assumption_lines(result.get("assumptions", {}), config):
+        print(line)
     for note in result["notes"]:
         print(f"note: {note}")
     return 0
+
+
+def _assumption_lines(facts: dict, config) -> list[str]:
+    """Say what ``estimate`` assumed, in words with units (central values; the inputs vary around them)."""
+    if not facts:
+        return []
+    from uncertain_cost.money import format_usd
+
+    source = config.source if config.path is not None else "the embedded default config"
+    return [
+        f"assumed: {facts['chip']}, {facts['chip_hours']:,.0f} chip-hours; developer {facts['organization']!r} "
+        f"({facts['datacentre']} data centre PUE class)",
+        f"assumed: purchase price {format_usd(facts['server_price_per_chip_usd'])} per chip (server share "
+        f"included, nominal), cloud {format_usd(facts['cloud_price_per_chip_hour_usd'])} per chip-hour "
+        f"(3-year committed use), electricity ${facts['electricity_usd_per_kwh']:.3f}/kWh, hardware bought "
+        f"{facts['depreciation_years']:.2f} years before the start, interconnect {facts['interconnect_fraction']:.0%} "
+        "of cluster cost",
+        f"assumed: input distributions of {source} (seed {config.run.seed}); medians and intervals over the draws",
+    ]
 
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "import-epoch": _cmd_import, "priors": _cmd_priors,

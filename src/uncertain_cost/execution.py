@@ -246,6 +246,7 @@ def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, pro
     try:
         token = uuid.uuid4().hex[:8]
         finals = {}
+        submitted = []
         n_tasks = 0
         for k, (name, config) in enumerate(jobs.items()):
             tag = f"{k}-{token}"
@@ -254,9 +255,11 @@ def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, pro
                                    retries=RETRIES)
                      for b0, b1 in block_ranges(config.run.draws, settings.blocks_per_task)]
             finals[name] = client.submit(_finish_task, prepared, *parts, key=f"uc-finish-{tag}", retries=RETRIES)
+            submitted += [prepared, *parts, finals[name]]
             n_tasks += len(parts) + 2
         where = settings.scheduler or f"a local cluster of {settings.workers or 2} workers"
         progress.stage(f"dask: {len(jobs)} job(s), {n_tasks} tasks on {where}")
+        _count_done(progress, submitted)
         values = client.gather(list(finals.values()))
         return dict(zip(finals, values, strict=True))
     finally:
@@ -271,6 +274,17 @@ def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, pro
                 cluster.close()
             finally:
                 nanny.setLevel(level)
+
+
+def _count_done(progress: Progress, futures: list) -> None:
+    """Show the run's Dask tasks finishing on a progress bar (when output is live), until all are done."""
+    if not progress.live() or not futures:
+        return
+    from distributed import as_completed
+
+    with progress.task("dask tasks", len(futures), "tasks") as bar:
+        for _ in as_completed(futures):
+            bar.update(1)
 
 
 def _without_figures(config: Config) -> Config:

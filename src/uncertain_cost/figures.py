@@ -79,11 +79,12 @@ def plot_cost_vs_year(rows: Sequence[dict], method: str, reference_month: str, *
 
 
 def _label_latest(ax, x, y, names: Sequence[str], count: int) -> None:
-    """Name the ``count`` highest points, labels stacked so that none overlaps another.
+    """Name the ``count`` highest points in a column right of the axes, stacked so that none overlaps.
 
-    Labels sit to the left of their point (the highest points are the latest, at the right
-    edge); where two would collide the lower one is pushed down, and a thin line joins it to
-    its point. Call after the layout is final: offsets are computed in display units.
+    Labels sit outside the plot area (the highest points are the latest, at the right edge, where
+    labels beside them would cover other models' bars), one line apart in the order of their
+    points' heights, each joined to its point by a thin line. Call after the layout is final:
+    offsets are computed in display units; the figure is saved with a tight bounding box.
     """
     y = np.asarray(y, dtype=float)
     finite = np.flatnonzero(np.isfinite(y) & (y > 0))
@@ -91,22 +92,19 @@ def _label_latest(ax, x, y, names: Sequence[str], count: int) -> None:
         return
     chosen = finite[np.argsort(y[finite])[::-1][:count]]
     ax.get_xlim(), ax.get_ylim()  # settle autoscaled limits before reading the transform
-    to_display = ax.transData.transform
-    points = to_display(np.column_stack([np.asarray(x, dtype=float)[chosen], y[chosen]]))
-    height = 7 * 2.0 * ax.figure.dpi / 72  # one 7-pt line with its ascenders, descenders and a gap, in pixels
+    points = ax.transData.transform(np.column_stack([np.asarray(x, dtype=float)[chosen], y[chosen]]))
+    height = 7 * 1.6 * ax.figure.dpi / 72  # one 7-pt line with a gap, in pixels
+    right = ax.transAxes.transform((1.0, 0.0))[0] + 10.0
     order = np.argsort(points[:, 1])[::-1]  # top label first
-    placed = []
+    placed: list[float] = []
     for k in order:
-        target = points[k, 1]
-        if placed and placed[-1] - target < height:
-            target = placed[-1] - height
+        target = points[k, 1] if not placed else min(points[k, 1], placed[-1] - height)
         placed.append(target)
-        dx = -6.0
-        dy = (target - points[k, 1]) * 72 / ax.figure.dpi
         i = chosen[k]
-        ax.annotate(names[i], (float(np.asarray(x)[i]), float(y[i])), fontsize=7, xytext=(dx, dy),
-                    textcoords="offset points", va="center", ha="right",
-                    arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.5})
+        ax.annotate(names[i], (float(np.asarray(x)[i]), float(y[i])), fontsize=7, annotation_clip=False,
+                    xytext=((right - points[k, 0]) * 72 / ax.figure.dpi, (target - points[k, 1]) * 72 / ax.figure.dpi),
+                    textcoords="offset points", va="center", ha="left",
+                    arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3})
 
 
 def plot_model_intervals(rows: Sequence[dict], method: str, reference_month: str) -> Figure:
@@ -187,13 +185,15 @@ def plot_forecast(rows: Sequence[dict], method: str, reference_month: str, thres
         ax.axhline(threshold, color="#C44E52", linewidth=0.8, linestyle=":")
         key = threshold_name(threshold)
         for r in chosen:
-            if key in r:
+            if key in r:  # on the side of the line away from the year's median marker
+                below = r["p50"] >= threshold
                 ax.annotate(f"{r[key]:.0%}", (r["year"], threshold), fontsize=7, color="#C44E52",
-                            xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
+                            xytext=(0, -4 if below else 4), textcoords="offset points", ha="center",
+                            va="top" if below else "bottom",
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
                             zorder=5)
         ax.annotate(f"P(> {_usd(threshold)})", (years[-1], threshold), fontsize=8, color="#C44E52",
-                    xytext=(22, 0), textcoords="offset points", ha="left", va="center")
+                    xytext=(22, 3), textcoords="offset points", ha="left", va="bottom")
     ax.set_yscale("log")
     usd_axis(ax.yaxis)
     ax.set_xticks(years)

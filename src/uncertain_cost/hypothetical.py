@@ -21,8 +21,8 @@ from uncertain_cost.errors import ArgumentError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
-__all__ = ["Hypothetical", "hypothetical_facts", "estimate_run", "latest_deflator_month", "check_reference_month",
-           "ESTIMATE_CSV_COLUMNS", "estimate_csv"]
+__all__ = ["Hypothetical", "closest_chips", "hypothetical_facts", "estimate_run", "latest_deflator_month",
+           "check_reference_month", "ESTIMATE_CSV_COLUMNS", "estimate_csv"]
 
 ESTIMATE_CSV_COLUMNS = ("name", "method", "point_usd", "median_usd", "mean_usd", "p5_usd", "p95_usd",
                         "reference_month")
@@ -103,6 +103,28 @@ class Hypothetical:
             raise ArgumentError("days", f"must be positive, got {self.days}", "Hypothetical")
 
 
+def closest_chips(chips, name: str, n: int = 3) -> list[str]:
+    """Chip names closest to an unknown ``name`` (difflib on full names and their model tokens).
+
+    ``"H1000"`` -> ``["NVIDIA H100 SXM5", ...]``: the query is compared with each chip's full
+    name and its model token (``"h100"``), so a one-character slip still finds the chip.
+    """
+    import difflib
+
+    from uncertain_cost.data.hardware_names import model_token, name_tokens
+
+    keys: dict[str, list[str]] = {}
+    for chip in chips:
+        for key in {chip.name.lower(), model_token(name_tokens(chip.name))} - {""}:
+            keys.setdefault(key, []).append(chip.name)
+    query = name.strip().lower()
+    found = difflib.get_close_matches(query, list(keys), n=3 * n, cutoff=0.6)
+    token = model_token(name_tokens(name))
+    if token and token != query:
+        found += difflib.get_close_matches(token, list(keys), n=3 * n, cutoff=0.6)
+    return list(dict.fromkeys(c for key in found for c in sorted(keys[key])))[:n]
+
+
 def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) -> tuple[ModelFacts, list[str]]:
     """Resolve a hypothetical run into ModelFacts (one row) with notes on extrapolations.
 
@@ -127,8 +149,9 @@ def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) 
 
     matched = HardwareMatcher(tables.chips).match(run.chip)
     if matched is None:
-        known = ", ".join(sorted(c.name for c in tables.chips if "H100" in c.name or "TPU" in c.name)[:8])
-        raise ArgumentError("chip", f"unknown accelerator {show(run.chip)} (e.g. {known})", "estimate")
+        close = closest_chips(tables.chips, run.chip)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see the chip table (priors)"
+        raise ArgumentError("chip", f"unknown accelerator {show(run.chip)}; {hint}", "estimate")
     hours = run.days * 24.0
     publication = run.start + timedelta(days=run.days + PUBLICATION_LAG_DAYS)
     record = ModelRecord(
@@ -176,7 +199,10 @@ def estimate_run(tables: Tables, inputs: InputSet, run: Hypothetical, *, referen
     -------
     dict
         ``{"name", "notes", "rows": [{method, point_usd, median_usd, p5_usd, p95_usd}],
-        "components": {component: median}}``.
+        "components": {component: median}, "assumptions": {...}}``; ``assumptions`` holds the
+        central facts the run was costed from (chip, chip-hours, purchase price per chip, cloud
+        price per chip-hour, electricity price, data-centre class, depreciation years,
+        interconnect fraction).
     """
     facts, notes = hypothetical_facts(tables, run, reference_month)
     sim = simulate(facts, inputs, draws, seed, keep_draws=draws, interconnect_fraction=interconnect_fraction)
@@ -190,4 +216,21 @@ def estimate_run(tables: Tables, inputs: InputSet, run: Hypothetical, *, referen
         rows.append({"method": method, "point_usd": point, "median_usd": float(median),
                      "mean_usd": float(values.mean()), "p5_usd": float(p5), "p95_usd": float(p95)})
     components = {c: float(np.median(sim.kept.amortized[:, 0, j])) for j, c in enumerate(COMPONENTS)}
-    return {"name": facts.names[0], "notes": notes, "rows": rows, "components": components}
+    return {"name": facts.names[0], "notes": notes, "rows": rows, "components": components,
+            "assumptions": _assumptions(facts, interconnect_fraction)}
+
+
+def _assumptions(facts: ModelFacts, interconnect_fraction: float) -> dict:
+    """Central facts of a one-model ModelFacts, for the estimate's printout (nominal USD as in the tables)."""
+    from uncertain_cost.data.facts import PUE_HYPERSCALER
+
+    def number(name: str) -> float:
+        return float(np.asarray(getattr(facts, name))[0])
+
+    return {"chip": facts.chips[int(facts.chip_index[0])], "organization": facts.organization[0],
+            "chip_hours": number("hardware_quantity") * number("training_time_hours"),
+            "server_price_per_chip_usd": number("server_price_per_chip"),
+            "cloud_price_per_chip_hour_usd": number("cloud_price_per_chip_hour"),
+            "electricity_usd_per_kwh": number("electricity_usd_per_kwh"),
+            "datacentre": "hyperscaler" if int(facts.pue_class[0]) == PUE_HYPERSCALER else "other",
+            "depreciation_years": number("depreciation_years"), "interconnect_fraction": float(interconnect_fraction)}

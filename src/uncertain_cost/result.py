@@ -7,7 +7,9 @@ Tree layout (group paths):
 ``/costs``
     Kept cost draws, point estimates and statistics over all draws (model, method).
 ``/posterior``, ``/sample_stats``, ``/observed_data``, ... (growth)
-    ArviZ groups of the growth fit, at the root so ``arviz.from_netcdf`` reads them.
+    ArviZ groups of the growth fit, at the root so ``arviz.from_netcdf`` reads them. Each
+    carries the attribute ``fit`` (the ``estimator`` of ``growth.csv`` whose draws it holds) and
+    ``headline_fit`` (the estimator the report leads with).
 ``/sensitivity``, ``/development``
     Sensitivity indices and development-cost draws.
 ``/tables/<name>``
@@ -63,6 +65,18 @@ class RunResult:
     figures: Mapping[str, Any] = field(default_factory=dict)
     config: Any = None
     _png_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        """At most 15 lines: models and methods, the headline cost and growth, where the tables are."""
+        from uncertain_cost.reporting.overview import overview_lines
+
+        return "\n".join(overview_lines(self))
+
+    def _repr_html_(self) -> str:
+        """Render the same overview as HTML, for Jupyter."""
+        from uncertain_cost.reporting.overview import overview_html
+
+        return overview_html(self)
 
     def png(self, name: str) -> bytes:
         """PNG bytes of figure ``name``: rendered once, then reused by the file and the report.

@@ -91,6 +91,8 @@ def figures_stage(art, progress: Progress) -> None:
         art.figures[f"cost_vs_year_{method}.png"] = plot_cost_vs_year(rows, method, month, trend=trend, fan=fan)
     art.figures["model_intervals_amortized.png"] = plot_model_intervals(rows, "amortized", month)
     facts, sim = art.facts, art.simulation
+    art.add_figure_data("models", xr.Dataset(  # the report's hover text names each model's developer
+        {"organization": ("model", [str(o) for o in facts.organization])}, coords={"model": list(facts.names)}))
     keep = np.flatnonzero(np.asarray(facts.is_frontier))
     art.figures["components_amortized.png"] = plot_components(
         [facts.names[i] for i in keep], sim.kept.amortized[:, keep, :], month)
@@ -129,8 +131,10 @@ def growth_stage(art, progress: Progress) -> None:
     from uncertain_cost.growth.priors import plot_prior_predictive
 
     art.figures["growth_prior_predictive.png"] = plot_prior_predictive(data, seed=config.run.seed)
+    fit = {"fit": str(outcome.idata.posterior.attrs.get("fit", "")),  # every group names the fit it belongs to
+           "headline_fit": str(outcome.facts.headline["estimator"]) if outcome.facts is not None else ""}
     for group in outcome.idata.groups():
-        art.groups[group] = outcome.idata[group]
+        art.groups[group] = outcome.idata[group].assign_attrs(fit)
 
 
 def _fans_dataset(fans: dict) -> xr.Dataset:

@@ -50,3 +50,22 @@ def test_installed_wheel_runs_from_another_folder(wheel, tmp_path):
     helped = subprocess.run([sys.executable, "-m", "uncertain_cost", "validate"], cwd=elsewhere, env=env,
                             capture_output=True, text=True)
     assert helped.returncode == 0 and "is valid" in helped.stdout
+
+
+def test_wheel_ships_the_examples_and_example_config_reads_them(wheel, tmp_path):
+    examples = sorted(p.name for p in (REPO / "examples").glob("*.toml"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"uncertain_cost/examples/{e}" for e in examples} <= names
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = ("import uncertain_cost as uc; c = uc.example_config('paper-v1'); "
+            "print(c.path); print(c.run.draws); print(len(uc.example_names()))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    path, draws, count = done.stdout.split()
+    assert Path(path).is_relative_to(target) and Path(path).name == "paper-v1.toml"
+    assert int(draws) > 0 and int(count) == len(examples)

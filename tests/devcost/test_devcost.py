@@ -385,5 +385,12 @@ def test_dataset(result):
 def test_plot(result, tmp_path):
     fig = plot_devcost(result)
     assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"  # GPT-3 and OPT stay visible beside Gemini
+    # the labels are the totals' medians, the figures devcost.csv reports (not sums of component medians)
+    from uncertain_cost.money import format_usd
+
+    assert [t.get_text() for t in ax.texts] == [format_usd(float(np.median(result.costs[m]["total"])))
+                                                for m in result.models]
     fig.savefig(tmp_path / "devcost.png")
     assert (tmp_path / "devcost.png").stat().st_size > 10_000

@@ -22,7 +22,9 @@ def _rows(n: int, close: bool = False) -> list[dict]:
 
 
 def _label_boxes(fig):
-    renderer = FigureCanvasAgg(fig).get_renderer()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # places each annotation's text at its offset
+    renderer = canvas.get_renderer()
     ax = fig.axes[0]
     return [Text.get_window_extent(t, renderer) for t in ax.texts]  # the text alone, not its leader line
 
@@ -58,3 +60,35 @@ def test_forecast_percentages_clear_of_threshold_lines():
         assert not any(box.y0 <= y <= box.y1 for y in line_y), text.get_text()
         patch = text.get_bbox_patch()
         assert patch is not None and patch.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+
+
+def test_cost_vs_year_labels_sit_right_of_the_data():
+    """Labels in a column outside the axes: none covers a model's dot or bar (Inflection-2 over PaLM 2)."""
+    rows = _rows(12, close=True)
+    rows[-2]["publication_year"], rows[-1]["publication_year"] = 2023.36, 2023.89  # PaLM 2, Inflection-2
+    fig = plot_cost_vs_year(rows, "amortized", "2023-12")
+    boxes = _label_boxes(fig)
+    right = fig.axes[0].get_window_extent().x1
+    assert len(boxes) == 5 and all(box.x0 > right for box in boxes)
+
+
+@pytest.mark.parametrize("above", [1.05, 1.4, 0.7])
+def test_forecast_percentages_clear_of_the_median_markers(above):
+    """A median just above (or below) a threshold: its percentage goes to the other side of the line."""
+    rows = []
+    for i, year in enumerate(range(2024, 2031)):
+        mid = 1e10 * above * 3.0 ** (i - 5)  # 2029's median sits next to the $10B line
+        rows.append({"method": "amortized", "year": year, "p5": mid / 5, "p25": mid / 2, "p50": mid,
+                     "p75": mid * 2, "p95": mid * 5, "prob_gt_1e9": min(1.0, 0.15 * i), "prob_gt_1e10": 0.1 * i})
+    fig = plot_forecast(rows, "amortized", "2023-12", [1e9, 1e10])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    radius = 6 / 2 * fig.dpi / 72  # the median marker: markersize 6 pt
+    for text in (t for t in ax.texts if t.get_text().endswith("%")):
+        box = text.get_window_extent(renderer)
+        for r in rows:
+            mx, my = ax.transData.transform((r["year"], r["p50"]))
+            clear = (box.x1 < mx - radius or box.x0 > mx + radius or box.y1 < my - radius or box.y0 > my + radius)
+            assert clear, (text.get_text(), r["year"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from uncertain_cost.pipeline import Progress as PipelineProgress
-from uncertain_cost.progress import Progress, format_bar
+from uncertain_cost.progress import Progress, current
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,14 +21,29 @@ def test_pipeline_still_exports_progress():
     assert PipelineProgress is Progress
 
 
-def test_format_bar_percentage_rate_eta():
-    line = format_bar("draws", 100_000, 400_000, 2.0)
-    assert " 25% " in line and "100,000/400,000" in line and "50.0k/s" in line and "ETA 6s" in line
+def test_bar_clock_starts_at_the_stage_line():
+    """The first report comes after the first chunk: the rate still counts the time before it."""
+    stream = io.StringIO()
+    progress = Progress(stream=stream, live=True)
+    progress.stage("sampling")
+    progress._stage_time -= 4.0  # the stage began 4 s ago
+    progress.update("draws", 100_000, 400_000)
+    bar = progress._bars["draws"]
+    assert bar.n == 100_000 and 3.9 < bar.format_dict["elapsed"] < 5.0
+    rate = bar.format_dict["n"] / bar.format_dict["elapsed"]
+    assert 20_000 < rate < 26_000  # about 100,000 / 4 s, not 100,000 / 0 s
+    progress.update("draws", 400_000, 400_000)
+    assert "draws" not in progress._bars and "100%" in stream.getvalue()
 
 
-def test_format_bar_rejects_empty_total():
-    with pytest.raises(ValueError, match="total"):
-        format_bar("x", 0, 0, 1.0)
+def test_current_is_the_activated_progress_and_quiet_outside():
+    assert current().quiet and not current().live()
+    progress = Progress(stream=io.StringIO(), live=True)
+    with progress.activate():
+        assert current() is progress
+        with current().task("fit", 10, "draws") as bar:
+            bar.update(10)
+    assert current() is not progress and "fit" in progress.stream.getvalue()
 
 
 def _read_all(master: int) -> str:
@@ -56,7 +71,7 @@ def test_on_a_terminal_a_bar_with_percentage():
         text = _read_all(master)
     finally:
         os.close(master)
-    assert "\r" in text and "100%" in text and "sampling" in text
+    assert "\r" in text and "100%" in text and "sampling" in text and "400k/400k" in text
 
 
 def test_piped_plain_lines_and_quiet_silent():
@@ -66,7 +81,7 @@ def test_piped_plain_lines_and_quiet_silent():
     for done in range(0, 11):
         progress.update("draws", done, 10)
     progress.finished("out/report.html")
-    assert "\r" not in piped.getvalue()
+    assert "\r" not in piped.getvalue() and "draws" not in piped.getvalue()
     assert piped.getvalue().splitlines()[-1] == "report: out/report.html"
     quiet = io.StringIO()
     progress = Progress(quiet=True, stream=quiet)
@@ -97,7 +112,8 @@ def _run(tmp_path, use_pty: bool) -> str:
     cmd = [sys.executable, "-m", "uncertain_cost", "run", str(config), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     if not use_pty:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=600).stderr
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=600)
+        return done.stderr, done.stdout
     master, slave = pty.openpty()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
@@ -111,8 +127,9 @@ def _run(tmp_path, use_pty: bool) -> str:
 @pytest.mark.slow
 def test_run_400k_draws_under_a_pty_and_piped(tmp_path):
     live = _run(tmp_path, use_pty=True)
-    assert "%" in live and "\r" in live and "draws [" in live
-    assert live.strip().splitlines()[-1].startswith("report: ")
-    piped = _run(tmp_path, use_pty=False)
-    assert "\r" not in piped and "draws [" not in piped
-    assert piped.strip().splitlines()[-1].startswith("report: ")
+    assert "%" in live and "\r" in live and "draws: 100%" in live and "400k/400k" in live
+    assert "Traceback" not in live and "Warning" not in live
+    piped, stdout = _run(tmp_path, use_pty=False)
+    assert "\r" not in piped and "draws:" not in piped and "Warning" not in piped
+    lines = stdout.strip().splitlines()
+    assert 3 <= len(lines) <= 5 and lines[0].startswith("costliest: ") and lines[-1].startswith("report: ")

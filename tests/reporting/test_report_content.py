@@ -8,7 +8,14 @@ from report_fixtures import make_artifacts
 from uncertain_cost.narrative import markdown_report
 from uncertain_cost.reporting import collect, html_document, markdown_document
 from uncertain_cost.reporting.answers import headline_answers
-from uncertain_cost.reporting.sections import forecast_table
+from uncertain_cost.reporting.sections import (
+    GLOSSARY,
+    forecast_table,
+    growth_table,
+    tornado_split,
+    voi_note,
+    voi_table,
+)
 
 
 def test_png_off_means_no_image_links():
@@ -46,17 +53,73 @@ def test_headline_growth_row_follows_the_headline_column():
     assert "3.10x per year" in answers["How fast is it growing?"] and "cloud" in answers["How fast is it growing?"]
 
 
-def test_html_is_self_contained_with_switchable_charts():
+def test_html_is_self_contained_with_a_contents_and_interactive_charts():
     content = collect(make_artifacts().result(png=False))
     page = html_document(content)
-    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
-    assert sources and all(s.startswith("data:") for s in sources)
-    assert "http://" not in page and "https://" not in page
-    for method in ("amortized", "cloud", "acquisition"):
-        assert page.count(f'class="series" data-method="{method}"') == 2  # cost vs year + intervals
-    assert page.count('class="mark"') == 2 * 3 * 6
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)  # the Plotly bundle names its homepage
+    sources = re.findall(r'(?:src|href)="([^"]*)"', markup)
+    assert sources and all(s.startswith(("data:", "#")) for s in sources)
+    assert "http://" not in markup and "https://" not in markup
+    assert page.count("plotly.js v") == 1  # the bundle inlined once, not once per chart
+    toc = re.search(r'<nav id="toc".*?</nav>', page, flags=re.S).group(0)
+    links = re.findall(r'href="#([^"]+)"', toc)
+    assert links[:3] == ["answers", "growth", "cost-vs-year"] and "glossary" in links
+    assert all(f'<section id="{sid}">' in page for sid in links)
+    for div in ("chart-cost-vs-year", "chart-intervals"):
+        assert page.count(f'id="{div}"') == 1
+    assert page.count('"name":"amortized"') == 2 and page.count('"visible":"legendonly"') == 4
     first_section = page.index('id="answers"')
     assert first_section < page.index('id="growth"') < page.index('id="cost-vs-year"') < page.index('id="forecast"')
+
+
+def test_report_is_the_same_twice():
+    art = make_artifacts()
+    assert html_document(collect(art.result(png=False))) == html_document(collect(art.result(png=False)))
+
+
+def test_growth_booleans_are_words_and_glossary_says_committed_use():
+    art = make_artifacts()
+    for r in art.tables["growth.csv"][0]:
+        r["headline"] = r["method"] == "cloud"
+    content = collect(art.result())
+    header, rows = growth_table(content)
+    assert header[-1] == "headline" and [r[-1] for r in rows] == ["no", "yes", "no"]
+    cloud = dict(GLOSSARY)["cloud"]
+    assert "3-year committed-use" in cloud and "list prices" not in cloud
+
+
+def test_tornado_keeps_the_inputs_that_matter_and_folds_the_rest():
+    art = make_artifacts()
+    swings = {"hardware price": 4e7, "training time": 1e7, "energy": 3e6, "cloud price": 0.0}
+    art.tables["tornado.csv"] = ([{"target": "Model 5 cloud", "input": k, "output_low": 1e7, "output_high": 1e7 + v,
+                                   "swing": v, "units": "USD of 2023-12"} for k, v in swings.items()], ())
+    (target, header, main, rest), = tornado_split(collect(art.result()))
+    assert target == "Model 5 cloud" and [r[0] for r in main] == ["hardware price", "training time"]
+    assert [r[0] for r in rest] == ["energy", "cloud price"] and main[0][3] == "$40M"
+    page = html_document(collect(art.result(png=False)))
+    assert "<summary>2 more inputs (1 with no effect) and the tornado chart</summary>" in page
+
+
+def test_value_of_information_states_its_noise():
+    art = make_artifacts()
+    voi = [{"input": "(none: full uncertainty)", "slope_sd": 0.05, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": 0.7,
+            "p_gt_1e9_change": 0.0},
+           {"input": "tpu_price", "slope_sd": 0.0526, "slope_sd_reduction": -0.052, "p_gt_1e9_2027": 0.6,
+            "p_gt_1e9_change": -0.1},
+           {"input": "training_time", "slope_sd": 0.05, "slope_sd_reduction": -0.0004, "p_gt_1e9_2027": 0.7,
+            "p_gt_1e9_change": 0.0}]
+    art.tables["value_of_information.csv"] = (voi, ())
+    result = art.result()
+    result.tree["tables/value_of_information"].attrs.update({"draws": 4000, "chains": 2, "year": 2027,
+                                                             "mc_draws": 1000})
+    content = collect(result)
+    header, rows = voi_table(content)
+    # 2 s.e. with 8000 draws: sd reduction 2/sqrt(8000) = 2.2 %; probability 2 sqrt(2 * .7 * .3 / 8000) = 1.4 points
+    assert rows[1] == ("tpu_price", "0.0526", "-5.2 ± 2.2", "60.0%", "-10.0 ± 1.4")
+    assert "P(> $1B in 2027)" in header
+    note = voi_note(content)
+    assert rows[2][2] == "0.0 ± 2.2"  # within the noise: no sign, not called negative
+    assert "negative reduction beyond the noise (tpu_price)" in note and "two standard errors" in note
 
 
 def test_scenarios_section_only_when_present():
@@ -69,3 +132,14 @@ def test_scenarios_section_only_when_present():
     art.tables["summary.csv"] = (art.tables["summary.csv"][0] + extra, ())
     text = markdown_document(collect(art.result()))
     assert "## Scenarios side by side" in text and "| model | baseline | cheap chips |" in text
+
+
+def test_charts_of_a_scenario_run_draw_the_first_scenario():
+    art = make_artifacts()
+    extra = [{**r, "scenario": "cheap chips", "median_usd": r["median_usd"] / 2} for r in art.tables["summary.csv"][0]]
+    for r in art.tables["summary.csv"][0]:
+        r["scenario"] = "baseline"
+    art.tables["summary.csv"] = (art.tables["summary.csv"][0] + extra, ())
+    page = html_document(collect(art.result(png=False)))
+    assert page.count('id="chart-cost-vs-year"') == 1 and "Scenario baseline" in page
+    assert page.count('["Model 0","unknown",') == 2 * 3  # hover rows: two charts x three methods, not x2

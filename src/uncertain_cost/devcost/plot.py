@@ -17,11 +17,13 @@ _LABELS = {"staff": "R&D staff", "chips": "AI accelerator chips",
 
 
 def plot_devcost(result: DevCostResult, *, title: str | None = None):
-    """Stacked bars of the development cost by component, in USD and as shares.
+    """Development cost by component on a log scale, in USD, and as shares.
 
-    Left: component medians stacked (their top is the paper's sum of medians), with the
-    median and 90% interval of the per-draw total as a black marker. Right: mean per-draw
-    share of each component (means of shares sum to 100%).
+    Left (log scale, so a $3M model and a $200M model are both readable): per model, the median
+    of each component side by side, then the per-draw total's median and 90% interval, labelled
+    with that median (the figure ``devcost.csv`` reports as the total's ``median_usd``; the
+    total's median is not the sum of the components' medians). Right: mean per-draw share of each
+    component (means of shares sum to 100%).
 
     Parameters
     ----------
@@ -34,40 +36,46 @@ def plot_devcost(result: DevCostResult, *, title: str | None = None):
         Built without pyplot (no global state, no display backend needed).
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    from uncertain_cost.money import format_usd
 
     models = list(result.models)
     parts = DEV_COMPONENTS[:-1]
-    fig = Figure(figsize=(max(7.0, 2.2 * len(models) + 3.0), 4.8), layout="constrained")
-    ax_usd, ax_share = fig.subplots(1, 2)
+    fig = Figure(figsize=(max(8.0, 2.6 * len(models) + 3.0), 4.8), layout="constrained")
+    ax_usd, ax_share = fig.subplots(1, 2, width_ratios=(1.6, 1))
     x = np.arange(len(models))
-    bottom_usd = np.zeros(len(models))
+    width = 0.8 / (len(parts) + 1)
     bottom_share = np.zeros(len(models))
-    for comp in parts:
-        med = np.array([np.median(result.costs[m][comp]) for m in models]) / 1e6
+    for j, comp in enumerate(parts):
+        med = np.array([np.median(result.costs[m][comp]) for m in models])
         share = np.array([np.nanmean(result.shares(m)[comp]) for m in models]) * 100
-        ax_usd.bar(x, med, 0.6, bottom=bottom_usd, color=_COLORS[comp], label=_LABELS[comp])
+        ax_usd.bar(x - 0.4 + (j + 0.5) * width, med, width, color=_COLORS[comp], label=_LABELS[comp])
         ax_share.bar(x, share, 0.6, bottom=bottom_share, color=_COLORS[comp])
-        for xi, b, s in zip(x, bottom_share, share, strict=True):
-            if s >= 6:
-                ax_share.text(xi, b + s / 2, f"{s:.0f}%", ha="center", va="center", fontsize=8,
-                              color="white")
-        bottom_usd += med
+        for xi, b, sh in zip(x, bottom_share, share, strict=True):
+            if sh >= 6:
+                ax_share.text(xi, b + sh / 2, f"{sh:.0f}%", ha="center", va="center", fontsize=8, color="white")
         bottom_share += share
     if models:
-        lo, mid, hi = (np.array([np.percentile(result.costs[m]["total"], q) for m in models]) / 1e6
-                       for q in (5, 50, 95))
-        ax_usd.errorbar(x + 0.38, mid, yerr=[mid - lo, hi - mid], fmt="o", color="black",
-                        ms=4, capsize=3, label="total: median, 90% CI")
-        for xi, top in zip(x, bottom_usd, strict=True):
-            ax_usd.annotate(f"${top:.3g}M", (xi, top), xytext=(0, 2), textcoords="offset points",
+        lo, mid, hi = (np.array([np.percentile(result.costs[m]["total"], q) for m in models]) for q in (5, 50, 95))
+        xt = x - 0.4 + (len(parts) + 0.5) * width
+        ax_usd.bar(xt, mid, width, color="#444444", label="total (median)")
+        ax_usd.errorbar(xt, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor="black", capsize=3,
+                        label="total: 90% interval")
+        for xi, top, m in zip(xt, hi, mid, strict=True):
+            ax_usd.annotate(format_usd(m), (xi, top), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=8)
+        ax_usd.set_ylim(bottom=0.5 * min(np.median(result.costs[m][c]) for m in models for c in parts),
+                        top=4.0 * float(np.max(hi)))
+    ax_usd.set_yscale("log")
+    ax_usd.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_usd(v, "g")))
     for ax in (ax_usd, ax_share):
         ax.set_xticks(x, models, rotation=20, ha="right")
-    ax_usd.set_ylabel("million USD (reference month)")
-    ax_usd.set_title("component medians (stacked) and total")
+    ax_usd.set_ylabel("USD of the reference month (log scale)")
+    ax_usd.set_title("component medians and the total (median, 90% interval)")
     ax_share.set_ylabel("mean share of the per-draw total (%)")
     ax_share.set_ylim(0, 100)
     ax_share.set_title("share of development cost")
-    ax_usd.legend(fontsize=8, loc="upper left")
+    ax_usd.legend(fontsize=7, loc="upper left", ncols=2)
     fig.suptitle(title or "Full development cost: R&D staff and experiment compute")
     return fig

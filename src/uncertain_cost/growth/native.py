@@ -117,12 +117,38 @@ def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, se
         shape_info=(["theta"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
         _n_dim=n, _shapes={"theta": (n,)}, _coords={})
     t0 = time.perf_counter()
-    trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                          target_accept=target_accept, progress_bar=progress,
-                          low_rank_modified_mass_matrix=bool(low_rank), return_raw_trace=True)
+    sampler = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                            target_accept=target_accept, progress_bar=progress,
+                            low_rank_modified_mass_matrix=bool(low_rank), return_raw_trace=True, blocking=False)
+    trace = _wait_with_bar(sampler, chains * (tune + draws), f"NUTS {chains} chains x ({tune} tune + {draws} draws)")
     idata = trace_to_inference_data(trace, n)
     idata.posterior.attrs["sampling_time"] = time.perf_counter() - t0
     return idata
+
+
+def _wait_with_bar(sampler, total: int, label: str):
+    """Wait for a background nutpie sampler, its draws counted on the run's progress bar (if live).
+
+    The same trace as ``nutpie.sample(..., blocking=True)``: only the waiting differs.
+    """
+    from uncertain_cost.progress import current
+
+    progress = current()
+    if progress.live():
+        with progress.task(label, total, "draws") as bar:
+            while True:
+                try:
+                    sampler._sampler.wait(0.25)  # returns when done; TimeoutError while sampling
+                    break
+                except TimeoutError:
+                    done = sum(batch.num_rows for batch in sampler._sampler.inspect().get_arrow_trace()[0])
+                    bar.update(max(0, min(done, total) - bar.n))
+            bar.update(total - bar.n)
+    try:
+        return sampler.wait()
+    except BaseException:
+        sampler.cancel()
+        raise
 
 
 #: nutpie's per-draw statistics kept in ``sample_stats`` (its scalar ones; the draw-sized

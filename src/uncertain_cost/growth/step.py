@@ -344,6 +344,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
     headline = next(r for r in rows if r["method"] == "amortized" and r["headline"])
     single = tuple(r for r in rows if r["estimator"] == "bayes_single")
     idata = bayes.idata
+    idata.posterior.attrs["fit"] = "bayes"  # which fit's draws results.nc holds (growth table's estimator name)
     forecast_rows, forecast_columns, per_year, sensitivity, runs_facts, forecast_attrs = (), (), None, (), {}, {}
     t1 = time.perf_counter()
     if settings.forecast:

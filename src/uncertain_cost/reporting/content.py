@@ -34,7 +34,8 @@ class ReportContent:
         Method -> number of models costed.
     models : tuple of dict
         One row per (model, method): ``model``, ``method``, ``year`` (decimal), ``chip``,
-        ``point``, ``median``, ``lo``, ``hi`` (USD), and ``scenario`` when the run has scenarios.
+        ``point``, ``median``, ``lo``, ``hi`` (USD), ``scenario`` when the run has scenarios and
+        ``organization`` when the run records it.
     headline_models : tuple of str
         Models named in the headline table (sensitivity models, else the 6 costliest).
     growth, growth_comparison, forecast, tornado, sobol, value_of_information, devcost : tuple of dict
@@ -49,6 +50,8 @@ class ReportContent:
         leave-future-out backtest found ("" when absent).
     headline_fit : str
         ``"single"`` or ``"joint"``: the fit of the amortized headline (the forecast's fit).
+    voi_settings : dict
+        Attributes of the value-of-information table (``draws``, ``chains``, ``mc_draws``, ``year``).
     realised : tuple of dict
         The most expensive observed model of each year and method: ``method``, ``year``,
         ``model``, ``point``, ``median``.
@@ -87,6 +90,7 @@ class ReportContent:
     assumptions_text: str = ""
     backtest_text: str = ""
     headline_fit: str = "joint"
+    voi_settings: dict = field(default_factory=dict)
 
     def methods(self) -> tuple:
         """Cost methods with at least one model, in the paper's order."""
@@ -230,6 +234,24 @@ def _backtest_text(backtest: tuple) -> str:
             "whether the forecast misses grossly (growth_backtest.csv).")
 
 
+def _organizations(result) -> dict:
+    """Model -> developer organisation, from the run's ``figure_data/models`` (empty when absent)."""
+    ds = result.group("figure_data/models")
+    if ds is None or "organization" not in ds or "model" not in ds["organization"].dims:
+        return {}
+    names = [str(m) for m in ds["model"].values]
+    # with scenarios the array has a scenario dimension too: a model's first non-empty entry
+    rows = ds["organization"].transpose("model", ...).values.reshape(len(names), -1)
+    return {m: next((str(v) for v in row if str(v) not in ("", "nan", "None")), "")
+            for m, row in zip(names, rows, strict=True)}
+
+
+def _table_attrs(result, name: str) -> dict:
+    if not result.has_table(name):
+        return {}
+    return dict(result.tree[f"tables/{name}"].attrs)
+
+
 def collect(result) -> ReportContent:
     """Read a run's result into a :class:`ReportContent` (the only place the report reads the run).
 
@@ -247,6 +269,7 @@ def collect(result) -> ReportContent:
     config = result.config
     prov = result.provenance
     summary = result.records("summary")[0]
+    organizations = _organizations(result)
     models = []
     for r in summary:
         row = {"model": r["model"], "method": r["method"], "year": _number(r["publication_year"]),
@@ -255,6 +278,8 @@ def collect(result) -> ReportContent:
                "hi": _number(r.get("p95_usd", r.get("hi_usd")))}
         if "scenario" in r:
             row["scenario"] = r["scenario"]
+        if r["model"] in organizations:
+            row["organization"] = organizations[r["model"]]
         models.append(row)
     models = tuple(models)
     level = _number(summary[0].get("level", config.run.credible_level)) if summary else config.run.credible_level
@@ -283,4 +308,4 @@ def collect(result) -> ReportContent:
         notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
         png_written=bool(flags.get("png", True)), forecast_sensitivity=sensitivity, growth_backtest=backtest,
         assumptions_text=_assumptions_text(sensitivity, fit), backtest_text=_backtest_text(backtest),
-        headline_fit=fit)
+        headline_fit=fit, voi_settings=_table_attrs(result, "value_of_information"))

@@ -1,8 +1,9 @@
-"""``report.html`` from a ReportContent: one self-contained file (inline SVG, PNG data URIs, inline script).
+"""``report.html`` from a ReportContent: one self-contained, navigable file (inline Plotly, PNG data URIs).
 
-Nothing is fetched: the page works offline and when moved alone. The cost-vs-year and
-per-model interval charts are inline SVG (see :mod:`uncertain_cost.reporting.charts`) with a
-method switch and hover/tap details; static figures are embedded PNGs.
+Nothing is fetched: the page works offline and when moved alone. A table of contents leads;
+the cost-vs-year and per-model interval charts are interactive Plotly charts (hover names each
+model, the legend toggles methods; see :mod:`uncertain_cost.reporting.charts`), their bundle
+inlined once; static figures are embedded PNGs, the long ones behind ``<details>``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from uncertain_cost.reporting import sections as sec
 from uncertain_cost.reporting.answers import headline_answers, pct
-from uncertain_cost.reporting.charts import COLOURS, cost_vs_year_svg, intervals_svg
+from uncertain_cost.reporting.charts import cost_vs_year_chart, intervals_chart, plotly_script
 from uncertain_cost.reporting.content import ReportContent
 
 __all__ = ["html_document"]
@@ -25,45 +26,11 @@ border-bottom:1px solid #ddd}.answers{display:grid;grid-template-columns:repeat(
 .answer{background:#f5f7fb;border-left:4px solid #4C72B0;padding:.6em .8em}.answer h3{margin:0 0 .3em;font-size:1em}
 .scroll{overflow-x:auto}table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #ccc;
 padding:3px 7px;text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%;height:auto}
-code{background:#f3f3f3}figure{margin:1em 0}.chart{width:100%;height:auto;display:block}
-.chart .grid{stroke:#e3e3e3}.chart .tick,.chart .label,.chart .note{font-size:11px;fill:#444}
-.chart .axis{font-size:12px;fill:#222}.chart .mark line,.chart .mark path{stroke:currentColor;stroke-width:2}
-.chart .mark circle{fill:currentColor}.chart .mark .point{stroke:#C44E52;stroke-width:1.5}
-.chart .hit{fill:transparent}.chart .mark:hover circle,.chart .mark:focus circle{r:6}
-.chart .mark:hover .hit{fill:#0000000d}.switch button{font:inherit;margin:0 .3em .3em 0;padding:.25em .8em;
-border:1px solid #999;background:#fff;border-radius:4px;cursor:pointer}.switch button[aria-pressed=true]{
-background:#222;color:#fff}#tip{position:fixed;pointer-events:none;background:#222;color:#fff;padding:.4em .6em;
-border-radius:4px;font-size:.85em;max-width:320px;display:none;z-index:9}.muted{color:#666;font-size:.9em}
+code{background:#f3f3f3}figure{margin:1em 0}.muted{color:#666;font-size:.9em}
+nav#toc{background:#f7f7f7;border:1px solid #e3e3e3;padding:.4em 1em;margin:1em 0}nav#toc ol{margin:.3em 0;
+columns:2}nav#toc a{text-decoration:none}details{margin:.6em 0}summary{cursor:pointer;color:#335}
+section{scroll-margin-top:.5em}.chart{width:100%}
 """
-
-_SCRIPT = """
-(function(){
-var tip=document.getElementById('tip');
-function show(method){
-document.querySelectorAll('.chart .series').forEach(function(g){
-g.style.display=g.dataset.method===method?'':'none';});
-document.querySelectorAll('.switch button').forEach(function(b){
-b.setAttribute('aria-pressed',b.dataset.method===method);});
-document.querySelectorAll('.method-name').forEach(function(s){s.textContent=method;});
-}
-document.querySelectorAll('.switch button').forEach(function(b){
-b.addEventListener('click',function(){show(b.dataset.method);});});
-function place(e,text){tip.textContent=text;tip.style.display='block';
-var x=Math.min(e.clientX+12,window.innerWidth-tip.offsetWidth-8),y=e.clientY+12;
-if(y+tip.offsetHeight>window.innerHeight){y=e.clientY-tip.offsetHeight-12;}
-tip.style.left=Math.max(4,x)+'px';tip.style.top=Math.max(4,y)+'px';}
-document.querySelectorAll('.chart .mark').forEach(function(m){
-m.addEventListener('mousemove',function(e){place(e,m.dataset.tip);});
-m.addEventListener('mouseleave',function(){tip.style.display='none';});
-m.addEventListener('click',function(e){place(e,m.dataset.tip);});
-m.addEventListener('focus',function(){var r=m.getBoundingClientRect();
-place({clientX:r.right,clientY:r.top},m.dataset.tip);});
-m.addEventListener('blur',function(){tip.style.display='none';});});
-var first=document.querySelector('.switch button');if(first){show(first.dataset.method);}
-document.body.dataset.chartsReady=String(document.querySelectorAll('.chart .mark').length);
-})();
-"""
-
 
 def _esc(text) -> str:
     return html.escape(str(text))
@@ -85,10 +52,122 @@ def _image(content: ReportContent, name: str, alt: str) -> str:
     return f'<figure><img src="{uri}" alt="{_esc(alt)}" loading="eager"></figure>'
 
 
-def _switch(content: ReportContent) -> str:
-    buttons = "".join(f'<button type="button" data-method="{m}" style="border-color:{COLOURS.get(m, "#999")}">'
-                      f"{m}</button>" for m in content.methods())
-    return f'<div class="switch" role="group" aria-label="cost method">Method: {buttons}</div>'
+
+def _details(summary: str, body: Sequence[str]) -> str:
+    inner = "".join(p for p in body if p)
+    return f"<details><summary>{_esc(summary)}</summary>{inner}</details>" if inner else ""
+
+
+def _answers(content: ReportContent) -> list[str]:
+    out = ['<div class="answers">']
+    out += [f'<div class="answer"><h3>{_esc(q)}</h3><p>{_esc(a)}</p></div>' for q, a in headline_answers(content)]
+    return out + ["</div>"]
+
+
+def _growth(content: ReportContent) -> list[str]:
+    out = [_table(*sec.growth_table(content))]
+    if content.growth_text:
+        out.append(f"<p>{_esc(content.growth_text)}</p>")
+    comparison = _table(*sec.comparison_table(content))
+    if comparison:
+        out += ["<h3>Growth models compared (growth_comparison.csv)</h3>", comparison]
+    return out
+
+
+def _cost_vs_year(content: ReportContent) -> list[str]:
+    month = _esc(content.reference_month)
+    which = f" Scenario {_esc(content.scenarios()[0])} (all scenarios: see below)." if content.scenarios() else ""
+    out = [f'<p class="muted">Median (dot) and {pct(content.level)} interval (bar) of each frontier model against '
+           f"its publication date, USD of {month}, log scale. Hover a dot for the model, its developer and chip; "
+           f"click a method in the legend to show or hide it.{which}</p>", cost_vs_year_chart(content)]
+    pngs = [_image(content, f"cost_vs_year_{m}.png", f"cost vs year with trend, {m}") for m in content.methods()]
+    return out + [_details("Static figures with the fitted trends (PNG, as written beside the report)", pngs)]
+
+
+def _intervals(content: ReportContent) -> list[str]:
+    return [f'<p class="muted">Bar: {pct(content.level)} interval; dot: median; hover for the point estimate '
+            f"(every input at its central value, the paper's method). USD of {_esc(content.reference_month)}.</p>",
+            intervals_chart(content), "<h3>Headline models</h3>", _table(*sec.headline_table(content))]
+
+
+def _forecast(content: ReportContent) -> list[str]:
+    out = [f"<p>{_esc(content.forecast_text)}</p>" if content.forecast_text else "",
+           f'<p class="muted">USD of {_esc(content.reference_month)}. Observed rows: the costliest model of each '
+           "past year (point estimate).</p>", _table(*sec.forecast_table(content)),
+           _image(content, "forecast.png", "forecast")]
+    assumptions = _table(*sec.assumptions_table(content))
+    if content.assumptions_text or assumptions:
+        out += ["<h3>Forecast assumptions</h3>", f"<p>{_esc(content.assumptions_text)}</p>", assumptions]
+    backtest = _table(*sec.backtest_table(content))
+    if content.backtest_text or backtest:
+        out += ["<h3>Backtest: forecasts of years already observed</h3>",
+                f"<p>{_esc(content.backtest_text)}</p>", backtest]
+    return out
+
+
+def _tornado_figure(content: ReportContent, target: str) -> str | None:
+    """Name the figure of a tornado target ("GPT-4 amortized" -> "tornado_gpt_4_amortized.png"), if drawn."""
+    key = "".join(c for c in target.lower() if c.isalnum())
+    return next((n for n in content.figures if n.startswith("tornado_")
+                 and "".join(c for c in n[8:-4] if c.isalnum()) == key), None)
+
+
+def _sensitivity(content: ReportContent) -> list[str]:
+    out = ["<p>One at a time, each input swung from its P5 to its P95 with the others at their medians "
+           "(tornado.csv). Shown: the inputs whose swing is at least a tenth of the largest; the others are "
+           "folded below each table.</p>"]
+    shown = set()
+    for target, header, main, rest in sec.tornado_split(content):
+        out += [f"<h3>{_esc(target)}</h3>", _table(header, main)]
+        zero = sum(1 for r in rest if r[3] in ("$0", "0"))
+        name = _tornado_figure(content, target)
+        shown.add(name)
+        out.append(_details(f"{len(rest)} more inputs ({zero} with no effect) and the tornado chart",
+                            [_table(header, rest), _image(content, name, f"tornado, {target}") if name else ""]))
+    others = [n for n in content.figures if (n.startswith("tornado_") and n not in shown) or n.startswith("sobol")]
+    out.append(_details("Other sensitivity figures (PNG)", [_image(content, n, n) for n in others]))
+    sobol = _table(*sec.sobol_table(content))
+    if sobol:
+        out += ["<h3>Sobol indices (largest total order per target)</h3>", sobol]
+    voi = _table(*sec.voi_table(content))
+    if voi:
+        out += ["<h3>Value of information</h3>", voi, f'<p class="muted">{_esc(sec.voi_note(content))}</p>',
+                _details("Value of information chart (PNG)",
+                         [_image(content, "value_of_information.png", "value of information")])]
+    elif sec.voi_hint(content):
+        out.append(f'<p class="muted">{_esc(sec.voi_hint(content))}</p>')
+    return out
+
+
+def _sections(content: ReportContent) -> list[tuple[str, str, list[str]]]:
+    """(id, title, parts) of every section the run has, in reading order."""
+    month, level = _esc(content.reference_month), pct(content.level)
+    out = [("answers", "Headline answers", _answers(content))]
+    if content.growth:
+        out.append(("growth", "Growth of frontier training costs", _growth(content)))
+    out += [("cost-vs-year", "Cost vs year", _cost_vs_year(content)),
+            ("intervals", "Per-model intervals", _intervals(content)),
+            ("components", "Cost components", [_image(content, "components_amortized.png", "cost components")])]
+    if content.forecast:
+        out.append(("forecast", "Forecast: the most expensive frontier run of each year", _forecast(content)))
+    if content.tornado or content.sobol:
+        out.append(("sensitivity", "Which assumption matters most", _sensitivity(content)))
+    if content.devcost:
+        out.append(("devcost", "Full development cost (R&D staff + experiments + final run)",
+                    [f'<p class="muted">USD of {month}; medians of each component and of the per-draw total '
+                     "(the total's median is not the sum of the components' medians).</p>",
+                     _table(*sec.devcost_table(content)), _image(content, "devcost.png", "development cost")]))
+    if content.scenarios():
+        out.append(("scenarios", "Scenarios side by side", [
+            f'<p class="muted">Amortized median ({level} interval), USD of {month}.</p>',
+            _table(*sec.scenario_table(content))]))
+    out.append(("method", "Method and data", ["<ul>"] + [
+        f"<li><strong>{_esc(k)}</strong>: {_esc(v)}</li>" for k, v in sec.provenance_items(content)] + ["</ul>"]))
+    out.append(("glossary", "Glossary", ["<dl>"] + [
+        f"<dt><strong>{_esc(k)}</strong></dt><dd>{_esc(v)}</dd>" for k, v in sec.GLOSSARY] + ["</dl>"]))
+    if content.notes:
+        out.append(("notes", "Notes", ["<ul>"] + [f"<li>{_esc(n)}</li>" for n in content.notes] + ["</ul>"]))
+    return out
 
 
 def html_document(content: ReportContent, title: str = "Training cost of frontier AI models") -> str:
@@ -102,80 +181,19 @@ def html_document(content: ReportContent, title: str = "Training cost of frontie
     Returns
     -------
     str
-        One HTML document: no external stylesheet, script, font or image.
+        One HTML document: a table of contents, then the sections; no external stylesheet,
+        script, font or image (the Plotly bundle is inlined once).
     """
-    month, level = _esc(content.reference_month), pct(content.level)
+    sections = _sections(content)
+    toc = "".join(f'<li><a href="#{sid}">{_esc(name)}</a></li>' for sid, name, _ in sections)
     out = [f"<h1>{_esc(title)}</h1>",
-           f'<p class="muted">All costs in USD of {month} (inflation-adjusted); intervals are central {level} '
-           f"of {int(content.provenance['n_draws']):,} Monte Carlo draws unless stated.</p>",
-           '<section id="answers"><h2>Headline answers</h2><div class="answers">']
-    out += [f'<div class="answer"><h3>{_esc(q)}</h3><p>{_esc(a)}</p></div>' for q, a in headline_answers(content)]
-    out.append("</div></section>")
-    if content.growth:
-        out += ['<section id="growth"><h2>Growth of frontier training costs</h2>',
-                _table(*sec.growth_table(content))]
-        if content.growth_text:
-            out.append(f"<p>{_esc(content.growth_text)}</p>")
-        comparison = _table(*sec.comparison_table(content))
-        if comparison:
-            out += ["<h3>Growth models compared (growth_comparison.csv)</h3>", comparison]
-        out.append("</section>")
-    out += ['<section id="cost-vs-year"><h2>Cost vs year</h2>', _switch(content),
-            f'<p class="muted">Cost of each frontier model (<span class="method-name"></span> method) against its '
-            f"publication date, USD of {month}, log scale.</p>", cost_vs_year_svg(content)]
-    out += [_image(content, f"cost_vs_year_{m}.png", f"cost vs year with trend, {m}") for m in content.methods()]
-    out += ["</section>", '<section id="intervals"><h2>Per-model intervals</h2>', _switch(content),
-            f'<p class="muted">Bar: {level} interval; dot: median; red cross: point estimate (every input at its '
-            f"central value, the paper's method). USD of {month}.</p>", intervals_svg(content),
-            "<h3>Headline models</h3>", _table(*sec.headline_table(content)), "</section>",
-            '<section id="components"><h2>Cost components</h2>',
-            _image(content, "components_amortized.png", "cost components"), "</section>"]
-    if content.forecast:
-        out += ['<section id="forecast"><h2>Forecast: the most expensive frontier run of each year</h2>']
-        if content.forecast_text:
-            out.append(f"<p>{_esc(content.forecast_text)}</p>")
-        out += [f'<p class="muted">USD of {month}. Observed rows: the costliest model of each past year '
-                "(point estimate).</p>", _table(*sec.forecast_table(content)),
-                _image(content, "forecast.png", "forecast")]
-        assumptions = _table(*sec.assumptions_table(content))
-        if content.assumptions_text or assumptions:
-            out += ["<h3>Forecast assumptions</h3>", f"<p>{_esc(content.assumptions_text)}</p>", assumptions]
-        backtest = _table(*sec.backtest_table(content))
-        if content.backtest_text or backtest:
-            out += ["<h3>Backtest: forecasts of years already observed</h3>",
-                    f"<p>{_esc(content.backtest_text)}</p>", backtest]
-        out.append("</section>")
-    if content.tornado or content.sobol:
-        out += ['<section id="sensitivity"><h2>Which assumption matters most</h2>',
-                "<p>One at a time, each input swung from its P5 to its P95 with the others at their medians.</p><ul>"]
-        out += [f"<li><strong>{_esc(t)}</strong>: {_esc(text)}</li>" for t, text in sec.tornado_lines(content)]
-        out += ["</ul>", _table(*sec.sobol_table(content))]
-        voi = _table(*sec.voi_table(content))
-        if voi:
-            out += ["<h3>Value of information</h3>", voi,
-                    _image(content, "value_of_information.png", "value of information")]
-        elif sec.voi_hint(content):
-            out.append(f'<p class="muted">{_esc(sec.voi_hint(content))}</p>')
-        out += [_image(content, n, n) for n in content.figures if n.startswith("tornado_") or n.startswith("sobol")]
-        out.append("</section>")
-    if content.devcost:
-        out += ['<section id="devcost"><h2>Full development cost (R&amp;D staff + experiments + final run)</h2>',
-                f'<p class="muted">USD of {month}.</p>', _table(*sec.devcost_table(content)),
-                _image(content, "devcost.png", "development cost"), "</section>"]
-    if content.scenarios():
-        out += ['<section id="scenarios"><h2>Scenarios side by side</h2>',
-                f'<p class="muted">Amortized median ({level} interval), USD of {month}.</p>',
-                _table(*sec.scenario_table(content)), "</section>"]
-    out += ['<section id="method"><h2>Method and data</h2><ul>']
-    out += [f"<li><strong>{_esc(k)}</strong>: {_esc(v)}</li>" for k, v in sec.provenance_items(content)]
-    out += ["</ul></section>", '<section id="glossary"><h2>Glossary</h2><dl>']
-    out += [f"<dt><strong>{_esc(k)}</strong></dt><dd>{_esc(v)}</dd>" for k, v in sec.GLOSSARY]
-    out.append("</dl></section>")
-    if content.notes:
-        out += ['<section id="notes"><h2>Notes</h2><ul>'] + [f"<li>{_esc(n)}</li>" for n in content.notes]
-        out.append("</ul></section>")
+           f'<p class="muted">All costs in USD of {_esc(content.reference_month)} (inflation-adjusted); intervals '
+           f"are central {pct(content.level)} of {int(content.provenance['n_draws']):,} Monte Carlo draws unless "
+           "stated.</p>", f'<nav id="toc" aria-label="contents"><strong>Contents</strong><ol>{toc}</ol></nav>']
+    for sid, name, parts in sections:
+        out += [f'<section id="{sid}"><h2>{_esc(name)}</h2>', *parts, "</section>"]
+    body = "\n".join(p for p in out if p)
+    script = plotly_script() if 'class="plotly-graph-div"' in body else ""
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>\n"
-            + "\n".join(p for p in out if p) + '\n<div id="tip" role="tooltip"></div>'
-            f"<script>{_SCRIPT}</script></body></html>\n")
+            f"<title>{_esc(title)}</title><style>{_STYLE}</style>{script}</head><body>\n{body}\n</body></html>\n")

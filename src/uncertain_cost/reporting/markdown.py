@@ -65,6 +65,8 @@ def markdown_document(content: ReportContent) -> str:
                 "(`tornado.csv`); Sobol indices in `sobol.csv`.", ""]
         out += [f"- **{t}**: {text}" for t, text in sec.tornado_lines(content)] + [""]
         out += _table(*sec.sobol_table(content)) + _table(*sec.voi_table(content))
+        if sec.voi_note(content):
+            out += [sec.voi_note(content), ""]
         out += image("value_of_information.png", "value of information")
         if sec.voi_hint(content):
             out += [sec.voi_hint(content), ""]

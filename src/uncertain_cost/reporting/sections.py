@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from uncertain_cost.money import format_usd
 from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
 __all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "assumptions_table",
-           "backtest_table", "tornado_lines", "sobol_table", "voi_table", "voi_hint", "devcost_table",
-           "scenario_table", "provenance_items", "GLOSSARY", "usd"]
+           "backtest_table", "tornado_lines", "tornado_split", "sobol_table", "voi_table", "voi_note", "voi_hint",
+           "devcost_table", "scenario_table", "provenance_items", "GLOSSARY", "usd"]
 
 GLOSSARY = (
     ("amortized", "The paper's headline: the share of the hardware's purchase price used up during the run "
      "(depreciated over its useful life), plus energy and cluster-level interconnect, for the chip-hours of "
      "the final run."),
-    ("cloud", "What renting the same chip-hours from a cloud provider would have cost at list prices."),
+    ("cloud", "What renting the same chip-hours from a cloud provider would have cost at 3-year committed-use "
+     "prices (the list price less the provider's 3-year commitment discount)."),
     ("acquisition", "The up-front price of buying the whole cluster the run used: an upper-bound view of the "
      "capital a developer commits, not a per-run cost."),
 )
@@ -53,7 +56,7 @@ def growth_table(content: ReportContent):
         row = (g["method"], g["estimator"], str(g["n_models"]), f"{float(g['growth_per_year']):.2f}x",
                f"{float(g['lo']):.2f}x – {float(g['hi']):.2f}x ({pct(float(g['level']))})",
                f"{float(g['doubling_months']):.1f}")
-        rows.append(row + ((str(g.get("headline", "")),) if flag else ()))
+        rows.append(row + ((_cell(g.get("headline", "")),) if flag else ()))
     return header, rows
 
 
@@ -66,6 +69,10 @@ def comparison_table(content: ReportContent):
 
 
 def _cell(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if str(value) in ("True", "False"):
+        return "yes" if str(value) == "True" else "no"
     if isinstance(value, float):
         return f"{value:.3g}" if math.isfinite(value) else "–"
     return str(value)
@@ -145,12 +152,105 @@ def sobol_table(content: ReportContent, top: int = 5):
     return ("target", "input", "first order S1", "total order ST"), rows
 
 
+def tornado_split(content: ReportContent, share: float = 0.1) -> list[tuple[str, tuple, list, list]]:
+    """Per tornado target: the inputs that matter and the rest (for a collapsed display).
+
+    Parameters
+    ----------
+    content : ReportContent
+    share : float, default 0.1
+        An input matters when its swing is at least this share of the target's largest swing.
+
+    Returns
+    -------
+    list of (str, tuple, list, list)
+        ``(target, header, rows that matter, other rows)``; rows are tuples of str (input, output
+        at the input's low end, at its high end, swing), largest swing first.
+    """
+    def swing(r: dict) -> float:
+        return abs(float(r["swing"])) if "swing" in r else abs(float(r["output_high"]) - float(r["output_low"]))
+
+    out = []
+    for target in dict.fromkeys(r["target"] for r in content.tornado):
+        rows = sorted((r for r in content.tornado if r["target"] == target), key=lambda r: -swing(r))
+        largest = swing(rows[0]) if rows else 0.0
+        units = str(rows[0].get("units", "")) if rows else ""
+        cells = [(r["input"], _value(r["output_low"], units), _value(r["output_high"], units),
+                  _value(swing(r) if swing(r) > 1e-9 * largest else 0.0, units)) for r in rows]  # rounding: 0
+        cut = [largest > 0 and swing(r) >= share * largest for r in rows]
+        header = ("input", "output at input's P5", "output at input's P95", f"swing ({units})")
+        out.append((target, header, [c for c, keep in zip(cells, cut, strict=True) if keep],
+                    [c for c, keep in zip(cells, cut, strict=True) if not keep]))
+    return out
+
+
+def _voi_keys(row: dict) -> tuple[str | None, str | None]:
+    prob = next((k for k in row if k.startswith("p_gt_") and not k.endswith("_change")), None)
+    change = next((k for k in row if k.startswith("p_gt_") and k.endswith("_change")), None)
+    return prob, change
+
+
+def _voi_noise(content: ReportContent) -> tuple[float, float] | None:
+    """Two approximate standard errors of the sd reduction and of the probability change (None unknown)."""
+    settings = content.voi_settings
+    try:
+        n = int(settings["draws"]) * int(settings["chains"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    rows = content.value_of_information
+    prob, _ = _voi_keys(rows[0])
+    p = float(rows[0][prob]) if prob else 0.5
+    # sd estimated from n draws: relative s.e. 1/sqrt(2n); a difference of two such estimates: 1/sqrt(n)
+    return 2.0 / math.sqrt(n), 2.0 * math.sqrt(2.0 * p * (1.0 - p) / n)
+
+
 def voi_table(content: ReportContent):
-    """``value_of_information.csv`` as it is."""
-    if not content.value_of_information:
+    """Value of information per input, each figure with its approximate sampling noise (2 s.e.)."""
+    rows = content.value_of_information
+    if not rows:
         return (), []
-    header = tuple(content.value_of_information[0])
-    return header, [tuple(_cell(r.get(c)) for c in header) for r in content.value_of_information]
+    prob, change = _voi_keys(rows[0])
+    noise = _voi_noise(content)
+    sd_pm = f" ± {100 * noise[0]:.1f}" if noise else ""
+    p_pm = f" ± {100 * noise[1]:.1f}" if noise else ""
+    year = content.voi_settings.get("year", "")
+    header = ("input held at its central value", "slope posterior sd", "sd reduction (%)",
+              f"P(> $1B in {year})".replace(" in )", ")"), "change (percentage points)")
+    out = []
+    for r in rows:
+        out.append((str(r["input"]), f"{float(r['slope_sd']):.4f}",
+                    f"{_signed(100 * float(r['slope_sd_reduction']))}{sd_pm}" if r is not rows[0] else "–",
+                    f"{float(r[prob]):.1%}" if prob else "–",
+                    f"{_signed(100 * float(r[change]))}{p_pm}" if change and r is not rows[0] else "–"))
+    return header, out
+
+
+def _signed(value: float) -> str:
+    """One decimal with its sign; "0.0" for what rounds to zero (never "-0.0")."""
+    return "0.0" if round(value, 1) == 0 else f"{value:+.1f}"
+
+
+def voi_note(content: ReportContent) -> str:
+    """How to read the value-of-information figures: their noise, and what a negative reduction means."""
+    if not content.value_of_information:
+        return ""
+    noise = _voi_noise(content)
+    s = content.voi_settings
+    floor = -noise[0] if noise else 0.0  # negative beyond the sampling noise
+    negative = [r["input"] for r in content.value_of_information[1:] if float(r["slope_sd_reduction"]) < floor]
+    text = (f"Each row refits the growth model with one input held at its central value ({s.get('chains', '?')} "
+            f"chains x {s.get('draws', '?')} draws per fit, {s.get('mc_draws', '?')} Monte Carlo draws). ")
+    if noise:
+        text += (f"The ± is about two standard errors of sampling noise (sd reduction ± {100 * noise[0]:.1f} %, "
+                 f"probability ± {100 * noise[1]:.1f} points), computed assuming an effective sample size equal "
+                 "to chains x draws, so it is a lower bound: a figure inside its ± is indistinguishable from "
+                 "zero. ")
+    if negative:
+        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the fit came out wider with "
+                 "the input known: "
+                 "holding an input at its centre also moves the costs the fit sees, not only their spread, so "
+                 "these figures rank inputs roughly rather than measure exactly what learning an input is worth.")
+    return text
 
 
 #: what the report says when the value-of-information table was not computed
