@@ -106,7 +106,7 @@ def growth_data(art):
 
 
 def growth_stage(art, progress: Progress) -> None:
-    """Fit the paper's OLS beside the hierarchical Bayesian model; forecast the most expensive run."""
+    """Fit the paper's OLS beside each method's Bayesian fit, check the headline (TPU price re-runs), forecast."""
     from uncertain_cost.figures import plot_forecast
     from uncertain_cost.growth.step import fit_growth
 
@@ -114,7 +114,40 @@ def growth_stage(art, progress: Progress) -> None:
     if not settings.enabled:
         return
     data = growth_data(art)
-    outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage)
+
+    spec = config.inputs["tpu_price"]
+    lo, hi = float(spec.distribution.ppf(0.05)), float(spec.distribution.ppf(0.95))
+
+    def ci90(scale: float) -> tuple[float, float]:
+        """Return the TPU price's 90% interval with its log-width times ``scale`` (same geometric centre)."""
+        mid, half = (lo * hi) ** 0.5, (hi / lo) ** (0.5 * scale)
+        return mid / half, mid * half
+
+    def tpu_price(scale: float = 1.0, scope: str | None = None):
+        """Re-simulate the frontier costs (the kept draws only) under another TPU price input."""
+        from dataclasses import replace
+
+        from uncertain_cost.distributions import from_spec
+        from uncertain_cost.engine import simulate
+        from uncertain_cost.growth.step import growth_data_from_run
+        from uncertain_cost.inputs import InputSet
+
+        new = replace(spec, distribution=from_spec({"ci90": list(ci90(scale))}, "inputs.tpu_price"),
+                      scope=scope or spec.scope)
+        inputs = InputSet(tuple(new if s.name == "tpu_price" else s for s in config.inputs), config.inputs.correlations)
+        keep = next(iter(data.log10_cost_draws.values())).shape[0]  # the run's kept draws
+        sim = simulate(art.facts, inputs, keep, config.run.seed, keep_draws=keep,
+                       interconnect_fraction=config.run.interconnect_fraction)
+        return growth_data_from_run(art.facts, sim)
+
+    # the other inputs keep the run's own kept draws (one random stream per input)
+    other = "per_chip" if spec.scope == "shared" else "shared"
+    variants = {"tpu_price_narrower": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(0.5)), lambda: tpu_price(0.5)),
+                "tpu_price_wider": ("TPU price 90% x{:.3g}-{:.3g}".format(*ci90(2.0)), lambda: tpu_price(2.0)),
+                f"tpu_price_{other}": (f"TPU price scope {other} (run: {spec.scope})", lambda: tpu_price(1.0, other))}
+    if not any("tpu" in chip.lower() for chip in data.chip):  # no frontier model on a TPU: nothing to check
+        variants = {}
+    outcome = fit_growth(data, settings, config.run.seed, progress=progress.stage, variants=variants)
     art.add_table("growth", list(outcome.growth_rows), tuple(outcome.growth_columns))
     for name, rows, columns in outcome.side_tables():
         art.add_table(name, list(rows), tuple(columns))

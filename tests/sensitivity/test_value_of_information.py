@@ -138,7 +138,7 @@ def test_run_writes_the_table_and_figure(tmp_path):
     config = parse_config({
         "run": {"draws": 2000, "keep_draws": 2000},
         # the stage runs value of information only with the Bayesian growth fit: keep it small
-        "growth": {"draws": 300, "tune": 300, "chains": 2, "separate": False, "backtest": False,
+        "growth": {"draws": 300, "tune": 300, "chains": 2, "backtest": False,
                    "r_hat_max": 1.1, "ess_min": 50},
         "sensitivity": {"sobol": False, "growth": False, "development": False, "models": ["GPT-4"],
                         "methods": ["amortized"], "value_of_information": True, "voi_draws": 100, "voi_tune": 100},

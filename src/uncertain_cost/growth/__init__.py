@@ -7,8 +7,8 @@ Data
     `GrowthData`, `simulate_growth_data`, `SimulatedTruth`
 OLS (the paper)
     `fit_ols`, `OLSResult`, `fit_ols_methods`, `doubling_months`
-Bayesian fit
-    `fit_bayes`, `build_model`, `BayesResult`, `GrowthModel`, `GrowthPriors`
+Bayesian fit (one cost method at a time)
+    `fit_bayes`, `fit_methods`, `build_model`, `BayesResult`, `GrowthModel`, `GrowthPriors`
 Diagnostics
     `compute_diagnostics`, `check_diagnostics`, `Diagnostics`
 Forecast
@@ -17,7 +17,7 @@ Tables
     `growth_rows`, `GROWTH_COLUMNS`
 """
 
-from uncertain_cost.growth.bayes import BayesResult, GrowthModel, GrowthPriors, build_model, fit_bayes
+from uncertain_cost.growth.bayes import BayesResult, GrowthModel, GrowthPriors, build_model, fit_bayes, fit_methods
 from uncertain_cost.growth.data import DIM_COST_METHOD, GrowthData
 from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
 from uncertain_cost.growth.forecast import (
@@ -45,6 +45,7 @@ __all__ = [
     "doubling_months",
     # Bayesian fit
     "fit_bayes",
+    "fit_methods",
     "build_model",
     "BayesResult",
     "GrowthModel",

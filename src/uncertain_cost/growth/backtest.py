@@ -36,7 +36,7 @@ def _through(data: GrowthData, last_year: int) -> GrowthData:
 
 
 def backtest(data: GrowthData, *, method: str = "amortized", years: Sequence[int] = BACKTEST_YEARS, seed: int = 0,
-             draws: int = 500, tune: int = 500, chains: int = 2, center: str = "median", sampler: str = "pymc",
+             draws: int = 500, tune: int = 500, chains: int = 2, center: str = "median", sampler: str = "nutpie",
              level: float = 0.9) -> list[dict]:
     """Leave-future-out backtest of the single-method fit's forecast of next year's maximum.
 
@@ -51,7 +51,7 @@ def backtest(data: GrowthData, *, method: str = "amortized", years: Sequence[int
     draws, tune, chains : int, default 500, 500, 2
         A short fit is enough for percentiles; diagnostics thresholds are not enforced.
     center : str, default "median"
-    sampler : {"pymc", "nutpie"}, default "pymc"
+    sampler : {"nutpie"}, default "nutpie"
     level : float, default 0.9
 
     Returns

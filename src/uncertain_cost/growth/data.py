@@ -74,11 +74,11 @@ class GrowthData:
         covariance is joint over methods; otherwise methods are treated as independent.
     chip : sequence of str, optional
         Accelerator type of every model (``""`` where unknown); empty: not given. Used by the
-        repaired joint model (`uncertain_cost.growth.repaired`) for chip-type effects.
+        decomposition of the headline (`uncertain_cost.growth.decomposition`: within-chip blocks).
     chip_age_years : array_like, shape (n_models,), optional
         Years from the acquisition of the model's hardware to the start of its training (the
         engine's central ``depreciation_years``; NaN where unknown, otherwise >= 0); None:
-        not given. The repaired joint model's depreciation covariate.
+        not given.
 
     Raises
     ------
@@ -180,6 +180,27 @@ class GrowthData:
         return GrowthData(self.year, {m: self.log10_cost_draws[m] for m in names},
                           {m: self.log10_cost_point[m] for m in names if m in self.log10_cost_point},
                           self.model, self.draws_aligned, self.chip, self.chip_age_years)
+
+    def subset(self, keep) -> GrowthData:
+        """Restrict the data to some models (e.g. to leave one out, or to start in a later year).
+
+        Parameters
+        ----------
+        keep : array_like of bool, shape (n_models,)
+
+        Returns
+        -------
+        GrowthData
+        """
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != self.year.shape:
+            raise DataError(f"growth data: subset mask of shape {keep.shape}, expected {self.year.shape}")
+        idx = np.flatnonzero(keep)
+        age = None if self.chip_age_years is None else self.chip_age_years[idx]
+        return GrowthData(self.year[idx], {m: v[:, idx] for m, v in self.log10_cost_draws.items()},
+                          {m: v[idx] for m, v in self.log10_cost_point.items()},
+                          tuple(self.model[i] for i in idx), self.draws_aligned,
+                          tuple(self.chip[i] for i in idx) if self.chip else (), age)
 
     def costed(self, method: str) -> np.ndarray:
         """Boolean mask of the models that ``method`` costs in every draw."""

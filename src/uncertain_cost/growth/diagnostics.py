@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from uncertain_cost.errors import DiagnosticsError, UncertainCostWarning
-from uncertain_cost.growth.mcmc_stats import summarize
 
 __all__ = ["Diagnostics", "compute_diagnostics", "check_diagnostics"]
 
@@ -105,6 +104,22 @@ def _divergences(idata) -> int:
     return 0
 
 
+def _worst(ds, largest: bool) -> tuple[float, str]:
+    """First extreme value over the variables of ``ds`` in order (nan ignored), with its label."""
+    best, label = np.nan, ""
+    for name, da in ds.data_vars.items():
+        values = np.asarray(da.values, dtype=np.float64)
+        if values.size == 0 or np.all(np.isnan(values)):
+            continue
+        flat = int((np.nanargmax if largest else np.nanargmin)(values))
+        value = float(values.reshape(-1)[flat])
+        if np.isnan(best) or (value > best if largest else value < best):
+            index = np.unravel_index(flat, values.shape) if values.ndim else ()
+            parts = [str(da[dim].values[i]) for dim, i in zip(da.dims, index, strict=True)]
+            best, label = value, f"{name}[{', '.join(parts)}]" if parts else str(name)
+    return best, label
+
+
 def compute_diagnostics(
     idata,
     var_names: Sequence[str] | None = None,
@@ -112,10 +127,7 @@ def compute_diagnostics(
     r_hat_threshold: float = 1.01,
     ess_threshold: float | None = None,
 ) -> Diagnostics:
-    """R-hat, bulk/tail ESS and divergences of a posterior (the formulas of ArviZ, batched).
-
-    The statistics are `uncertain_cost.growth.mcmc_stats`'s: ArviZ's rank-normalized split
-    R-hat and bulk/tail ESS computed for all scalar series at once.
+    """R-hat, bulk/tail ESS (ArviZ: ``az.rhat``, ``az.ess``) and divergences of a posterior.
 
     Parameters
     ----------
@@ -131,19 +143,26 @@ def compute_diagnostics(
     -------
     Diagnostics
     """
+    az = import_arviz()
     post = idata.posterior
+    if var_names is not None:
+        post = post[list(var_names)]
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
-    summary = summarize(post, var_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant series: R-hat nan (0/0)
+        r_hat_max, worst_r_hat = _worst(az.rhat(post, method="rank"), largest=True)
+        ess_bulk_min, worst_ess = _worst(az.ess(post, method="bulk"), largest=False)
+        ess_tail_min, worst_ess_tail = _worst(az.ess(post, method="tail"), largest=False)
     return Diagnostics(
-        r_hat_max=summary.r_hat_max,
-        ess_bulk_min=summary.ess_bulk_min,
-        ess_tail_min=summary.ess_tail_min,
+        r_hat_max=r_hat_max,
+        ess_bulk_min=ess_bulk_min,
+        ess_tail_min=ess_tail_min,
         divergences=_divergences(idata),
         chains=chains,
         draws=draws,
-        worst_r_hat=summary.worst_r_hat,
-        worst_ess=summary.worst_ess,
-        worst_ess_tail=summary.worst_ess_tail,
+        worst_r_hat=worst_r_hat,
+        worst_ess=worst_ess,
+        worst_ess_tail=worst_ess_tail,
         r_hat_threshold=float(r_hat_threshold),
         ess_threshold=float(100.0 * chains if ess_threshold is None else ess_threshold),
     )

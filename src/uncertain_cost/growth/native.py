@@ -1,23 +1,12 @@
 """nutpie on the growth model's numba kernel as a C callback: NUTS with no Python in the loop.
 
-`sample_native` hands nutpie's Rust NUTS a numba ``cfunc`` that reads the model's data from
-one packed float64 buffer (`pack_density`) and calls the same kernel as
-`LogDensity.logp_and_grad` (`uncertain_cost.growth.kernel.logp_and_grad`). Because the
-callback reads everything from the buffer and captures no array, it is compiled once and
-cached on disk (``cache=True``) for every data set, and nutpie's chains run in Rust threads
-without the GIL, one per core. nutpie's own `compile_pymc_model(..., backend="numba")` would
-instead compile the PyMC graph for every model (13-39 s each on this machine), and
-`nutpie.compiled_pyfunc.from_pyfunc` calls back into Python under the GIL for every
-gradient.
-
-The callbacks live in `uncertain_cost.growth.kernel`, beside the kernel they inline: numba's
-disk cache is invalidated by a change of the file a function is defined in, not of the
-functions it calls, so a callback cached from another file would keep running an old kernel.
-
-Buffer layout (all float64): a header of `HEADER_SIZE` numbers, then ``x_rot`` (n_obs x
-n_cols, row-major), ``y_rot``, ``xc0``, ``p0`` (k_dim), ``eigvals``, ``vt`` (n_obs x n_obs),
-``method_index``, ``model_index`` (integers stored exactly as floats), ``centring`` (n_u) and
-``basis`` (m x (m - 1)).
+`sample_native` hands nutpie's Rust NUTS the numba ``cfunc`` of `uncertain_cost.growth.kernel`,
+which reads the model's data from one packed float64 buffer (`GrowthModel.buffer`). Because
+the callback captures no array it is compiled once and cached on disk for every data set, and
+nutpie's chains run in Rust threads without the GIL, one per core. nutpie's own
+`compile_pymc_model(..., backend="numba")` would instead compile a PyMC graph for every data
+set (13-39 s each on this machine), and `nutpie.compiled_pyfunc.from_pyfunc` calls back into
+Python under the GIL for every gradient.
 """
 
 from __future__ import annotations
@@ -26,62 +15,35 @@ import time
 
 import numpy as np
 
-from uncertain_cost.growth.kernel import HEADER_SIZE, expand_callback, logp_callback, unpacked_logp_and_grad
+from uncertain_cost.growth.kernel import expand_callback, logp_callback, unpacked_logp_and_grad
 
-__all__ = ["HEADER_SIZE", "SAMPLE_STATS", "native_logp", "pack_density", "sample_native", "trace_to_inference_data"]
-
-
-def pack_density(density) -> np.ndarray:
-    """Pack a `LogDensity`'s kernel arguments into one contiguous float64 buffer.
-
-    Parameters
-    ----------
-    density : uncertain_cost.growth.density.LogDensity
-
-    Returns
-    -------
-    numpy.ndarray
-        1-D float64 array in the layout of this module's docstring.
-    """
-    pr, lin, meas = density.priors, density.linear, density.measurement
-    x_rot = np.ascontiguousarray(lin.x_rot, dtype=np.float64)
-    n_obs, n_cols = x_rot.shape
-    m = int(density.n_methods)
-    basis = np.ascontiguousarray(density._basis, dtype=np.float64)
-    p0 = np.ascontiguousarray(lin.p0, dtype=np.float64)
-    header = np.array([n_obs, m, density.centring.size, n_cols, p0.size, lin.prior_logdet,
-                       pr.intercept_spread_sd, pr.slope_spread_sd, pr.loading_sd, pr.scatter_method_sd,
-                       pr.scatter_model_mean, pr.nu_alpha, pr.nu_beta], dtype=np.float64)
-    parts = [header, x_rot.ravel(), lin.y_rot, density._xc0, p0, meas.eigvals, density._vt.ravel(),
-             meas.method_index, meas.model_index, density.centring, basis.ravel()]
-    return np.ascontiguousarray(np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]))
+__all__ = ["SAMPLE_STATS", "native_logp", "sample_native", "trace_to_inference_data"]
 
 
-def native_logp(density, theta: np.ndarray) -> tuple[float, np.ndarray]:
+def native_logp(gm, theta: np.ndarray) -> tuple[float, np.ndarray]:
     """Evaluate the packed-buffer path in Python: the value nutpie's callback computes.
 
     Parameters
     ----------
-    density : LogDensity
+    gm : uncertain_cost.growth.bayes.GrowthModel
     theta : ndarray
 
     Returns
     -------
     (float, ndarray)
-        Log density and gradient; equal to ``density.logp_and_grad(theta)``.
+        Log density and gradient; equal to ``gm.logp_and_grad(theta)``.
     """
-    value, grad = unpacked_logp_and_grad(np.ascontiguousarray(theta, dtype=np.float64), pack_density(density))
+    value, grad = unpacked_logp_and_grad(np.ascontiguousarray(theta, dtype=np.float64), gm.buffer())
     return float(value), grad
 
 
-def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, seed: int,
+def sample_native(gm, *, draws: int, tune: int, chains: int, cores: int, seed: int,
                   target_accept: float = 0.9, progress: bool = False, low_rank: bool = True):
-    """Sample ``density``'s posterior with nutpie's NUTS calling the compiled kernel directly.
+    """Sample ``gm``'s posterior with nutpie's NUTS calling the compiled kernel directly.
 
     Parameters
     ----------
-    density : LogDensity
-        The model's log density (`GrowthModel.density`).
+    gm : uncertain_cost.growth.bayes.GrowthModel
     draws, tune, chains, cores : int
         As for `pymc.sample`; chains run in ``cores`` threads without the GIL.
     seed : int
@@ -90,9 +52,9 @@ def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, se
     low_rank : bool, default True
         nutpie's low-rank modified mass matrix (a diagonal plus the few directions in which the
         draws and gradients are most correlated). With the coefficients integrated out, the
-        per-model effects move together along the trend direction; a purely diagonal mass
-        matrix follows that direction badly (measured: slope bulk ESS 74-119 from 2 x 500
-        draws on the shared-error test data, against 634-895 with the low-rank matrix).
+        per-model effects move together along the trend direction, which a purely diagonal
+        mass matrix follows badly (measured on the retired joint model: slope bulk ESS 74-119
+        from 2 x 500 draws on the shared-error test data, against 634-895 low-rank).
 
     Returns
     -------
@@ -103,9 +65,9 @@ def sample_native(density, *, draws: int, tune: int, chains: int, cores: int, se
     import nutpie
     from nutpie.compile_pymc import CompiledPyMCModel
 
-    n = int(density.size)
-    buf = pack_density(density)
-    start = density.initial_point()
+    n = int(gm.size)
+    buf = gm.buffer()
+    start = gm.initial_point()
 
     def initial_point(init_seed):
         # the same jitter as PyMC's "jitter+..." inits: uniform(-1, 1) around the start

@@ -18,13 +18,10 @@ from uncertain_cost.growth.bayes import GrowthPriors
 from uncertain_cost.growth.data import GrowthData
 
 __all__ = ["prior_predictive", "plot_prior_predictive", "prior_sensitivity", "PRIOR_SENSITIVITY_COLUMNS",
-           "SINGLE_PRIOR_SCALES", "JOINT_PRIOR_SCALES"]
+           "SINGLE_PRIOR_SCALES"]
 
-#: Prior scales the single-method fit uses (``nu_beta`` is a rate: its scale is ``1 / nu_beta``).
+#: Prior scales of the growth model (``nu_beta`` is a rate: its scale is ``1 / nu_beta``).
 SINGLE_PRIOR_SCALES = ("slope_sd", "intercept_sd", "scatter_model_mean", "nu_beta")
-#: And those the joint fit adds.
-JOINT_PRIOR_SCALES = SINGLE_PRIOR_SCALES + ("slope_spread_sd", "intercept_spread_sd", "loading_sd",
-                                            "scatter_method_sd")
 
 #: Columns of ``growth_prior_sensitivity.csv``.
 PRIOR_SENSITIVITY_COLUMNS = ("fit", "method", "prior", "scale_factor", "value", "slope_median", "growth_median",
@@ -132,7 +129,7 @@ def plot_prior_predictive(data: GrowthData, priors: GrowthPriors | None = None, 
 def prior_sensitivity(data: GrowthData, *, seed: int, method: str = "amortized", fit: str = "single",
                       names: Sequence[str] | None = None, factors: Sequence[float] = (0.5, 2.0),
                       priors: GrowthPriors | None = None, draws: int = 500, tune: int = 500, chains: int = 2,
-                      center: str = "median", sampler: str = "pymc", level: float = 0.9) -> list[dict]:
+                      center: str = "median", sampler: str = "nutpie", level: float = 0.9) -> list[dict]:
     """Headline slope when each prior scale is halved and doubled: one short refit per cell.
 
     Parameters
@@ -141,10 +138,10 @@ def prior_sensitivity(data: GrowthData, *, seed: int, method: str = "amortized",
     seed : int
         Seed of every refit (the same in every cell, so differences come from the prior).
     method : str, default "amortized"
-    fit : {"single", "joint"}, default "single"
-        ``"single"``: ``method`` fitted alone; ``"joint"``: every method of ``data``.
+    fit : {"single"}, default "single"
+        ``method`` fitted alone (the only growth model; kept as the table's ``fit`` column).
     names : sequence of str, optional
-        Prior fields to vary; default `SINGLE_PRIOR_SCALES` or `JOINT_PRIOR_SCALES`.
+        Prior fields to vary; default `SINGLE_PRIOR_SCALES`.
     factors : sequence of float, default (0.5, 2.0)
         Multipliers of each prior *scale* (``nu_beta``, a rate, is divided by the factor).
     priors : GrowthPriors, optional
@@ -171,16 +168,16 @@ def prior_sensitivity(data: GrowthData, *, seed: int, method: str = "amortized",
     from uncertain_cost.errors import UncertainCostWarning
     from uncertain_cost.growth.bayes import fit_bayes
 
-    if fit not in ("single", "joint"):
-        raise ValueError(f"fit: expected 'single' or 'joint', got {fit!r}")
+    if fit != "single":
+        raise ValueError(f"fit: expected 'single', got {fit!r}")
     if method not in data.methods:
         raise ValueError(f"no method {method!r} in the growth data; have {list(data.methods)}")
     base = GrowthPriors() if priors is None else priors
-    names = tuple(SINGLE_PRIOR_SCALES if fit == "single" else JOINT_PRIOR_SCALES) if names is None else tuple(names)
+    names = SINGLE_PRIOR_SCALES if names is None else tuple(names)
     for name in names:
         if not hasattr(base, name):
             raise ValueError(f"unknown prior {name!r}")
-    subset = data.select([method]) if fit == "single" else data
+    subset = data.select([method])
     cells = [("baseline", 1.0, base)]
     for name in names:
         for f in factors:

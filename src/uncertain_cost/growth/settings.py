@@ -33,16 +33,12 @@ class GrowthSettings:
     enabled : bool
         Run the growth stage at all.
     bayes : bool
-        Fit the hierarchical Bayesian model (OLS is always reported).
-    separate : bool
-        Also fit each method alone (rows ``estimator = "bayes_single"``): like-for-like with
-        the paper's per-method OLS, without the pooling across methods.
+        Fit the Bayesian model of each cost method (OLS is always reported).
     level : float
         Central level of every growth interval (paper v2: 0.9; v1: 0.95).
     draws, tune, chains : int
         NUTS draws kept per chain, tuning steps, chains. ``tune`` None (default): the
-        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 300 for nutpie, 1000 for
-        PyMC).
+        sampler's own (`uncertain_cost.growth.bayes.DEFAULT_TUNE`: 300 for nutpie).
     target_accept : float
     center : {"median", "mean", "point"}
         Which summary of each model's Monte Carlo draws is the observation.
@@ -58,11 +54,10 @@ class GrowthSettings:
         Costs whose exceedance probability is reported per year.
     models_per_year : int or None
         Frontier models per year in the forecast (default: as observed).
-    sampler : {"pymc", "nutpie"}
-        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`).
-        nutpie by default: its Rust NUTS calls the model's numba kernel as a C callback,
-        chains in parallel threads, no Python in the loop (docs/growth.md, Speed); ``"pymc"``
-        runs PyMC's own NUTS (dense mass matrix) on the same posterior.
+    sampler : {"nutpie"}
+        NUTS implementation of the Bayesian fits (`uncertain_cost.growth.bayes.fit_bayes`):
+        nutpie's Rust NUTS calls the model's numba kernel as a C callback, chains in parallel
+        threads, no Python in the loop (docs/growth.md, Speed).
     backtest : bool
         Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`, four
         short single-method fits of the amortized costs; table ``growth_backtest``). On by
@@ -75,7 +70,6 @@ class GrowthSettings:
 
     enabled: bool = True
     bayes: bool = True
-    separate: bool = True
     level: float = 0.9
     draws: int = 1000
     tune: int | None = None
@@ -115,7 +109,6 @@ def _dollars(value: Any) -> tuple[float, ...]:
 GROWTH = Section("growth", (
     Key("enabled", boolean, True, "run the growth stage"),
     Key("bayes", boolean, True, "fit the hierarchical Bayesian model"),
-    Key("separate", boolean, True, "also fit each method alone"),
     Key("level", number(0, 1, low_open=True, high_open=True), 0.9, "central level of every growth interval"),
     Key("draws", integer(100, 1_000_000), 1000, "NUTS draws kept per chain"),
     Key("tune", integer(0, 1_000_000), None, "NUTS tuning steps (default: the sampler's)"),
@@ -125,7 +118,7 @@ GROWTH = Section("growth", (
     Key("fail_on_bad_diagnostics", boolean, False, "raise instead of warning on bad diagnostics"),
     Key("r_hat_max", positive, 1.01, "largest R-hat accepted"),
     Key("ess_min", positive, 400.0, "smallest effective sample size accepted"),
-    Key("sampler", choice("pymc", "nutpie"), "nutpie", "NUTS implementation"),
+    Key("sampler", choice("nutpie"), "nutpie", "NUTS implementation (nutpie, the only sampler of the growth model)"),
     Key("backtest", boolean, True, "run the leave-future-out backtest"),
     Key("prior_sensitivity", boolean, False, "refit with each prior scale halved and doubled"),
 ), settings=GrowthSettings)

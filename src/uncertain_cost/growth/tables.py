@@ -41,9 +41,7 @@ def fit_ols_methods(data: GrowthData, level: float = 0.9) -> dict[str, OLSResult
 
 def growth_rows(
     ols: Mapping[str, OLSResult] | None = None,
-    bayes: BayesResult | None = None,
-    *,
-    include_pooled: bool = True,
+    bayes: BayesResult | Mapping[str, BayesResult] | None = None,
 ) -> list[dict]:
     """Rows of ``growth.csv`` (keys `GROWTH_COLUMNS`).
 
@@ -51,20 +49,17 @@ def growth_rows(
     ----------
     ols : mapping of str to OLSResult, optional
         Per method, e.g. from `fit_ols_methods`.
-    bayes : BayesResult, optional
-    include_pooled : bool, default True
-        Add a Bayesian row ``method="pooled"``: the mean slope over methods. All methods
-        cost the same models, so it is not an independent fourth estimate.
+    bayes : BayesResult or mapping of str to BayesResult, optional
+        A single-method fit, or one per method (`uncertain_cost.growth.bayes.fit_methods`).
 
     Returns
     -------
     list of dict
-        OLS rows first (diagnostic columns None), then Bayesian rows (fit-wide R-hat max,
-        bulk ESS min and divergences repeated on each). ``growth_per_year``, ``lo`` and
-        ``hi`` in x per year; Bayesian values are the posterior median and the central
-        interval at ``level``; ``doubling_months`` at the median slope. ``headline`` is
-        False on every row: `uncertain_cost.growth.step.fit_growth` marks the headline rows
-        from the PSIS-LOO comparison.
+        OLS rows first (diagnostic columns None), then Bayesian rows (the fit's R-hat max,
+        bulk ESS min and divergences). ``growth_per_year``, ``lo`` and ``hi`` in x per year;
+        Bayesian values are the posterior median and the central interval at ``level``;
+        ``doubling_months`` at the median slope. ``headline`` is true on the Bayesian rows:
+        the single-method fit is the headline of its method.
     """
     rows = []
     for method, r in (ols or {}).items():
@@ -74,20 +69,17 @@ def growth_rows(
             "slope_oom_per_year": r.slope, "doubling_months": r.doubling_months,
             "r_hat_max": None, "ess_bulk_min": None, "divergences": None, "headline": False,
         })
-    if bayes is not None:
-        names = list(bayes.methods)
-        if include_pooled and len(names) > 1:
-            names.append("pooled")
-        d = bayes.diagnostics
-        for method in names:
-            s = bayes.summary(method)
-            rows.append({
-                "method": method, "estimator": "bayes", "n_models": s["n_models"],
-                "growth_per_year": s["growth"], "lo": s["growth_lo"], "hi": s["growth_hi"],
-                "level": s["level"], "slope_oom_per_year": s["slope"],
-                "doubling_months": s["doubling_months"],
-                "r_hat_max": None if math.isnan(d.r_hat_max) else round(d.r_hat_max, 4),
-                "ess_bulk_min": None if math.isnan(d.ess_bulk_min) else round(d.ess_bulk_min, 1),
-                "divergences": d.divergences, "headline": False,
-            })
+    fits = {} if bayes is None else dict(bayes) if isinstance(bayes, Mapping) else {m: bayes for m in bayes.methods}
+    for method, fit in fits.items():
+        d = fit.diagnostics
+        s = fit.summary(method)
+        rows.append({
+            "method": method, "estimator": "bayes", "n_models": s["n_models"],
+            "growth_per_year": s["growth"], "lo": s["growth_lo"], "hi": s["growth_hi"],
+            "level": s["level"], "slope_oom_per_year": s["slope"],
+            "doubling_months": s["doubling_months"],
+            "r_hat_max": None if math.isnan(d.r_hat_max) else round(d.r_hat_max, 4),
+            "ess_bulk_min": None if math.isnan(d.ess_bulk_min) else round(d.ess_bulk_min, 1),
+            "divergences": d.divergences, "headline": True,
+        })
     return rows

@@ -38,8 +38,8 @@ class ReportContent:
         ``organization`` when the run records it.
     headline_models : tuple of str
         Models named in the headline table (sensitivity models, else the 6 costliest).
-    growth, growth_comparison, forecast, tornado, sobol, value_of_information, devcost : tuple of dict
-        The rows of ``growth.csv``, ``growth_comparison.csv``, ``forecast.csv``, ``tornado.csv``,
+    growth, forecast, tornado, sobol, value_of_information, devcost : tuple of dict
+        The rows of ``growth.csv``, ``forecast.csv``, ``tornado.csv``,
         ``sobol.csv``, ``value_of_information.csv``, ``devcost.csv`` (empty when not computed).
     growth_text, forecast_text : str
         Explanations written by the growth stage ("" when absent).
@@ -49,9 +49,12 @@ class ReportContent:
         How much the forecast's assumptions (runs per year, tails) move P(> $1B), and what the
         leave-future-out backtest found ("" when absent).
     headline_fit : str
-        ``"single"`` or ``"joint"``: the fit of the amortized headline (the forecast's fit).
+        ``"single"``: the fit of the amortized headline (the forecast's fit).
     voi_settings : dict
         Attributes of the value-of-information table (``draws``, ``chains``, ``mc_draws``, ``year``).
+    growth_vs_paper, growth_robustness : tuple of dict
+        The rows of ``growth_vs_paper.csv`` (why the headline differs from the paper's OLS) and
+        ``growth_robustness.csv`` (leave-one-model-out and start-year checks); empty when absent.
     realised : tuple of dict
         The most expensive observed model of each year and method: ``method``, ``year``,
         ``model``, ``point``, ``median``.
@@ -72,7 +75,6 @@ class ReportContent:
     models: tuple
     headline_models: tuple
     growth: tuple = ()
-    growth_comparison: tuple = ()
     growth_text: str = ""
     forecast: tuple = ()
     forecast_text: str = ""
@@ -89,8 +91,10 @@ class ReportContent:
     growth_backtest: tuple = ()
     assumptions_text: str = ""
     backtest_text: str = ""
-    headline_fit: str = "joint"
+    headline_fit: str = "single"
     voi_settings: dict = field(default_factory=dict)
+    growth_vs_paper: tuple = ()
+    growth_robustness: tuple = ()
 
     def methods(self) -> tuple:
         """Cost methods with at least one model, in the paper's order."""
@@ -127,17 +131,15 @@ def _realised(models: tuple) -> tuple:
     return tuple(best[k] for k in sorted(best, key=lambda k: (METHODS.index(k[0]) if k[0] in METHODS else 9, k[1])))
 
 
-def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
-    """Say in words what the growth table says: the headline Bayesian fit, why it leads, beside the paper's OLS."""
+def _growth_text(rows: tuple) -> str:
+    """Say in words what the growth table says: the headline Bayesian fit beside the paper's OLS."""
     amortized = [r for r in rows if r["method"] == "amortized"]
     fit = next((r for r in amortized if r.get("headline") is True), None)
     fit = fit or next((r for r in amortized if r["estimator"] == "bayes"), None)
     paper = next((r for r in amortized if r["estimator"] == "ols"), None)
     if fit is None or paper is None:
         return ""
-    kind = {"bayes_single": "single-method",
-            "bayes_repaired": "repaired joint (chip-age and chip-type terms in the method contrasts)"}.get(
-        fit["estimator"], "joint (all methods pooled)")
+    kind = "single-method"
     text = (
         f"Amortized cost of frontier runs grows {fit['growth_per_year']:.2f}x per year "
         f"({fit['lo']:.2f}-{fit['hi']:.2f}, {fit['level']:.0%} posterior interval) in the headline {kind} "
@@ -146,18 +148,7 @@ def _growth_text(rows: tuple, comparison: tuple = ()) -> str:
         f"point estimates gives {paper['growth_per_year']:.2f}x ({paper['lo']:.2f}-{paper['hi']:.2f}). "
         f"Diagnostics: R-hat max {fit['r_hat_max']}, bulk ESS min {fit['ess_bulk_min']}, "
         f"{fit['divergences']} divergences.")
-    ranked = sorted((c for c in comparison if c.get("method") == "amortized"), key=lambda c: c["rank"])
-    if len(ranked) >= 2:
-        best = ranked[0]
-        chosen = next((c for c in ranked if c.get("headline") is True), best)
-        other = ranked[1] if chosen is best else chosen  # the headline beside the best-scoring candidate
-        text += (
-            f" Why this model: by PSIS-LOO on the amortized costs, {best['model']} scores elpd "
-            f"{best['elpd_loo']:.1f} and {other['model']} {other['elpd_loo']:.1f} (difference "
-            f"{abs(best['elpd_loo'] - other['elpd_loo']):.2f}, SE {other.get('dse', float('nan')):.2f}); a difference "
-            "within 2 SE goes to the simpler single-method fit (growth_comparison.csv, docs/growth.md).")
-    others = [r for r in rows if r["estimator"] in ("bayes", "bayes_single", "bayes_repaired") and r is not fit
-              and r["method"] == "amortized"]
+    others = [r for r in rows if r["estimator"].startswith("bayes") and r is not fit and r["method"] == "amortized"]
     if others:
         text += (" The other fit: " if len(others) == 1 else " The other fits: ") + ", ".join(
             f"{r['estimator']} {r['growth_per_year']:.2f}x ({r['lo']:.2f}-{r['hi']:.2f})" for r in others) + "."
@@ -193,7 +184,7 @@ def _forecast_text(result) -> str:
 
 def _headline_fit(growth: tuple) -> str:
     row = next((r for r in growth if r["method"] == "amortized" and r.get("headline") is True), None)
-    return "single" if row is not None and row["estimator"] == "bayes_single" else "joint"
+    return "single" if row is None or row["estimator"] in ("bayes", "bayes_single") else "joint"
 
 
 def _assumptions_text(sensitivity: tuple, fit: str) -> str:
@@ -300,12 +291,13 @@ def collect(result) -> ReportContent:
         provenance={key: prov[key] for key in ("seed", "n_draws", "data_snapshot", "config_path", "config_sha256",
                                                "package_version")},
         selection=selection, counts=method_counts(summary), models=models, headline_models=headline,
-        growth=growth, growth_comparison=_rows(result, "growth_comparison"),
-        growth_text=_growth_text(growth, _rows(result, "growth_comparison")), forecast=_rows(result, "forecast"),
+        growth=growth,
+        growth_text=_growth_text(growth), forecast=_rows(result, "forecast"),
         forecast_text=_forecast_text(result), realised=_realised(models),
         thresholds=thresholds, tornado=_rows(result, "tornado"), sobol=_rows(result, "sobol"),
         value_of_information=_rows(result, "value_of_information"), devcost=_rows(result, "devcost"),
         notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
         png_written=bool(flags.get("png", True)), forecast_sensitivity=sensitivity, growth_backtest=backtest,
         assumptions_text=_assumptions_text(sensitivity, fit), backtest_text=_backtest_text(backtest),
-        headline_fit=fit, voi_settings=_table_attrs(result, "value_of_information"))
+        headline_fit=fit, voi_settings=_table_attrs(result, "value_of_information"),
+        growth_vs_paper=_rows(result, "growth_vs_paper"), growth_robustness=_rows(result, "growth_robustness"))

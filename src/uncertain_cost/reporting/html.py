@@ -68,9 +68,8 @@ def _growth(content: ReportContent) -> list[str]:
     out = [_table(*sec.growth_table(content))]
     if content.growth_text:
         out.append(f"<p>{_esc(content.growth_text)}</p>")
-    comparison = _table(*sec.comparison_table(content))
-    if comparison:
-        out += ["<h3>Growth models compared (growth_comparison.csv)</h3>", comparison]
+    for title, text, table in sec.growth_checks(content):
+        out += [f"<h3>{_esc(title)}</h3>", f"<p>{_esc(text)}</p>", _table(*table)]
     return out
 
 

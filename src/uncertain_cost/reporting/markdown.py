@@ -41,7 +41,8 @@ def markdown_document(content: ReportContent) -> str:
         out += ["## Growth of frontier training costs", ""] + _table(*sec.growth_table(content))
         if content.growth_text:
             out += [content.growth_text, ""]
-        out += _table(*sec.comparison_table(content))
+        for title, text, table in sec.growth_checks(content):
+            out += [f"### {title}", "", text, ""] + _table(*table)
     out += ["## Cost vs year", ""]
     for method in content.methods():
         out += image(f"cost_vs_year_{method}.png", f"cost vs year, {method}")

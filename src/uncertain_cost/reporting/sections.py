@@ -10,7 +10,7 @@ from uncertain_cost.money import format_usd
 from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
-__all__ = ["headline_table", "growth_table", "comparison_table", "forecast_table", "assumptions_table",
+__all__ = ["headline_table", "growth_table", "growth_checks", "forecast_table", "assumptions_table",
            "backtest_table", "tornado_lines", "tornado_split", "sobol_table", "voi_table", "voi_note", "voi_hint",
            "devcost_table", "scenario_table", "provenance_items", "GLOSSARY", "usd"]
 
@@ -60,12 +60,51 @@ def growth_table(content: ReportContent):
     return header, rows
 
 
-def comparison_table(content: ReportContent):
-    """``growth_comparison.csv`` as it is (its columns are its own)."""
-    if not content.growth_comparison:
-        return (), []
-    header = tuple(content.growth_comparison[0])
-    return header, [tuple(_cell(r.get(c)) for c in header) for r in content.growth_comparison]
+def growth_checks(content: ReportContent) -> list[tuple[str, str, tuple]]:
+    """Why the headline differs from the paper, and how robust it is: ``(title, text, (header, rows))`` each.
+
+    From ``growth_vs_paper.csv`` and ``growth_robustness.csv`` (amortized); empty without them.
+    """
+    def ratio(r):
+        try:
+            value = float(r.get("change_vs_previous"))
+        except (TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) and value > 0 else None
+
+    out = []
+    steps = [r for r in content.growth_vs_paper if r["method"] == "amortized"]
+    if steps:
+        moved = [r for r in steps if ratio(r) is not None]
+        big = max(moved, key=lambda r: abs(math.log(ratio(r))), default=None)
+        text = (f"From the paper's OLS ({float(steps[0]['growth_per_year']):.2f}x per year) to the headline "
+                f"({float(steps[-1]['growth_per_year']):.2f}x), one change at a time (amortized, growth_vs_paper.csv)"
+                + (f"; the largest step is {big['estimator']} (x{float(big['change_vs_previous']):.3f}): weighting "
+                   "each model by its Monte Carlo uncertainty down-weights the poorly measured (mostly TPU) models"
+                   if big is not None else "") + ".")
+        rows = [(str(r["step"]), str(r["estimator"]), str(r["description"]), f"{float(r['growth_per_year']):.2f}x",
+                 "" if ratio(r) is None else f"x{ratio(r):.3f}")
+                for r in steps]
+        out.append(("Why the headline differs from the paper", text,
+                    (("step", "estimator", "what changes", "growth / year", "vs previous"), rows)))
+    checks = [r for r in content.growth_robustness if r["method"] == "amortized"]
+    if checks:
+        loo = [r for r in checks if r["check"] == "leave_one_out"]
+        years = [r for r in checks if r["check"] == "start_year"]
+        inputs = [r for r in checks if r["check"] not in ("headline", "leave_one_out", "start_year")]
+        parts = ([f"without {r['label']} {float(r['growth_per_year']):.2f}x" for r in loo[:3]]
+                 + [f"{r['label']} {float(r['growth_per_year']):.2f}x" for r in years + inputs])
+        text = ("How much the amortized headline rests on single models, on the start year and on input "
+                "assumptions (growth_robustness.csv): " + "; ".join(parts)
+                + ". Leave-one-out by Pareto-smoothed importance sampling of the fit (exact refit where Pareto "
+                "k > 0.7); start years and inputs by refitting (inputs: the Monte Carlo re-run).")
+        rows = [(str(r["check"]), str(r["label"]), str(r["n_models"]),
+                 f"{float(r['growth_per_year']):.2f}x ({float(r['lo']):.2f}-{float(r['hi']):.2f})",
+                 f"x{float(r['change_vs_headline']):.3f}", _cell(r.get("pareto_k")),
+                 _cell(r.get("gls_growth_per_year"))) for r in checks]
+        out.append(("Robustness of the headline", text,
+                    (("check", "label", "N", "growth / year", "vs headline", "Pareto k", "GLS growth"), rows)))
+    return out
 
 
 def _cell(value) -> str:

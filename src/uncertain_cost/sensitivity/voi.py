@@ -58,7 +58,7 @@ class ValueOfInformation:
 
 
 def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2, cores: int = 2,
-                      center: str = "median", sampler: str = "pymc", models_per_year: int | None = None,
+                      center: str = "median", sampler: str = "nutpie", models_per_year: int | None = None,
                       year: int = VOI_YEAR, threshold_usd: float = VOI_THRESHOLD_USD) -> tuple[float, float]:
     """Posterior sd of the amortized slope and P(max cost of ``year`` > threshold), one fit.
 
@@ -74,7 +74,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
         Chains run side by side (the draws do not depend on it).
     center : str
         Observation of each model (see :func:`uncertain_cost.growth.fit_bayes`).
-    sampler : {"pymc", "nutpie"}
+    sampler : {"nutpie"}
     models_per_year : int, optional
         Frontier runs per forecast year (default: the fitted data's).
     year : int
@@ -104,7 +104,7 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
 
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
                          fit: Callable | None = None, draws: int = 4000, tune: int = 1000, chains: int = 2,
-                         cores: int = 2, center: str = "median", sampler: str = "pymc",
+                         cores: int = 2, center: str = "median", sampler: str = "nutpie",
                          models_per_year: int | None = None,
                          progress: Callable[[str], None] | None = None,
                          only: Sequence[str] | None = None) -> ValueOfInformation:
