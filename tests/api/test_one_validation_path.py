@@ -218,3 +218,14 @@ def test_errors_name_only_keys_a_config_can_set():
     with pytest.raises(ConfigError) as info:
         GrowthPriors(slope_sd=0.0)
     assert str(info.value).startswith("GrowthPriors: slope_sd: ")
+
+
+@pytest.mark.parametrize("doc", [
+    {"inputs": {"depreciation_rate": {"dist": []}}},  # found by the Hypothesis suite (was a TypeError)
+    {"inputs": {"depreciation_rate": {"dist": "lognormal", 3: 1}}},
+    {"run": {"\n": 1}},  # found by the Hypothesis suite (was a two-line error)
+])
+def test_documents_the_property_suite_found(doc):
+    with pytest.raises(ConfigError) as info:
+        parse_config(doc)
+    assert "\n" not in str(info.value)
