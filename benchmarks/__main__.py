@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEMORY_SCRIPT = """
 import resource, sys
 from uncertain_cost.config import load_config
-from uncertain_cost.pipeline import load_facts
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.engine import simulate
 from uncertain_cost.results import Provenance, cost_dataset, summary_records
 cfg = load_config(sys.argv[1])

@@ -28,8 +28,8 @@ from numba import njit, prange
 from uncertain_cost.config import load_config
 from uncertain_cost.costs import PARAMS, costs_numba, costs_numpy, fact_arrays, params_read
 from uncertain_cost.data.facts import CHIP_HOURS_IMPUTED, CHIP_HOURS_QUANTITY_TIME, CHIP_HOURS_REPORTED
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.engine import simulate
-from uncertain_cost.pipeline import load_facts
 from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, layout
 from uncertain_cost.sampling.streams import KIND_CONSTANT
 

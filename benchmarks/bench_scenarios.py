@@ -82,7 +82,7 @@ def measure(quick: bool = False) -> dict:
 
     from uncertain_cost.config import load_config
     from uncertain_cost.execution import WORKER_ENV
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.pipeline import run_config
     from uncertain_cost.sampling.design import BLOCK_DRAWS
 
     draws = 2 * BLOCK_DRAWS if quick else 100_000

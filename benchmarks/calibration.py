@@ -2,13 +2,13 @@
 
 Run from the repository root::
 
-    PYTHONPATH=src:. python -m benchmarks.calibration --replicates 40 --seed 11 [--workers 2]
+    PYTHONPATH=src:. python -m benchmarks.calibration --scenario all --replicates 40 --seed 11 [--workers 2]
     PYTHONPATH=src:. python -m benchmarks.calibration --sbc 100 --seed 11    # benchmarks/sbc.py
 
 What one replicate does (issue 10, item 3):
 
 1. **The real engine.** Once per study, the default config (`uncertain_cost.config.default_config`,
-   the repository's ``config.toml``) is resolved (`uncertain_cost.runner.prepare_run`) and its
+   the repository's ``config.toml``) is resolved (`uncertain_cost.data.load.resolve`) and its
    frontier models are pushed through `uncertain_cost.engine.simulate` for ``mc_draws + first +
    replicates`` draws of the inputs from their priors (draw ``i`` of the engine depends only on
    its seed and ``i``, so a longer run repeats a shorter one's draws). The first ``mc_draws`` draws are the
@@ -18,9 +18,9 @@ What one replicate does (issue 10, item 3):
 2. **Known trend.** Per replicate, true slopes ``b_m = b + d_m`` (``b ~ N(0.40, 0.03)``,
    ``d_m ~ N(0, 0.02)`` OOM/yr), intercepts ``a_m`` = the per-method OLS intercept of the
    engine's median costs at ``year_ref = 2020``, and a per-model scatter shared by the
-   methods, ``v_i = s t_nu`` (``s ~ U(0.25, 0.5)`` dex, ``nu`` log-uniform in [3, 30]; plus an
-   optional normal per-(method, model) scatter, default 0). The observed log10 cost of model
-   ``i`` under method ``m`` is ``a_m + b_m (t_i - 2020) + v_i + e_mi + delta_mi``, where
+   methods, ``v_i = s t_nu`` (``s ~ U(0.25, 0.5)`` dex, ``nu`` log-uniform in [3, 30]; the
+   ``--method-scatter`` option is gone with issue 21). The observed log10 cost of model
+   ``i`` under method ``m`` is ``a_m + b_m (t_i - 2020) + v_i + delta_mi``, where
    ``delta_mi`` is the engine's input-driven deviation of that model (truth draw minus the
    median of the Monte Carlo): correlated across models sharing a chip or a shared input,
    and carrying the engine's depreciation sawtooth between methods. The fit's draws are the
@@ -33,20 +33,23 @@ What one replicate does (issue 10, item 3):
    stage's own (4 x 1000, the sampler's tuning: 300 for nutpie), one core per fit; every
    fit's R-hat, ESS and divergences are recorded and summarised.
 4. **Scores.** Whether the 50% and 90% central intervals of each method's slope cover the
-   true slope (and the paper's OLS intervals, as a baseline); for the first forecast year,
-   the predicted P(most expensive of the k runs > $1B) (`uncertain_cost.growth.forecast.
-   forecast_costs`, k as the forecast uses) against the true event, simulated from the known
-   trend and scatter (k runs, publication uniform in the year, the same scatter law): Brier
-   score, mean predicted probability against observed frequency, and the predictive
-   percentile (PIT) of the true maximum with the coverage of its 50% and 90% predictive
-   intervals.
+   scenario's target slope (and the paper's OLS intervals, as a baseline); for the first two
+   forecast years (horizons 1 and 2), the predicted P(most expensive run > $1B)
+   (`uncertain_cost.growth.forecast.forecast_costs` with the Poisson runs model of the
+   frontier the fit sees) against the true event, and the predictive percentile (PIT) of the
+   true maximum with the coverage of its 50% and 90% predictive intervals. The true runs of a
+   forecast year follow the same count process as the forecast (issue 21: a Poisson count
+   whose rate is a draw of the runs-per-year posterior; before, a fixed ``k`` of 7).
+5. **Scenarios** (``--scenario NAME|all``, `benchmarks.worlds`): ``self`` is the world above;
+   ``trend_bias``, ``hinge``, ``top10`` and ``mnar`` each break one assumption of the fit.
 
 Replicate ``r`` draws everything from ``SeedSequence(seed, spawn_key=(1, r))`` and the engine
 from ``SeedSequence(seed, spawn_key=(0,))``: results do not depend on ``--workers`` or on the
-order in which replicates finish. The output is a human-readable table, then, as the LAST
-line, one JSON object: ``coverage_90`` and ``coverage_50`` (headline amortized slope),
-``replicates``, per-method coverages, the forecast calibration, diagnostics, settings, seed
-and ``runtime_s``.
+order in which replicates finish. The output is a human-readable table per scenario, then, as
+the LAST lines, one JSON object per scenario: ``scenario``, ``coverage_90`` and ``coverage_50``
+(headline amortized slope), ``replicates``, ``forecast_coverage_90_h1`` and
+``forecast_coverage_90_h2``, per-method coverages, the forecast calibration, diagnostics,
+settings, seed and ``runtime_s``.
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ THRESHOLD_USD = 1e9
 
 #: Central levels whose coverage is reported.
 LEVELS = (0.5, 0.9)
+
+#: Forecast horizons scored: years after the last publication (1: the first forecast year).
+HORIZONS = (1, 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,16 +168,16 @@ def engine_monte_carlo(seed: int, mc_draws: int, n_truth: int) -> EngineMonteCar
         If ``mc_draws < 2`` or ``n_truth < 1``.
     """
     from uncertain_cost.config import default_config
+    from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth.ols import fit_ols
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.runner import prepare_run
 
     if mc_draws < 2 or n_truth < 1:
         raise ValueError(f"need mc_draws >= 2 and n_truth >= 1, got {mc_draws} and {n_truth}")
     engine_seed = _int_seed(np.random.SeedSequence(seed, spawn_key=(0,)))
     config = default_config()
-    prepared = prepare_run(config)
+    prepared = resolve(config)
     n = mc_draws + n_truth
     sim = simulate(prepared.facts, config.inputs, n, engine_seed, keep_draws=n,
                    chunk_blocks=config.run.chunk_blocks, interconnect_fraction=config.run.interconnect_fraction)
@@ -208,18 +214,22 @@ def _central(draws: np.ndarray, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _truth(rng: np.random.Generator, methods: tuple[str, ...], method_scatter: float) -> dict:
+def _truth(rng: np.random.Generator, methods: tuple[str, ...]) -> dict:
     b = rng.normal(SLOPE_MEAN, SLOPE_SD)
     slopes = {m: float(b + rng.normal(0.0, SLOPE_METHOD_SD)) for m in methods}
     scatter = float(rng.uniform(*SCATTER_RANGE))
     nu = float(np.exp(rng.uniform(math.log(NU_RANGE[0]), math.log(NU_RANGE[1]))))
-    return {"slope": slopes, "scatter": scatter, "nu": nu, "method_scatter": float(method_scatter)}
+    return {"slope": slopes, "scatter": scatter, "nu": nu}
 
 
-def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, chains: int = 2,
-                  draws: int = 500, tune: int = 500, method_scatter: float = 0.0,
-                  engine: EngineMonteCarlo | None = None) -> dict:
-    """One calibration replicate: known trend, engine errors, headline fits, scores.
+def _pit(pred: np.ndarray, value: float) -> float:
+    """Predictive percentile of ``value`` (ties, e.g. "no run" against "no run", count half)."""
+    return float(np.mean(pred < value) + 0.5 * np.mean(pred == value))
+
+
+def run_replicate(index: int, seed: int, *, scenario: str = "self", methods: tuple[str, ...] = METHODS,
+                  chains: int = 2, draws: int = 500, tune: int = 500, engine: EngineMonteCarlo | None = None) -> dict:
+    """One calibration replicate: a world of ``scenario``, engine errors, headline fits, scores.
 
     Parameters
     ----------
@@ -227,27 +237,30 @@ def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, 
         Replicate number ``r`` (its truth draw and its seed, ``spawn_key=(1, r)``).
     seed : int
         Study seed.
+    scenario : str, default "self"
+        How the truth is simulated (`benchmarks.worlds.SCENARIOS`).
     methods : tuple of str
         Methods fitted (each alone, the headline model).
     chains, draws, tune : int
         NUTS settings of every fit.
-    method_scatter : float
-        Sd (dex) of the per-(method, model) normal scatter of the true costs.
     engine : EngineMonteCarlo, optional
         Default: the one handed to the worker process.
 
     Returns
     -------
     dict
-        ``index``, ``truth`` (slopes, scatter, nu), ``methods`` (per method: true slope,
-        posterior median, interval bounds and coverage at each level, OLS coverage,
-        diagnostics, forecast probability, true event, PIT), ``forecast_year``,
-        ``models_per_year``, ``seconds``.
+        ``index``, ``scenario``, ``truth`` (slopes, scatter, nu, the scenario's parameters),
+        ``methods`` (per method: target slope, posterior median, interval bounds and coverage
+        at each level, OLS coverage, diagnostics, and per forecast horizon ``h`` the predicted
+        P(> $1B), the true event and the PIT of the true maximum), ``forecast_years``,
+        ``true_runs`` and ``expected_runs`` per forecast year, ``seconds``.
     """
+    from benchmarks.worlds import make_world, scenario_rng
     from uncertain_cost.growth.bayes import fit_bayes
     from uncertain_cost.growth.data import GrowthData
-    from uncertain_cost.growth.forecast import forecast_costs, frontier_models_per_year
+    from uncertain_cost.growth.forecast import forecast_costs
     from uncertain_cost.growth.ols import fit_ols
+    from uncertain_cost.growth.runs import fit_runs_per_year
     from uncertain_cost.growth.settings import GrowthSettings
 
     t0 = time.perf_counter()
@@ -260,54 +273,62 @@ def run_replicate(index: int, seed: int, *, methods: tuple[str, ...] = METHODS, 
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, index)))
     # every random number is drawn for all METHODS, in a fixed order, whichever are fitted: the
     # amortized result of replicate r is the same in a run of one method and of all three
-    truth = _truth(rng, METHODS, method_scatter)
-    year = eng.year
-    n = year.size
-    v = truth["scatter"] * rng.standard_t(truth["nu"], n)
-    # the true runs of the first forecast year: the same trend, scatter law and run count as the forecast
-    forecast_year = int(math.floor(float(year.max()))) + 1
-    k = frontier_models_per_year(year)
-    run_t = forecast_year + rng.random(k)
-    run_v = truth["scatter"] * rng.standard_t(truth["nu"], k)
+    truth = _truth(rng, METHODS)
+    truth["index"] = int(index)
+    v = truth["scatter"] * rng.standard_t(truth["nu"], eng.year.size)
     fit_seeds = {m: int(s) for m, s in zip(METHODS, rng.integers(0, 2**31 - 1, len(METHODS)), strict=True)}
-    scatter_e = {m: (method_scatter * rng.standard_normal(n), method_scatter * rng.standard_normal(k))
-                 for m in METHODS}
-    truth["slope"] = {m: truth["slope"][m] for m in methods}
-    out = {}
+    first_year = int(math.floor(float(eng.year.max()))) + 1
+    years = [first_year + h - 1 for h in HORIZONS]
+    world = make_world(scenario, eng, truth, v, scenario_rng(seed, index, scenario),
+                       fit_runs_per_year(eng.year), years, METHODS)
+    runs = fit_runs_per_year(world.year)  # the forecast's runs model, of the frontier the fit sees
+    truth = {**truth, "slope": {m: truth["slope"][m] for m in methods}, "scenario": world.info}
+    out, expected = {}, {}
     for m in methods:
-        costed = eng.costed(m)
-        e, e_runs = scatter_e[m]
-        a, b = eng.intercept[m], truth["slope"][m]
-        observed = a + b * (year - YEAR_REF) + v + e + eng.deviation[m][index]
-        observed = np.where(costed, observed, np.nan)
-        mc = eng.draws[m] - eng.median[m][None, :] + observed[None, :]
-        data = GrowthData(year, {m: mc}, model=eng.model)
+        observed = world.observed[m]
+        costed = np.isfinite(observed)
+        src = eng.draws[m][:, world.engine_index]
+        mc = src - eng.median[m][world.engine_index][None, :] + observed[None, :]
+        data = GrowthData(world.year, {m: mc}, model=tuple(eng.model[i] for i in world.engine_index))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = fit_bayes(data, seed=fit_seeds[m], draws=draws, tune=tune, chains=chains, cores=1,
                             target_accept=settings.target_accept, level=settings.level,
-                            center=settings.center, sampler=settings.sampler, r_hat_threshold=settings.r_hat_max)
-            fc = forecast_costs(fit, [forecast_year], thresholds=(THRESHOLD_USD,))
+                            center=settings.center, sampler=settings.sampler, r_hat_threshold=settings.r_hat_max,
+                            log_likelihood=False)
+            fc = forecast_costs(fit, years, thresholds=(THRESHOLD_USD,), runs=runs)
+        expected = {int(y): float(fc.expected_runs[y]) for y in years}
         slope = fit.draws("slope", m)
+        b = world.target_slope[m]
         row = {"true_slope": b, "slope_median": float(np.median(slope)), "n_models": int(costed.sum())}
         for level in LEVELS:
             tag = f"{round(level * 100)}"
             lo, hi = _central(slope, level)
-            ols = fit_ols(year[costed], 10.0 ** observed[costed], level=level)
+            ols = fit_ols(world.year[costed], 10.0 ** observed[costed], level=level)
             row[f"lo_{tag}"], row[f"hi_{tag}"] = lo, hi
             row[f"covered_{tag}"] = bool(lo <= b <= hi)
             row[f"ols_covered_{tag}"] = bool(ols.slope_lo <= b <= ols.slope_hi)
         d = fit.diagnostics
         row.update(r_hat_max=float(d.r_hat_max), ess_bulk_min=float(d.ess_bulk_min),
                    ess_tail_min=float(d.ess_tail_min), divergences=int(d.divergences))
-        true_max = float(np.max(a + b * (run_t - YEAR_REF) + run_v + e_runs))
-        pred_max = np.asarray(fc.predictive["max_log10_cost"].values).reshape(-1)
-        row.update(prob_gt_1e9=float(fc.rows[0]["prob_gt_1e9"]),
-                   event_gt_1e9=bool(true_max > math.log10(THRESHOLD_USD)),
-                   true_max_log10=true_max, pit=float(np.mean(pred_max < true_max)))
+        pred = np.asarray(fc.predictive["max_log10_cost"].values)  # (chain, draw, method, year)
+        for h, y in zip(HORIZONS, years, strict=True):
+            true_max = world.future_max[y][m]
+            pred_y = pred[:, :, 0, h - 1].reshape(-1)
+            row[f"h{h}"] = {"prob_gt_1e9": float(fc.rows[h - 1]["prob_gt_1e9"]),
+                            "event_gt_1e9": bool(true_max > math.log10(THRESHOLD_USD)),
+                            "true_max_log10": true_max if math.isfinite(true_max) else None,
+                            "pit": _pit(pred_y, true_max)}
         out[m] = row
-    return {"index": int(index), "truth": truth, "methods": out, "forecast_year": forecast_year,
-            "models_per_year": int(k), "seconds": time.perf_counter() - t0}
+    return {"index": int(index), "scenario": scenario, "truth": truth, "methods": out, "forecast_years": years,
+            "true_runs": {str(y): world.future_runs[y] for y in years},
+            "expected_runs": {str(y): expected.get(y) for y in years}, "seconds": time.perf_counter() - t0}
+
+
+def _scenario_rank(result: dict) -> int:
+    from benchmarks.worlds import SCENARIOS
+
+    return SCENARIOS.index(result.get("scenario", "self"))
 
 
 def _replicate_task(args: tuple) -> dict:
@@ -363,20 +384,22 @@ def map_replicates(func, tasks: list, engine: EngineMonteCarlo, workers: int, on
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = value
-    return sorted(results, key=lambda r: r["index"])
+    return sorted(results, key=lambda r: (_scenario_rank(r), r["index"]))
 
 
-def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tuple[str, ...] = METHODS,
-                    mc_draws: int = 2000, chains: int = 2, draws: int = 500, tune: int = 500,
-                    method_scatter: float = 0.0, first: int = 0, progress=None) -> dict:
-    """Run the calibration study and summarise it.
+def run_study(replicates: int, seed: int, *, scenarios: tuple[str, ...] = ("self",), workers: int = 2,
+              methods: tuple[str, ...] = METHODS, mc_draws: int = 2000, chains: int = 2, draws: int = 500,
+              tune: int = 500, first: int = 0, progress=None) -> list[dict]:
+    """Run the calibration study of each scenario (one engine run, one process pool) and summarise each.
 
     Parameters
     ----------
     replicates : int
-        Number of replicates (>= 1).
+        Number of replicates per scenario (>= 1).
     seed : int
         Study seed (engine and every replicate derive theirs from it).
+    scenarios : tuple of str, default ("self",)
+        Among `benchmarks.worlds.SCENARIOS`.
     workers : int, default 2
         Processes of the pool (1: in this process). Results do not depend on it.
     methods : tuple of str
@@ -385,8 +408,6 @@ def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tu
         Engine draws forming the fit's Monte Carlo.
     chains, draws, tune : int, default 2, 500, 500
         NUTS settings of every fit.
-    method_scatter : float, default 0
-        Per-(method, model) normal scatter of the true costs (dex).
     first : int, default 0
         Index of the first replicate: the run does replicates ``first .. first + replicates - 1``
         (a shard of a larger study; shards of one seed combine with ``--summarize``).
@@ -396,10 +417,12 @@ def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tu
 
     Returns
     -------
-    dict
-        `summarize` of the replicates, plus ``runtime_s``, ``workers`` and
-        ``replicate_results`` (the per-replicate dicts, in replicate order).
+    list of dict
+        Per scenario, in the order given: `summarize` of its replicates, plus ``runtime_s``
+        (of the whole study), ``workers`` and ``replicate_results`` (in replicate order).
     """
+    from benchmarks.worlds import SCENARIOS
+
     if replicates < 1:
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if workers < 1:
@@ -409,24 +432,50 @@ def run_calibration(replicates: int, seed: int, *, workers: int = 2, methods: tu
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be among {METHODS}, got {methods}")
+    bad = [s for s in scenarios if s not in SCENARIOS]
+    if bad or not scenarios:
+        raise ValueError(f"unknown scenario {bad[0] if bad else ''!r}; expected one of {', '.join(SCENARIOS)} or all")
     t0 = time.perf_counter()
     engine = engine_monte_carlo(seed, mc_draws, first + replicates)
-    kwargs = {"methods": tuple(methods), "chains": chains, "draws": draws, "tune": tune,
-              "method_scatter": method_scatter}
-    tasks = [(r, seed, kwargs) for r in range(first, first + replicates)]
+    kwargs = {"methods": tuple(methods), "chains": chains, "draws": draws, "tune": tune}
+    tasks = [(r, seed, {**kwargs, "scenario": s}) for s in scenarios for r in range(first, first + replicates)]
     say = progress if progress is not None else (lambda line, result=None: None)
     results = map_replicates(_replicate_task, tasks, engine, workers,
-                             lambda r, done: say(_progress_line(r, done, replicates), r))
-    summary = summarize(results, seed=seed, settings={**kwargs, "mc_draws": mc_draws})
-    summary["runtime_s"] = round(time.perf_counter() - t0, 1)
-    summary["workers"] = workers
-    summary["replicate_results"] = results
-    return summary
+                             lambda r, done: say(_progress_line(r, done, len(tasks)), r))
+    out = []
+    for s in scenarios:
+        mine = [r for r in results if r["scenario"] == s]
+        summary = summarize(mine, seed=seed, settings={**kwargs, "mc_draws": mc_draws})
+        summary["runtime_s"] = round(time.perf_counter() - t0, 1)
+        summary["workers"] = workers
+        summary["replicate_results"] = mine
+        out.append(summary)
+    return out
+
+
+def run_calibration(replicates: int, seed: int, *, scenario: str = "self", **kwargs) -> dict:
+    """`run_study` of one scenario.
+
+    Parameters
+    ----------
+    replicates, seed : int
+    scenario : str, default "self"
+    **kwargs
+        As `run_study` (``workers``, ``methods``, ``mc_draws``, ``chains``, ``draws``,
+        ``tune``, ``first``, ``progress``).
+
+    Returns
+    -------
+    dict
+        The scenario's summary.
+    """
+    return run_study(replicates, seed, scenarios=(scenario,), **kwargs)[0]
 
 
 def _progress_line(result: dict, done: int, total: int) -> str:
     cells = ", ".join(f"{m} {'in' if r['covered_90'] else 'OUT'}" for m, r in result["methods"].items())
-    return f"replicate {result['index']} ({done}/{total}, {result['seconds']:.1f} s): 90% interval {cells}"
+    return (f"{result['scenario']} replicate {result['index']} ({done}/{total}, {result['seconds']:.1f} s): "
+            f"90% interval {cells}")
 
 
 def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -453,14 +502,16 @@ def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
     Returns
     -------
     dict
-        ``replicates``, ``seed``, ``coverage_90`` and ``coverage_50`` (headline amortized slope,
+        ``scenario``, ``replicates``, ``seed``, ``coverage_90`` and ``coverage_50`` (headline amortized slope,
         or the first method fitted when amortized is not), ``coverage_90_by_method``,
         ``coverage_50_by_method``, ``coverage_90_all`` and ``coverage_50_all`` (every method's
         interval), ``coverage_90_wilson95`` (95% Wilson interval of ``coverage_90``),
         ``ols_coverage_90_by_method``, ``ols_coverage_50_by_method``,
-        ``interval_width_90_by_method`` (mean, OOM/yr), ``forecast`` (per method: ``brier``,
-        ``mean_predicted``, ``observed_frequency``, ``pit_coverage_90``, ``pit_coverage_50``,
-        ``mean_pit``; plus ``year`` and ``models_per_year``), ``diagnostics`` (``r_hat_max``,
+        ``interval_width_90_by_method`` (mean, OOM/yr), ``forecast`` (per method and horizon
+        ``h1``, ``h2``: ``brier``, ``mean_predicted``, ``observed_frequency``, ``pit_coverage_90``,
+        ``pit_coverage_50``, ``mean_pit``; plus ``years`` and the mean true and expected runs
+        per year), ``forecast_coverage_90_h1``/``_h2`` and ``forecast_coverage_50_h1``/``_h2``
+        (the headline method's predictive intervals of the true maximum), ``diagnostics`` (``r_hat_max``,
         ``ess_bulk_min``, ``ess_tail_min``, ``divergences`` over every fit, ``fits``,
         ``fits_r_hat_over_1_01``), ``settings``.
     """
@@ -473,7 +524,8 @@ def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
     def rate(method, key):
         return sum(bool(r["methods"][method][key]) for r in results) / n
 
-    out: dict = {"replicates": n, "seed": seed, "headline_method": headline}
+    out: dict = {"scenario": results[0].get("scenario", "self") if results else None, "replicates": n,
+                 "seed": seed, "headline_method": headline}
     for tag in ("90", "50"):
         out[f"coverage_{tag}"] = rate(headline, f"covered_{tag}") if headline else math.nan
     for tag in ("90", "50"):
@@ -490,23 +542,33 @@ def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
     out["slope_bias_by_method"] = {
         m: float(np.mean([r["methods"][m]["slope_median"] - r["methods"][m]["true_slope"] for r in results]))
         for m in methods}
-    forecast = {"year": results[0]["forecast_year"] if results else None,
-                "models_per_year": results[0]["models_per_year"] if results else None,
-                "threshold_usd": THRESHOLD_USD}
+    forecast = {"years": results[0]["forecast_years"] if results else None,
+                "threshold_usd": THRESHOLD_USD,
+                "true_runs_mean": {y: float(np.mean([r["true_runs"][y] for r in results]))
+                                   for y in (results[0]["true_runs"] if results else {})},
+                "expected_runs_mean": {y: float(np.mean([r["expected_runs"][y] for r in results]))
+                                       for y in (results[0]["expected_runs"] if results else {})}}
     for m in methods:
-        p = np.array([r["methods"][m]["prob_gt_1e9"] for r in results])
-        y = np.array([r["methods"][m]["event_gt_1e9"] for r in results], dtype=float)
-        pit = np.array([r["methods"][m]["pit"] for r in results])
-        forecast[m] = {
-            "brier": float(np.mean((p - y) ** 2)),
-            "brier_climatology": float(np.mean((np.mean(y) - y) ** 2)),
-            "mean_predicted": float(np.mean(p)),
-            "observed_frequency": float(np.mean(y)),
-            "events": int(y.sum()),
-            "mean_pit": float(np.mean(pit)),
-            "pit_coverage_90": float(np.mean((pit >= 0.05) & (pit <= 0.95))),
-            "pit_coverage_50": float(np.mean((pit >= 0.25) & (pit <= 0.75))),
-        }
+        forecast[m] = {}
+        for h in HORIZONS:
+            cells = [r["methods"][m][f"h{h}"] for r in results]
+            p = np.array([c["prob_gt_1e9"] for c in cells])
+            y = np.array([c["event_gt_1e9"] for c in cells], dtype=float)
+            pit = np.array([c["pit"] for c in cells])
+            forecast[m][f"h{h}"] = {
+                "brier": float(np.mean((p - y) ** 2)),
+                "brier_climatology": float(np.mean((np.mean(y) - y) ** 2)),
+                "mean_predicted": float(np.mean(p)),
+                "observed_frequency": float(np.mean(y)),
+                "events": int(y.sum()),
+                "mean_pit": float(np.mean(pit)),
+                "pit_coverage_90": float(np.mean((pit >= 0.05) & (pit <= 0.95))),
+                "pit_coverage_50": float(np.mean((pit >= 0.25) & (pit <= 0.75))),
+            }
+    if headline:
+        for h in HORIZONS:
+            out[f"forecast_coverage_90_h{h}"] = forecast[headline][f"h{h}"]["pit_coverage_90"]
+            out[f"forecast_coverage_50_h{h}"] = forecast[headline][f"h{h}"]["pit_coverage_50"]
     out["forecast"] = forecast
     fits = [r["methods"][m] for r in results for m in methods]
     out["diagnostics"] = {
@@ -524,14 +586,14 @@ def summarize(results: list[dict], *, seed: int, settings: dict) -> dict:
     return out
 
 
-def summarize_details(paths, *, seed: int, settings: dict) -> dict:
+def summarize_details(paths, *, seed: int, settings: dict) -> list[dict]:
     """Summarise the per-replicate JSON lines written by ``--details`` (shards or a partial run).
 
     Parameters
     ----------
     paths : sequence of str
-        Files of one study (same seed and settings). Lines of the same replicate index are
-        merged: the methods of a ``--methods amortized`` file and of a ``--methods
+        Files of one study (same seed and settings). Lines of the same scenario and replicate
+        index are merged: the methods of a ``--methods amortized`` file and of a ``--methods
         cloud,acquisition`` file of one seed make the three-method replicate (a method seen
         twice is counted once).
     seed : int
@@ -539,32 +601,46 @@ def summarize_details(paths, *, seed: int, settings: dict) -> dict:
 
     Returns
     -------
-    dict
-        `summarize` of the replicates found, in index order.
+    list of dict
+        Per scenario found (in `benchmarks.worlds.SCENARIOS` order): `summarize` of its
+        replicates, in index order, with ``indices`` and ``replicate_results``.
+
+    Raises
+    ------
+    ValueError
+        With no replicate line, or replicates of one scenario with different methods.
     """
+    from benchmarks.worlds import SCENARIOS
+
     seen = {}
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    have = seen.setdefault(r["index"], r)
+                    r.setdefault("scenario", "self")
+                    have = seen.setdefault((r["scenario"], r["index"]), r)
                     if have is not r:
                         for m, row in r["methods"].items():
                             have["methods"].setdefault(m, row)
                             have["truth"]["slope"].setdefault(m, r["truth"]["slope"][m])
     if not seen:
         raise ValueError(f"no replicate results in {list(paths)}")
-    methods = {tuple(sorted(r["methods"])) for r in seen.values()}
-    if len(methods) != 1:
-        raise ValueError(f"replicates of {list(paths)} do not all have the same methods: {sorted(methods)}")
-    order = [m for m in METHODS if m in next(iter(methods))]
-    for r in seen.values():
-        r["methods"] = {m: r["methods"][m] for m in order}
-    results = [seen[i] for i in sorted(seen)]
-    out = summarize(results, seed=seed, settings=settings)
-    out["indices"] = f"{min(seen)}..{max(seen)}" if len(seen) == max(seen) - min(seen) + 1 else sorted(seen)
-    out["replicate_results"] = results
+    out = []
+    for scenario in [s for s in SCENARIOS if any(k[0] == s for k in seen)]:
+        mine = {i: r for (s, i), r in seen.items() if s == scenario}
+        methods = {tuple(sorted(r["methods"])) for r in mine.values()}
+        if len(methods) != 1:
+            raise ValueError(f"replicates of {list(paths)} ({scenario}) do not all have the same methods: "
+                             f"{sorted(methods)}")
+        order = [m for m in METHODS if m in next(iter(methods))]
+        for r in mine.values():
+            r["methods"] = {m: r["methods"][m] for m in order}
+        results = [mine[i] for i in sorted(mine)]
+        summary = summarize(results, seed=seed, settings=settings)
+        summary["indices"] = f"{min(mine)}..{max(mine)}" if len(mine) == max(mine) - min(mine) + 1 else sorted(mine)
+        summary["replicate_results"] = results
+        out.append(summary)
     return out
 
 
@@ -580,7 +656,8 @@ def format_table(summary: dict) -> str:
     str
     """
     s = summary
-    lines = [f"Engine-in-the-loop calibration: {s['replicates']} replicates, seed {s['seed']}, "
+    lines = [f"Engine-in-the-loop calibration, scenario {s.get('scenario', 'self')}: {s['replicates']} replicates, "
+             f"seed {s['seed']}, "
              f"{s['settings']['chains']} chains x {s['settings']['draws']} draws (+{s['settings']['tune']} tune), "
              f"sampler {s['settings']['sampler']}, engine Monte Carlo {s['settings']['mc_draws']} draws",
              "",
@@ -595,14 +672,17 @@ def format_table(summary: dict) -> str:
               f"headline ({s['headline_method']}) 90% coverage {s['coverage_90']:.3f}, 95% Wilson interval "
               f"{lo:.3f}-{hi:.3f}", ""]
     f = s["forecast"]
-    lines.append(f"P(most expensive of {f['models_per_year']} runs in {f['year']} > ${f['threshold_usd']:.0e}):")
-    lines.append(f"{'method':<12} {'Brier':>7} {'clim.':>7} {'mean p':>7} {'freq':>6} {'events':>6} "
+    lines.append(f"Most expensive frontier run of {', '.join(map(str, f['years']))} (horizons "
+                 f"{', '.join(map(str, HORIZONS))}; mean true runs {f['true_runs_mean']}, mean expected "
+                 f"{ {y: round(v, 1) for y, v in f['expected_runs_mean'].items()} }):")
+    lines.append(f"{'method':<12} {'h':>2} {'Brier':>7} {'clim.':>7} {'mean p':>7} {'freq':>6} {'events':>6} "
                  f"{'PIT 90%':>8} {'PIT 50%':>8} {'mean PIT':>8}")
     for m in s["coverage_90_by_method"]:
-        r = f[m]
-        lines.append(f"{m:<12} {r['brier']:>7.4f} {r['brier_climatology']:>7.4f} {r['mean_predicted']:>7.3f} "
-                     f"{r['observed_frequency']:>6.3f} {r['events']:>6d} {r['pit_coverage_90']:>8.3f} "
-                     f"{r['pit_coverage_50']:>8.3f} {r['mean_pit']:>8.3f}")
+        for h in HORIZONS:
+            r = f[m][f"h{h}"]
+            lines.append(f"{m:<12} {h:>2} {r['brier']:>7.4f} {r['brier_climatology']:>7.4f} "
+                         f"{r['mean_predicted']:>7.3f} {r['observed_frequency']:>6.3f} {r['events']:>6d} "
+                         f"{r['pit_coverage_90']:>8.3f} {r['pit_coverage_50']:>8.3f} {r['mean_pit']:>8.3f}")
     d = s["diagnostics"]
     lines += ["", f"diagnostics over {d['fits']} fits: R-hat max {d['r_hat_max']:.4f} "
               f"({d['fits_r_hat_over_1_01']} fits > 1.01), bulk/tail ESS min {d['ess_bulk_min']:.0f}/"
@@ -610,6 +690,17 @@ def format_table(summary: dict) -> str:
     if "runtime_s" in s:
         lines.append(f"runtime {s['runtime_s']:.1f} s with {s.get('workers')} worker(s)")
     return "\n".join(lines)
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    """The scenarios of ``--scenario``: a name, a comma-separated list, or ``all``."""
+    from benchmarks.worlds import SCENARIOS
+
+    names = SCENARIOS if text.strip() == "all" else tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [n for n in names if n not in SCENARIOS]
+    if bad or not names:
+        raise ValueError(f"unknown scenario {bad[0] if bad else text!r}; expected one of {', '.join(SCENARIOS)} or all")
+    return names
 
 
 def _json_ready(summary: dict) -> dict:
@@ -676,7 +767,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=None, help="default: the growth stage's (1000)")
     parser.add_argument("--tune", type=int, default=None,
                         help="default: the growth stage's sampler's (DEFAULT_TUNE: 300 for nutpie)")
-    parser.add_argument("--method-scatter", type=float, default=0.0)
+    parser.add_argument("--scenario", default="self",
+                        help="world the truth is simulated from: self, trend_bias, hinge, top10, mnar, a "
+                             "comma-separated list, or all (benchmarks/worlds.py)")
     parser.add_argument("--sbc", type=int, default=0, metavar="N",
                         help="run N simulation-based-calibration replicates instead (python -m benchmarks.sbc)")
     parser.add_argument("--first", type=int, default=0, help="index of the first replicate (a shard of a study)")
@@ -707,22 +800,24 @@ def main(argv: list[str] | None = None) -> int:
     progress, details = study_progress(args.details, args.quiet)
 
     try:
+        scenarios = _scenarios(args.scenario)
         if args.summarize:
-            result = summarize_details(args.summarize, seed=args.seed, settings={
-                "methods": methods, "chains": chains, "draws": draws, "tune": tune,
-                "method_scatter": args.method_scatter, "mc_draws": args.mc_draws})
+            results = summarize_details(args.summarize, seed=args.seed, settings={
+                "methods": methods, "chains": chains, "draws": draws, "tune": tune, "mc_draws": args.mc_draws})
         else:
-            result = run_calibration(args.replicates, args.seed, workers=args.workers, methods=methods,
-                                     mc_draws=args.mc_draws, chains=chains, draws=draws, tune=tune,
-                                     method_scatter=args.method_scatter, first=args.first, progress=progress)
-        print(format_table(result))
+            results = run_study(args.replicates, args.seed, scenarios=scenarios, workers=args.workers,
+                                methods=methods, mc_draws=args.mc_draws, chains=chains, draws=draws, tune=tune,
+                                first=args.first, progress=progress)
+        for result in results:
+            print(format_table(result) + "\n")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         if details is not None:
             details.close()
-    print(json.dumps(_json_ready(result), sort_keys=False))
+    for result in results:  # the last lines: one JSON object per scenario
+        print(json.dumps(_json_ready(result), sort_keys=False))
     return 0
 
 

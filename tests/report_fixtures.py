@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from uncertain_cost.config import parse_config
-from uncertain_cost.figures import plot_forecast
-from uncertain_cost.result import RunResult
+from uncertain_cost.reporting.figures import plot_forecast
+from uncertain_cost.result import RunResult, StepOutput, build_result
 from uncertain_cost.results import Provenance
-from uncertain_cost.runner import RunState
 
 METHODS = ("amortized", "cloud", "acquisition")
 
@@ -28,11 +27,10 @@ class FakeRun:
 
     def result(self, png: bool = True) -> RunResult:
         """The RunResult a run with these tables would give."""
-        state = RunState(make_config(png), None, None, None, self.provenance)
+        out = StepOutput(figures=dict(self.figures), notes=list(self.notes))
         for name, (rows, columns) in self.tables.items():
-            state.add_table(name.removesuffix(".csv"), rows, tuple(columns) or tuple(rows[0]))
-        return RunResult(tree=state.tree(), notes=tuple(self.notes), figures=dict(self.figures),
-                         config=state.config)
+            out.add_table(name.removesuffix(".csv"), rows, tuple(columns) or tuple(rows[0]))
+        return build_result(self.provenance.attrs(), [out], make_config(png))
 
 
 def make_artifacts(n_models: int = 6, forecast: bool = True) -> FakeRun:

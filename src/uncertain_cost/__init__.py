@@ -11,11 +11,10 @@ from uncertain_cost.caches import setup_caches
 
 setup_caches()  # before numba, PyTensor, matplotlib or ArviZ are imported
 
-from uncertain_cost.config.schema import declare_owners  # noqa: E402
-
-# The modules that declare and register the config sections their packages own, in parse
-# order; imported when the first config is parsed (the config layer imports none of them).
-declare_owners(
+#: The modules that declare and register the config sections their packages own, in parse
+#: order; the config layer imports them by name when the first config is parsed (it imports none
+#: of the domain packages itself, and ``import uncertain_cost`` stays light).
+SECTION_OWNERS = (
     "uncertain_cost.sampling.copula",  # [correlations]
     "uncertain_cost.data.selection",  # [selection]
     "uncertain_cost.sensitivity.settings",  # [sensitivity]
@@ -35,7 +34,7 @@ from uncertain_cost.errors import (  # noqa: E402
 
 def __getattr__(name: str):
     """Import the API lazily, so that ``import uncertain_cost`` and ``--help`` stay light."""
-    if name in ("run", "estimate", "load_config", "example_config", "example_names", "Estimate"):
+    if name in ("run", "write", "estimate", "load_config", "example_config", "example_names", "Estimate"):
         from uncertain_cost import api
 
         return getattr(api, name)
@@ -53,6 +52,7 @@ def __getattr__(name: str):
 __all__ = [
     "__version__",
     "run",
+    "write",
     "estimate",
     "load_config",
     "example_config",

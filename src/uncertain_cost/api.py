@@ -22,12 +22,22 @@ from uncertain_cost.config.schema import month as month_arg
 from uncertain_cost.config.schema import show as _shown
 from uncertain_cost.config.sections import EXECUTION, RUN
 from uncertain_cost.errors import ConfigError
+from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["run", "estimate", "load_config", "example_config", "example_names", "Estimate"]
+__all__ = ["run", "write", "estimate", "load_config", "example_config", "example_names", "Estimate"]
+
+
+def _current(config: Config, key: str) -> Any:
+    """Value of dotted ``key`` (``"run.draws"``) in ``config`` (a sentinel when it has none)."""
+    section, _, name = key.partition(".")
+    return getattr(getattr(config, section, None), name, _MISSING)
+
+
+_MISSING = object()
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
@@ -36,7 +46,7 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
     if config is None:
         return default_config(overrides)
     if isinstance(config, Config):
-        if not overrides:
+        if all(_current(config, key) == value for key, value in overrides.items()):
             return config
         path = config.path
         if path is None:
@@ -114,7 +124,7 @@ def example_config(name: str, **overrides: Any) -> Config:
 
 def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws: int | None = None,
         seed: int | None = None, epoch_dir: str | Path | None = None, quiet: bool | None = None,
-        backend: str | None = None, workers: int | None = None, progress: bool | None = None) -> RunResult:
+        backend: str | None = None, workers: int | None = None, progress: bool | Progress | None = None) -> RunResult:
     """Run a config: Monte Carlo costs, growth, sensitivity and development cost.
 
     Parameters
@@ -128,9 +138,10 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         Override ``data.epoch_dir`` (an Epoch AI export folder).
     quiet : bool, optional
         No stage lines or progress bars (the opposite of ``progress``).
-    progress : bool, optional
+    progress : bool or Progress, optional
         Stage lines and progress bars (draws, each Bayesian fit) on stderr, or in a Jupyter
-        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``).
+        notebook. Default: on in a notebook, off in scripts (unless ``quiet=False``). A
+        :class:`~uncertain_cost.progress.Progress` (the command line's) is used as given.
     backend : {"local", "dask"}, optional
         Override ``execution.backend``; ``workers`` alone implies ``"dask"``.
     workers : int, optional
@@ -150,10 +161,9 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     """
     import sys
 
-    from uncertain_cost.pipeline import Progress
+    from uncertain_cost.pipeline import run_config
     from uncertain_cost.progress import in_notebook
     from uncertain_cost.quiet import quiet_run
-    from uncertain_cost.runner import run_config
 
     _check_overrides(draws=draws, seed=seed, backend=backend, workers=workers)
     overrides: dict[str, Any] = {}
@@ -172,6 +182,8 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
         overrides["execution.workers"] = workers
+    if isinstance(progress, Progress):  # the caller's reporter (the CLI's): it shows and notes as it likes
+        return run_config(_config(config, overrides), progress)
     show = progress if progress is not None else (not quiet if quiet is not None else in_notebook())
     reporter = Progress(quiet=not show)
     if not show:  # warnings reach the caller as warnings
@@ -182,6 +194,28 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     for note in noted.all():
         print(f"note: {note}", file=sys.stderr)
     return result
+
+
+def write(result: RunResult, destination: str | Path, *, force: bool = False) -> Path:
+    """Write the run folder of ``result`` (CSV/JSON tables, results.nc, figures, report) atomically.
+
+    Parameters
+    ----------
+    result : RunResult
+    destination : str or pathlib.Path
+    force : bool, default False
+        Replace a folder that is not a previous run folder of this tool.
+
+    Returns
+    -------
+    pathlib.Path
+        The completed folder.
+    """
+    from uncertain_cost.writer import OutputLock, check_destination, write_run
+
+    check_destination(destination, force)
+    with OutputLock(destination):
+        return write_run(destination, result, force=force)
 
 
 @dataclass(frozen=True)
@@ -201,6 +235,10 @@ class Estimate:
         Amortized components (median USD).
     notes : tuple of str
         Extrapolations and assumptions the estimate made.
+    reference_month_source : str
+        Why these dollars: ``"latest month of the PPI deflator"`` or ``"reference_month"``.
+    assumptions : dict
+        The central facts the run was costed from (chip, chip-hours, prices, data-centre class).
     """
 
     name: str
@@ -209,6 +247,14 @@ class Estimate:
     rows: tuple[dict, ...]
     components: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    reference_month_source: str = "latest month of the PPI deflator"
+    assumptions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name, notes, rows, components, assumptions, reference_month, reference_month_source`` (the CLI's JSON)."""
+        return {"name": self.name, "notes": list(self.notes), "rows": [dict(r) for r in self.rows],
+                "components": dict(self.components), "assumptions": dict(self.assumptions),
+                "reference_month": self.reference_month, "reference_month_source": self.reference_month_source}
 
     def summary(self) -> pd.DataFrame:
         """One row per method (``amortized``, ``cloud``, ``acquisition``)."""
@@ -264,7 +310,12 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     Estimate
     """
     from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.hypothetical import Hypothetical, check_reference_month, estimate_run, latest_deflator_month
+    from uncertain_cost.hypothetical import (
+        Hypothetical,
+        check_reference_month,
+        estimate_run,
+        latest_deflator_month,
+    )
 
     quantity, days, start, draws = _arguments(chip=chip, quantity=quantity, days=days, start=start, draws=draws,
                                               organization=organization)
@@ -285,13 +336,13 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
         raise ConfigError("start", exc.problem) from None
     hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
     if reference_month is None:
-        month = latest_deflator_month(tables)
+        month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
     else:
         try:
-            month = check_reference_month(tables, month_arg(reference_month))
+            month, how = check_reference_month(tables, month_arg(reference_month)), "reference_month"
         except (Invalid, ValueError) as err:
             raise ConfigError("reference_month", clip(getattr(err, "problem", str(err)))) from None
     out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
     return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),
-                    dict(out["components"]), tuple(out["notes"]))
+                    dict(out["components"]), tuple(out["notes"]), how, dict(out.get("assumptions", {})))

@@ -1,4 +1,4 @@
-"""Command line: argv -> config -> pipeline -> report. Exit codes; no business logic.
+"""Command line: argv -> config -> API (run, write, estimate) -> exit code. No business logic.
 
 Exit codes: 0 success, 2 a user error (bad config, data or argument; one line on stderr,
 no traceback), 1 an environment error (read-only place, full disk, too little memory; one
@@ -147,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=_examples("import-epoch ../shared/epoch-data/2025-06 --out tables/2025-06"))
     imp.add_argument("folder", help="folder with the Epoch CSV files")
     imp.add_argument("--out", required=True,
-                     help="new or empty folder (or an earlier import) for the tables; use with [data] tables_dir")
+                     help="new or empty folder (or an earlier import holding only its own files) for the tables; "
+                          "use with [data] tables_dir")
+    imp.add_argument("--force", action="store_true",
+                     help="replace --out even when it holds other files (kept until the new one is complete)")
 
     est = sub.add_parser("estimate", help="cost of one hypothetical training run, with uncertainty",
                          formatter_class=raw,
@@ -230,10 +233,10 @@ _SKIPPED_NOTE = re.compile(r"^(\[[^]]*\] )?\d+ rows or models skipped \(see skip
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from uncertain_cost.pipeline import Progress
+    from uncertain_cost.api import run, write
+    from uncertain_cost.progress import Progress
     from uncertain_cost.quiet import quiet_run
     from uncertain_cost.reporting.overview import closing_lines
-    from uncertain_cost.runner import run_config
     from uncertain_cost.writer import OutputLock, check_destination
 
     config = _load(args)
@@ -242,9 +245,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_destination(out, args.force)
     progress = Progress(quiet=args.quiet)
     with OutputLock(out), progress.activate(), quiet_run() as noted:
-        result = run_config(config, progress)
+        result = run(config, progress=progress)
         progress.stage(f"writing {out}")
-        folder = result.write(out, force=args.force)
+        folder = write(result, out, force=args.force)
     for note in noted.package:  # what the package warned about is said even with --quiet
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
@@ -258,13 +261,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from uncertain_cost.pipeline import load_facts
-    from uncertain_cost.runner import preflight
+    from uncertain_cost.data.load import resolve
 
     config = _load(args)
     _check_draws(config, args)
-    facts, skipped, _ = load_facts(config, rules=config.stages.selection)
-    preflight(config, facts)
+    resolved = resolve(config)
+    facts, skipped = resolved.facts, resolved.skipped
     print(f"config {config.source} (sha256 {config.sha256[:12]}) is valid")
     print(f"run: {config.run}")
     print(f"{'input':26s} {'scope':10s} {'central':>10s}  distribution")
@@ -280,8 +282,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from uncertain_cost.data.epoch import import_epoch
+    from uncertain_cost.quiet import quiet_run
 
-    report = import_epoch(args.folder, args.out)
+    with quiet_run() as noted:
+        report = import_epoch(args.folder, args.out, force=args.force)
+    for note in noted.all():
+        print(f"note: {note}", file=sys.stderr)
     print(report.summary())
     print(f'use it with: [data] tables_dir = "{Path(args.out).resolve()}"')
     return 0
@@ -301,65 +307,46 @@ def _cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_start(start, days: float, tables) -> None:
-    """``estimate --start`` must lie within the data's dates (plus a bounded extrapolation)."""
-    try:
-        arguments.check_start(start, days, tables)
-    except Invalid as exc:
-        raise ConfigError("--start", exc.problem) from None
+#: API argument -> the estimate option that sets it (error messages name what the user typed)
+_ESTIMATE_OPTIONS = {"start": "--start", "reference_month": "--reference-month"}
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
-    from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.errors import ConfigError
-    from uncertain_cost.hypothetical import (
-        Hypothetical,
-        check_reference_month,
-        estimate_csv,
-        estimate_run,
-        latest_deflator_month,
-    )
+    from uncertain_cost.api import estimate
+    from uncertain_cost.hypothetical import estimate_csv
     from uncertain_cost.money import format_usd
 
     config = _load(argparse.Namespace(config=args.config, draws=args.draws, seed=args.seed, epoch_dir=None))
     _check_draws(config, args)
-    start = args.start
-    tables = load_embedded_tables()
-    if config.data.epoch_dir is not None:
-        from uncertain_cost.data.epoch import read_epoch_snapshot
-
-        tables, _ = read_epoch_snapshot(config.data.epoch_dir)
-    _check_start(start, args.days, tables)
-    run = Hypothetical(args.chip, args.quantity, args.days, start, args.organization)
-    if args.reference_month is None:
-        month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
-    else:
-        try:
-            month, how = check_reference_month(tables, args.reference_month), "--reference-month"
-        except ValueError as err:
-            raise ConfigError("--reference-month", str(err)) from None
-    result = estimate_run(tables, config.inputs, run, reference_month=month,
-                          draws=config.run.draws, seed=config.run.seed,
-                          interconnect_fraction=config.run.interconnect_fraction)
+    try:
+        est = estimate(chip=args.chip, quantity=args.quantity, days=args.days, start=args.start,
+                       organization=args.organization, config=config, draws=config.run.draws,
+                       reference_month=args.reference_month)
+    except ConfigError as exc:
+        if exc.key not in _ESTIMATE_OPTIONS:
+            raise
+        raise ConfigError(_ESTIMATE_OPTIONS[exc.key], exc.message, exc.source) from None
+    how = "--reference-month" if est.reference_month_source == "reference_month" else est.reference_month_source
+    payload = {**est.to_dict(), "reference_month_source": how}
     if args.json:
-        print(json.dumps({**result, "reference_month": month, "reference_month_source": how}, indent=2))
+        print(json.dumps(payload, indent=2))
         return 0
     if args.csv:
-        print(estimate_csv(result, month), end="")
+        print(estimate_csv(payload, est.reference_month), end="")
         return 0
-    print(f"{result['name']} (USD of {month}, the {how}; {config.run.draws:,} draws)")
+    print(f"{est.name} (USD of {est.reference_month}, the {how}; {est.draws:,} draws)")
     print(f"{'method':12s} {'point (USD)':>12s} {'median (USD)':>13s} {'90% interval (USD)':>24s}")
-    for row in result["rows"]:
+    for row in est.rows:
         interval = f"{format_usd(row['p5_usd'])} - {format_usd(row['p95_usd'])}"
         print(f"{row['method']:12s} {format_usd(row['point_usd']):>12s} {format_usd(row['median_usd']):>13s} "
               f"{interval:>24s}")
     print("amortized components (medians, USD): " + ", ".join(
-        f"{k} {format_usd(v)}" for k, v in result["components"].items()))
-    for line in _assumption_lines(result.get("assumptions", {}), config):
+        f"{k} {format_usd(v)}" for k, v in est.components.items()))
+    for line in _assumption_lines(est.assumptions, config):
         print(line)
-    for note in result["notes"]:
+    for note in est.notes:
         print(f"note: {note}")
     return 0
 

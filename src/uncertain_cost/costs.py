@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from uncertain_cost import kernel_cache  # noqa: F401  (before any kernel: keys numba's cache on its sources)
 from uncertain_cost.data.facts import (
     CHIP_HOURS_IMPUTED,
     CHIP_HOURS_QUANTITY_TIME,
@@ -34,6 +35,7 @@ __all__ = [
     "costs_numba",
     "costs_into",
     "row_costs",
+    "row_into",
     "params_read",
 ]
 
@@ -229,27 +231,39 @@ def row_costs(row, m, column, path, reported, quantity, time_h, compute, util, p
             quantity[m] * q_mult * server * (1.0 + extra) * defl)
 
 
+@njit(inline="always", cache=True)
+def row_into(d, row, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+             overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction,
+             out_components, out_amortized, out_cloud, out_acquisition):
+    """Cost every model for input row ``row`` and store the results at output row ``d`` (compiled).
+
+    The one per-row cost loop, inlined by both compiled kernels: :func:`costs_into` (rows of a
+    value matrix) and ``engine._fused_kernel`` (rows drawn tile by tile). Components are kept
+    for ``d < out_components.shape[0]`` only.
+    """
+    n_components = out_components.shape[0]
+    for m in range(path.shape[0]):
+        c0, c1, c2, c3, amortized, cloud, acquisition = row_costs(
+            row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+            overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction)
+        if d < n_components:
+            out_components[d, m, 0] = c0
+            out_components[d, m, 1] = c1
+            out_components[d, m, 2] = c2
+            out_components[d, m, 3] = c3
+        out_amortized[d, m] = amortized
+        out_cloud[d, m] = cloud
+        out_acquisition[d, m] = acquisition
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _kernel(values, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
             overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator,
             interconnect_fraction, out_components, out_amortized, out_cloud, out_acquisition):
-    n_rows = values.shape[0]
-    n_models = path.shape[0]
-    n_components = out_components.shape[0]
-    for d in prange(n_rows):
-        row = values[d]
-        for m in range(n_models):
-            c0, c1, c2, c3, amortized, cloud, acquisition = row_costs(
-                row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
-                overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction)
-            if d < n_components:
-                out_components[d, m, 0] = c0
-                out_components[d, m, 1] = c1
-                out_components[d, m, 2] = c2
-                out_components[d, m, 3] = c3
-            out_amortized[d, m] = amortized
-            out_cloud[d, m] = cloud
-            out_acquisition[d, m] = acquisition
+    for d in prange(values.shape[0]):
+        row_into(d, values[d], column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+                 overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction,
+                 out_components, out_amortized, out_cloud, out_acquisition)
 
 
 def costs_into(values, column, facts: FactArrays, interconnect_fraction, out_components, out_amortized,

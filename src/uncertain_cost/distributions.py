@@ -793,12 +793,11 @@ def _empirical_values(spec: dict, key: str, source: str | None, base_dir: Path |
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{key}.csv", f"cannot read {path}: {exc.strerror or exc}", source) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{key}.csv", f"{path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                          source) from None
+    from uncertain_cost.textdecode import decode_utf8
+
+    text, problem = decode_utf8(data)
+    if text is None:
+        raise ConfigError(f"{key}.csv", f"{path} {problem} is not UTF-8 text", source)
     values: list[float] = []
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))

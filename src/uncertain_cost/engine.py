@@ -8,10 +8,11 @@ tiles of draws in parallel, generates every column's keyed counter-based stream
 the cost equations, without materialising the value matrix. :func:`point_costs` and
 :func:`scenario_costs` evaluate deterministic rows through the same cost code.
 
-The fused kernel inlines ``costs.row_costs`` and ``sampling.streams`` functions; numba's
-on-disk cache is keyed on this file only, so after editing those functions clear
-``__pycache__`` (the test comparing the fused kernel with the reference path catches a
-stale cache).
+The fused kernel inlines the one per-row cost loop, ``costs.row_into`` (which the reference
+path :func:`uncertain_cost.costs.costs_into` inlines too), and the ``sampling.streams``
+generators. numba's on-disk cache of these kernels is keyed on the content of every file
+compiled into them (:mod:`uncertain_cost.kernel_cache`), so an edit to ``costs.py`` or
+``streams.py`` recompiles them: nothing needs clearing by hand.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from uncertain_cost import kernel_cache  # noqa: F401  (before any kernel: keys numba's cache on its sources)
 from uncertain_cost.costs import (
     DEFAULT_INTERCONNECT_FRACTION,
     costs_into,
     costs_numba,
     fact_arrays,
     params_read,
-    row_costs,
+    row_into,
 )
 from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
@@ -151,8 +153,6 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
                   interconnect_fraction, tile, out_components, out_amortized, out_cloud, out_acquisition):
     """Draw, transform and cost rows ``start..start+n_rows-1`` tile by tile, in parallel."""
     n_cols = kinds.shape[0]
-    n_models = path.shape[0]
-    n_components = out_components.shape[0]
     n_tiles = (n_rows + tile - 1) // tile
     for t in prange(n_tiles):
         r0 = t * tile
@@ -181,20 +181,9 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
                 for r in range(nt):
                     buf[r, c] = transform_one(kind, p, normal_at(key, start + r0 + r, ki, wi, fi))
         for r in range(nt):
-            row = buf[r]
-            d = r0 + r
-            for m in range(n_models):
-                c0, c1, c2, c3, amortized, cloud, acquisition = row_costs(
-                    row, m, column, path, reported, quantity, time_h, compute, util, peak, price, bare,
-                    overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction)
-                if d < n_components:
-                    out_components[d, m, 0] = c0
-                    out_components[d, m, 1] = c1
-                    out_components[d, m, 2] = c2
-                    out_components[d, m, 3] = c3
-                out_amortized[d, m] = amortized
-                out_cloud[d, m] = cloud
-                out_acquisition[d, m] = acquisition
+            row_into(r0 + r, buf[r], column, path, reported, quantity, time_h, compute, util, peak, price, bare,
+                     overhead0, dep_years, tdp_kw, power_ratio, elec, cloud_price, deflator, interconnect_fraction,
+                     out_components, out_amortized, out_cloud, out_acquisition)
 
 
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:

@@ -1,12 +1,15 @@
-"""Where a run's work happens: this process, or a Dask cluster, with identical results.
+"""Where a run's Monte Carlo happens: this process, or a Dask cluster, with identical results.
 
-``[execution] backend = "local" | "dask"``. On Dask, every scenario (a plain run is one
-scenario) becomes one task that resolves its facts, one task per range of
-``blocks_per_task`` random blocks of its Monte Carlo (:func:`uncertain_cost.engine.simulate_blocks`),
-and one task that merges the ranges in block order and fits growth, development cost and
-sensitivity. Every random stream is keyed by (input, column, block), so the result for a seed
-does not depend on the backend, the number of workers or the block ranges. Memory per Monte
-Carlo task is bounded by its range; a lost worker's tasks are retried; a failed run raises
+``[execution] backend = "local" | "dask"``. A backend is a pure executor of Monte Carlo
+blocks: the pipeline hands it one :class:`MonteCarloJob` per scenario (:meth:`submit`) and
+later takes back the :class:`~uncertain_cost.engine.Simulation` (:meth:`result`); it never
+calls back into the pipeline. The local backend runs :func:`uncertain_cost.engine.simulate`
+when the result is asked for (one scenario in memory at a time). The Dask backend submits one
+task per range of ``blocks_per_task`` random blocks (:func:`uncertain_cost.engine.simulate_blocks`)
+as soon as a job is submitted, so the scenarios' Monte Carlo runs in parallel, and merges the
+ranges in block order. Every random stream is keyed by (input, column, block), so the result
+for a seed does not depend on the backend, the number of workers or the block ranges. Memory
+per task is bounded by its range; a lost worker's tasks are retried; a failed task raises
 before anything is written.
 """
 
@@ -14,21 +17,24 @@ from __future__ import annotations
 
 import copyreg
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
-from uncertain_cost.config import Config
-from uncertain_cost.engine import CostArrays, Simulation, point_costs, simulate, simulate_blocks
+from uncertain_cost import engine
+from uncertain_cost.config import Config, RunSettings
+from uncertain_cost.data.facts import ModelFacts
+from uncertain_cost.engine import CostArrays, Simulation, point_costs, simulate_blocks
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.pipeline import Progress
-from uncertain_cost.result import RunResult
+from uncertain_cost.inputs import InputSet
+from uncertain_cost.progress import Progress
 from uncertain_cost.sampling.design import BLOCK_DRAWS
 
-__all__ = ["ExecutionSettings", "INSTALL_HINT", "run_with_backend", "block_ranges", "merge_blocks",
-           "simulate_in_ranges", "run_local", "run_dask"]
+__all__ = ["ExecutionSettings", "INSTALL_HINT", "MonteCarloJob", "LocalBackend", "DaskBackend", "open_backend",
+           "block_ranges", "merge_blocks", "simulate_in_ranges"]
 
 #: what to install for the Dask backend
 INSTALL_HINT = "pip install 'uncertain_cost[dask]'"
@@ -76,15 +82,25 @@ class ExecutionSettings:
         ConfigError
             ``scheduler`` together with ``workers``, or either without ``backend = "dask"``.
         """
-        table = config.section("execution")
+        return cls.from_table(config.section("execution"), config.source)
+
+    @classmethod
+    def from_table(cls, table: Mapping, source: str = "<config>") -> ExecutionSettings:
+        """Read an ``[execution]`` table (values already type-checked); ``source`` names the file in errors.
+
+        Raises
+        ------
+        ConfigError
+            ``scheduler`` together with ``workers``, or either without ``backend = "dask"``.
+        """
         out = cls(**table)
         if out.scheduler is not None and out.workers is not None:
             raise ConfigError("execution.workers", "give scheduler (an existing cluster) or workers (a local one), "
-                              "not both", config.source)
+                              "not both", source)
         if out.backend == "local":
             for key in ("scheduler", "workers"):
                 if getattr(out, key) is not None:
-                    raise ConfigError(f"execution.{key}", "only used with backend = \"dask\"", config.source)
+                    raise ConfigError(f"execution.{key}", "only used with backend = \"dask\"", source)
         return out
 
 
@@ -163,46 +179,120 @@ def simulate_in_ranges(facts, inputs, n_draws: int, seed: int, blocks_per_task: 
                         interconnect_fraction=interconnect_fraction)
 
 
-def _label(name: str | None) -> str:
-    return f"scenario {name}: " if name else ""
+@dataclass(frozen=True)
+class MonteCarloJob:
+    """One scenario's Monte Carlo: the models, the inputs and the ``[run]`` options that shape the draws.
+
+    Attributes
+    ----------
+    facts : ModelFacts
+    inputs : InputSet
+    draws, seed, keep_draws, chunk_blocks : int
+    interconnect_fraction : float
+    """
+
+    facts: ModelFacts
+    inputs: InputSet
+    draws: int
+    seed: int
+    keep_draws: int = 10_000
+    chunk_blocks: int = 4
+    interconnect_fraction: float = 0.19
+
+    @classmethod
+    def of(cls, run: RunSettings, inputs: InputSet, facts: ModelFacts) -> MonteCarloJob:
+        """Make the Monte Carlo job of ``facts`` under ``inputs`` and the ``[run]`` options ``run``."""
+        return cls(facts, inputs, run.draws, run.seed, run.keep_draws, run.chunk_blocks, run.interconnect_fraction)
+
+    def simulate(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
+        """Run it here (:func:`uncertain_cost.engine.simulate`)."""
+        return engine.simulate(self.facts, self.inputs, self.draws, self.seed, keep_draws=self.keep_draws,
+                               chunk_blocks=self.chunk_blocks, interconnect_fraction=self.interconnect_fraction,
+                               progress=progress)
+
+    def blocks(self, first_block: int, stop_block: int) -> dict:
+        """One range of its random blocks (:func:`uncertain_cost.engine.simulate_blocks`)."""
+        return simulate_blocks(self.facts, self.inputs, self.draws, self.seed, first_block, stop_block,
+                               keep_draws=self.keep_draws, chunk_blocks=self.chunk_blocks,
+                               interconnect_fraction=self.interconnect_fraction)
+
+    def merge(self, parts: Sequence[Mapping]) -> Simulation:
+        """Assemble its Simulation from block ranges (:func:`merge_blocks`)."""
+        return merge_blocks(self.facts, self.inputs, self.draws, self.seed, parts, keep_draws=self.keep_draws,
+                            interconnect_fraction=self.interconnect_fraction)
 
 
-def run_local(jobs: Mapping[str | None, Config], progress: Progress) -> dict[str | None, RunResult]:
-    """Run every job (scenario name -> config) one after the other in this process."""
-    from uncertain_cost.runner import finish_run, prepare_run
+class LocalBackend:
+    """Run each job's Monte Carlo in this process, when its result is asked for."""
 
-    out = {}
-    for name, config in jobs.items():
-        progress.stage(f"{_label(name)}resolving models")
-        prepared = prepare_run(config, Progress(quiet=True))
-        progress.stage(f"{_label(name)}sampling {config.run.draws:,} draws x {prepared.facts.n_models} models")
-        sim = simulate(prepared.facts, config.inputs, config.run.draws, config.run.seed,
-                       keep_draws=config.run.keep_draws, chunk_blocks=config.run.chunk_blocks,
-                       interconnect_fraction=config.run.interconnect_fraction, progress=progress.draws)
-        out[name] = finish_run(prepared, sim, progress)
-    return out
+    def submit(self, job: MonteCarloJob) -> MonteCarloJob:
+        """Accept ``job`` (nothing runs yet, so one scenario's draws are in memory at a time)."""
+        return job
 
+    def result(self, handle: MonteCarloJob, progress: Callable[[int, int], None] | None = None) -> Simulation:
+        """Run the job and return its Simulation (``progress(done, total)`` after each chunk)."""
+        return handle.simulate(progress)
 
-def _prepare_task(config: Config):
-    from uncertain_cost.runner import prepare_run
+    def describe(self) -> str | None:
+        """Say nothing (a local run has no tasks to report)."""
+        return None
 
-    return prepare_run(config)
+    def follow(self, progress: Progress) -> None:
+        """Nothing runs before :meth:`result` is asked for: nothing to follow."""
 
 
-def _blocks_task(prepared, first_block: int, stop_block: int) -> dict:
-    run = prepared.config.run
-    return simulate_blocks(prepared.facts, prepared.config.inputs, run.draws, run.seed, first_block, stop_block,
-                           keep_draws=run.keep_draws, chunk_blocks=run.chunk_blocks,
-                           interconnect_fraction=run.interconnect_fraction)
+def _blocks_task(job: MonteCarloJob, first_block: int, stop_block: int) -> dict:
+    return job.blocks(first_block, stop_block)
 
 
-def _finish_task(prepared, *parts: dict) -> RunResult:
-    from uncertain_cost.runner import finish_run
+class DaskBackend:
+    """Run each job's Monte Carlo as Dask tasks, one per range of ``blocks_per_task`` blocks.
 
-    config = prepared.config
-    sim = merge_blocks(prepared.facts, config.inputs, config.run.draws, config.run.seed, parts,
-                       keep_draws=config.run.keep_draws, interconnect_fraction=config.run.interconnect_fraction)
-    return finish_run(prepared, sim)
+    Parameters
+    ----------
+    client : distributed.Client
+    settings : ExecutionSettings
+    """
+
+    def __init__(self, client, settings: ExecutionSettings):
+        self.client = client
+        self.settings = settings
+        self.token = uuid.uuid4().hex[:8]
+        self.n_jobs = 0
+        self.n_tasks = 0
+        self.futures: list = []
+
+    def submit(self, job: MonteCarloJob) -> tuple[MonteCarloJob, list]:
+        """Submit the job's block ranges now; return a handle for :meth:`result`."""
+        tag = f"{self.n_jobs}-{self.token}"
+        [shared] = self.client.scatter([job], broadcast=False, hash=False)
+        parts = [self.client.submit(_blocks_task, shared, b0, b1, key=f"uc-blocks-{b0}-{b1}-{tag}", retries=RETRIES)
+                 for b0, b1 in block_ranges(job.draws, self.settings.blocks_per_task)]
+        self.n_jobs += 1
+        self.n_tasks += len(parts)
+        self.futures += parts
+        return job, parts
+
+    def result(self, handle: tuple[MonteCarloJob, list], progress: Callable[[int, int], None] | None = None
+               ) -> Simulation:
+        """Gather the job's block ranges and merge them in block order."""
+        job, parts = handle
+        return job.merge(self.client.gather(parts))
+
+    def describe(self) -> str:
+        """Say what was submitted, and where."""
+        where = self.settings.scheduler or f"a local cluster of {self.settings.workers or 2} workers"
+        return f"dask: {self.n_jobs} job(s), {self.n_tasks} tasks on {where}"
+
+    def follow(self, progress: Progress) -> None:
+        """Show the submitted tasks finishing on a progress bar (when output is live), until all are done."""
+        if not progress.live() or not self.futures:
+            return
+        from distributed import as_completed
+
+        with progress.task("dask tasks", len(self.futures), "tasks") as bar:
+            for _ in as_completed(self.futures):
+                bar.update(1)
 
 
 def _client(settings: ExecutionSettings, source: str):
@@ -219,49 +309,38 @@ def _client(settings: ExecutionSettings, source: str):
         except (OSError, TimeoutError) as exc:
             raise ConfigError("execution.scheduler", f"cannot reach the Dask scheduler at {settings.scheduler}: "
                               f"{exc}", source) from None
-    # not daemonic: the Bayesian growth fit starts its own sampler processes
+    # not daemonic, as before (tasks may start processes of their own)
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=settings.workers or 2, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None, env=dict(WORKER_ENV))
     return Client(cluster), cluster
 
 
-def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, progress: Progress,
-             source: str = "<config>") -> dict[str | None, RunResult]:
-    """Run every job (scenario name -> config) as Dask tasks; results in job order.
+@contextmanager
+def open_backend(settings: ExecutionSettings, source: str = "<config>") -> Iterator[LocalBackend | DaskBackend]:
+    """Open the configured backend for the duration of a run (a Dask client is closed after it).
 
     Parameters
     ----------
-    jobs : mapping of str or None to Config
     settings : ExecutionSettings
-    progress : Progress
     source : str
         Config file for error messages.
 
-    Returns
-    -------
-    dict of str or None to RunResult
+    Yields
+    ------
+    LocalBackend or DaskBackend
+
+    Raises
+    ------
+    ConfigError
+        The Dask backend without dask.distributed installed, or an unreachable scheduler.
     """
+    if settings.backend != "dask":
+        yield LocalBackend()
+        return
     client, cluster = _client(settings, source)
     try:
-        token = uuid.uuid4().hex[:8]
-        finals = {}
-        submitted = []
-        n_tasks = 0
-        for k, (name, config) in enumerate(jobs.items()):
-            tag = f"{k}-{token}"
-            prepared = client.submit(_prepare_task, config, key=f"uc-prepare-{tag}", retries=RETRIES)
-            parts = [client.submit(_blocks_task, prepared, b0, b1, key=f"uc-blocks-{b0}-{b1}-{tag}",
-                                   retries=RETRIES)
-                     for b0, b1 in block_ranges(config.run.draws, settings.blocks_per_task)]
-            finals[name] = client.submit(_finish_task, prepared, *parts, key=f"uc-finish-{tag}", retries=RETRIES)
-            submitted += [prepared, *parts, finals[name]]
-            n_tasks += len(parts) + 2
-        where = settings.scheduler or f"a local cluster of {settings.workers or 2} workers"
-        progress.stage(f"dask: {len(jobs)} job(s), {n_tasks} tasks on {where}")
-        _count_done(progress, submitted)
-        values = client.gather(list(finals.values()))
-        return dict(zip(finals, values, strict=True))
+        yield DaskBackend(client, settings)
     finally:
         client.close()
         if cluster is not None:
@@ -274,59 +353,3 @@ def run_dask(jobs: Mapping[str | None, Config], settings: ExecutionSettings, pro
                 cluster.close()
             finally:
                 nanny.setLevel(level)
-
-
-def _count_done(progress: Progress, futures: list) -> None:
-    """Show the run's Dask tasks finishing on a progress bar (when output is live), until all are done."""
-    if not progress.live() or not futures:
-        return
-    from distributed import as_completed
-
-    with progress.task("dask tasks", len(futures), "tasks") as bar:
-        for _ in as_completed(futures):
-            bar.update(1)
-
-
-def _without_figures(config: Config) -> Config:
-    from dataclasses import replace
-
-    sections = dict(config.sections)
-    sections["report"] = {**sections.get("report", {}), "png": False}
-    return replace(config, sections=MappingProxyType(sections))
-
-
-def run_with_backend(config: Config, progress: Progress | None = None) -> RunResult:
-    """Run ``config`` (all its scenarios, if any) on its ``[execution]`` backend.
-
-    Parameters
-    ----------
-    config : Config
-    progress : Progress, optional
-
-    Returns
-    -------
-    RunResult
-        A plain result without ``[scenarios]``; with them, the combined result of
-        :func:`uncertain_cost.scenarios.combine`.
-
-    Raises
-    ------
-    ConfigError
-        Any mistake in the config or a scenario, before any work.
-    """
-    from uncertain_cost.scenarios import combine, scenario_configs
-
-    progress = progress or Progress(quiet=True)
-    settings = ExecutionSettings.from_config(config)
-    scenarios = scenario_configs(config)
-    jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
-    if scenarios:  # the combined result keeps the first scenario's figures: draw no others
-        jobs = {name: (cfg if k == 0 else _without_figures(cfg)) for k, (name, cfg) in enumerate(jobs.items())}
-    if settings.backend == "dask":
-        results = run_dask(jobs, settings, progress, config.source)
-    else:
-        results = run_local(jobs, progress)
-    if not scenarios:
-        return results[None]
-    progress.stage(f"combining {len(results)} scenarios")
-    return combine(results, config)

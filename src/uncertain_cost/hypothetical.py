@@ -22,7 +22,7 @@ from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
 __all__ = ["Hypothetical", "closest_chips", "hypothetical_facts", "estimate_run", "latest_deflator_month",
-           "check_reference_month", "ESTIMATE_CSV_COLUMNS", "estimate_csv"]
+           "check_reference_month", "ESTIMATE_CSV_COLUMNS", "estimate_csv", "check_start", "MAX_EXTRAPOLATION_YEARS"]
 
 ESTIMATE_CSV_COLUMNS = ("name", "method", "point_usd", "median_usd", "mean_usd", "p5_usd", "p95_usd",
                         "reference_month")
@@ -53,6 +53,33 @@ def check_reference_month(tables: Tables, month: str) -> str:
         raise ValueError(f"expected a month YYYY-MM from {first} to {latest_deflator_month(tables)} "
                          f"(months of the PPI deflator), got {month!r}")
     return month
+
+
+#: how far past the data's last PPI month a hypothetical run may end
+MAX_EXTRAPOLATION_YEARS = 20  # the same as uncertain_cost.config.arguments.MAX_EXTRAPOLATION_YEARS
+
+
+def check_start(tables: Tables, start: date, days: float) -> None:
+    """Check that a run from ``start`` for ``days`` lies within the data's dates (plus a bounded extrapolation).
+
+    Parameters
+    ----------
+    tables : Tables
+    start : datetime.date
+    days : float
+
+    Raises
+    ------
+    ValueError
+        Naming the first date of the price index and electricity prices, or the last month
+        it may extrapolate to (:data:`MAX_EXTRAPOLATION_YEARS` past the data).
+    """
+    from uncertain_cost.config import arguments
+
+    try:
+        arguments.check_start(start, days, tables)  # the one definition of the bounds (API and CLI)
+    except arguments.Invalid as exc:
+        raise ValueError(exc.problem) from None
 
 
 def estimate_csv(result: dict, reference_month: str) -> str:

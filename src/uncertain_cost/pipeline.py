@@ -1,102 +1,110 @@
-"""Before the Monte Carlo: from the tables to the resolved facts of the models to cost.
+"""The one module that knows the order of a run's steps, from a config to a RunResult.
 
-:func:`load_facts` goes from the tables (embedded or an Epoch export) through the frontier
-selection to the resolved facts the engine costs; :class:`Progress` prints stage lines. The
-order of a run's steps is :func:`uncertain_cost.runner.run_config`'s.
+resolve (:mod:`uncertain_cost.data.load`) -> simulate (the backend of :mod:`uncertain_cost.execution`)
+-> costs -> growth -> development cost -> sensitivity -> figures (:mod:`uncertain_cost.stages`)
+-> one :class:`~uncertain_cost.result.RunResult`. A config with ``[scenarios]`` runs these
+steps once per scenario and combines the results (:func:`uncertain_cost.scenarios.combine`).
+Every step returns what it adds; nothing is written here (see :mod:`uncertain_cost.writer`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
+from uncertain_cost import stages
 from uncertain_cost.config import Config
-from uncertain_cost.data.facts import ModelFacts
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.data.load import Resolved, resolve
+from uncertain_cost.engine import Simulation
+from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
 from uncertain_cost.progress import Progress
+from uncertain_cost.result import RunResult, build_result
+from uncertain_cost.results import provenance_of
+from uncertain_cost.scenarios import combine, scenario_configs
 
-__all__ = ["Progress", "load_facts"]
+__all__ = ["run_config", "run_steps"]
 
 
+def run_config(config: Config, progress: Progress | None = None) -> RunResult:
+    """Run every enabled step of ``config`` (each scenario, if any) and return the result; nothing is written.
 
-
-def load_facts(config: Config, progress: Progress | None = None, rules=None) -> tuple[ModelFacts, list, Any]:
-    """Tables -> frontier selection -> resolved facts for ``config``.
+    Parameters
+    ----------
+    config : Config
+        A validated config (:func:`uncertain_cost.config.load_config`).
+    progress : Progress, optional
+        Stage messages (silent when omitted).
 
     Returns
     -------
-    facts : ModelFacts
-    skipped : list
-        Skip-report entries (rows or models that could not be used, with reasons).
-    selection : object
-        The selection result (for counts in the report).
+    RunResult
+        With ``[scenarios]``, the combined result (a ``scenario`` column and dimension).
+
+    Raises
+    ------
+    ConfigError
+        Any mistake in the config or a scenario, before any sampling.
     """
-    from uncertain_cost.data.priors import load_embedded_tables
-    from uncertain_cost.data.resolve import resolve_facts
-    from uncertain_cost.data.selection import SelectionRules, check_model_names, select_frontier
-
     progress = progress or Progress(quiet=True)
-    skipped: list = []
-    if config.data.epoch_dir is not None:
-        from uncertain_cost.data.epoch import read_epoch_snapshot
+    execution = ExecutionSettings.from_table(config.section("execution"), config.source)
+    scenarios = scenario_configs(config) if config.section("scenarios") else {}
+    jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
+    resolved = {name: _resolve(name, cfg, progress) for name, cfg in jobs.items()}
+    results: dict[str | None, RunResult] = {}
+    with open_backend(execution, config.source) as backend:
+        handles = {name: backend.submit(MonteCarloJob.of(cfg.run, cfg.inputs, resolved[name].facts))
+                   for name, cfg in jobs.items()}
+        if backend.describe():
+            progress.stage(backend.describe())
+        backend.follow(progress)
+        for name, cfg in jobs.items():
+            progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x {resolved[name].facts.n_models} models")
+            sim = backend.result(handles[name], progress.draws)
+            results[name] = run_steps(cfg, resolved[name], sim, progress)
+    if not scenarios:
+        return results[None]
+    progress.stage(f"combining {len(results)} scenarios")
+    return combine(_named(results), config)
 
-        progress.stage(f"reading Epoch tables from {config.data.epoch_dir}")
-        tables, report = read_epoch_snapshot(config.data.epoch_dir)
-        skipped.extend(report.skipped)
-        progress.stage(f"read {report.summary()}")
-    elif config.data.tables_dir is not None:
-        from uncertain_cost.data.epoch import read_import_skips
-        from uncertain_cost.data.priors import load_tables
 
-        progress.stage(f"reading tables from {config.data.tables_dir}")
-        tables = load_tables(config.data.tables_dir)
-        skipped.extend(read_import_skips(config.data.tables_dir))
-    else:
-        tables = load_embedded_tables()
-    if config.data.tpu_prices != "snapshot":
-        from uncertain_cost.data.epoch import select_tpu_prices
+def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Progress | None = None) -> RunResult:
+    """Every step after the Monte Carlo, in order, collected into the run's result.
 
-        tables = select_tpu_prices(tables, config.data.tpu_prices)
-    if config.data.rules != "paper":
-        from dataclasses import replace
+    Parameters
+    ----------
+    config : Config
+    resolved : Resolved
+        From :func:`uncertain_cost.data.load.resolve`.
+    sim : Simulation
+        The Monte Carlo of ``resolved.facts`` under the config's inputs, draws and seed.
+    progress : Progress, optional
 
-        tables = replace(tables, rules=tables.rules.with_rule_set(config.data.rules))
-    if rules is None:
-        rules = SelectionRules.from_config(config.section("selection"), config.source)
-    check_model_names(tables, {"selection.include": rules.include, "selection.exclude": rules.exclude,
-                               "sensitivity.models": config.section("sensitivity").get("models", ())}, config.source)
-    lists = config.data.epoch_dir / "frontier-lists" if config.data.epoch_dir is not None else None
-    try:
-        selection = select_frontier(tables, rules, lists)
-    except ConfigError as exc:  # name the config file
-        raise ConfigError(exc.key, exc.message, config.source) from None
-    skipped.extend(getattr(selection, "skipped", ()))
-    try:
-        facts, resolve_skips = resolve_facts(
-            tables, selection, finetunes=config.run.finetunes, reference_month=config.run.reference_month
-        )
-    except ConfigError as exc:  # the library names the argument; name the config key and file
-        raise ConfigError(f"run.{exc.key}", exc.message, config.source) from None
-    skipped.extend(resolve_skips)
-    from uncertain_cost.data.impute import HardwareImputation, resolve_with_imputation
+    Returns
+    -------
+    RunResult
+    """
+    progress = progress or Progress(quiet=True)
+    run, settings, facts = config.run, config.stages, resolved.facts
+    provenance = provenance_of(run, config.sha256, config.path, facts)
+    costs = stages.cost_step(sim, resolved, provenance, run.credible_level)
+    growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
+    development = stages.development_step(settings.development, facts, sim, run.seed, progress)
+    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.growth, settings.development, config,
+                                          facts, progress)
+    figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
+                                  run.reference_month, progress)
+    return build_result(provenance.attrs(), (costs, growth, development, sensitivity, figures), config)
 
-    settings = HardwareImputation.from_config({
-        "impute_hardware": config.data.impute_hardware,
-        "impute_window_years": config.data.impute_window_years,
-        "impute_multi_hardware": config.data.impute_multi_hardware}, config.source)
-    if settings.enabled:
-        imputation_skips: list = []
-        facts, notes = resolve_with_imputation(
-            tables, selection, facts, settings, imputation_skips, finetunes=config.run.finetunes,
-            reference_month=config.run.reference_month,
-        )
-        for note in notes:
-            progress.stage(note)
-        imputed = {facts.names[i] for i in set(facts.alternative_of[facts.alternative_of >= 0].tolist())}
-        skipped = [s for s in skipped if not (getattr(s, "model", "") in imputed and (
-            "no training hardware" in s.reason or "several hardware types" in s.reason))]
-        skipped.extend(imputation_skips)
-    if config.data.snapshot:
-        from dataclasses import replace
 
-        facts = replace(facts, snapshot=config.data.snapshot)
-    return facts, skipped, selection
+def _label(name: str | None) -> str:
+    return f"scenario {name}: " if name else ""
+
+
+def _resolve(name: str | None, config: Config, progress: Progress) -> Resolved:
+    if name is None:
+        return resolve(config, progress)
+    progress.stage(f"{_label(name)}resolving models")
+    return resolve(config, Progress(quiet=True))
+
+
+def _named(results: Mapping[str | None, RunResult]) -> dict[str, RunResult]:
+    return {str(name): result for name, result in results.items()}

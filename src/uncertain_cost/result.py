@@ -21,27 +21,91 @@ Tree layout (group paths):
 
 ``results.nc`` holds every group but ``/tables`` and ``/figure_data`` (those are written as CSV
 or drawn as figures).
+
+Each step of a run hands back a :class:`StepOutput` (its groups, figures and notes, in
+order); :func:`build_result` collects them into the :class:`RunResult`. Turning a result into
+files is :mod:`uncertain_cost.writer`'s job and into a report :mod:`uncertain_cost.reporting`'s;
+:meth:`RunResult.write` and :meth:`RunResult.report` only delegate to them (imported inside
+those methods, the one arrow up from this module, kept because they are public API).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
-from uncertain_cost.tables import dataset_to_records
+from uncertain_cost.tables import dataset_to_records, records_to_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["RunResult", "TABLES", "FIGURE_DATA"]
+__all__ = ["RunResult", "StepOutput", "build_result", "TABLES", "FIGURE_DATA"]
 
 #: subtree of reported tables, and of figure-only arrays (neither goes into results.nc)
 TABLES = "tables"
 FIGURE_DATA = "figure_data"
+
+
+@dataclass
+class StepOutput:
+    """What one step of a run adds to its result.
+
+    Attributes
+    ----------
+    groups : dict of str to xarray.Dataset
+        Tree path -> dataset, in the order added (tables under ``tables/<name>``).
+    figures : dict of str to matplotlib.figure.Figure
+        PNG file name -> figure.
+    notes : list of str
+    """
+
+    groups: dict[str, xr.Dataset] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add_table(self, name: str, records: list[dict], columns: tuple[str, ...],
+                  attrs: dict | None = None) -> None:
+        """Add table ``name`` (written as ``<name>.csv``)."""
+        self.groups[f"{TABLES}/{name}"] = records_to_dataset(name, records, columns, attrs)
+
+    def add_figure_data(self, name: str, ds: xr.Dataset) -> None:
+        """Add arrays that only a figure needs (not written to results.nc)."""
+        self.groups[f"{FIGURE_DATA}/{name}"] = ds
+
+    def records(self, name: str) -> list[dict]:
+        """Rows of table ``name`` of this step ([] when absent)."""
+        ds = self.groups.get(f"{TABLES}/{name}")
+        return dataset_to_records(ds)[0] if ds is not None else []
+
+
+def build_result(attrs: Mapping[str, Any], outputs: Sequence[StepOutput], config: Any = None) -> RunResult:
+    """Collect the outputs of a run's steps, in order, into its :class:`RunResult`.
+
+    Parameters
+    ----------
+    attrs : mapping
+        Provenance attributes of the tree's root.
+    outputs : sequence of StepOutput
+        In step order (a later group or figure of the same name replaces an earlier one).
+    config : uncertain_cost.config.Config, optional
+
+    Returns
+    -------
+    RunResult
+    """
+    groups: dict[str, xr.Dataset] = {}
+    figures: dict[str, Any] = {}
+    notes: list[str] = []
+    for out in outputs:
+        groups.update(out.groups)
+        figures.update(out.figures)
+        notes.extend(out.notes)
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=dict(attrs)), **{f"/{k}": v for k, v in groups.items()}})
+    return RunResult(tree=tree, notes=tuple(notes), figures=figures, config=config)
 
 
 @dataclass(frozen=True)
@@ -90,10 +154,10 @@ class RunResult:
         -------
         bytes
             The figure at 120 dpi, tight bounding box, no software metadata
-            (`uncertain_cost.writer.figure_png`).
+            (`uncertain_cost.reporting.figures.figure_png`).
         """
         if name not in self._png_cache:
-            from uncertain_cost.writer import figure_png
+            from uncertain_cost.reporting.figures import figure_png  # matplotlib only when a PNG is asked for
 
             self._png_cache[name] = figure_png(self.figures[name])
         return self._png_cache[name]
@@ -145,7 +209,7 @@ class RunResult:
 
     def report(self, html: bool = False) -> str:
         """Compose the run report as Markdown (or, with ``html=True``, a self-contained HTML page)."""
-        from uncertain_cost.narrative import html_report, markdown_report
+        from uncertain_cost.reporting.report import html_report, markdown_report  # public API: delegates up
 
         return html_report(self) if html else markdown_report(self)
 
@@ -163,7 +227,7 @@ class RunResult:
         pathlib.Path
             The completed folder.
         """
-        from uncertain_cost.writer import OutputLock, check_destination, write_run
+        from uncertain_cost.writer import OutputLock, check_destination, write_run  # public API: delegates up
 
         check_destination(destination, force)
         with OutputLock(destination):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from uncertain_cost import __version__
+from uncertain_cost.config import RunSettings
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.engine import Simulation
 from uncertain_cost.sampling.streams import SEED_SCHEME
 from uncertain_cost.units import COMPONENTS, DIM_COMPONENT, DIM_DRAW, DIM_METHOD, DIM_MODEL, METHODS
 
-__all__ = ["Provenance", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
+__all__ = ["Provenance", "provenance_of", "cost_dataset", "summary_records", "method_counts", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = (
     "model", "method", "publication_date", "publication_year", "chip", "point_usd", "median_usd", "mean_usd",
@@ -61,6 +63,18 @@ class Provenance:
             "seed_scheme": self.seed_scheme,
             "currency": f"USD of {self.reference_month}",
         }
+
+
+def provenance_of(run: RunSettings, config_sha256: str, config_path: Path | None, facts: ModelFacts) -> Provenance:
+    """Provenance of a run (``[run]`` options ``run``, the config's hash and file) on ``facts``."""
+    return Provenance(
+        seed=run.seed,
+        config_sha256=config_sha256,
+        config_path=config_path.name if config_path else "embedded-default",
+        reference_month=run.reference_month,
+        data_snapshot=facts.snapshot or "embedded",
+        n_draws=run.draws,
+    )
 
 
 def _reported(facts: ModelFacts) -> np.ndarray:

@@ -10,8 +10,8 @@ differences between scenarios are not Monte Carlo noise.
 
 :func:`combine` merges the per-scenario results into one :class:`~uncertain_cost.result.RunResult`:
 every table gains a first column ``scenario``, every results.nc group a ``scenario``
-dimension. :func:`report_section` and :func:`plot_growth_intervals` render the side-by-side
-comparison.
+dimension; :func:`select` gives one scenario back. The side-by-side report section is
+:mod:`uncertain_cost.reporting.scenarios`'.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import xarray as xr
 
 from uncertain_cost.config import Config
 from uncertain_cost.config.scenarios import deep_merge, scenario_configs  # noqa: F401 (re-exported)
+from uncertain_cost.reporting.figures import plot_growth_intervals_from_rows
 from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
 from uncertain_cost.tables import dataset_to_records, records_to_dataset
 
 __all__ = [
     "SCENARIO", "GROWTH_FIGURE", "scenario_configs", "deep_merge", "combine", "is_scenario_result", "select",
-    "report_section", "plot_growth_intervals", "scenario_markdown",
+    "scenario_names", "table_rows",
 ]
 
 #: name of the scenario dimension and of the first column of every table
@@ -93,6 +94,22 @@ def _stack(datasets: Sequence[xr.Dataset], names: Sequence[str]) -> xr.Dataset:
     return out
 
 
+def _per_scenario_attrs(results: Mapping[str, RunResult]) -> dict[str, str]:
+    """Provenance that differs between scenarios, per scenario (the root keeps the first's).
+
+    ``n_draws_by_scenario`` is always there (a scenario may set its own ``run.draws``);
+    any other root attribute whose value differs between scenarios gets a
+    ``<key>_by_scenario`` too. Values are comma-separated in the order of ``scenarios``.
+    """
+    keys = dict.fromkeys(k for r in results.values() for k in r.tree.attrs)
+    out = {}
+    for key in keys:
+        values = [str(r.tree.attrs.get(key, "")) for r in results.values()]
+        if key == "n_draws" or len(set(values)) > 1:
+            out[f"{key}_by_scenario"] = ",".join(values)
+    return out
+
+
 def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
     """Merge per-scenario results into one result with a ``scenario`` dimension and column.
 
@@ -109,8 +126,9 @@ def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
     RunResult
         Tables ``/tables/<name>`` with a first column ``scenario``; every other group
         concatenated along a ``scenario`` dimension (outer join over models and rows);
-        root attribute ``scenarios`` (comma-separated names); the first scenario's figures
-        plus :data:`GROWTH_FIGURE`.
+        root attribute ``scenarios`` (comma-separated names) and ``n_draws_by_scenario``
+        (and ``<key>_by_scenario`` for any other provenance that differs); the first
+        scenario's figures plus :data:`GROWTH_FIGURE`.
     """
     if not results:
         raise ValueError("combine needs at least one scenario result")
@@ -130,12 +148,12 @@ def combine(results: Mapping[str, RunResult], config: Config) -> RunResult:
             groups[path] = _stack([ds for _, ds in present], [n for n, _ in present])
     for name in _table_union(results):
         groups[f"{TABLES}/{name}"] = _scenario_table(name, results)
-    attrs = {**first.tree.attrs, "scenarios": ",".join(names)}
+    attrs = {**first.tree.attrs, "scenarios": ",".join(names), **_per_scenario_attrs(results)}
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **{f"/{k}": v for k, v in groups.items()}})
     notes = tuple(f"[{n}] {note}" for n, r in results.items() for note in r.notes)
     figures = dict(first.figures)
     if first.config is None or first.config.section("report").get("png", True):
-        figure = plot_growth_intervals_from_rows(_rows(tree, "growth"), names)
+        figure = plot_growth_intervals_from_rows(table_rows(tree, "growth"), names)
         if figure is not None:
             figures[GROWTH_FIGURE] = figure
     return RunResult(tree=tree, notes=notes, figures=figures, config=config)
@@ -149,7 +167,8 @@ def _has(tree: xr.DataTree, path: str) -> bool:
     return True
 
 
-def _rows(tree: xr.DataTree, name: str) -> list[dict]:
+def table_rows(tree: xr.DataTree, name: str) -> list[dict]:
+    """Rows of table ``name`` of a result tree ([] when the run has no such table)."""
     try:
         node = tree[f"{TABLES}/{name}"]
     except KeyError:
@@ -210,187 +229,3 @@ def select(result: RunResult, name: str) -> RunResult:
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **{f"/{k}": v for k, v in groups.items()}})
     notes = tuple(n[len(name) + 3:] for n in result.notes if n.startswith(f"[{name}] "))
     return RunResult(tree=tree, notes=notes, figures={}, config=result.config)
-
-
-def _interval(row: Mapping[str, Any]) -> str:
-    return f"{row['growth_per_year']:.2f}x ({row['lo']:.2f}–{row['hi']:.2f})"
-
-
-def _headline_models(result: RunResult) -> tuple[str, ...]:
-    from uncertain_cost.sensitivity.targets import SensitivitySettings
-
-    config = result.config
-    if config is None:
-        return ()
-    return SensitivitySettings.from_config(config.section("sensitivity"), config.source).models
-
-
-def report_section(result: RunResult) -> str:
-    """Render the side-by-side section of a scenario run's report (Markdown).
-
-    Headline costs (amortized median and 90 % interval of the sensitivity models, or the
-    most expensive models), growth per method and estimator with intervals, P(> $1B) by
-    forecast year, and the growth-interval figure, one column per scenario.
-
-    Parameters
-    ----------
-    result : RunResult
-        From :func:`combine` (a plain result gives "").
-
-    Returns
-    -------
-    str
-    """
-    from uncertain_cost.money import format_usd
-
-    names = scenario_names(result)
-    if not names:
-        return ""
-    parts = ["## Scenarios side by side", "",
-             f"{len(names)} scenarios, every one with seed {result.provenance.get('seed')} (common random numbers: "
-             "the same inputs draw the same numbers in every scenario, so differences are not Monte Carlo noise). "
-             "Each column is one scenario; the detailed sections below are those of scenario "
-             f"`{names[0]}`.", ""]
-    summary = _rows(result.tree, "summary")
-    wanted = [m for m in _headline_models(result) if any(r["model"] == m for r in summary)]
-    if not wanted:
-        first = [r for r in summary if r[SCENARIO] == names[0] and r["method"] == "amortized"]
-        wanted = [r["model"] for r in sorted(first, key=lambda r: -r["point_usd"])[:4]]
-    if wanted:
-        cells = {(r[SCENARIO], r["model"], r["method"]): r for r in summary}
-        body = []
-        for model in wanted:
-            for method in ("amortized", "cloud", "acquisition"):
-                if not any((n, model, method) in cells for n in names):
-                    continue
-                row = [model, method]
-                for n in names:
-                    r = cells.get((n, model, method))
-                    row.append("—" if r is None else f"{format_usd(r['median_usd'])} "
-                               f"({format_usd(r['p5_usd'])}–{format_usd(r['p95_usd'])})")
-                body.append(row)
-        parts += ["### Headline costs (median, 90% interval)", "", _table(("model", "method", *names), body), ""]
-    growth = _rows(result.tree, "growth")
-    if growth:
-        keys = list(dict.fromkeys((g["method"], g["estimator"]) for g in growth))
-        cells = {(g[SCENARIO], g["method"], g["estimator"]): g for g in growth}
-        level = growth[0]["level"]
-        body = [[method, estimator, *["—" if (n, method, estimator) not in cells
-                                      else _interval(cells[(n, method, estimator)]) for n in names]]
-                for method, estimator in keys]
-        parts += [f"### Growth per year ({level:.0%} intervals)", "", _table(("method", "estimator", *names), body),
-                  ""]
-    forecast = _rows(result.tree, "forecast")
-    if forecast and "prob_gt_1e9" in forecast[0]:
-        amortized = [f for f in forecast if f.get("method") == "amortized"]
-        years = sorted({int(f["year"]) for f in amortized})
-        cells = {(f[SCENARIO], int(f["year"])): f for f in amortized}
-        body = [[str(y), *["—" if (n, y) not in cells or cells[(n, y)]["prob_gt_1e9"] is None
-                           else f"{cells[(n, y)]['prob_gt_1e9']:.0%}" for n in names]] for y in years]
-        parts += ["### P(most expensive amortized run of the year > $1B)", "", _table(("year", *names), body), ""]
-    if GROWTH_FIGURE in result.figures:
-        parts += [f"![growth intervals by scenario]({GROWTH_FIGURE})", ""]
-    return "\n".join(parts)
-
-
-def plot_growth_intervals(result: RunResult):
-    """Figure comparing the growth intervals of every scenario, one panel per method.
-
-    Parameters
-    ----------
-    result : RunResult
-        From :func:`combine`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure or None
-        None when the run has no growth table.
-    """
-    return plot_growth_intervals_from_rows(_rows(result.tree, "growth"), scenario_names(result))
-
-
-def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Sequence[str]):
-    """Draw :func:`plot_growth_intervals` from growth rows with a ``scenario`` column.
-
-    Parameters
-    ----------
-    rows : sequence of mapping
-        Rows of the combined ``growth`` table.
-    names : sequence of str
-        Scenarios in display order.
-
-    Returns
-    -------
-    matplotlib.figure.Figure or None
-    """
-    if not rows:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    estimators = [e for e in ("bayes", "ols") if any(r["estimator"] == e for r in rows)]
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 0.5 * len(names) + 1.6), sharey=True,
-                             squeeze=False)
-    offsets = {e: (0.15 if len(estimators) > 1 else 0.0) * (1 if i == 0 else -1) for i, e in enumerate(estimators)}
-    colors = {"bayes": "tab:blue", "ols": "tab:orange"}
-    for ax, method in zip(axes[0], methods, strict=True):
-        for estimator in estimators:
-            for k, name in enumerate(names):
-                row = next((r for r in rows if r["scenario"] == name and r["method"] == method
-                            and r["estimator"] == estimator), None)
-                if row is None:
-                    continue
-                y = len(names) - 1 - k + offsets[estimator]
-                g, lo, hi = row["growth_per_year"], row["lo"], row["hi"]
-                ax.errorbar([g], [y], xerr=[[g - lo], [hi - g]], fmt="o", color=colors[estimator], capsize=3,
-                            label=estimator if k == 0 else None)
-        ax.set_title(method)
-        ax.set_xlabel("growth per year (x)")
-        ax.grid(axis="x", alpha=0.3)
-    axes[0][0].set_yticks(range(len(names)), list(reversed(names)))
-    handles: dict = {}
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize="small")
-    level = rows[0].get("level")
-    fig.suptitle(f"Growth of frontier training costs by scenario ({level:.0%} intervals)" if level else
-                 "Growth of frontier training costs by scenario")
-    fig.tight_layout()
-    return fig
-
-
-def _table(header, rows) -> str:
-    """Format rows as a Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
-
-
-def scenario_markdown(result: RunResult) -> str:
-    """Compose a scenario run's report: the side-by-side section, then the first scenario's detailed report.
-
-    Parameters
-    ----------
-    result : RunResult
-        From :func:`combine`.
-
-    Returns
-    -------
-    str
-    """
-    from uncertain_cost.narrative import markdown_report
-
-    names = scenario_names(result)
-    view = select(result, names[0])
-    view = RunResult(tree=view.tree, notes=result.notes, figures=dict(result.figures), config=result.config)
-    detail = markdown_report(view)
-    # the side-by-side section goes after the first section (the headline answers), before the details
-    first = detail.find("\n## ")
-    cut = detail.find("\n## ", first + 1) if first >= 0 else -1
-    head, rest = (detail[:cut], detail[cut:]) if cut >= 0 else (detail, "")
-    section = report_section(result)
-    title = f"Scenarios: {', '.join(f'`{n}`' for n in names)}; the sections after this one are scenario `{names[0]}`'s."
-    return head.rstrip("\n") + "\n\n" + title + "\n\n" + section + "\n" + rest

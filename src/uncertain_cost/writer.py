@@ -6,11 +6,13 @@ folder and never destroys the previous one.
 
 Safety rules for the destination (``--out``):
 
-- only a previous run folder of this tool (its ``provenance.json`` carries
-  :data:`RUN_FOLDER_MARKER`), an empty folder or a missing path is replaced; anything
-  else (a folder of user files, a git clone, a file) is refused unless ``force=True``,
-  and even then the old content is kept beside the new folder until the new one is
-  complete;
+- only a previous run folder of this tool holding nothing but the files that run wrote
+  (its ``provenance.json`` carries :data:`RUN_FOLDER_MARKER` and lists them under
+  :data:`MANIFEST_KEY`), an empty folder or a missing path is replaced; anything else (a
+  run folder with a file the user added, a folder of user files, a git clone, a file) is
+  refused unless ``force=True``, and even then the old content is kept beside the new
+  folder until the new one is complete. The same rule, with its own manifest, guards
+  ``import-epoch`` folders (:class:`FolderKind`);
 - ``/``, the home folder and any folder containing the working directory are refused
   whatever ``force`` says;
 - one run at a time writes into a destination: an exclusive ``flock`` on
@@ -33,17 +35,24 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from uncertain_cost.errors import OutputError, ResourceError
+from uncertain_cost.errors import OutputError, ResourceError, UncertainCostWarning
 
 __all__ = [
     "RUN_FOLDER_MARKER",
+    "MANIFEST_KEY",
+    "FolderKind",
+    "RUN_FOLDER",
     "RunFolder",
+    "run_folder_manifest",
+    "foreign_entries",
     "OutputLock",
     "check_destination",
     "is_run_folder",
@@ -52,8 +61,6 @@ __all__ = [
     "write_json",
     "write_netcdf",
     "split_timing",
-    "figure_png",
-    "save_figure",
 ]
 
 #: Key written into every run folder's ``provenance.json``; its presence is what makes a
@@ -61,6 +68,15 @@ __all__ = [
 RUN_FOLDER_MARKER = "uncertain_cost_run_folder"
 #: Version of the run-folder layout recorded under :data:`RUN_FOLDER_MARKER`.
 RUN_FOLDER_FORMAT = 1
+#: Key of ``provenance.json`` listing every file the run wrote (paths relative to the
+#: folder); a later run replaces the folder without ``--force`` only when it holds
+#: nothing else.
+MANIFEST_KEY = "manifest"
+#: Suffixes of the files a run writes: in a run folder written before manifests existed,
+#: the plain files with one of these count as the run's (anything else as the user's).
+RUN_FILE_SUFFIXES = (".csv", ".json", ".nc", ".png", ".md", ".html")
+#: Entries of a refusal message listed before "and N more".
+MAX_LISTED = 5
 
 
 def _cell(value: Any) -> str:
@@ -163,29 +179,57 @@ def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[st
         handle.write(buffer.getbuffer())
 
 
-def figure_png(fig, dpi: int = 120) -> bytes:
-    """Render a matplotlib figure as PNG bytes (tight box, no software metadata) and close it.
+def _provenance(path: Path) -> dict | None:
+    prov = path / "provenance.json"
+    if path.is_symlink() or not prov.is_file():
+        return None
+    try:
+        doc = json.loads(prov.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _plain_files(path: Path) -> tuple[list[str], bool] | None:
+    """Names of the plain files directly in ``path``, and whether that is all it holds; None if unreadable."""
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return None
+    plain = [entry.name for entry in entries if entry.is_file() and not entry.is_symlink()]
+    return plain, len(plain) == len(entries)
+
+
+def run_folder_manifest(path: str | Path) -> frozenset[str] | None:
+    """Return the files a previous run recorded writing into ``path`` (None: not a run folder).
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure
-    dpi : int, default 120
+    path : str or pathlib.Path
 
     Returns
     -------
-    bytes
+    frozenset of str or None
+        The :data:`MANIFEST_KEY` list of ``path/provenance.json`` when it carries
+        :data:`RUN_FOLDER_MARKER`. In a run folder written before manifests existed (the
+        marker without a list, or only ``config_sha256`` and ``package_version`` in a
+        folder of plain files) its plain files with a suffix of
+        :data:`RUN_FILE_SUFFIXES` count as the run's. None when ``path`` is not a run
+        folder.
     """
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def save_figure(fig, path: Path, dpi: int = 120) -> None:
-    """Save a matplotlib figure as PNG and close it."""
-    Path(path).write_bytes(figure_png(fig, dpi=dpi))
+    path = Path(path)
+    doc = _provenance(path)
+    if doc is None:
+        return None
+    listed = doc.get(MANIFEST_KEY)
+    if RUN_FOLDER_MARKER in doc and isinstance(listed, list) and all(isinstance(n, str) for n in listed):
+        return frozenset(listed)
+    if RUN_FOLDER_MARKER not in doc and not ("config_sha256" in doc and "package_version" in doc):
+        return None
+    found = _plain_files(path)
+    if found is None or (RUN_FOLDER_MARKER not in doc and not found[1]):
+        return None
+    return frozenset(n for n in found[0] if n.endswith(RUN_FILE_SUFFIXES))
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -201,26 +245,72 @@ def is_run_folder(path: str | Path) -> bool:
         True when ``path/provenance.json`` is a JSON object carrying
         :data:`RUN_FOLDER_MARKER`, or (run folders written before the marker existed)
         both ``config_sha256`` and ``package_version`` with nothing but regular files
-        beside it.
+        beside it. Whether it may be replaced without ``--force`` also depends on its
+        manifest (:func:`foreign_entries`).
     """
-    path = Path(path)
-    prov = path / "provenance.json"
-    if path.is_symlink() or not prov.is_file():
-        return False
-    try:
-        doc = json.loads(prov.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(doc, dict):
-        return False
-    if RUN_FOLDER_MARKER in doc:
-        return True
-    legacy = "config_sha256" in doc and "package_version" in doc
-    try:
-        flat = all(entry.is_file() and not entry.is_symlink() for entry in path.iterdir())
-    except OSError:
-        return False
-    return legacy and flat
+    return run_folder_manifest(path) is not None
+
+
+def foreign_entries(path: str | Path, manifest: Iterable[str]) -> list[str]:
+    """Entries of the folder ``path`` that its manifest does not list (what the user added).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    manifest : iterable of str
+        Relative paths of the files the tool wrote there.
+
+    Returns
+    -------
+    list of str
+        Sorted relative paths of every file, folder or link that is not a listed plain
+        file (a folder is named once, not its content).
+    """
+    path, listed = Path(path), set(manifest)
+    out: list[str] = []
+    stack = [path]
+    while stack:
+        for entry in sorted(stack.pop().iterdir()):
+            rel = entry.relative_to(path).as_posix()
+            if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+                out.append(rel)
+            elif entry.is_dir():
+                if any(n.startswith(rel + "/") for n in listed):
+                    stack.append(entry)
+                else:
+                    out.append(rel + "/")
+            elif rel not in listed:
+                out.append(rel)
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class FolderKind:
+    """What kind of folder the atomic writer replaces, and how to read what it wrote.
+
+    Attributes
+    ----------
+    name : str
+        ``"run folder"``, ``"import folder"`` (in messages).
+    manifest : callable
+        ``manifest(path) -> frozenset of str or None``: the files an earlier write of this
+        kind recorded in ``path``; None when ``path`` is not such a folder.
+    marker : str
+        How such a folder is recognised (in messages), e.g. ``"no provenance.json marker"``.
+    """
+
+    name: str
+    manifest: Callable[[Path], frozenset[str] | None]
+    marker: str
+
+    @property
+    def a_name(self) -> str:
+        """The name with its indefinite article (``"an import folder"``)."""
+        return f"{'an' if self.name[:1] in 'aeiou' else 'a'} {self.name}"
+
+
+#: The folders ``run`` writes.
+RUN_FOLDER = FolderKind("run folder", run_folder_manifest, "no provenance.json marker")
 
 
 def _absolute(path: str | Path) -> Path:
@@ -233,13 +323,15 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _refuse(destination: Path, why: str, force: bool) -> None:
+def _refuse(destination: Path, why: str, force: bool, kind: FolderKind) -> bool:
+    """Raise the refusal, or (``force``) return True: the old content is the user's and is kept."""
     if not force:
         raise OutputError(f"--out {destination}: {why}; choose another folder, or pass --force to replace it "
-                          "(its content is kept until the new run folder is complete)")
+                          f"(its content is then kept beside it as {destination.name}.before-force-*)")
+    return True
 
 
-def check_destination(path: str | Path, force: bool = False) -> None:
+def check_destination(path: str | Path, force: bool = False, kind: FolderKind = RUN_FOLDER) -> bool:
     """Check, before any work, that a run folder can be written at ``path``.
 
     Parameters
@@ -247,18 +339,28 @@ def check_destination(path: str | Path, force: bool = False) -> None:
     path : str or pathlib.Path
         The ``--out`` folder.
     force : bool
-        Allow replacing something that is not a previous run folder (a file or a folder
-        of other files).
+        Allow replacing something that is not a previous run folder holding only its own
+        files (a file, a folder of other files, a run folder with a file added).
+    kind : FolderKind, default RUN_FOLDER
+        What a previous folder of this tool at ``path`` looks like.
 
     Raises
     ------
     uncertain_cost.errors.OutputError
-        (exit 2) ``path`` is not a run folder and ``force`` is false, or it is ``/``, the
-        home folder, or contains the working directory.
+        (exit 2) ``path`` is not a previous folder of ``kind`` holding only the files its
+        manifest lists and ``force`` is false, or it is ``/``, the home folder, or
+        contains the working directory.
     uncertain_cost.errors.ResourceError
         (exit 1) the place is not writable: read-only, under a file, permission denied.
+
+    Returns
+    -------
+    bool
+        True when ``force`` overrode a refusal: ``path`` holds something this tool did not
+        write, which :class:`RunFolder` keeps beside the new folder (never deletes).
     """
     destination = _absolute(path)
+    foreign = False
     if destination == Path(destination.anchor) or not destination.name:
         raise OutputError(f"--out {destination}: refusing to write a run folder over the file-system root")
     try:
@@ -272,18 +374,29 @@ def check_destination(path: str | Path, force: bool = False) -> None:
         raise OutputError(f"--out {destination}: refusing to replace the working directory or a folder containing "
                           "it; give a new or previous run folder")
     if destination.is_symlink():
-        _refuse(destination, "is a symbolic link, not a run folder", force)
+        foreign = _refuse(destination, f"is a symbolic link, not {kind.a_name}", force, kind)
     elif destination.exists() and not destination.is_dir():
-        _refuse(destination, "is a file, not a run folder", force)
+        foreign = _refuse(destination, f"is a file, not {kind.a_name}", force, kind)
     elif destination.is_dir():
         try:
             empty = not any(destination.iterdir())
         except OSError as exc:
             raise ResourceError(f"--out {destination}: cannot list it: {_os_reason(exc)}") from None
-        if not empty and not is_run_folder(destination):
+        manifest = None if empty else kind.manifest(destination)
+        if not empty and manifest is None:
             what = "a git repository" if (destination / ".git").exists() else "a folder of other files"
-            _refuse(destination, f"is {what}, not a run folder of uncertain_cost (no provenance.json marker)",
-                    force)
+            foreign = _refuse(destination, f"is {what}, not {kind.a_name} of uncertain_cost ({kind.marker})", force,
+                              kind)
+        elif manifest is not None:
+            try:
+                extra = foreign_entries(destination, manifest)
+            except OSError as exc:
+                raise ResourceError(f"--out {destination}: cannot list it: {_os_reason(exc)}") from None
+            if extra:
+                shown = ", ".join(extra[:MAX_LISTED]) + (f" and {len(extra) - MAX_LISTED} more"
+                                                         if len(extra) > MAX_LISTED else "")
+                foreign = _refuse(destination, f"is {kind.a_name} of uncertain_cost but also holds files it did "
+                                  f"not write ({shown})", force, kind)
     ancestor = destination.parent
     while not ancestor.exists():
         if ancestor.is_symlink():
@@ -296,6 +409,7 @@ def check_destination(path: str | Path, force: bool = False) -> None:
         os.rmdir(probe)
     except OSError as exc:
         raise ResourceError(f"--out {destination}: cannot write in {ancestor}: {_os_reason(exc)}") from None
+    return foreign
 
 
 class OutputLock:
@@ -415,7 +529,9 @@ class RunFolder:
     Files are written into a temporary sibling folder (``path``) and the folder is renamed
     to ``destination`` on success. An existing ``destination`` (see
     :func:`check_destination`) is moved aside to ``.<name>.old-*`` only once the new
-    folder is complete, and deleted after the new one is in place. On an exception the
+    folder is complete, and deleted after the new one is in place, unless it holds what this
+    tool did not write (replaced with ``force``): then it is kept as
+    ``<name>.before-force-<n>`` beside the new folder (``kept`` names it). On an exception the
     temporary folder is removed and the previous destination is untouched. The
     destination's :class:`OutputLock` is held throughout.
 
@@ -424,6 +540,8 @@ class RunFolder:
     destination : str or pathlib.Path
     force : bool
         Passed to :func:`check_destination`.
+    kind : FolderKind, default RUN_FOLDER
+        Passed to :func:`check_destination`.
 
     Examples
     --------
@@ -431,14 +549,17 @@ class RunFolder:
     ...     write_csv(folder.path / "summary.csv", rows, columns)
     """
 
-    def __init__(self, destination: str | Path, force: bool = False):
+    def __init__(self, destination: str | Path, force: bool = False, kind: FolderKind = RUN_FOLDER):
         self.destination = _absolute(destination)
         self.force = force
+        self.kind = kind
         self.path: Path | None = None
+        self.kept: Path | None = None
+        self._keep_old = False
         self._lock = OutputLock(self.destination)
 
     def __enter__(self) -> RunFolder:
-        check_destination(self.destination, self.force)
+        self._keep_old = check_destination(self.destination, self.force, self.kind)
         self._lock.__enter__()
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.destination.name}.partial-",
@@ -453,6 +574,24 @@ class RunFolder:
         if self.path is None:
             raise RuntimeError("RunFolder used outside its with-block")
         return self.path / name
+
+    def manifest(self, *also: str) -> list[str]:
+        """Relative paths of the files written so far, plus ``also`` (files about to be written), sorted.
+
+        Parameters
+        ----------
+        *also : str
+            Names of files not yet written that the manifest must list (the file that
+            records the manifest itself).
+
+        Returns
+        -------
+        list of str
+        """
+        if self.path is None:
+            raise RuntimeError("RunFolder used outside its with-block")
+        files = {p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()}
+        return sorted(files | set(also))
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
@@ -482,9 +621,23 @@ class RunFolder:
             except BaseException:
                 os.replace(old, self.destination)
                 raise
-            _remove(old)
+            if self._keep_old:  # the user's content: never deleted, moved beside the new folder
+                self.kept = _free_sibling(self.destination, "before-force")
+                os.replace(old, self.kept)
+                warnings.warn(f"--out {self.destination}: what it held before (not all written by uncertain_cost) "
+                              f"is kept as {self.kept}", UncertainCostWarning, stacklevel=2)
+            else:
+                _remove(old)
         else:
             os.replace(self.path, self.destination)
+
+
+def _free_sibling(destination: Path, label: str) -> Path:
+    """``<name>.<label>-<n>`` beside ``destination``, with the first ``n`` not taken."""
+    n = 1
+    while os.path.lexists(candidate := destination.with_name(f"{destination.name}.{label}-{n}")):
+        n += 1
+    return candidate
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -521,8 +674,8 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
         An OS error while writing, e.g. a full disk (exit 1); no partial folder is left
         and the previous destination is intact.
     """
-    from uncertain_cost.narrative import html_report, markdown_report
-    from uncertain_cost.reporting import collect
+    from uncertain_cost.reporting.content import collect
+    from uncertain_cost.reporting.report import html_report, markdown_report
     from uncertain_cost.result import FIGURE_DATA, TABLES
     from uncertain_cost.results import method_counts
 
@@ -551,7 +704,8 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
                 folder.file("report.md").write_text(markdown_report(result, content), encoding="utf-8")
             if flags.get("html", True):
                 folder.file("report.html").write_text(html_report(result, content), encoding="utf-8")
-            write_json(folder.file("provenance.json"), {**attrs, RUN_FOLDER_MARKER: RUN_FOLDER_FORMAT})
+            write_json(folder.file("provenance.json"), {**attrs, RUN_FOLDER_MARKER: RUN_FOLDER_FORMAT,
+                                                        MANIFEST_KEY: folder.manifest("provenance.json")})
     except OSError as exc:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise ResourceError(f"--out {_absolute(destination)}: cannot write the run folder: "

@@ -54,6 +54,14 @@ def test_write_makes_the_cli_run_folder(result, tmp_path):
     assert "tables" not in back.children and "figure_data" not in back.children
 
 
+def test_uc_write_writes_what_result_write_writes(result, tmp_path):
+    a, b = uc.write(result, tmp_path / "a"), result.write(tmp_path / "b")
+    names = sorted(p.name for p in a.iterdir() if p.name != "timing.json")
+    assert names == sorted(p.name for p in b.iterdir() if p.name != "timing.json") and "summary.csv" in names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def test_api_and_cli_write_identical_tables(tmp_path):
     from uncertain_cost.cli import main
 

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks import calibration, sbc  # noqa: E402
+from benchmarks import calibration, sbc, worlds  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,11 @@ def _fractions(summary):
     for key in ("coverage_90_by_method", "coverage_50_by_method", "ols_coverage_90_by_method"):
         yield from summary[key].values()
     for m in summary["coverage_90_by_method"]:
-        f = summary["forecast"][m]
-        yield from (f["brier"], f["mean_predicted"], f["observed_frequency"], f["pit_coverage_90"], f["mean_pit"])
+        for h in calibration.HORIZONS:
+            f = summary["forecast"][m][f"h{h}"]
+            yield from (f["brier"], f["mean_predicted"], f["observed_frequency"], f["pit_coverage_90"],
+                        f["mean_pit"])
+    yield summary["forecast_coverage_90_h2"]
 
 
 def test_calibration_summary_is_complete_and_independent_of_workers(tmp_path):
@@ -43,7 +46,10 @@ def test_calibration_summary_is_complete_and_independent_of_workers(tmp_path):
     row = one["replicate_results"][0]["methods"]["amortized"]
     assert row["n_models"] == 41  # the default config's amortized frontier set
     assert row["lo_90"] <= row["lo_50"] <= row["slope_median"] <= row["hi_50"] <= row["hi_90"]
-    assert one["forecast"]["year"] == 2024 and one["forecast"]["models_per_year"] >= 1
+    assert one["forecast"]["years"] == [2024, 2025]
+    # the k bug (issue 21): the truth's runs follow the forecast's Poisson process, not a fixed 7
+    assert [r["true_runs"] for r in one["replicate_results"]] != [{"2024": 7, "2025": 7}] * 2
+    assert 5.0 < one["forecast"]["expected_runs_mean"]["2024"] < 20.0
     # same seed, other worker count: identical results
     assert _without_timing(one) == _without_timing(two)
     # a shard (--first) repeats its replicates; --summarize of the shards' lines gives the study
@@ -51,8 +57,7 @@ def test_calibration_summary_is_complete_and_independent_of_workers(tmp_path):
     lines = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     lines[0].write_text(json.dumps(one["replicate_results"][0]) + "\n")
     lines[1].write_text(json.dumps(shard["replicate_results"][0]) + "\n")
-    combined = calibration.summarize_details([str(p) for p in lines], seed=5,
-                                             settings={**SMALL, "method_scatter": 0.0})
+    [combined] = calibration.summarize_details([str(p) for p in lines], seed=5, settings=SMALL)
     assert combined["indices"] == "0..1"
     assert combined["coverage_90"] == one["coverage_90"] and combined["forecast"] == one["forecast"]
 
@@ -98,3 +103,21 @@ def test_sbc_replicate_is_reproducible_and_ranks_are_in_range():
 def test_bad_arguments_are_one_line_errors(capsys):
     assert calibration.main(["--replicates", "0", "--quiet"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: replicates must be >= 1")
+    assert calibration.main(["--scenario", "nope", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: unknown scenario 'nope'")
+
+
+def test_every_scenario_prints_one_json_line(capsys):
+    status = calibration.main(["--scenario", "all", "--replicates", "1", "--seed", "3", "--workers", "1",
+                               "--mc-draws", "300", "--chains", "2", "--draws", "150", "--tune", "150",
+                               "--methods", "amortized", "--quiet"])
+    assert status == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    results = [json.loads(line) for line in lines[-len(worlds.SCENARIOS):]]
+    assert [r["scenario"] for r in results] == list(worlds.SCENARIOS)
+    for r in results:
+        assert r["replicates"] == 1
+        for key in ("coverage_90", "coverage_50", "forecast_coverage_90_h2"):
+            assert r[key] in (0.0, 1.0)
+    # the scenarios share the replicate's common truth but not their worlds
+    assert len({r["slope_bias_by_method"]["amortized"] for r in results}) == len(results)

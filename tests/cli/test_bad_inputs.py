@@ -312,7 +312,7 @@ _STAGE_MISTAKES = [
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_validate_rejects_what_run_rejects_before_any_sampling(tmp_path, capsys, monkeypatch, command, section,
                                                                key):
-    import uncertain_cost.engine as engine  # the runner imports simulate from it when it samples
+    import uncertain_cost.engine as engine  # the local backend calls engine.simulate when it samples
 
     def never(*args, **kwargs):
         raise AssertionError("sampling started although the config is bad")

@@ -74,6 +74,7 @@ def test_provenance_everywhere(run_folder, small_config):
     from uncertain_cost.writer import RUN_FOLDER_MARKER
 
     assert prov.pop(RUN_FOLDER_MARKER) == 1  # provenance.json alone marks the folder as a run folder
+    assert sorted(prov.pop("manifest")) == sorted(p.name for p in run_folder.iterdir())
     assert summary["provenance"] == prov
     tree = xr.open_datatree(run_folder / "results.nc", engine="h5netcdf")
     assert tree.attrs["seed"] == 7 and tree.attrs["config_sha256"] == prov["config_sha256"]

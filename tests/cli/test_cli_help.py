@@ -61,7 +61,7 @@ def test_estimate_prints_units_and_assumptions(capsys):
 def test_run_says_package_warnings_as_notes_and_ends_with_the_answer(quiet, tmp_path, monkeypatch, capsys):
     import warnings
 
-    import uncertain_cost.runner as runner
+    import uncertain_cost.pipeline as pipeline
     from report_fixtures import make_artifacts
     from uncertain_cost.errors import UncertainCostWarning
 
@@ -70,7 +70,7 @@ def test_run_says_package_warnings_as_notes_and_ends_with_the_answer(quiet, tmp_
         warnings.warn("the default will change", FutureWarning, stacklevel=1)
         return make_artifacts().result(png=False)
 
-    monkeypatch.setattr(runner, "run_config", fake_run)
+    monkeypatch.setattr(pipeline, "run_config", fake_run)
     out = tmp_path / "run"
     assert main(["run", "--out", str(out), "--draws", "1000"] + (["--quiet"] if quiet else [])) == 0
     captured = capsys.readouterr()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -141,6 +142,7 @@ def test_two_concurrent_processes_one_refused(tiny, tmp_path):
     assert _hidden(tmp_path, "out") == []
 
 
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
 def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
     user = tmp_path / "mine"
     user.mkdir()
@@ -149,8 +151,61 @@ def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
     assert (user / "notes.txt").exists()
     assert main(["run", str(tiny), "--out", str(user), "--quiet", "--force"]) == 0
     assert is_run_folder(user) and not (user / "notes.txt").exists()
+    assert (tmp_path / "mine.before-force-1" / "notes.txt").read_text(encoding="utf-8") == "x"  # never deleted
+    assert "kept as" in capsys.readouterr().err
     assert _hidden(tmp_path, "mine") == []
+
+
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
+def test_rerun_into_a_run_folder_with_a_user_file_is_refused_unless_forced(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    before = _previous_run(tiny, out, capsys)
+    manifest = json.loads((out / "provenance.json").read_text(encoding="utf-8"))["manifest"]
+    assert sorted(manifest) == sorted(p.name for p in out.iterdir())  # every file the run wrote, nothing else
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0  # only its own files: replaced
+    (out / "my analysis.ipynb").write_text("mine", encoding="utf-8")
+    (out / "figures").mkdir()
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "also holds files it did not write (figures/, my analysis.ipynb)" in lines[0]
+    assert "--force" in lines[0]
+    assert (out / "my analysis.ipynb").read_text(encoding="utf-8") == "mine"
+    assert (out / "summary.csv").read_bytes() == before
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--force"]) == 0
+    assert is_run_folder(out) and not (out / "my analysis.ipynb").exists()
+    kept = tmp_path / "out.before-force-1"
+    assert (kept / "my analysis.ipynb").read_text(encoding="utf-8") == "mine"  # the user's file survives --force
+    assert (kept / "figures").is_dir()
+    assert _hidden(tmp_path, "out") == []
     capsys.readouterr()
+
+
+def test_run_folder_without_manifest_holds_only_run_files_or_is_refused(tmp_path):
+    from uncertain_cost.errors import OutputError
+    from uncertain_cost.writer import RUN_FOLDER_MARKER, check_destination, foreign_entries, run_folder_manifest
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "provenance.json").write_text(f'{{"{RUN_FOLDER_MARKER}": 1}}', encoding="utf-8")
+    (old / "summary.csv").write_text("x", encoding="utf-8")
+    assert run_folder_manifest(old) == {"provenance.json", "summary.csv"}
+    check_destination(old)
+    (old / "notes.txt").write_text("mine", encoding="utf-8")
+    assert foreign_entries(old, run_folder_manifest(old)) == ["notes.txt"]
+    with pytest.raises(OutputError, match=r"did not write \(notes.txt\)"):
+        check_destination(old)
+    check_destination(old, force=True)
+    (old / "plots").mkdir()
+    assert foreign_entries(old, run_folder_manifest(old)) == ["notes.txt", "plots/"]  # summary.csv is the run's
+    (old / "plots").rmdir()
+    (old / "provenance.json").write_text(f'{{"{RUN_FOLDER_MARKER}": 1, "manifest": ["provenance.json", "sub/a.csv"]}}',
+                                         encoding="utf-8")
+    (old / "sub").mkdir()
+    (old / "sub" / "a.csv").write_text("x", encoding="utf-8")
+    (old / "sub" / "b.txt").write_text("x", encoding="utf-8")
+    assert foreign_entries(old, run_folder_manifest(old)) == ["notes.txt", "sub/b.txt", "summary.csv"]
+    (old / "link").symlink_to(old / "notes.txt")
+    assert "link" in foreign_entries(old, run_folder_manifest(old))
 
 
 def test_folder_lost_mid_swap_is_restored(tmp_path):
@@ -196,12 +251,12 @@ def test_full_disk_is_one_line_exit_1_and_keeps_previous_run(tiny, small_tmpfs, 
 
 def test_read_only_place_is_refused_before_any_work(tiny, small_tmpfs, capsys, monkeypatch):
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
-    import uncertain_cost.runner as runner
+    import uncertain_cost.pipeline as pipeline
 
     def never(*args, **kwargs):
         raise AssertionError("the pipeline ran although --out is not writable")
 
-    monkeypatch.setattr(runner, "run_config", never)
+    monkeypatch.setattr(pipeline, "run_config", never)
     assert main(["run", str(tiny), "--out", str(small_tmpfs / "out"), "--quiet"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "Read-only file system" in lines[0]

@@ -1,16 +1,20 @@
 import csv
+import errno
+import io
 import math
 import shutil
+import tomllib
 from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pytest
 
+from uncertain_cost.cli import main
 from uncertain_cost.data import import_epoch, load_tables, read_epoch_snapshot
-from uncertain_cost.data.epoch import parse_date, parse_number
+from uncertain_cost.data.epoch import parse_date, parse_number, read_models
 from uncertain_cost.data.hardware_names import HardwareMatcher
-from uncertain_cost.errors import DataError
+from uncertain_cost.errors import DataError, OutputError, ResourceError
 
 from epoch_paths import FIXTURES, snapshot
 
@@ -206,7 +210,38 @@ def test_stray_quote_row_is_dropped_and_reported(tmp_path):
     names = {m.name for m in tables.models}
     assert "Zeta" not in names and {"Alpha", "Beta", "Eta"} <= names
     (entry,) = [s for s in report.skipped if s.reason.startswith("malformed CSV row")]
-    assert (entry.file, entry.row) == (MODELS, 10)
+    assert (entry.file, entry.row, entry.model) == (MODELS, 10, "Zeta")
+
+
+def test_a_quote_swallowing_lines_reports_every_line_it_took(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('System,Publication date,Training compute (FLOP),Training hardware\n'
+                    'A,2020-01-01,1e20,H100\n'
+                    'B,"2020-01-01,1e20,H100\n'      # a quote opens a field ...
+                    'C,2020-01-01,1e20,H100\n'
+                    'D,2020-01-01"x,1e20,H100\n'     # ... and closes here, before a stray character
+                    'E,2020-01-01,1e20,H100\n', encoding="utf-8")
+    models, skipped = read_models(path)
+    assert [m.name for m in models] == ["A", "E"]
+    (entry,) = skipped
+    assert (entry.row, entry.model) == (3, "B") and "across lines 3-5, which are all dropped" in entry.reason
+
+
+def test_damaged_rows_are_reported_with_the_name_column_not_the_first(tmp_path):
+    models = _copy_mini(tmp_path)
+    rows = list(csv.reader(io.StringIO(models.read_text(encoding="utf-8-sig"), newline="")))
+    moved = [[r[1], r[0], *r[2:]] for r in rows]  # the name is now the second column
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(moved)
+    text = buffer.getvalue()
+    text = text.replace("2022-02-01,Zeta,Meta AI", '"2022-02-01"x,Zeta,Meta AI')  # stray quote
+    text = text.replace("2021-09-01,Gamma,Some Lab,", "2021-09-01,Gamma,Some Lab,extra,")  # one field too many
+    models.write_text(text, encoding="utf-8")
+    tables, report = read_epoch_snapshot(tmp_path)
+    assert {"Zeta", "Gamma"}.isdisjoint(m.name for m in tables.models)
+    damaged = {s.model: s.reason for s in report.skipped if s.file == MODELS and "dropped" in s.reason}
+    assert damaged.keys() == {"Zeta", "Gamma"}
+    assert damaged["Zeta"].startswith("malformed CSV row") and "fields where the header has" in damaged["Gamma"]
 
 
 def test_quote_opening_a_field_merges_fields_and_is_reported(tmp_path):
@@ -252,8 +287,21 @@ def test_non_utf8_is_an_error_naming_file_and_line(tmp_path):
     models = _copy_mini(tmp_path)
     raw = models.read_bytes().replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")  # Latin-1
     models.write_bytes(raw)
-    with pytest.raises(DataError, match=r"full view.csv: line 5: not UTF-8 \(byte 0xe9\)"):
+    with pytest.raises(DataError, match=r"full view.csv: line 5, column \d+: byte 0xe9 \(offset \d+\) is not UTF-8"):
         read_epoch_snapshot(tmp_path)
+
+
+def test_non_utf8_byte_after_a_bom_is_reported_with_its_real_value_and_position(tmp_path):
+    models = _copy_mini(tmp_path)
+    text = models.read_bytes()
+    raw = b"\xef\xbb\xbf" + text.replace(b"Some Lab", b"Soci\xe9t\xe9 Lab")
+    models.write_bytes(raw)
+    offset = raw.index(b"\xe9")
+    column = offset - raw.rindex(b"\n", 0, offset)
+    with pytest.raises(DataError) as err:
+        read_epoch_snapshot(tmp_path)
+    assert f"full view.csv: line 5, column {column}: byte 0xe9 (offset {offset}) is not UTF-8" in str(err.value)
+    assert raw[offset - 3] != 0xE9  # the byte 3 before (what a BOM-relative offset pointed at) differs
 
 
 # ----------------------------------------------------------------------------------------
@@ -271,16 +319,48 @@ def test_import_refuses_the_embedded_priors(tmp_path):
 def test_import_refuses_a_file_and_a_folder_of_user_files(tmp_path):
     target = tmp_path / "notes.txt"
     target.write_text("mine")
-    with pytest.raises(DataError, match="exists and is not a folder"):
+    with pytest.raises(OutputError, match="notes.txt: is a file, not an import folder"):
         import_epoch(FIXTURES / "epoch-mini-2025", target)
     assert target.read_text() == "mine"
     folder = tmp_path / "work"
     folder.mkdir()
     (folder / "thesis.tex").write_text("mine")
-    with pytest.raises(DataError, match="not empty and is not an earlier import"):
+    with pytest.raises(OutputError, match=r"is a folder of other files, not an import folder .*no import.toml"):
         import_epoch(FIXTURES / "epoch-mini-2025", folder)
     assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "work"]
+
+
+@pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
+def test_import_with_a_user_file_added_is_refused_without_force(tmp_path, capsys):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    listed = tomllib.loads((out / "import.toml").read_text(encoding="utf-8"))["import"]["manifest"]
+    assert sorted(listed) == sorted(p.name for p in out.iterdir())  # the marker lists every file written
+    (out / "my-notes.txt").write_text("mine")
+    (out / "extra").mkdir()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "also holds files it did not write (extra/, my-notes.txt)" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(out), "--force"]) == 0
+    assert load_tables(out).snapshot == "epoch-epoch-mini-2025" and not (out / "my-notes.txt").exists()
+    assert (tmp_path / "tables.before-force-1" / "my-notes.txt").read_text() == "mine"  # kept, never deleted
+    assert "kept as" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tables", "tables.before-force-1"]
+
+
+def test_import_made_before_manifests_is_replaced_only_when_it_holds_its_own_files(tmp_path):
+    out = tmp_path / "tables"
+    import_epoch(FIXTURES / "epoch-mini-2024", out)
+    marker = out / "import.toml"
+    marker.write_text("\n".join(line for line in marker.read_text().splitlines() if not line.startswith("manifest")))
+    import_epoch(FIXTURES / "epoch-mini-2025", out)  # only the files an import writes: replaced
+    marker.write_text("[import]\n")
+    (out / "data.csv").write_text("mine")
+    with pytest.raises(OutputError, match=r"did not write \(data.csv\)"):
+        import_epoch(FIXTURES / "epoch-mini-2025", out)
 
 
 def test_import_replaces_an_earlier_import_and_leaves_no_temp_folder(tmp_path):
@@ -306,15 +386,28 @@ def test_import_failure_leaves_the_earlier_import_intact(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(priors, "write_tables", disk_full)
-    with pytest.raises(DataError, match=r"tables: cannot write the import \(No space left on device\)"):
+    with pytest.raises(ResourceError, match=r"tables: cannot write the import: No space left on device"):
         import_epoch(FIXTURES / "epoch-mini-2025", out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["tables"]
 
 
+def test_import_on_a_full_disk_exits_1_the_environment_code(tmp_path, monkeypatch, capsys):
+    import uncertain_cost.data.epoch as epoch
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(epoch, "_write_import_files", disk_full)
+    assert main(["import-epoch", str(FIXTURES / "epoch-mini-2025"), "--out", str(tmp_path / "t")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_imported_folder_runs_like_the_snapshot(tmp_path):
     from uncertain_cost.config import load_config
-    from uncertain_cost.pipeline import load_facts
+    from uncertain_cost.data.load import load_facts
 
     out = tmp_path / "tables"
     import_epoch(FIXTURES / "epoch-mini-2025", out)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from uncertain_cost.config import load_config
-from uncertain_cost.runner import run_config
+from uncertain_cost.pipeline import run_config
 
 from epoch_paths import snapshot
 

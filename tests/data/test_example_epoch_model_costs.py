@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from uncertain_cost.config import load_config
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.data.selection import SelectionRules
 from uncertain_cost.engine import point_costs
-from uncertain_cost.pipeline import load_facts
 
 from epoch_paths import snapshot
 

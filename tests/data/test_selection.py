@@ -279,9 +279,9 @@ SENSITIVITY_TABLE = {
 def _amortized_trend(config):
     import numpy as np
 
+    from uncertain_cost.data.load import load_facts
     from uncertain_cost.engine import point_costs
     from uncertain_cost.growth.ols import fit_ols
-    from uncertain_cost.pipeline import load_facts
 
     facts, _, selection = load_facts(config)
     cost = point_costs(facts, config.inputs).total("amortized")[0]

@@ -4,7 +4,7 @@ import numpy as np
 
 from uncertain_cost.config import parse_config
 from uncertain_cost.costs import P
-from uncertain_cost.pipeline import load_facts
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.sampling.design import layout
 
 A100S = ("NVIDIA A100", "NVIDIA A100 SXM4 40 GB", "NVIDIA A100 SXM4 80 GB")

@@ -195,3 +195,56 @@ def test_fixed_nu_and_runs_are_validated():
         with pytest.raises(ConfigError) as err:
             forecast_costs(_result(200), [2027], **kw)
         assert err.value.key == key
+
+
+# ------------------------------------------------------------------- candidate trend models (issue 21)
+
+
+def test_trend_forecast_of_the_headline_draws_matches_forecast_costs():
+    from uncertain_cost.growth.forecast import forecast_trend
+    from uncertain_cost.growth.trends import bayes_draws
+
+    r = _result(4000)
+    runs = fit_runs_per_year(r.frontier_years)
+    ref = forecast_costs(r, [2025, 2027], runs=runs)
+    rows = forecast_trend(bayes_draws(r, "amortized"), "amortized", [2025, 2027], runs=runs, seed=3)
+    assert [tuple(row) for row in rows] == [tuple(row) for row in ref.rows]
+    for mine, theirs in zip(rows, ref.rows, strict=True):
+        # same model, other random numbers: the same forecast within Monte Carlo error
+        assert mine["models_per_year"] == pytest.approx(theirs["models_per_year"], rel=0.05)
+        assert np.log10(mine["p50"]) == pytest.approx(np.log10(theirs["p50"]), abs=0.03)
+        assert np.log10(mine["p95"]) == pytest.approx(np.log10(theirs["p95"]), abs=0.1)
+        assert mine["prob_gt_1e9"] == pytest.approx(theirs["prob_gt_1e9"], abs=0.03)
+        assert mine["regression_mean_usd"] == pytest.approx(theirs["regression_mean_usd"], rel=0.01)
+
+
+def test_shrinking_scatter_narrows_the_forecast():
+    from uncertain_cost.growth.forecast import forecast_trend
+    from uncertain_cost.growth.trends import TrendDraws
+
+    n = 4000
+    runs = fit_runs_per_year(EIGHT_A_YEAR)
+
+    def draws(g):
+        return TrendDraws("x", np.tile([7.0, 0.4], (n, 1)), np.full(n, 0.5), np.full(n, g), np.full(n, np.inf),
+                          np.full(n, np.inf))
+
+    flat = forecast_trend(draws(0.0), "amortized", [2028], runs=runs)[0]
+    shrink = forecast_trend(draws(-0.2), "amortized", [2028], runs=runs)[0]
+    assert shrink["p95"] < flat["p95"] and shrink["p50"] < flat["p50"]
+    assert shrink["regression_mean_usd"] == pytest.approx(flat["regression_mean_usd"])
+    # the scatter at 2028.5 is 0.5 exp(-0.2 * 8.5) = 0.09 dex: the P95 of the maximum is near the line
+    assert np.log10(shrink["p95"]) - np.log10(shrink["regression_mean_usd"]) < 0.35
+
+
+def test_nu_summary_reports_prior_and_posterior():
+    from uncertain_cost.growth.forecast import nu_summary
+
+    r = _result(4000)
+    s = nu_summary(r)
+    lo, mid, hi = s["nu_prior_q"]  # Gamma(2, rate 0.1)
+    assert lo == pytest.approx(3.55, abs=0.01) and mid == pytest.approx(16.78, abs=0.01)
+    assert hi == pytest.approx(47.44, abs=0.01)
+    post = np.quantile(r.draws("nu"), [0.05, 0.5, 0.95])
+    assert s["nu_posterior_q"] == pytest.approx(tuple(post))
+    assert s["nu_prior"] == "P5 3.6, P50 16.8, P95 47.4"

@@ -53,13 +53,13 @@ def test_weighted_quantiles_equal_plain_ones_with_equal_weights_and_follow_the_w
 @pytest.fixture(scope="module")
 def default_data():
     from uncertain_cost.config import parse_config
+    from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.runner import prepare_run
 
     config = parse_config({"run": {"draws": 20000}, "sensitivity": {"enabled": False},
                            "development": {"enabled": False}, "report": {"png": False}})
-    prepared = prepare_run(config)
+    prepared = resolve(config)
     sim = simulate(prepared.facts, config.inputs, 20000, config.run.seed, keep_draws=10000)
     return growth_data_from_run(prepared.facts, sim)
 

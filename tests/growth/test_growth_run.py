@@ -31,7 +31,7 @@ def test_settings_validated_with_key_names():
 
 
 def test_ols_rows_without_pymc(tmp_path):
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.pipeline import run_config
 
     config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
                            "development": {"enabled": False}, "report": {"png": False}})
@@ -47,16 +47,17 @@ def test_from_cost_dataset_reads_a_real_run(tmp_path):
     import numpy as np
     import xarray as xr
 
+    from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth import GrowthData
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.runner import finish_run, prepare_run
+    from uncertain_cost.pipeline import run_steps
 
     config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
                            "development": {"enabled": False}, "report": {"png": False}})
-    prepared = prepare_run(config)
+    prepared = resolve(config)
     sim = simulate(prepared.facts, config.inputs, 2000, config.run.seed, keep_draws=config.run.keep_draws)
-    folder = finish_run(prepared, sim).write(tmp_path / "run")
+    folder = run_steps(config, prepared, sim).write(tmp_path / "run")
     ds = xr.open_datatree(folder / "results.nc")["costs"].to_dataset()
     assert "cost_method" in ds["cost"].dims
     from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data_from_run(prepared.facts, sim)
@@ -106,8 +107,15 @@ def test_default_config_growth_fit(tmp_path):
     assert len(sensitivity) == 4 * 3 * 3  # 3 single-method fits x runs x nu
     same = next(r for r in sensitivity if r["fit"] == "single" and r["method"] == "amortized"
                 and r["nu"] == "posterior" and r["models_per_year"] == "poisson")
-    assert float(same["prob_gt_1e9"]) == next(float(r["prob_gt_1e9"]) for r in _rows(out / "forecast.csv")
-                                              if r["method"] == "amortized" and r["year"] == "2027")
+    row_2027 = next(r for r in _rows(out / "forecast.csv") if r["method"] == "amortized" and r["year"] == "2027")
+    # the forecast model is the leave-future-out choice (issue 21); the headline's own forecast is the cell
+    assert row_2027["forecast_model"] in ("constant", "constant_normal", "hinge", "scatter_trend")
+    if row_2027["forecast_model"] == "constant":
+        assert float(same["prob_gt_1e9"]) == float(row_2027["prob_gt_1e9"])
+    backtest = _rows(out / "growth_backtest.csv")
+    assert {r["method"] for r in backtest} == set(methods)
+    assert {int(r["horizon"]) for r in backtest} == {1, 2, 3, 4}
+    assert {r["model"] for r in backtest} == {"constant", "constant_normal", "hinge", "scatter_trend", "ols_normal"}
     loglik = xr.open_dataset(out / "results.nc", group="log_likelihood", engine="h5netcdf")
     assert loglik["log10_cost"].dims == ("chain", "draw", "observation")
     forecast = _rows(out / "forecast.csv")

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from uncertain_cost.figures import plot_cost_vs_year, plot_forecast
+from uncertain_cost.reporting.figures import plot_cost_vs_year, plot_forecast
 
 
 def _rows(n: int, close: bool = False) -> list[dict]:

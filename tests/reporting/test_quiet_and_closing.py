@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from report_fixtures import make_artifacts
 from uncertain_cost.errors import UncertainCostWarning
 from uncertain_cost.quiet import quiet_run
+from uncertain_cost.reporting.figures import figure_png
 from uncertain_cost.reporting.overview import closing_lines, skipped_by_reason
-from uncertain_cost.writer import figure_png
 
 
 def test_package_warnings_become_notes_and_library_noise_vanishes(capsys):

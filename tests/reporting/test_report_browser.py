@@ -12,7 +12,8 @@ import subprocess
 import pytest
 
 from report_fixtures import make_artifacts
-from uncertain_cost.reporting import collect, html_document
+from uncertain_cost.reporting.content import collect
+from uncertain_cost.reporting.html import html_document
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

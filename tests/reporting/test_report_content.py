@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from report_fixtures import make_artifacts
-from uncertain_cost.narrative import markdown_report
-from uncertain_cost.reporting import collect, html_document, markdown_document
 from uncertain_cost.reporting.answers import headline_answers
+from uncertain_cost.reporting.content import collect
+from uncertain_cost.reporting.html import html_document
+from uncertain_cost.reporting.markdown import markdown_document
+from uncertain_cost.reporting.report import markdown_report
 from uncertain_cost.reporting.sections import (
     GLOSSARY,
     forecast_table,

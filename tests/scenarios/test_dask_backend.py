@@ -8,7 +8,7 @@ import pytest
 from uncertain_cost.cli import main
 from uncertain_cost.config import load_config
 from uncertain_cost.errors import ConfigError
-from uncertain_cost.runner import run_config
+from uncertain_cost.pipeline import run_config
 from uncertain_cost.sampling.design import BLOCK_DRAWS
 
 CONFIG = f"""

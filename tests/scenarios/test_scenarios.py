@@ -10,7 +10,7 @@ from uncertain_cost.config import load_config
 from uncertain_cost.engine import simulate, simulate_blocks
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.execution import block_ranges, merge_blocks, simulate_in_ranges
-from uncertain_cost.runner import run_config
+from uncertain_cost.pipeline import run_config
 from uncertain_cost.sampling.design import BLOCK_DRAWS
 from uncertain_cost.scenarios import SCENARIO, deep_merge, is_scenario_result, scenario_configs, select
 
@@ -160,7 +160,7 @@ def test_execution_settings_errors(tmp_path):
                                                           (3 * BLOCK_DRAWS + 7, 2, 1), (2 * BLOCK_DRAWS, 5, 2)])
 def test_block_ranges_merge_to_the_same_simulation(n_draws, per_task, chunk):
     from uncertain_cost.config import default_config
-    from uncertain_cost.pipeline import load_facts
+    from uncertain_cost.data.load import load_facts
 
     config = default_config()
     facts, _, _ = load_facts(config)
@@ -177,7 +177,7 @@ def test_block_ranges_merge_to_the_same_simulation(n_draws, per_task, chunk):
 
 def test_merge_blocks_rejects_gaps():
     from uncertain_cost.config import default_config
-    from uncertain_cost.pipeline import load_facts
+    from uncertain_cost.data.load import load_facts
 
     config = default_config()
     facts, _, _ = load_facts(config)

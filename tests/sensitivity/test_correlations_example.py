@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from uncertain_cost.config import load_config
-from uncertain_cost.pipeline import load_facts
-from uncertain_cost.runner import run_config
+from uncertain_cost.data.load import load_facts
+from uncertain_cost.pipeline import run_config
 from uncertain_cost.sampling.copula import apply_correlations
 from uncertain_cost.sampling.design import draw_values, layout
 

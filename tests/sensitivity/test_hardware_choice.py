@@ -6,8 +6,8 @@ from scipy.stats import spearmanr
 
 from uncertain_cost.config import parse_config
 from uncertain_cost.data.facts import alternative_groups, subset_facts
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.engine import column_costs, simulate
-from uncertain_cost.pipeline import load_facts
 from uncertain_cost.sensitivity import sobol
 from uncertain_cost.sensitivity.step import run_sensitivity
 from uncertain_cost.sensitivity.targets import (

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from uncertain_cost.config import parse_config
+from uncertain_cost.data.load import resolve
 from uncertain_cost.devcost import parse_development
-from uncertain_cost.runner import prepare_run, run_config
+from uncertain_cost.pipeline import run_config
 from uncertain_cost.sensitivity.targets import development_target
 
 N = 8000
@@ -16,7 +17,7 @@ def engine():
     config = parse_config({"run": {"draws": N, "keep_draws": N, "seed": 11}, "growth": {"enabled": False},
                            "sensitivity": {"enabled": False}, "report": {"png": False}})
     rows = {(r["model"], r["component"]): r for r in run_config(config).records("devcost")[0]}
-    return config, prepare_run(config).facts, parse_development(config.section("development")), rows
+    return config, resolve(config).facts, parse_development(config.section("development")), rows
 
 
 @pytest.mark.parametrize("model", ["GPT-4", "GPT-3 175B (davinci)"])

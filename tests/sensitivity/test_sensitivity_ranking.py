@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from uncertain_cost.config import parse_config
-from uncertain_cost.pipeline import load_facts
+from uncertain_cost.data.load import load_facts
 from uncertain_cost.sensitivity import sobol
 from uncertain_cost.sensitivity.targets import cost_target, growth_target
 from uncertain_cost.sensitivity.tornado import conditional_tornado, tornado

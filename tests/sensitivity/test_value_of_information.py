@@ -37,14 +37,14 @@ def _ols_slope_fit(calls):
 
 @pytest.fixture(scope="module")
 def small_run():
-    from uncertain_cost.runner import prepare_run
+    from uncertain_cost.data.load import resolve
 
     config = parse_config({"run": {"draws": 512, "keep_draws": 512}})
     inputs = config.inputs
     for spec in inputs.uncertain():
         if spec.name not in KEPT:
             inputs = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
-    return config, prepare_run(config).facts, inputs
+    return config, resolve(config).facts, inputs
 
 
 def test_table_rows_follow_the_definition(small_run):
@@ -133,7 +133,7 @@ def test_bad_draw_count_is_a_value_error(small_run):
 @pytest.mark.slow
 def test_run_writes_the_table_and_figure(tmp_path):
     """End to end: the real marginalised fits, the table in the run folder and the report."""
-    from uncertain_cost.runner import run_config
+    from uncertain_cost.pipeline import run_config
 
     config = parse_config({
         "run": {"draws": 2000, "keep_draws": 2000},
@@ -162,8 +162,9 @@ def test_run_writes_the_table_and_figure(tmp_path):
 def test_report_shows_the_table_and_figure_or_says_how_to_get_them():
     """The report shows the value of information when the run has it, else how to turn it on."""
     from report_fixtures import make_artifacts
-    from uncertain_cost.narrative import markdown_report
-    from uncertain_cost.reporting import collect, html_document
+    from uncertain_cost.reporting.content import collect
+    from uncertain_cost.reporting.html import html_document
+    from uncertain_cost.reporting.report import markdown_report
     from uncertain_cost.reporting.sections import VOI_HINT
 
     art = make_artifacts()

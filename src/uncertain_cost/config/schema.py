@@ -12,8 +12,8 @@ and raise the same :class:`~uncertain_cost.errors.ConfigError`.
 
 The config layer sits below the domain packages: it imports none of them. Each package
 registers its section with :func:`register_stage` when imported; the package's top level
-(``uncertain_cost/__init__.py``, the application wiring) names those modules once with
-:func:`declare_owners`, and :func:`stage_parsers` imports them the first time a config is
+(``uncertain_cost.SECTION_OWNERS``, the application wiring, a tuple of module names) names
+those modules once, and :func:`stage_parsers` imports them by name the first time a config is
 parsed (so ``import uncertain_cost`` and ``--help`` stay light).
 
 Why a small in-house mechanism and not pydantic v2 (installed, but not a dependency of the
@@ -402,6 +402,9 @@ def register_stage(attr: str, sections: Iterable[str], parse: Callable[[Mapping[
 
 def stage_parsers() -> tuple[StageParser, ...]:
     """Every registered stage parser, importing the declared owner modules first, in their declared order."""
+    from uncertain_cost import SECTION_OWNERS
+
+    declare_owners(*SECTION_OWNERS)
     for module in _OWNERS:
         importlib.import_module(module)
     order = {m: i for i, m in enumerate(_OWNERS)}

@@ -35,6 +35,7 @@ from uncertain_cost.data.tables import (
     Tables,
 )
 from uncertain_cost.errors import DataError
+from uncertain_cost.textdecode import decode_utf8
 
 MODELS_FILE = "All ML Systems - full view.csv"
 CHIPS_FILE = "Chip dataset-Grid view.csv"
@@ -186,25 +187,48 @@ def _decode(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    text, problem = decode_utf8(raw)
+    if text is None:
+        raise DataError(f"{path}: {problem} is not UTF-8; re-save the file as UTF-8")
+    return text
+
+
+def _key_index(header: list[str], key: tuple[str, ...]) -> int | None:
+    """Index of the first header column named in ``key`` (case-insensitive), else None."""
+    lowered = [h.lower() for h in header]
+    for name in key:
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+    return None
+
+
+def _damaged_row_key(text_lines: list[str], first: int, last: int, index: int | None) -> str:
+    """Read leniently the naming field of a record the strict parser rejected (lines ``first..last``)."""
+    if index is None:
+        return ""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "re-save the file as UTF-8"
-        ) from None
+        row = next(csv.reader(io.StringIO("\n".join(text_lines[first - 1:last]), newline="")), [])
+    except csv.Error:
+        return ""
+    return row[index].strip()[:80] if index < len(row) else ""
+
+
+def _span(first: int, last: int) -> str:
+    """Note for a dropped record read across several lines (a quote opened a field), else ""."""
+    return f" across lines {first}-{last}, which are all dropped" if last > first else ""
 
 
 def _read_csv(
-    path: Path, skipped: list[SkipEntry] | None = None
+    path: Path, skipped: list[SkipEntry] | None = None, key: tuple[str, ...] = ()
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Read a CSV strictly: return its header and the (first line number, row) of each row.
 
     Blank rows are ignored. A row whose field count differs from the header's, or that
     the csv parser rejects (a stray quote), is left out and reported in ``skipped`` with
-    its file and line. A quoted field still open at the end of the file (a truncated
-    file) raises :class:`DataError`, since it swallows every later row.
+    its file, line and the value of its naming column (``key``: the accepted header names
+    of that column; the model or hardware name) when it has one. A quoted field still
+    open at the end of the file (a truncated file) raises :class:`DataError`, since it
+    swallows every later row.
     """
     text = _decode(path)
     skipped = skipped if skipped is not None else []
@@ -212,6 +236,8 @@ def _read_csv(
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     previous_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
     header: list[str] | None = None
+    key_index: int | None = None
+    lines: list[str] | None = None  # the text's lines, split only when a damaged row needs them
     out: list[tuple[int, list[str]]] = []
     try:
         while True:
@@ -230,20 +256,24 @@ def _read_csv(
                     raise DataError(
                         f"{path}: line {start}: not a readable CSV header ({exc})"
                     ) from None
-                skipped.append(
-                    SkipEntry(fname, start, "", f"malformed CSV row ({exc}); row dropped")
-                )
+                if lines is None:
+                    lines = text.split("\n")
+                name = _damaged_row_key(lines, start, reader.line_num, key_index)
+                skipped.append(SkipEntry(fname, start, name,
+                                         f"malformed CSV row ({exc}){_span(start, reader.line_num)}; row dropped"))
                 continue
             if not any(cell.strip() for cell in row):
                 continue
             if header is None:
                 header = [c.strip() for c in row]
+                key_index = _key_index(header, key)
                 continue
             if len(row) != len(header):
+                at = key_index if key_index is not None and key_index < len(row) else 0
                 skipped.append(SkipEntry(
-                    fname, start, row[0].strip()[:80],
+                    fname, start, row[at].strip()[:80],
                     f"{len(row)} fields where the header has {len(header)} "
-                    "(stray quote or damaged row); row dropped",
+                    f"(stray quote or damaged row){_span(start, reader.line_num)}; row dropped",
                 ))
                 continue
             out.append((start, row))
@@ -311,7 +341,7 @@ def read_models(path: Path) -> tuple[tuple[ModelRecord, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, MODEL_COLUMNS["name"])
     cols = _column_map(path, header, MODEL_COLUMNS, MODEL_REQUIRED)
     fname = path.name
     seen: set[str] = set()
@@ -377,7 +407,7 @@ def read_chips(path: Path) -> tuple[tuple[ChipSpec, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, CHIP_COLUMNS["name"])
     cols = _column_map(path, header, CHIP_COLUMNS, CHIP_REQUIRED)
     fname = path.name
     seen: set[str] = set()
@@ -443,7 +473,7 @@ def read_prices(path: Path) -> tuple[tuple[PriceRecord, ...], list[SkipEntry]]:
     skipped : list of SkipEntry
     """
     skipped: list[SkipEntry] = []
-    header, rows = _read_csv(path, skipped)
+    header, rows = _read_csv(path, skipped, PRICE_COLUMNS["hardware"])
     cols = _column_map(path, header, PRICE_COLUMNS, PRICE_REQUIRED)
     fname = path.name
     out: list[PriceRecord] = []
@@ -510,7 +540,11 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
         if not (math.isfinite(v) and v > 0):  # an index divides prices: zero or negative is damage
             skipped.append(SkipEntry(fname, line, "", f"PPI value {v!r} is not a positive number"))
             continue
-        data[f"{d.year:04d}-{d.month:02d}"] = v
+        month = f"{d.year:04d}-{d.month:02d}"
+        if month in data:
+            skipped.append(SkipEntry(fname, line, "", f"second PPI value for {month}; the first row kept"))
+            continue
+        data[month] = v
     if not data:
         raise DataError(f"{path}: no usable rows in column {PPI_SERIES!r} (positive index values)")
     months = tuple(sorted(data))
@@ -520,6 +554,7 @@ def read_ppi(path: Path) -> tuple[PriceIndex, list[SkipEntry]]:
             months=months,
             values=tuple(data[m] for m in months),
             source=f"FRED {PPI_SERIES} via Epoch AI snapshot ({fname})",
+            file=str(path),
         ),
         skipped,
     )
@@ -601,6 +636,7 @@ def read_epoch_snapshot(
         ),
         skipped=tuple(s1 + s2 + s3 + s4),
         unmatched_hardware=unmatched,
+        ppi_gaps=ppi.gaps(),
     )
     return tables, report
 
@@ -698,13 +734,55 @@ IMPORT_SKIPPED = "skipped.csv"
 _COPIED_PRIOR_FILES = ("inputs.toml", "development.toml")
 
 
+#: every file an import writes (an import made before manifests existed is taken to hold these)
+IMPORT_FILES = ("chips.toml", "hardware_prices.toml", "ppi.toml", "models.toml", "constants.toml",
+                "electricity.toml", "cloud_discounts.toml", *_COPIED_PRIOR_FILES, IMPORT_SKIPPED, IMPORT_MARKER)
+
+
 def is_import_folder(folder: str | Path) -> bool:
     """Return True when ``folder`` was written by :func:`import_epoch` (holds the marker)."""
     return (Path(folder) / IMPORT_MARKER).is_file()
 
 
+def import_manifest(folder: str | Path) -> frozenset[str] | None:
+    """Return the files an earlier import recorded writing into ``folder`` (None: not an import).
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    frozenset of str or None
+        The ``manifest`` list of the marker's ``[import]`` table; :data:`IMPORT_FILES`
+        for an import made before manifests existed; only the marker itself when the
+        marker cannot be read; None without a marker.
+    """
+    import tomllib
+
+    folder = Path(folder)
+    if folder.is_symlink() or not is_import_folder(folder):
+        return None
+    try:
+        doc = tomllib.loads((folder / IMPORT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset({IMPORT_MARKER})
+    section = doc.get("import")
+    listed = section.get("manifest") if isinstance(section, dict) else None
+    if isinstance(listed, list) and all(isinstance(n, str) for n in listed):
+        return frozenset(listed)
+    return frozenset(IMPORT_FILES)
+
+
+def _import_kind():
+    """Describe import folders for the atomic writer (a :class:`~uncertain_cost.writer.FolderKind`)."""
+    from uncertain_cost.writer import FolderKind
+
+    return FolderKind("import folder", import_manifest, f"no {IMPORT_MARKER}")
+
+
 def _check_import_target(out: Path) -> None:
-    """Refuse an output that is a file, the embedded priors, or a folder of other files."""
+    """Refuse the embedded priors folder as an import target (whatever ``--force`` says)."""
     from uncertain_cost.defaults import priors_dir
 
     try:
@@ -717,22 +795,16 @@ def _check_import_target(out: Path) -> None:
             f"{out}: is the embedded priors folder; import into another folder and use it "
             "with [data] tables_dir"
         )
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise DataError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not is_import_folder(out):
-        raise DataError(
-            f"{out}: folder is not empty and is not an earlier import (no {IMPORT_MARKER}); "
-            "choose an empty or new folder"
-        )
 
 
-def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp: Path) -> list[Path]:
-    """Write the tables, the copied prior files, the skip list and the marker into ``tmp``."""
+def _write_import_files(tables: Tables, report: ImportReport, folder: Path, target) -> list[Path]:
+    """Write the tables, the copied prior files, the skip list and the marker (with its manifest)."""
     import shutil
 
     from uncertain_cost.data.priors import write_tables
     from uncertain_cost.defaults import priors_dir
 
+    tmp = target.path
     written = write_tables(tables, tmp)
     for name in _COPIED_PRIOR_FILES:
         src = priors_dir() / name
@@ -746,11 +818,13 @@ def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp:
             w.writerow((e.file, e.row, e.model, e.reason))
     written.append(tmp / IMPORT_SKIPPED)
     counts = "".join(f"{k} = {v}\n" for k, v in report.counts.items())
+    gaps = f"ppi_gaps = {json.dumps(list(report.ppi_gaps))}\n" if report.ppi_gaps else ""
     (tmp / IMPORT_MARKER).write_text(
         "# Written by `uncertain-cost import-epoch`; use this folder with\n"
         "# [data] tables_dir = \"<this folder>\" (or as $UNCERTAIN_COST_PRIORS).\n\n"
         f"[import]\nsource = {json.dumps(str(folder.resolve()))}\n"
-        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n\n"
+        f"snapshot = {json.dumps(tables.snapshot)}\nskipped = {len(report.skipped)}\n{gaps}"
+        f"manifest = {json.dumps(target.manifest(IMPORT_MARKER))}\n\n"
         f"[import.counts]\n{counts}",
         encoding="utf-8",
     )
@@ -758,72 +832,65 @@ def _write_import_files(tables: Tables, report: ImportReport, folder: Path, tmp:
     return written
 
 
-def import_epoch(folder: str | Path, out: str | Path) -> ImportReport:
+def import_epoch(folder: str | Path, out: str | Path, *, force: bool = False) -> ImportReport:
     """Import an Epoch snapshot and write it, atomically, in the engine's TOML table format.
 
-    The folder is written under a temporary name beside ``out`` and renamed into place
-    only when complete, so a failure (a full disk, an interrupt) leaves no half-written
-    tables and an earlier import intact.
+    The folder is written by :class:`uncertain_cost.writer.RunFolder`: under a temporary
+    name beside ``out``, renamed into place only when complete, so a failure (a full disk,
+    an interrupt) leaves no half-written tables and an earlier import intact. The marker
+    ``import.toml`` lists the files written (``manifest``).
 
     Parameters
     ----------
     folder : str or Path
         Epoch snapshot folder (the four CSV files).
     out : str or Path
-        Output folder: new, empty, or an earlier import (which is replaced). Never the
-        embedded priors, an existing file, or a non-empty folder of other files. Files
+        Output folder: new, empty, or an earlier import holding only the files it wrote
+        (which is replaced). Never the embedded priors; an existing file, a folder of
+        other files or an earlier import with files added only with ``force``. Files
         written: ``chips.toml``, ``hardware_prices.toml``, ``ppi.toml``, ``models.toml``,
         the rule tables (``constants.toml``, ``electricity.toml``,
         ``cloud_discounts.toml``), copies of the embedded ``inputs.toml`` and
         ``development.toml``, ``skipped.csv`` (rows the import skipped) and the marker
         ``import.toml``. Use it with ``[data] tables_dir`` (or ``$UNCERTAIN_COST_PRIORS``).
+    force : bool, default False
+        Replace ``out`` even when it is not an earlier import holding only its own files
+        (its content is kept until the new folder is complete).
 
     Returns
     -------
     ImportReport
-        Counts, skipped rows with reasons, unmatched hardware names, files written.
+        Counts, skipped rows with reasons, unmatched hardware names, deflator gaps, files
+        written.
 
     Raises
     ------
     DataError
-        On an unreadable snapshot, a refused ``out``, or an OS error while writing (one
-        line naming the path).
+        On an unreadable snapshot or the embedded priors as ``out`` (exit 2).
+    uncertain_cost.errors.OutputError
+        A refused ``out`` (exit 2).
+    uncertain_cost.errors.ResourceError
+        An OS error while writing, e.g. a full disk (exit 1; one line naming the path).
     """
-    import shutil
-    import tempfile
     from dataclasses import replace
 
+    from uncertain_cost.errors import ResourceError
+    from uncertain_cost.writer import RunFolder, check_destination
+
     out = Path(out)
+    kind = _import_kind()
     _check_import_target(out)
+    check_destination(out, force, kind)
     tables, report = read_epoch_snapshot(folder)
-    parent = out.parent if str(out.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        with RunFolder(out, force=force, kind=kind) as target:
+            written = _write_import_files(tables, report, Path(folder), target)
+            names = [p.relative_to(target.path) for p in written]
     except OSError as exc:
-        raise DataError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    old: Path | None = None
-    try:
-        written = _write_import_files(tables, report, Path(folder), tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            old.rmdir()
-            out.rename(old)
-        tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise DataError(f"{out}: cannot write the import ({exc.strerror or exc})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    final = [out / p.relative_to(tmp) for p in written]
-    return replace(report, written=tuple(str(p) for p in final))
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise ResourceError(f"--out {out}: cannot write the import: {exc.strerror or exc}{where}; "
+                            "the previous content is unchanged") from None
+    return replace(report, written=tuple(str(out / n) for n in names))
 
 
 def read_import_skips(folder: str | Path) -> list[SkipEntry]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterable
 from datetime import date
@@ -195,6 +196,9 @@ def _read_prices(path: Path) -> tuple[PriceRecord, ...]:
     return tuple(out)
 
 
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
 def _read_ppi(path: Path) -> PriceIndex:
     doc = _read_toml(path)
     if doc is None:
@@ -205,7 +209,11 @@ def _read_ppi(path: Path) -> PriceIndex:
     data = {}
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or len(k) != 7:
-            raise DataError(f"{path}: values.{k} must be 'YYYY-MM' = number")
+            raise DataError(f"{path}: values.{k[:40]} must be 'YYYY-MM' = number")
+        if not _MONTH.match(k):
+            raise DataError(f"{path}: values.{k}: not a month 'YYYY-MM'")
+        if not (math.isfinite(v) and v > 0):  # an index divides prices: zero, negative or nan is damage
+            raise DataError(f"{path}: values.{k} = {v!r}: a price index value must be a positive number")
         data[k] = float(v)
     meta = doc.get("meta", {})
     months = tuple(sorted(data))
@@ -214,6 +222,7 @@ def _read_ppi(path: Path) -> PriceIndex:
         months=months,
         values=tuple(data[m] for m in months),
         source=str(meta.get("source", "")),
+        file=str(path),
     )
 
 

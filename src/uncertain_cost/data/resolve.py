@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from uncertain_cost.data.coverage import check_deflator
 from uncertain_cost.data.facts import (
     CHIP_HOURS_IMPUTED,
     CHIP_HOURS_NONE,
@@ -423,6 +424,10 @@ def resolve_facts(
     ------
     ConfigError
         On an invalid ``finetunes`` or ``reference_month``.
+    DataError
+        When the PPI deflator has no value for the publication month of a model that is
+        costed under some method (one line naming the file, the months and the models;
+        see :func:`uncertain_cost.data.coverage.check_deflator`).
     """
     if finetunes not in FINETUNE_MODES:
         raise ConfigError("finetunes", f"expected one of {FINETUNE_MODES}, got {finetunes!r}")
@@ -518,6 +523,7 @@ def resolve_facts(
     notes: list[str] = []
     extra_dates = {k: [] for k in ("training_start", "acquisition", "cloud_price_date")}
     cloud_vendor: list[str] = []
+    priced: list[ModelRecord] = []
 
     for i, (m, is_frontier) in enumerate(rows):
         note: list[str] = []
@@ -595,8 +601,12 @@ def resolve_facts(
             note.append(cloud_why if not math.isnan(price) else "")
         notes.append("; ".join(x for x in note if x))
 
-        for method, reason in _uncostable(f, path, i, chip, why, cloud_why):
+        lost = _uncostable(f, path, i, chip, why, cloud_why)
+        for method, reason in lost:
             skipped.append(SkipEntry(*_where(m), m.name, f"{method}: {reason}"))
+        if len(lost) < 3:  # a cost is computed under some method: its month needs a deflator value
+            priced.append(m)
+    check_deflator(tables.ppi, _publication_months(priced))
 
     chip_specs = [res.chips[c] for c in chip_names]
     facts = ModelFacts(
@@ -639,9 +649,18 @@ def resolve_facts(
             "reference_month": reference_month,
             "finetunes": finetunes,
             "rules": tables.rules,
+            "source": tuple(m.source for m, _ in rows),
         },
     )
     return facts, skipped
+
+
+def _publication_months(records: Iterable[ModelRecord]) -> dict[str, list[str]]:
+    """Publication month ``"YYYY-MM"`` -> names of the models published then (what the deflator must cover)."""
+    needs: dict[str, list[str]] = {}
+    for m in records:
+        needs.setdefault(f"{m.publication_date.year:04d}-{m.publication_date.month:02d}", []).append(m.name)
+    return needs
 
 
 def quantity_time_cloud_price(m: ModelRecord, path: int, price: float) -> tuple[float, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -129,6 +130,7 @@ class PriceIndex:
     months: tuple[str, ...]
     values: tuple[float, ...]
     source: str = ""
+    file: str = ""  # the file the series was read from (named in a coverage error)
 
     def value(self, month: str) -> float:
         """Index value for ``month`` (``"YYYY-MM"``); NaN when the month is absent."""
@@ -148,7 +150,66 @@ class PriceIndex:
             year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
             months.append(f"{year:04d}-{mon:02d}")
             values.append(values[-1])
-        return PriceIndex(self.series, tuple(months), tuple(values), self.source + " (extended)")
+        return PriceIndex(self.series, tuple(months), tuple(values), self.source + " (extended)", self.file)
+
+    def gaps(self) -> tuple[str, ...]:
+        """Months missing between the first and the last month of the series, as ranges.
+
+        Returns
+        -------
+        tuple of str
+            ``("2020-01..2022-12", "2023-05")``: each run of consecutive missing months
+            as ``first..last`` (a single month alone); empty when the series is complete.
+        """
+        present = {m for m, v in zip(self.months, self.values, strict=True) if math.isfinite(v)}
+        if not present:
+            return ()
+        missing = [m for m in month_span(min(present), max(present)) if m not in present]
+        return month_ranges(missing)
+
+
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def _month_text(number: int) -> str:
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def month_span(first: str, last: str) -> list[str]:
+    """Every month ``"YYYY-MM"`` from ``first`` through ``last`` (empty when ``last < first``)."""
+    return [_month_text(n) for n in range(_month_number(first), _month_number(last) + 1)]
+
+
+def month_ranges(months: Iterable[str]) -> tuple[str, ...]:
+    """Collapse months ``"YYYY-MM"`` into runs of consecutive months.
+
+    Parameters
+    ----------
+    months : iterable of str
+
+    Returns
+    -------
+    tuple of str
+        ``"first..last"`` per run of two or more consecutive months, the month alone
+        otherwise; sorted.
+
+    Examples
+    --------
+    >>> month_ranges(["2020-01", "2020-02", "2020-03", "2021-07"])
+    ('2020-01..2020-03', '2021-07')
+    """
+    numbers = sorted({_month_number(m) for m in months})
+    out: list[str] = []
+    start = previous = None
+    for n in [*numbers, None]:
+        if n is not None and previous is not None and n == previous + 1:
+            previous = n
+            continue
+        if start is not None:
+            out.append(_month_text(start) if start == previous else f"{_month_text(start)}..{_month_text(previous)}")
+        start = previous = n
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -174,6 +235,7 @@ class ImportReport:
     skipped: tuple[SkipEntry, ...] = ()
     unmatched_hardware: tuple[str, ...] = ()
     written: tuple[str, ...] = ()
+    ppi_gaps: tuple[str, ...] = ()  # months missing inside the deflator series, as ranges
 
     def summary(self) -> str:
         """One line per table with its row count, then the number of skip entries."""
@@ -181,6 +243,9 @@ class ImportReport:
         parts.append(f"skipped entries: {len(self.skipped)}")
         if self.unmatched_hardware:
             parts.append("unmatched hardware: " + ", ".join(self.unmatched_hardware))
+        if self.ppi_gaps:
+            parts.append(f"PPI deflator gaps (no value; a run costing a model published then stops): "
+                         f"{', '.join(self.ppi_gaps)}")
         return "; ".join(parts)
 
 

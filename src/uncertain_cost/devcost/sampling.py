@@ -105,6 +105,43 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _chosen(spec: DevelopmentSpec, components_by_model: Mapping[str, np.ndarray]) -> list[str]:
+    """Return the selected models with compute components (a listed one without: error; a defined one: warning)."""
+    available = list(components_by_model)
+    chosen: list[str] = []
+    for name in spec.selected:
+        if name in components_by_model:
+            chosen.append(name)
+            continue
+        close = difflib.get_close_matches(name, available, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = f"no compute components for {name!r} (not costed by the amortized method){hint}"
+        if spec.models_explicit:
+            raise ConfigError("development.models", message, spec.source)
+        warnings.warn(f"development cost: {message}; skipped", UncertainCostWarning, stacklevel=3)
+    return chosen
+
+
+def _model_draws(model, name: str, components: np.ndarray, n_draws: int, root, deflator: float, shared_u):
+    """Draw one model: (cost by part, experiment factor, project years, staff cost by role)."""
+    u = shared_u
+    if u is None:
+        u = _child(root, "experiment_factor", name).random(n_draws)
+    factor = model.experiment_factor.ppf(u)
+    years = model.project_years.sample(_child(root, "project_duration", name), n_draws)
+    roles = {}
+    for role in model.roles:
+        annual = _role_annual_cost(role, n_draws, root, name)
+        roles[role.name] = _frozen(annual * years * deflator)
+    staff = np.sum(list(roles.values()), axis=0) if roles else np.zeros(n_draws)
+    compute = components * factor[:, None]
+    per = {"staff": staff}
+    for j, comp in enumerate(COMPONENTS):
+        per[comp] = compute[:, j].copy()
+    per["total"] = staff + compute.sum(axis=1)
+    return per, factor, years, roles
+
+
 def development_cost(
     spec: DevelopmentSpec,
     components_by_model: Mapping[str, np.ndarray],
@@ -148,19 +185,7 @@ def development_cost(
         skipped.
     """
     root = _root_seed(seed)
-    available = list(components_by_model)
-    chosen: list[str] = []
-    for name in spec.selected:
-        if name in components_by_model:
-            chosen.append(name)
-            continue
-        close = difflib.get_close_matches(name, available, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        message = f"no compute components for {name!r} (not costed by the amortized method){hint}"
-        if spec.models_explicit:
-            raise ConfigError("development.models", message, spec.source)
-        warnings.warn(f"development cost: {message}; skipped", UncertainCostWarning, stacklevel=2)
-
+    chosen = _chosen(spec, components_by_model)
     arrays = {name: _check_components(name, components_by_model[name]) for name in chosen}
     sizes = {a.shape[0] for a in arrays.values()}
     if len(sizes) > 1:
@@ -181,21 +206,7 @@ def development_cost(
     for name in chosen:
         model = spec[name]
         deflator = float(deflators.get(name, 1.0))
-        u = shared_u
-        if u is None:
-            u = _child(root, "experiment_factor", name).random(n_draws)
-        factor = model.experiment_factor.ppf(u)
-        years = model.project_years.sample(_child(root, "project_duration", name), n_draws)
-        roles = {}
-        for role in model.roles:
-            annual = _role_annual_cost(role, n_draws, root, name)
-            roles[role.name] = _frozen(annual * years * deflator)
-        staff = np.sum(list(roles.values()), axis=0) if roles else np.zeros(n_draws)
-        compute = arrays[name] * factor[:, None]
-        per = {"staff": staff}
-        for j, comp in enumerate(COMPONENTS):
-            per[comp] = compute[:, j].copy()
-        per["total"] = staff + compute.sum(axis=1)
+        per, factor, years, roles = _model_draws(model, name, arrays[name], n_draws, root, deflator, shared_u)
         costs[name] = MappingProxyType({k: _frozen(v) for k, v in per.items()})
         factors[name] = _frozen(factor)
         years_by_model[name] = _frozen(years)

@@ -52,6 +52,8 @@ __all__ = [
     "POISSON",
     "runs_summary",
     "forecast_table_attrs",
+    "forecast_trend",
+    "nu_summary",
 ]
 
 DIM_YEAR = "year"
@@ -491,3 +493,83 @@ def with_forecast(idata, forecast: Forecast):
         del out.posterior_predictive
     out.add_groups({"posterior_predictive": forecast.predictive})
     return out
+
+
+def forecast_trend(draws, method: str, years: Sequence[int], *, runs: RunsPosterior,
+                   quantiles: Sequence[float] = DEFAULT_QUANTILES, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                   level: float = 0.9, seed: int = 0) -> list[dict]:
+    """Forecast rows of one method from a candidate trend model's draws (`uncertain_cost.growth.trends`).
+
+    The same forecast as `forecast_costs` (``k ~ Poisson`` from ``runs`` per draw, publication
+    uniform in the year, the maximum of the true costs), with the candidate's trend and
+    scatter at each run's time.
+
+    Parameters
+    ----------
+    draws : uncertain_cost.growth.trends.TrendDraws
+    method : str
+    years : sequence of int
+    runs : RunsPosterior
+    quantiles, thresholds : sequence of float
+    level : float, default 0.9
+    seed : int, default 0
+
+    Returns
+    -------
+    list of dict
+        Rows with the columns of `forecast_costs` (``models_per_year`` the expected runs).
+    """
+    s = draws.scale.size
+    a, b = runs.sample(s, _stream(seed, _RATE))
+    yrs = np.asarray(list(years), dtype=np.int64)
+    rate = runs.rate(yrs, a, b)
+    lo_q, hi_q = 0.5 - level / 2.0, 0.5 + level / 2.0
+    rows = []
+    for i, year in enumerate(yrs):
+        k = _stream(seed, _COUNT, int(year)).poisson(rate[:, i])
+        rng = _stream(seed, _RUN, int(year), _method_key(method))
+        k_max = max(int(k.max()), 1)
+        t = year + rng.random((s, k_max))
+        nu = draws.nu[:, None]
+        z = np.where(np.isfinite(nu), rng.standard_t(np.where(np.isfinite(nu), nu, 1.0), (s, k_max)),
+                     rng.standard_normal((s, k_max)))
+        cost = np.where(np.arange(k_max)[None, :] < k[:, None], draws.mean(t) + draws.sd(t) * z, -np.inf)
+        best = cost.max(axis=1)
+        finite = np.where(np.isfinite(best), best, _NONE)
+        row = {"method": method, "year": int(year), "models_per_year": float(rate[:, i].mean())}
+        for q, value in zip(quantiles, np.quantile(finite, quantiles), strict=True):
+            row[quantile_name(q)] = float(10.0**value) if value > _NONE / 2 else 0.0
+        for usd in thresholds:
+            row[threshold_name(usd)] = float(np.mean(best > math.log10(usd)))
+        line = draws.mean(np.full((s, 1), year + 0.5))[:, 0]
+        lo, mid, hi = np.quantile(line, [lo_q, 0.5, hi_q])
+        row.update(regression_mean_usd=float(10.0**mid), regression_mean_lo=float(10.0**lo),
+                   regression_mean_hi=float(10.0**hi), level=level)
+        rows.append(row)
+    return rows
+
+
+def nu_summary(fit: BayesResult) -> dict:
+    """Prior and posterior P5 / P50 / P95 of the Student-t degrees of freedom ``nu`` of a fit.
+
+    Parameters
+    ----------
+    fit : BayesResult
+        Its ``priors.nu_alpha``, ``priors.nu_beta`` (Gamma, rate) and its ``nu`` draws.
+
+    Returns
+    -------
+    dict
+        ``nu_prior`` and ``nu_posterior``: strings ``"P5 3.6, P50 16.8, P95 47.4"`` (table
+        attributes), and the numbers as ``nu_prior_q`` and ``nu_posterior_q`` (tuples).
+    """
+    from scipy import stats
+
+    qs = (0.05, 0.5, 0.95)
+    prior = tuple(float(x) for x in stats.gamma.ppf(qs, fit.priors.nu_alpha, scale=1.0 / fit.priors.nu_beta))
+    post = tuple(float(x) for x in np.quantile(fit.draws("nu"), qs))
+
+    def text(v):
+        return f"P5 {v[0]:.1f}, P50 {v[1]:.1f}, P95 {v[2]:.1f}"
+
+    return {"nu_prior": text(prior), "nu_posterior": text(post), "nu_prior_q": prior, "nu_posterior_q": post}

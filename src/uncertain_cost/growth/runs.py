@@ -7,6 +7,13 @@ calendar years with the priors of `RunsPriors`. The two-parameter posterior is c
 grid (exact up to the grid, no sampler): a 121 x 121 grid spanning +-7 posterior sd of the
 Laplace approximation along its principal axes, posterior mass per cell, draws uniform within
 the chosen cell. `RunsPosterior.sample` gives the per-draw rates of the forecast years.
+
+What is counted: frontier models, i.e. models that entered the running top 10 by training
+compute when published (costed or not: the forecast's maximum is over every frontier run).
+The top-n rule shapes the count: a model enters when it beats the tenth largest run so far, so
+the count reflects how fast compute grows against its spread among notable models, not how
+many models are trained, and its log-linear trend is a property of that rule on the observed
+years (docs/growth.md, section 4b).
 """
 
 from __future__ import annotations

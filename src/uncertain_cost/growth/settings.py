@@ -59,9 +59,14 @@ class GrowthSettings:
         nutpie's Rust NUTS calls the model's numba kernel as a C callback, chains in parallel
         threads, no Python in the loop (docs/growth.md, Speed).
     backtest : bool
-        Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`, four
-        short single-method fits of the amortized costs; table ``growth_backtest``). On by
-        default: it costs about a fifth of the stage (docs/growth.md).
+        Run the leave-future-out backtest (`uncertain_cost.growth.backtest.backtest`: every
+        method, origin and horizon 1-4, the candidate trend models and the OLS baseline; table
+        ``growth_backtest``) and forecast each method from the candidate it scores best. On by
+        default (docs/growth.md, section 4b).
+    validation : {"psis", "full"}
+        How the backtest fits the constant-slope model through each origin: ``"psis"``
+        (default) by Pareto-smoothed importance sampling from the full-data posterior,
+        refitting where Pareto k > 0.7; ``"full"`` by an exact refit at every origin.
     prior_sensitivity : bool
         Refit the amortized headline with each prior scale halved and doubled
         (`uncertain_cost.growth.priors.prior_sensitivity`, nine short refits; table
@@ -85,6 +90,7 @@ class GrowthSettings:
     models_per_year: int | None = None
     sampler: str = "nutpie"
     backtest: bool = True
+    validation: str = "psis"
     prior_sensitivity: bool = False
 
     @classmethod
@@ -121,6 +127,7 @@ GROWTH = Section("growth", (
     Key("sampler", choice("nutpie"), "nutpie", "NUTS implementation (nutpie, the only sampler of the growth model)"),
     Key("backtest", boolean, True, "run the leave-future-out backtest"),
     Key("prior_sensitivity", boolean, False, "refit with each prior scale halved and doubled"),
+    Key("validation", choice("psis", "full"), "psis", "backtest fits: importance sampling or exact refits"),
 ), settings=GrowthSettings)
 
 #: ``[forecast]``: keys fill the ``forecast*`` fields of :class:`GrowthSettings`

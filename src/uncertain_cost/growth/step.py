@@ -2,7 +2,8 @@
 
 `fit_growth` fits the paper's OLS and the Bayesian model of each cost method alone, explains the
 gap between them (``growth_vs_paper``), checks the headline's robustness (``growth_robustness``)
-and forecasts the most expensive run of each future year. It returns a
+and forecasts the most expensive run of each future year, from the model the leave-future-out
+backtest (``growth_backtest``) chooses for each method. It returns a
 `GrowthOutcome` that holds everything the run writes or reports (rows and columns of
 ``growth.csv`` and ``forecast.csv``, the InferenceData, the trend fans of the figure, the
 diagnostics and the numbers the report quotes) and writes nothing itself; the report's prose
@@ -101,7 +102,9 @@ class GrowthOutcome:
     forecast_attrs : dict
         Attributes of the ``forecast`` table (`uncertain_cost.growth.forecast.forecast_table_attrs`):
         ``models_per_year`` (``"poisson"`` or the fixed count), expected and observed runs per year,
-        the fit of each method.
+        the fit of each method; ``nu_prior`` and ``nu_posterior`` of the amortized fit;
+        ``forecast_models`` (method -> the model the leave-future-out backtest chose) with
+        ``growth.backtest``.
     prior_sensitivity_rows : tuple of dict
         Rows of ``growth_prior_sensitivity.csv`` (`uncertain_cost.growth.priors.prior_sensitivity`
         of the amortized headline fit), with ``growth.prior_sensitivity`` only.
@@ -215,6 +218,48 @@ def _fit(data: GrowthData, settings: GrowthSettings, seed: int, *, draws: int | 
                      log_likelihood=log_likelihood)
 
 
+def _refit_kwargs(settings: GrowthSettings) -> dict:
+    """`fit_bayes` options of the backtest's exact refits: the stage's, a quarter of the draws.
+
+    Scores of a predictive need fewer draws than the headline's intervals (1,000 by default).
+    """
+    return {"draws": max(100, settings.draws // 4), "tune": settings.tune, "chains": settings.chains,
+            "target_accept": settings.target_accept, "level": settings.level, "sampler": settings.sampler}
+
+
+def _backtest_and_choose(data: GrowthData, settings: GrowthSettings, seed: int, fits: dict, fc: dict) -> tuple:
+    """Run the leave-future-out backtest; forecast each method from the candidate it chooses (issue 21).
+
+    Parameters
+    ----------
+    data : GrowthData
+    settings : GrowthSettings
+    seed : int
+    fits : dict of str to BayesResult
+        The single-method fit of each method (the backtest's importance-sampling proposal).
+    fc : dict
+        `_forecast`'s tables (empty without a forecast).
+
+    Returns
+    -------
+    tuple
+        ``(backtest_rows, fc)``; ``fc``'s forecast rows gain the ``forecast_model`` column and
+        its attributes ``forecast_models`` when the forecast uses the Poisson runs model, and
+        ``fc`` is returned unchanged otherwise.
+    """
+    from uncertain_cost.growth.backtest import backtest, lfo_forecast
+
+    rows = tuple(backtest(data, fits or None, methods=tuple(fits), seed=seed, validation=settings.validation,
+                          center=settings.center, fit_kwargs=_refit_kwargs(settings)))
+    if fc.get("rows") and fc.get("runs") is not None:
+        chosen_rows, chosen = lfo_forecast(data, rows, fc["rows"], runs=fc["runs"],
+                                           thresholds=settings.thresholds_usd, level=settings.level, seed=seed,
+                                           center=settings.center)
+        fc = {**fc, "rows": tuple(chosen_rows), "columns": (*fc["columns"], "forecast_model"),
+              "attrs": {**fc["attrs"], "forecast_models": ", ".join(f"{m}: {c}" for m, c in chosen.items())}}
+    return rows, fc
+
+
 def _refit(settings: GrowthSettings, seed: int):
     """``refit(data, draws) -> BayesResult`` for the robustness checks: the stage's fit, shorter, no LOO terms."""
 
@@ -267,13 +312,14 @@ def _worst_diagnostics(fits) -> dict:
 
 
 def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
-    """Forecast tables of the single-method fits: rows, columns, attrs, sensitivity, runs facts."""
+    """Forecast tables of the single-method fits: rows, columns, attrs (with nu), sensitivity, runs."""
     from uncertain_cost.growth.forecast import (
         SENSITIVITY_COLUMNS,
         SENSITIVITY_YEAR,
         forecast_costs,
         forecast_sensitivity,
         forecast_table_attrs,
+        nu_summary,
         runs_summary,
     )
     from uncertain_cost.growth.runs import fit_runs_per_year
@@ -289,8 +335,11 @@ def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
     ks = [4, 7, 12] + ([per_year] if per_year is not None and per_year not in (4, 7, 12) else [])
     sensitivity = tuple(forecast_sensitivity([("single", fit) for fit in fits.values()], target,
                                              models_per_year=[*sorted(ks), None], runs=runs))
+    attrs = forecast_table_attrs(runs_facts)
+    if "amortized" in fits:  # the tails: what the data say about nu (issue 21)
+        attrs.update({k: v for k, v in nu_summary(fits["amortized"]).items() if not k.endswith("_q")})
     return {"forecast": forecast, "rows": tuple(forecast.rows), "columns": tuple(forecast.columns),
-            "per_year": per_year, "runs_facts": runs_facts, "attrs": forecast_table_attrs(runs_facts),
+            "per_year": per_year, "runs_facts": runs_facts, "attrs": attrs, "runs": runs,
             "sensitivity": sensitivity, "sensitivity_columns": SENSITIVITY_COLUMNS if sensitivity else ()}
 
 
@@ -298,7 +347,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
                 progress: Callable[[str], None] | None, variants) -> GrowthOutcome:
     import time
 
-    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS, backtest
+    from uncertain_cost.growth.backtest import BACKTEST_COLUMNS
     from uncertain_cost.growth.bayes import combined_idata
     from uncertain_cost.growth.decomposition import VS_PAPER_COLUMNS, vs_paper_rows
     from uncertain_cost.growth.forecast import with_forecast
@@ -346,11 +395,10 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         idata = with_forecast(idata, fc["forecast"])
     timings["forecast"] = time.perf_counter() - t1
     backtest_rows = ()
-    if settings.backtest and "amortized" in data.methods:
-        say("growth: leave-future-out backtest")
+    if settings.backtest:
+        say(f"growth: leave-future-out backtest ({settings.validation})")
         t1 = time.perf_counter()
-        backtest_rows = tuple(backtest(data, seed=seed, center=settings.center, sampler=settings.sampler,
-                                       level=settings.level))
+        backtest_rows, fc = _backtest_and_choose(data, settings, seed, fits, fc)
         timings["backtest"] = time.perf_counter() - t1
     prior_rows = ()
     if settings.prior_sensitivity and "amortized" in data.methods:

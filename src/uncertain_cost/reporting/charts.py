@@ -5,7 +5,7 @@ Why Plotly: its one JavaScript bundle can be inlined into the page (``include_pl
 nothing, while a reader gets hover details (model, organisation, chip, median, interval),
 zoom, and methods toggled by clicking the legend. Bokeh's inline resources would do the same
 but need two bundles and a server-side model per chart; matplotlib stays the one stack for the
-static PNGs (:mod:`uncertain_cost.figures`). The fragments carry fixed element ids and no random
+static PNGs (:mod:`uncertain_cost.reporting.figures`). The fragments carry fixed element ids and no random
 state, so a report is byte-identical from run to run.
 """
 

@@ -177,6 +177,11 @@ def _forecast_text(result) -> str:
         "the model-to-model Student-t scatter, over the posterior: a posterior predictive distribution of the "
         "year's maximum, not of the trend line. "
         + (f"Each method is forecast from its headline fit ({fits}). " if fits else "")
+        + (f"The leave-future-out backtest chose the forecast model of each method ({attrs['forecast_models']}; "
+           "constant: the headline fit; constant_normal: the same line with normal scatter; hinge, scatter_trend: "
+           "a bend in the trend, a scatter changing with time). " if attrs.get("forecast_models") else "")
+        + (f"Tails: the Student-t degrees of freedom nu of the amortized fit have prior {attrs['nu_prior']} and "
+           f"posterior {attrs['nu_posterior']}. " if attrs.get("nu_prior") else "")
         + "A run is the same run in every method (shared publication time and scatter quantile). "
         "P(> $X) is the posterior probability that at least one run that year costs more than $X (in dollars "
         "of the reference month). The trend line is the median (geometric mean) cost of a model of the year.")
@@ -213,16 +218,29 @@ def _assumptions_text(sensitivity: tuple, fit: str) -> str:
 
 
 def _backtest_text(backtest: tuple) -> str:
-    """Say what the leave-future-out backtest found."""
+    """Say what the leave-future-out backtest found: the chosen forecast model against OLS-normal."""
+    from uncertain_cost.growth.backtest import beats_baseline, choose_forecast_model
+
     if not backtest:
         return ""
-    pct = [float(r["predictive_percentile"]) for r in backtest]
-    inside = sum(0.05 <= p <= 0.95 for p in pct)
-    return (f"Leave-future-out backtest ({backtest[0]['method']}): fitted on the models published up to year Y, "
-            f"the forecast of the most expensive of the runs of Y + 1 (as many runs as were observed) puts the "
-            f"realised maximum at predictive percentiles {', '.join(f'{p:.2f}' for p in pct)}; {inside} of "
-            f"{len(pct)} inside the 90% predictive interval. Too few years to certify calibration; they show "
-            "whether the forecast misses grossly (growth_backtest.csv).")
+    methods = list(dict.fromkeys(str(r["method"]) for r in backtest))
+    origins = sorted({int(r["origin"]) for r in backtest})
+    parts = []
+    for m in methods:
+        chosen = choose_forecast_model(backtest, m)
+        cmp = beats_baseline(backtest, m, chosen)
+        verdict = "beats" if cmp["beats"] else "does not beat"
+        parts.append(f"{m}: {chosen} ({verdict} OLS-normal at horizons >= 2 over {cmp['n']} origin-horizon pairs: "
+                     f"log score {cmp['log_score_diff']:+.2f}, CRPS {cmp['crps_diff']:+.2f} dex)")
+    pit = [float(r["pit"]) for r in backtest if r["model"] != "ols_normal"]
+    inside = sum(0.05 <= p <= 0.95 for p in pit)
+    return (f"Leave-future-out backtest: each forecast model fitted on the models published up to an origin year "
+            f"({origins[0]}-{origins[-1]}) predicts the most expensive observed cost 1-4 years later (as many runs as "
+            f"were observed), scored by log score and CRPS against the paper's OLS with normal errors. Forecast "
+            f"model per method (the headline fit unless a candidate's mean log score is more than 2 SE higher): "
+            f"{'; '.join(parts)}. {inside} of {len(pit)} "
+            "realised maxima fall inside the candidates' 90% predictive intervals. Origins overlap and the "
+            "horizons share their realised years, so the scores are not independent (growth_backtest.csv).")
 
 
 def _organizations(result) -> dict:

@@ -155,15 +155,16 @@ def assumptions_table(content: ReportContent):
 
 
 def backtest_table(content: ReportContent):
-    """``growth_backtest.csv``: realised maximum of each year against its leave-future-out predictive."""
+    """``growth_backtest.csv`` summarised: mean log score, CRPS and PIT coverage per model and horizon (amortized)."""
+    from uncertain_cost.growth.backtest import backtest_summary
+
     if not content.growth_backtest:
         return (), []
-    header = ("year", "fitted through", "models fitted", "runs in year", "realised max",
-              "predictive P5 / P50 / P95", "percentile")
-    rows = [(str(r["year"]), str(r["fit_through"]), str(r["n_fitted"]), str(r["models_in_year"]),
-             usd(r["realised_max_usd"]),
-             f"{usd(r['predictive_p5_usd'])} / {usd(r['predictive_p50_usd'])} / {usd(r['predictive_p95_usd'])}",
-             f"{float(r['predictive_percentile']):.2f}") for r in content.growth_backtest]
+    method = "amortized" if any(r["method"] == "amortized" for r in content.growth_backtest) else \
+        content.growth_backtest[0]["method"]
+    header = (f"model ({method})", "horizon (years)", "origins", "mean log score", "mean CRPS (dex)", "PIT in 90%")
+    rows = [(r["model"], str(r["horizon"]), str(r["n"]), f"{r['log_score']:.2f}", f"{r['crps']:.2f}",
+             f"{r['pit_in_90']:.2f}") for r in backtest_summary(content.growth_backtest) if r["method"] == method]
     return header, rows
 
 

@@ -24,6 +24,8 @@ import zlib
 import numpy as np
 from numba import njit, prange
 
+from uncertain_cost import kernel_cache  # noqa: F401  (before any kernel: keys numba's cache on its sources)
+
 __all__ = [
     "SEED_SCHEME",
     "KIND_CONSTANT",

@@ -267,6 +267,68 @@ def _bootstrap_rng(seed) -> np.random.Generator:
     return np.random.default_rng(ss)
 
 
+def _check_arguments(n_base, k, n_bootstrap, conf_level, engine) -> None:
+    """Raise ValueError naming the first bad argument of :func:`sobol_indices`."""
+    if isinstance(n_base, bool) or not isinstance(n_base, int | np.integer) or n_base < 2:
+        raise ValueError(f"n_base: expected an int >= 2, got {n_base!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k: expected a positive int, got {k!r}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int | np.integer):
+        raise ValueError(f"n_bootstrap: expected an int >= 0, got {n_bootstrap!r}")
+    if n_bootstrap < 0 or n_bootstrap == 1:
+        raise ValueError(f"n_bootstrap: expected 0 or an int >= 2, got {n_bootstrap}")
+    if not 0.0 < conf_level < 1.0:
+        raise ValueError(f"conf_level: expected a value in (0, 1), got {conf_level!r}")
+    if engine not in _ENGINES:
+        raise ValueError(f"engine: expected one of {sorted(_ENGINES)}, got {engine!r}")
+
+
+def _bootstrap_conf(kernel, yt: np.ndarray, rng, n_bootstrap: int, conf_level: float):
+    """Half-widths ``z * sd`` of the bootstrap replicates of the first-order and total indices."""
+    n_targets, n_base, k = yt.shape[0], yt.shape[1], yt.shape[2] - 2
+    reps1 = np.empty((n_bootstrap, n_targets, k))
+    repst = np.empty_like(reps1)
+    batch = max(1, _INDEX_BATCH // n_base)
+    done = 0
+    for idx in _bootstrap_batches(rng, n_bootstrap, n_base, batch):
+        b1, bt = kernel(yt, idx)
+        reps1[done : done + idx.shape[0]] = b1
+        repst[done : done + idx.shape[0]] = bt
+        done += idx.shape[0]
+    z = float(ndtri(0.5 + conf_level / 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN for constant targets
+        return z * np.nanstd(reps1, axis=0, ddof=1), z * np.nanstd(repst, axis=0, ddof=1)
+
+
+def _input_labels(input_names: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    """``k`` input labels (``x0, x1, ...`` by default)."""
+    if input_names is None:
+        return tuple(f"x{j}" for j in range(k))
+    inputs = tuple(str(name) for name in input_names)
+    if len(inputs) != k:
+        raise ValueError(f"input_names: expected {k} names, got {len(inputs)}")
+    return inputs
+
+
+def _centered(y: np.ndarray, targets: Sequence[str], n_base: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Center (and scale, for conditioning) each target over the whole design, as SALib.
+
+    Returns the outputs as (target, base row, matrix) and which targets are constant.
+    """
+    sd = y.std(axis=0)
+    flat = sd == 0
+    for t in np.flatnonzero(flat):
+        warnings.warn(
+            f"Sobol indices: target {targets[t]!r} is constant over the design; "
+            "its indices are NaN",
+            UncertainCostWarning,
+            stacklevel=3,
+        )
+    y = (y - y.mean(axis=0)) / np.where(flat, 1.0, sd)
+    return np.ascontiguousarray(y.reshape(k + 2, n_base, -1).transpose(2, 1, 0)), flat
+
+
 def sobol_indices(
     Y_design,
     n_base: int,
@@ -333,41 +395,13 @@ def sobol_indices(
     Saltelli et al. (2010), doi:10.1016/j.cpc.2009.09.018 (first order, design).
     Jansen (1999), doi:10.1016/S0010-4655(98)00154-4 (total order).
     """
-    if isinstance(n_base, bool) or not isinstance(n_base, int | np.integer) or n_base < 2:
-        raise ValueError(f"n_base: expected an int >= 2, got {n_base!r}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k: expected a positive int, got {k!r}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int | np.integer):
-        raise ValueError(f"n_bootstrap: expected an int >= 0, got {n_bootstrap!r}")
-    if n_bootstrap < 0 or n_bootstrap == 1:
-        raise ValueError(f"n_bootstrap: expected 0 or an int >= 2, got {n_bootstrap}")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError(f"conf_level: expected a value in (0, 1), got {conf_level!r}")
-    if engine not in _ENGINES:
-        raise ValueError(f"engine: expected one of {sorted(_ENGINES)}, got {engine!r}")
+    _check_arguments(n_base, k, n_bootstrap, conf_level, engine)
     n_base, k, n_bootstrap = int(n_base), int(k), int(n_bootstrap)
     rng = _bootstrap_rng(seed)
     y, ndim = as_2d_output(Y_design, n_base * (k + 2), "Y_design")
     targets = target_labels(y.shape[1], target_names, ndim)
-    if input_names is None:
-        inputs = tuple(f"x{j}" for j in range(k))
-    else:
-        inputs = tuple(str(name) for name in input_names)
-        if len(inputs) != k:
-            raise ValueError(f"input_names: expected {k} names, got {len(inputs)}")
-
-    # Center (and scale, for conditioning) each target over the whole design, as SALib.
-    sd = y.std(axis=0)
-    flat = sd == 0
-    for t in np.flatnonzero(flat):
-        warnings.warn(
-            f"Sobol indices: target {targets[t]!r} is constant over the design; "
-            "its indices are NaN",
-            UncertainCostWarning,
-            stacklevel=2,
-        )
-    y = (y - y.mean(axis=0)) / np.where(flat, 1.0, sd)
-    yt = np.ascontiguousarray(y.reshape(k + 2, n_base, -1).transpose(2, 1, 0))
+    inputs = _input_labels(input_names, k)
+    yt, flat = _centered(y, targets, n_base, k)
 
     kernel = _ENGINES[engine]
     s1, st = kernel(yt, np.arange(n_base, dtype=np.int64)[None, :])
@@ -375,20 +409,7 @@ def sobol_indices(
     s1[flat], st[flat] = np.nan, np.nan
 
     if n_bootstrap:
-        reps1 = np.empty((n_bootstrap, y.shape[1], k))
-        repst = np.empty_like(reps1)
-        batch = max(1, _INDEX_BATCH // n_base)
-        done = 0
-        for idx in _bootstrap_batches(rng, n_bootstrap, n_base, batch):
-            b1, bt = kernel(yt, idx)
-            reps1[done : done + idx.shape[0]] = b1
-            repst[done : done + idx.shape[0]] = bt
-            done += idx.shape[0]
-        z = float(ndtri(0.5 + conf_level / 2.0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN for constant targets
-            s1_conf = z * np.nanstd(reps1, axis=0, ddof=1)
-            st_conf = z * np.nanstd(repst, axis=0, ddof=1)
+        s1_conf, st_conf = _bootstrap_conf(kernel, yt, rng, n_bootstrap, conf_level)
     else:
         s1_conf = np.full_like(s1, np.nan)
         st_conf = np.full_like(st, np.nan)

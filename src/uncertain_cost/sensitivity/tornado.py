@@ -294,6 +294,85 @@ def tornado(
     )
 
 
+def _check_conditional(low_q, high_q, n_outer, n_inner, seed) -> None:
+    """Raise ValueError naming the first bad argument of :func:`conditional_tornado`."""
+    if not 0.0 < low_q < high_q < 1.0:
+        raise ValueError(
+            f"low_q, high_q: expected 0 < low_q < high_q < 1, got {low_q!r}, {high_q!r}"
+        )
+    for name, value in (("n_outer", n_outer), ("n_inner", n_inner)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 8:
+            raise ValueError(f"{name}: expected an int >= 8, got {value!r}")
+    if seed is None:
+        raise ValueError("seed: expected an int or SeedSequence, got None")
+
+
+def _outer_medians(f, template: np.ndarray, x_outer: np.ndarray, where, n_inner: int, per_call: int,
+                   n_targets: int) -> np.ndarray:
+    """Median of ``f`` over the inner sample for each outer draw of one bar's columns (``where``).
+
+    ``template`` holds the inner sample repeated ``per_call`` times; the bar's columns are
+    overwritten call by call and the caller restores them after the bar (``f`` must not
+    modify its input).
+    """
+    n_outer = x_outer.shape[0]
+    medians = np.empty((n_outer, n_targets))
+    for start in range(0, n_outer, per_call):
+        chunk = x_outer[start:start + per_call]
+        rows = template[:chunk.shape[0] * n_inner]
+        rows[:, where] = np.repeat(chunk, n_inner, axis=0)
+        y, _ = evaluate(f, rows)
+        medians[start:start + chunk.shape[0]] = np.median(y.reshape(chunk.shape[0], n_inner, n_targets), axis=1)
+    return medians
+
+
+def _base_point(inputs: Sequence[SensitivityInput], base_values: Sequence[float] | None) -> np.ndarray:
+    """Return the base case: every input at its median, or ``base_values`` (checked)."""
+    k = len(inputs)
+    base_x = np.array([float(ppf_values(inp, np.asarray([0.5]))[0]) for inp in inputs])
+    if base_values is not None:
+        base_x = np.asarray(base_values, dtype=np.float64)
+        if base_x.shape != (k,) or not np.all(np.isfinite(base_x)):
+            raise ValueError(
+                f"base_values: expected {k} finite numbers (one per input), got {base_values!r}"
+            )
+    return base_x
+
+
+def _bar_ends(medians: np.ndarray, x_outer: np.ndarray, shift: np.ndarray, low_q: float, high_q: float):
+    """Quantiles ``low_q``/``high_q`` of the conditional medians per target (shifted to the base case).
+
+    Returns (low per target, high per target, (input at low, input at high) of the first
+    target, from the first column of ``x_outer``).
+    """
+    n_outer, n_targets = medians.shape
+    positions = (np.arange(n_outer) + 0.5) / n_outer  # Hazen plotting positions
+    low, high = np.empty(n_targets), np.empty(n_targets)
+    ends = (np.nan, np.nan)
+    for t in range(n_targets):
+        order = np.argsort(medians[:, t], kind="stable")
+        ranked = medians[order, t]
+        low[t] = np.interp(low_q, positions, ranked) + shift[t]
+        high[t] = np.interp(high_q, positions, ranked) + shift[t]
+        if t == 0:
+            ends = (np.interp(low_q, positions, x_outer[order, 0]), np.interp(high_q, positions, x_outer[order, 0]))
+    return low, high, ends
+
+
+def _outer_draws(inputs: Sequence[SensitivityInput], cols: list[int], n_outer: int, seq):
+    """Columns of one bar (a slice when contiguous) and its outer draws.
+
+    One input: ``n_outer`` evenly spaced quantiles; a group: ``n_outer`` random joint draws
+    from stream ``seq``.
+    """
+    where = slice(cols[0], cols[-1] + 1) if cols == list(range(cols[0], cols[-1] + 1)) else cols
+    if len(cols) == 1:
+        u_outer = ((np.arange(n_outer) + 0.5) / n_outer)[:, None]
+    else:
+        u_outer = np.random.default_rng(seq).random((n_outer, len(cols)))
+    return where, np.column_stack([ppf_values(inputs[c], u_outer[:, j]) for j, c in enumerate(cols)])
+
+
 def conditional_tornado(
     inputs: Sequence[SensitivityInput],
     f: ModelFunction,
@@ -345,25 +424,11 @@ def conditional_tornado(
     ValueError
         Bad quantiles, sizes, inputs, base values or model output.
     """
-    if not 0.0 < low_q < high_q < 1.0:
-        raise ValueError(
-            f"low_q, high_q: expected 0 < low_q < high_q < 1, got {low_q!r}, {high_q!r}"
-        )
-    for name, value in (("n_outer", n_outer), ("n_inner", n_inner)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 8:
-            raise ValueError(f"{name}: expected an int >= 8, got {value!r}")
-    if seed is None:
-        raise ValueError("seed: expected an int or SeedSequence, got None")
+    _check_conditional(low_q, high_q, n_outer, n_inner, seed)
     inputs = list(inputs)
     labels, members, groups = blocks(inputs, by_group)
     k = len(inputs)
-    base_x = np.array([float(ppf_values(inp, np.asarray([0.5]))[0]) for inp in inputs])
-    if base_values is not None:
-        base_x = np.asarray(base_values, dtype=np.float64)
-        if base_x.shape != (k,) or not np.all(np.isfinite(base_x)):
-            raise ValueError(
-                f"base_values: expected {k} finite numbers (one per input), got {base_values!r}"
-            )
+    base_x = _base_point(inputs, base_values)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     inner_seq, *outer_seqs = root.spawn(1 + len(labels))
     u_inner = np.random.default_rng(inner_seq).random((n_inner, k))
@@ -374,40 +439,18 @@ def conditional_tornado(
     n_targets = y_base.shape[1]
     reference = np.median(y_inner, axis=0)
 
-    out_low = np.empty((n_targets, len(labels)))
-    out_high = np.empty((n_targets, len(labels)))
-    in_low = np.full(len(labels), np.nan)
-    in_high = np.full(len(labels), np.nan)
+    out_low, out_high = np.empty((n_targets, len(labels))), np.empty((n_targets, len(labels)))
+    in_low, in_high = np.full(len(labels), np.nan), np.full(len(labels), np.nan)
     per_call = min(n_outer, max(1, min(_CONDITIONAL_ROWS, _CONDITIONAL_VALUES // k) // n_inner))
-    # rows of one call: the inner sample repeated per outer draw; only the bar's columns are
-    # overwritten per call and restored after the bar (``f`` must not modify its input)
-    template = np.tile(inner, (per_call, 1))
+    template = np.tile(inner, (per_call, 1))  # the inner sample repeated per outer draw of one call
     for b, cols in enumerate(members):
         cols = list(cols)
-        where = slice(cols[0], cols[-1] + 1) if cols == list(range(cols[0], cols[-1] + 1)) else cols
-        if len(cols) == 1:
-            u_outer = ((np.arange(n_outer) + 0.5) / n_outer)[:, None]
-        else:
-            u_outer = np.random.default_rng(outer_seqs[b]).random((n_outer, len(cols)))
-        x_outer = np.column_stack([ppf_values(inputs[c], u_outer[:, j]) for j, c in enumerate(cols)])
-        medians = np.empty((n_outer, n_targets))
-        for start in range(0, n_outer, per_call):
-            chunk = x_outer[start:start + per_call]
-            rows = template[:chunk.shape[0] * n_inner]
-            rows[:, where] = np.repeat(chunk, n_inner, axis=0)
-            y, _ = evaluate(f, rows)
-            medians[start:start + chunk.shape[0]] = np.median(y.reshape(chunk.shape[0], n_inner, n_targets), axis=1)
+        where, x_outer = _outer_draws(inputs, cols, n_outer, outer_seqs[b])
+        medians = _outer_medians(f, template, x_outer, where, n_inner, per_call, n_targets)
         template[:, where] = np.tile(inner[:, where], (per_call, 1))
-        positions = (np.arange(n_outer) + 0.5) / n_outer  # Hazen plotting positions
-        for t in range(n_targets):
-            order = np.argsort(medians[:, t], kind="stable")
-            ranked = medians[order, t]
-            shift = y_base[0, t] - reference[t]
-            out_low[t, b] = np.interp(low_q, positions, ranked) + shift
-            out_high[t, b] = np.interp(high_q, positions, ranked) + shift
-            if t == 0 and len(cols) == 1:
-                in_low[b] = np.interp(low_q, positions, x_outer[order, 0])
-                in_high[b] = np.interp(high_q, positions, x_outer[order, 0])
+        out_low[:, b], out_high[:, b], ends = _bar_ends(medians, x_outer, y_base[0] - reference, low_q, high_q)
+        if len(cols) == 1:
+            in_low[b], in_high[b] = ends
 
     names = [inp.name for inp in inputs]
     return TornadoResult(
@@ -453,6 +496,20 @@ def format_value(value: float, units: str = "USD") -> str:
 def _is_usd(units: str) -> bool:
     """Whether ``units`` are dollars (``"USD"``, ``"$"``, ``"USD of 2023-12"``)."""
     return units.upper().startswith("USD") or units == "$"
+
+
+def _bar_label(result: TornadoResult, b: int) -> str:
+    """Y-axis label of bar ``b``: its name and input range (one input) or member count (a group)."""
+    label = result.names[b]
+    lo_in, hi_in = result.low_input[b], result.high_input[b]
+    n_members = len(result.members[b])
+    if np.isfinite(lo_in) and np.isfinite(hi_in):
+        label += f"\n[{lo_in:.3g} to {hi_in:.3g}]"
+        if n_members > 1:
+            label += f" x{n_members}"
+    else:
+        label += f"\n({n_members} inputs)"
+    return label
 
 
 def plot_tornado(
@@ -520,16 +577,7 @@ def plot_tornado(
                 va="center",
                 fontsize=8,
             )
-        label = result.names[b]
-        lo_in, hi_in = result.low_input[b], result.high_input[b]
-        n_members = len(result.members[b])
-        if np.isfinite(lo_in) and np.isfinite(hi_in):
-            label += f"\n[{lo_in:.3g} to {hi_in:.3g}]"
-            if n_members > 1:
-                label += f" x{n_members}"
-        else:
-            label += f"\n({n_members} inputs)"
-        ylabels.append((y, label))
+        ylabels.append((y, _bar_label(result, b)))
 
     ax.set_yticks([y for y, _ in ylabels], [lab for _, lab in ylabels], fontsize=8)
     ax.axvline(base, color="black", linewidth=1.0, linestyle="--")

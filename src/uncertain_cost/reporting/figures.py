@@ -1,8 +1,16 @@
-"""Figures of a run (matplotlib, Agg): they are returned, never written (see writer.py)."""
+"""Figures of a run (matplotlib, Agg), drawn from its rows and arrays: returned, never written (see writer.py).
+
+The drawing functions sit below the pipeline, which calls them in its last step, beside the
+figures the domain packages draw (growth, sensitivity, development cost); the report
+(:mod:`uncertain_cost.reporting.report`) and the writer embed or save them as PNG
+(:func:`figure_png`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -12,7 +20,8 @@ from uncertain_cost.growth.forecast import threshold_name
 from uncertain_cost.money import format_usd
 from uncertain_cost.units import COMPONENTS
 
-__all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "plot_forecast", "usd_axis"]
+__all__ = ["plot_cost_vs_year", "plot_model_intervals", "plot_components", "plot_forecast", "usd_axis",
+           "plot_growth_intervals_from_rows", "figure_png"]
 
 _METHOD_COLOURS = {"amortized": "#4C72B0", "cloud": "#DD8452", "acquisition": "#55A868"}
 _COMPONENT_COLOURS = ("#DD8452", "#55A868", "#C44E52", "#8172B3")
@@ -205,3 +214,77 @@ def plot_forecast(rows: Sequence[dict], method: str, reference_month: str, thres
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Sequence[str]):
+    """Draw :func:`plot_growth_intervals` from growth rows with a ``scenario`` column.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Rows of the combined ``growth`` table.
+    names : sequence of str
+        Scenarios in display order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+    """
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    estimators = [e for e in ("bayes", "ols") if any(r["estimator"] == e for r in rows)]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 0.5 * len(names) + 1.6), sharey=True,
+                             squeeze=False)
+    offsets = {e: (0.15 if len(estimators) > 1 else 0.0) * (1 if i == 0 else -1) for i, e in enumerate(estimators)}
+    colors = {"bayes": "tab:blue", "ols": "tab:orange"}
+    for ax, method in zip(axes[0], methods, strict=True):
+        for estimator in estimators:
+            for k, name in enumerate(names):
+                row = next((r for r in rows if r["scenario"] == name and r["method"] == method
+                            and r["estimator"] == estimator), None)
+                if row is None:
+                    continue
+                y = len(names) - 1 - k + offsets[estimator]
+                g, lo, hi = row["growth_per_year"], row["lo"], row["hi"]
+                ax.errorbar([g], [y], xerr=[[g - lo], [hi - g]], fmt="o", color=colors[estimator], capsize=3,
+                            label=estimator if k == 0 else None)
+        ax.set_title(method)
+        ax.set_xlabel("growth per year (x)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(range(len(names)), list(reversed(names)))
+    handles: dict = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize="small")
+    level = rows[0].get("level")
+    fig.suptitle(f"Growth of frontier training costs by scenario ({level:.0%} intervals)" if level else
+                 "Growth of frontier training costs by scenario")
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig, dpi: int = 120) -> bytes:
+    """Render a matplotlib figure as PNG bytes (tight box, no software metadata) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    dpi : int, default 120
+
+    Returns
+    -------
+    bytes
+    """
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
