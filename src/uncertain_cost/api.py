@@ -175,9 +175,8 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
         if not isinstance(epoch_dir, str | Path):
             raise ConfigError("epoch_dir", f"expected a folder path, got {_shown(epoch_dir)}")
         overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
-    for name, flag in (("quiet", quiet), ("progress", progress)):
-        if flag is not None and not isinstance(flag, bool):
-            raise ConfigError(name, f"expected True, False or None, got {_shown(flag)}")
+    if quiet is not None and not isinstance(quiet, bool):
+        raise ConfigError("quiet", f"expected True, False or None, got {_shown(quiet)}")
     if backend is not None or workers is not None:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
