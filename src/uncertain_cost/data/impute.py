@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from uncertain_cost.config.sections import DATA, IMPUTE_KEYS, IMPUTE_MODES
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
-from uncertain_cost.errors import ConfigError
 
 __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
            "epoch_hardware_mode_by_year",
@@ -41,10 +41,8 @@ __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardwar
 CANDIDATE_SEPARATOR = " | hardware: "
 
 
-#: values of ``[data] impute_hardware`` (``true`` / ``false`` mean the first two)
-IMPUTE_MODES = ("off", "frontier_window", "most_common_of_year", "organization")
-
-#: ``organization`` mode: donors are runs published at most this many years before the model
+#: ``[data] impute = "all"``'s mode (set by the pipeline, not a value of ``impute_hardware``): donors are
+#: runs published at most this many years before the model
 ORGANIZATION_WINDOW_YEARS = 2.0
 #: ``organization`` mode fallback: peers with at least this fraction of the model's compute
 PEER_COMPUTE_FRACTION = 0.1
@@ -92,21 +90,11 @@ class HardwareImputation:
         ConfigError
             Naming ``data.<key>``.
         """
-        mode = section.get("impute_hardware", False)
-        if mode is True:
-            mode = "frontier_window"
-        elif mode is False:
-            mode = "off"
-        if mode not in IMPUTE_MODES:
-            raise ConfigError("data.impute_hardware",
-                              f"expected true, false or one of {', '.join(IMPUTE_MODES)}, got {mode!r}", source)
-        window = section.get("impute_window_years", 1.0)
-        if isinstance(window, bool) or not isinstance(window, int | float) or not (
-                math.isfinite(window) and window > 0):
-            raise ConfigError("data.impute_window_years", f"expected a number > 0, got {window!r}", source)
-        multi = section.get("impute_multi_hardware", True)
-        if not isinstance(multi, bool):
-            raise ConfigError("data.impute_multi_hardware", f"expected true or false, got {multi!r}", source)
+        values = DATA.check({k: section[k] for k in IMPUTE_KEYS if k in section}, source)  # declared once there
+        mode = values.get("impute_hardware", False)
+        mode = {True: "frontier_window", False: "off"}.get(mode, mode) if isinstance(mode, bool) else mode
+        window = values.get("impute_window_years", 1.0)
+        multi = values.get("impute_multi_hardware", True)
         return cls(mode != "off", float(window), mode if mode != "off" else "frontier_window", multi)
 
 

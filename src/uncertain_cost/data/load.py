@@ -74,7 +74,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
     """
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.data.resolve import resolve_facts
-    from uncertain_cost.data.selection import SelectionRules, select_frontier
+    from uncertain_cost.data.selection import SelectionRules, check_model_names, select_frontier
 
     progress = progress or Progress(quiet=True)
     skipped: list = []
@@ -104,6 +104,8 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables = replace(tables, rules=tables.rules.with_rule_set(config.data.rules))
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
+    check_model_names(tables, {"selection.include": rules.include, "selection.exclude": rules.exclude,
+                               "sensitivity.models": config.section("sensitivity").get("models", ())}, config.source)
     lists = config.data.epoch_dir / "frontier-lists" if config.data.epoch_dir is not None else None
     try:
         selection = select_frontier(tables, rules, lists)

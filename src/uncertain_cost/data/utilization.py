@@ -35,6 +35,7 @@ from datetime import date
 
 import numpy as np
 
+from uncertain_cost.config.schema import register_stage
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.data.tables import ModelRecord, Tables
 
@@ -500,3 +501,26 @@ def predictive_beta(folder=None):
 
     p = load_prior(folder)["predictive"]
     return Beta(float(p["alpha"]), float(p["beta"]))
+
+
+_FREE_KEYS = frozenset({"scope", "source", "chip_key"})  # keys of an [inputs] entry that leave its distribution
+
+
+def _utilization_input(tables, context):
+    """Give the fitted predictive as the utilization input under ``[data] impute = "all"``, unless ``[inputs]`` does.
+
+    Returns
+    -------
+    tuple or None
+        ``(distribution, source note)`` for :func:`uncertain_cost.config.parse_config` to put in
+        place of the utilization input; None when ``impute`` is not ``"all"`` or the config
+        states its own utilization distribution.
+    """
+    given = tables["inputs"].get("utilization", {})
+    if getattr(context.data, "impute", "paper") != "all" or (isinstance(given, dict) and set(given) - _FREE_KEYS):
+        return None
+    return predictive_beta(), ("[data] impute = \"all\": predictive of the utilization model fitted on the "
+                               "2024-06 snapshot's disclosed runs (priors/utilization.toml)")
+
+
+register_stage("utilization", ("inputs",), _utilization_input, __name__)
