@@ -21,7 +21,7 @@ PACKAGE = "uncertain_cost"
 #: lowest first; a module belongs to the layer of the longest prefix that names it (relative to the package)
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("", "errors", "units", "money", "defaults", "caches", "threads", "distributions", "inputs",
-              "progress", "quiet", "tables", "kernel_cache")),
+              "progress", "quiet", "tables", "kernel_cache", "folders")),
     ("config", ("config",)),
     ("data", ("data",)),
     ("engine", ("sampling", "engine", "costs", "execution", "hypothetical")),
@@ -45,10 +45,6 @@ LAZY_UP = {
     ("uncertain_cost.result", "uncertain_cost.writer"),
     ("uncertain_cost.result", "uncertain_cost.reporting.report"),
     ("uncertain_cost.result", "uncertain_cost.reporting.overview"),
-    # import-epoch (data.epoch, reldata's) writes its folder with the writer's atomic RunFolder and
-    # destination checks, inside its functions. Follow-up: move the folder-safety half of writer.py
-    # (check_destination, OutputLock, RunFolder, FolderKind) to a base module both import.
-    ("uncertain_cost.data.epoch", "uncertain_cost.writer"),
 }
 #: arrows up from the config layer: none (the domain packages register their sections with it;
 #: ``uncertain_cost.SECTION_OWNERS`` names them as strings)

@@ -775,8 +775,8 @@ def import_manifest(folder: str | Path) -> frozenset[str] | None:
 
 
 def _import_kind():
-    """Describe import folders for the atomic writer (a :class:`~uncertain_cost.writer.FolderKind`)."""
-    from uncertain_cost.writer import FolderKind
+    """Describe import folders for the atomic writer (a :class:`~uncertain_cost.folders.FolderKind`)."""
+    from uncertain_cost.folders import FolderKind
 
     return FolderKind("import folder", import_manifest, f"no {IMPORT_MARKER}")
 
@@ -835,7 +835,7 @@ def _write_import_files(tables: Tables, report: ImportReport, folder: Path, targ
 def import_epoch(folder: str | Path, out: str | Path, *, force: bool = False) -> ImportReport:
     """Import an Epoch snapshot and write it, atomically, in the engine's TOML table format.
 
-    The folder is written by :class:`uncertain_cost.writer.RunFolder`: under a temporary
+    The folder is written by :class:`uncertain_cost.folders.RunFolder`: under a temporary
     name beside ``out``, renamed into place only when complete, so a failure (a full disk,
     an interrupt) leaves no half-written tables and an earlier import intact. The marker
     ``import.toml`` lists the files written (``manifest``).
@@ -875,7 +875,7 @@ def import_epoch(folder: str | Path, out: str | Path, *, force: bool = False) ->
     from dataclasses import replace
 
     from uncertain_cost.errors import ResourceError
-    from uncertain_cost.writer import RunFolder, check_destination
+    from uncertain_cost.folders import RunFolder, check_destination
 
     out = Path(out)
     kind = _import_kind()
