@@ -11,6 +11,18 @@ from uncertain_cost.caches import setup_caches
 
 setup_caches()  # before numba, PyTensor, matplotlib or ArviZ are imported
 
+#: The modules that declare and register the config sections their packages own, in parse
+#: order; the config layer imports them by name when the first config is parsed (it imports none
+#: of the domain packages itself, and ``import uncertain_cost`` stays light).
+SECTION_OWNERS = (
+    "uncertain_cost.sampling.copula",  # [correlations]
+    "uncertain_cost.data.selection",  # [selection]
+    "uncertain_cost.sensitivity.settings",  # [sensitivity]
+    "uncertain_cost.devcost.parse",  # [development]
+    "uncertain_cost.growth.settings",  # [growth], [forecast]
+    "uncertain_cost.data.utilization",  # the utilization input under [data] impute = "all"
+)
+
 
 from uncertain_cost.errors import (  # noqa: E402
     ConfigError,

@@ -16,8 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uncertain_cost.config import Config, default_config, load_config, parse_config
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.config import Config, arguments, default_config, load_config, parse_config
+from uncertain_cost.config.schema import Invalid, clip
+from uncertain_cost.config.schema import month as month_arg
+from uncertain_cost.config.schema import show as _shown
+from uncertain_cost.config.sections import EXECUTION, RUN
+from uncertain_cost.errors import ArgumentError, ConfigError
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult
 
@@ -41,6 +45,8 @@ QUICK_OVERRIDES = {"growth.bayes": False, "sensitivity.enabled": False}
 
 
 def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: dict) -> Config:
+    if not (config is None or isinstance(config, Config | str | Path | Mapping)):
+        raise ConfigError("config", f"expected a config file path, a mapping, a Config or None, got {_shown(config)}")
     if config is None:
         return default_config(overrides)
     if isinstance(config, Config):
@@ -48,11 +54,24 @@ def _config(config: Config | str | Path | Mapping[str, Any] | None, overrides: d
             return config
         path = config.path
         if path is None:
-            raise TypeError("overrides need a config file or a mapping, not an in-memory Config")
-        return load_config(path, overrides)
+            return parse_config(config.raw, overrides={**config.overrides, **overrides})
+        return load_config(path, {**config.overrides, **overrides})
     if isinstance(config, Mapping):
         return parse_config(config, overrides=overrides)
     return load_config(Path(config), overrides)
+
+
+def _check_overrides(**given: Any) -> None:
+    """Check arguments that override config keys with those keys' own checkers, naming the argument."""
+    sections = {"draws": RUN, "seed": RUN, "backend": EXECUTION, "workers": EXECUTION}
+    for name, value in given.items():
+        if value is None:
+            continue
+        key = next(k for k in sections[name].keys if k.name == name)
+        try:
+            key.check(value)
+        except Invalid as exc:
+            raise ConfigError(name, exc.problem) from None
 
 
 def _examples_dir() -> Path:
@@ -103,7 +122,7 @@ def example_config(name: str, **overrides: Any) -> Config:
         names = example_names()
         close = difflib.get_close_matches(stem, names, n=3, cutoff=0.4)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-        raise ConfigError("example", f"no example {stem!r}; {hint}examples: {', '.join(names)}")
+        raise ConfigError("example", f"no example {_shown(stem)}; {hint}examples: {', '.join(names)}")
     return load_config(path, dict(overrides) or None)
 
 
@@ -156,14 +175,19 @@ def run(config: Config | str | Path | Mapping[str, Any] | None = None, *, draws:
     from uncertain_cost.quiet import quiet_run
 
     if not isinstance(quick, bool):
-        raise ConfigError("quick", f"expected True or False, got {quick!r}")
+        raise ArgumentError("quick", f"expected True or False, got {quick!r}", "run")
+    _check_overrides(draws=draws, seed=seed, backend=backend, workers=workers)
     overrides: dict[str, Any] = dict(QUICK_OVERRIDES) if quick else {}
     if draws is not None:
         overrides["run.draws"] = draws
     if seed is not None:
         overrides["run.seed"] = seed
     if epoch_dir is not None:
+        if not isinstance(epoch_dir, str | Path):
+            raise ConfigError("epoch_dir", f"expected a folder path, got {_shown(epoch_dir)}")
         overrides["data.epoch_dir"] = str(Path(epoch_dir).resolve())
+    if quiet is not None and not isinstance(quiet, bool):
+        raise ConfigError("quiet", f"expected True, False or None, got {_shown(quiet)}")
     if backend is not None or workers is not None:
         overrides["execution.backend"] = backend or "dask"
     if workers is not None:
@@ -249,6 +273,22 @@ class Estimate:
         return pd.DataFrame(list(self.rows))
 
 
+def _arguments(**given: Any) -> tuple[int, float, date, int]:
+    """Check ``estimate``'s arguments with the command line's checkers (:mod:`uncertain_cost.config.arguments`)."""
+    for name in ("chip", "organization"):
+        value = given[name]
+        if not (isinstance(value, str) and value.strip() and len(value) <= 300) and not (
+                name == "organization" and value is None):
+            raise ConfigError(name, f"expected a name (text of 1 to 300 characters), got {_shown(value)}")
+    checked = []
+    for name in ("quantity", "days", "start", "draws"):
+        try:
+            checked.append(getattr(arguments, name)(given[name]))
+        except Invalid as exc:
+            raise ConfigError(name, exc.problem) from None
+    return tuple(checked)
+
+
 def estimate(*, chip: str, quantity: float, days: float, start: str | date, organization: str | None = None,
              config: Config | str | Path | Mapping[str, Any] | None = None, draws: int = 20_000,
              seed: int | None = None, reference_month: str | None = None) -> Estimate:
@@ -283,21 +323,17 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     from uncertain_cost.hypothetical import (
         Hypothetical,
         check_reference_month,
-        check_start,
         estimate_run,
         latest_deflator_month,
     )
 
+    quantity, days, start, draws = _arguments(chip=chip, quantity=quantity, days=days, start=start, draws=draws,
+                                              organization=organization)
+    _check_overrides(seed=seed)
     overrides: dict[str, Any] = {"run.draws": draws}
     if seed is not None:
         overrides["run.seed"] = seed
     cfg = _config(config, overrides)
-    if isinstance(start, str):
-        try:
-            start = date.fromisoformat(start)
-        except ValueError:
-            raise ConfigError("start", f"expected a date YYYY-MM-DD, got {start!r}") from None
-    hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
     if cfg.data.epoch_dir is not None:
         from uncertain_cost.data.epoch import read_epoch_snapshot
 
@@ -305,16 +341,17 @@ def estimate(*, chip: str, quantity: float, days: float, start: str | date, orga
     else:
         tables = load_embedded_tables()
     try:
-        check_start(tables, start, days)
-    except ValueError as err:
-        raise ConfigError("start", str(err)) from None
+        arguments.check_start(start, days, tables)
+    except Invalid as exc:
+        raise ConfigError("start", exc.problem) from None
+    hypothetical = Hypothetical(chip, quantity, days, start, organization or "Hypothetical lab")
     if reference_month is None:
         month, how = latest_deflator_month(tables), "latest month of the PPI deflator"
     else:
         try:
-            month, how = check_reference_month(tables, reference_month), "reference_month"
-        except ValueError as err:
-            raise ConfigError("reference_month", str(err)) from None
+            month, how = check_reference_month(tables, month_arg(reference_month)), "reference_month"
+        except (Invalid, ValueError) as err:
+            raise ConfigError("reference_month", clip(getattr(err, "problem", str(err)))) from None
     out = estimate_run(tables, cfg.inputs, hypothetical, reference_month=month,
                        draws=cfg.run.draws, seed=cfg.run.seed, interconnect_fraction=cfg.run.interconnect_fraction)
     return Estimate(out["name"], month, cfg.run.draws, tuple(out["rows"]),

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from uncertain_cost import __version__
+from uncertain_cost.config import arguments, sections
+from uncertain_cost.config.schema import Invalid, clip
 from uncertain_cost.errors import ConfigError, ResourceError, UncertainCostError
 
 __all__ = ["main", "build_parser"]
@@ -26,9 +28,11 @@ def _program_name() -> str:
     return "uncertain-cost" if Path(sys.argv[0]).name == "uncertain-cost" else "python -m uncertain_cost"
 
 #: largest seed accepted (numpy's SeedSequence takes any, results.nc stores an int64)
-MAX_SEED = 2**63 - 1
+MAX_SEED = sections.MAX_SEED
 #: longest hypothetical training run ``estimate --days`` accepts (10 years)
-MAX_ESTIMATE_DAYS = 3653.0
+MAX_ESTIMATE_DAYS = arguments.MAX_ESTIMATE_DAYS
+#: how far past the data's last PPI month ``estimate --start`` may lie
+MAX_EXTRAPOLATION_YEARS = arguments.MAX_EXTRAPOLATION_YEARS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,33 +83,21 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive_finite(text: str) -> float:
-    """Parse a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+def _checked(check):
+    """Make an argparse type: read the text as the API would receive it, check it with the API's checker."""
+    def convert(text: str):
+        try:
+            return check(arguments.from_text(text) if check is not arguments.start else text)
+        except Invalid as exc:
+            raise argparse.ArgumentTypeError(exc.problem) from None
+
+    convert.__name__ = check.__name__
+    return convert
 
 
-def _days(text: str) -> float:
-    """``estimate --days``: a finite duration in (0, MAX_ESTIMATE_DAYS]."""
-    value = _positive_finite(text)
-    if value > MAX_ESTIMATE_DAYS:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_ESTIMATE_DAYS:g} days (10 years), got {text}")
-    return value
-
-
-def _start(text: str):
-    """``estimate --start``: a calendar date YYYY-MM-DD (range checked against the data later)."""
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+_quantity = _checked(arguments.quantity)
+_days = _checked(arguments.days)
+_start = _checked(arguments.start)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,13 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
                                           "estimate --chip 'Google TPU v5p' --quantity 8960 --days 60 "
                                           "--start 2025-06-01 --organization Google --json"))
     est.add_argument("--chip", required=True, help="accelerator, e.g. H100 or 'Google TPU v5p'")
-    est.add_argument("--quantity", type=_positive_finite, required=True, help="number of accelerators")
+    est.add_argument("--quantity", type=_quantity, required=True,
+                     help=f"number of accelerators, a whole number up to {arguments.MAX_QUANTITY:,}")
     est.add_argument("--days", type=_days, required=True, help="training duration in days")
     est.add_argument("--start", type=_start, required=True, help="training start, YYYY-MM-DD")
     est.add_argument("--organization", default="Hypothetical lab",
                      help="developer; decides PUE class and cloud vendor (e.g. Google, Meta, OpenAI)")
     est.add_argument("--config", default=None, help="config whose inputs and reference month to use")
-    est.add_argument("--draws", type=_count, default=20_000, help="number of Monte Carlo draws (default 20,000)")
+    est.add_argument("--draws", type=_checked(arguments.draws), default=20_000,
+                     help=f"number of Monte Carlo draws, 1 to {arguments.MAX_DRAWS:,} (default 20,000)")
     est.add_argument("--seed", type=_seed, default=None,
                      help="random seed, 0..2**63-1 (default: the config's run.seed)")
     est.add_argument("--reference-month", default=None,
@@ -207,12 +201,25 @@ def _overrides(args: argparse.Namespace) -> dict:
     return out
 
 
+#: command-line flags that set config keys (an error about the key names the flag)
+_FLAGS = {"run.draws": "--draws", "run.seed": "--seed", "data.epoch_dir": "--epoch-dir",
+          "execution.backend": "--backend", "execution.workers": "--workers"}
+
+
 def _load(args: argparse.Namespace):
     from uncertain_cost.config import default_config, load_config
 
-    if not args.config:
-        return default_config(_overrides(args))
-    return load_config(Path(args.config), _overrides(args))
+    overrides = _overrides(args)
+    try:
+        if not args.config:
+            return default_config(overrides)
+        return load_config(Path(args.config), overrides)
+    except ConfigError as exc:
+        flag = _FLAGS.get(exc.key)
+        given = flag is not None and getattr(args, flag[2:].replace("-", "_"), None) is not None
+        if given:  # the value came from the flag, not from the file
+            raise ConfigError(flag, exc.message) from None
+        raise
 
 
 def _check_draws(config, args: argparse.Namespace) -> None:
@@ -436,4 +443,5 @@ def _terminate_as_exit():
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    """Return the error as one bounded line (messages are bounded where made; this is the last guard)."""
+    return clip(" ".join(str(exc).split()), 2000)

@@ -176,7 +176,9 @@ def costs_numpy(values, column, facts: FactArrays, interconnect_fraction=DEFAULT
     energy = tdp_kw * power_ratio * x["power_fraction"] * x["pue"] * chip_hours * elec * x["electricity"]
     amortized = np.stack([chips, hardware - chips, interconnect, energy], axis=-1) * deflator[None, :, None]
     cloud = cloud_price * x["cloud"] * chip_hours * deflator
-    acquisition = quantity * x["quantity"] * server * np.maximum(cluster_factor, 1.0) * deflator
+    # a negative quantity (QUANTITY_FROM_CHIP_HOURS) is imputed in each draw: chip-hours / time
+    qty = np.where(quantity < 0, chip_hours / (time_h * x["time"]), quantity * x["quantity"])
+    acquisition = qty * server * np.maximum(cluster_factor, 1.0) * deflator
     return amortized, cloud, acquisition
 
 
@@ -226,9 +228,12 @@ def row_costs(row, m, column, path, reported, quantity, time_h, compute, util, p
     energy = (tdp_kw[m] * power_ratio[m] * row[column[POWER_FRACTION, m]] * row[column[PUE, m]]
               * chip_hours * elec[m] * row[column[ELECTRICITY, m]])
     defl = deflator[m]
+    qty = quantity[m] * q_mult
+    if quantity[m] < 0.0:  # QUANTITY_FROM_CHIP_HOURS: imputed in this draw, chip-hours / training time
+        qty = chip_hours / (time_h[m] * t_mult)
     return (chips * defl, (hardware - chips) * defl, hardware * extra * defl, energy * defl,
             (hardware * (1.0 + extra) + energy) * defl, cloud_price[m] * row[column[CLOUD, m]] * chip_hours * defl,
-            quantity[m] * q_mult * server * (1.0 + extra) * defl)
+            qty * server * (1.0 + extra) * defl)
 
 
 @njit(inline="always", cache=True)

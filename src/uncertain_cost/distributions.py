@@ -653,10 +653,10 @@ def from_spec(
     if not isinstance(spec, dict):
         raise ConfigError(key, f"expected a number or a distribution table, got {spec!r}", source)
     name = spec.get("dist", default_dist)
-    if name not in _ALLOWED_KEYS:
+    if not isinstance(name, str) or name not in _ALLOWED_KEYS:
         raise ConfigError(f"{key}.dist", f"unknown distribution {name!r}; valid: {', '.join(DIST_NAMES)}", source)
     allowed = _ALLOWED_KEYS[name] | _COMMON_KEYS
-    unknown = sorted(set(spec) - allowed)
+    unknown = sorted((k for k in spec if k not in allowed), key=str)
     if unknown:
         raise ConfigError(
             f"{key}.{unknown[0]}",
@@ -783,7 +783,11 @@ def _empirical_values(spec: dict, key: str, source: str | None, base_dir: Path |
     path = Path(spec["csv"]).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        found = False
+    if not found:
         raise ConfigError(f"{key}.csv", f"file not found: {path}", source)
     try:
         data = path.read_bytes()

@@ -13,10 +13,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from uncertain_cost.config.schema import show
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.tables import ModelRecord, Tables
 from uncertain_cost.engine import simulate
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ArgumentError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
 
@@ -55,7 +56,7 @@ def check_reference_month(tables: Tables, month: str) -> str:
 
 
 #: how far past the data's last PPI month a hypothetical run may end
-MAX_EXTRAPOLATION_YEARS = 20
+MAX_EXTRAPOLATION_YEARS = 20  # the same as uncertain_cost.config.arguments.MAX_EXTRAPOLATION_YEARS
 
 
 def check_start(tables: Tables, start: date, days: float) -> None:
@@ -73,19 +74,12 @@ def check_start(tables: Tables, start: date, days: float) -> None:
         Naming the first date of the price index and electricity prices, or the last month
         it may extrapolate to (:data:`MAX_EXTRAPOLATION_YEARS` past the data).
     """
-    import math
+    from uncertain_cost.config import arguments
 
-    months = [m for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True) if math.isfinite(v)]
-    first_year = max(int(months[0][:4]), min(tables.electricity))
-    first = date(first_year, int(months[0][5:7]) if int(months[0][:4]) == first_year else 1, 1)
-    last = date(int(months[-1][:4]) + MAX_EXTRAPOLATION_YEARS, 12, 31)
-    if start < first:
-        raise ValueError(f"{start.isoformat()} is before the data (price index and electricity "
-                         f"prices start {first.isoformat()})")
-    if start.toordinal() + days > last.toordinal():
-        raise ValueError(f"{start.isoformat()} + {days:g} days ends after {last.isoformat()}, "
-                         f"more than {MAX_EXTRAPOLATION_YEARS} years past the data "
-                         f"(last price index month {months[-1]})")
+    try:
+        arguments.check_start(start, days, tables)  # the one definition of the bounds (API and CLI)
+    except arguments.Invalid as exc:
+        raise ValueError(exc.problem) from None
 
 
 def estimate_csv(result: dict, reference_month: str) -> str:
@@ -131,9 +125,9 @@ class Hypothetical:
 
     def __post_init__(self) -> None:
         if not self.quantity > 0:
-            raise ConfigError("estimate.quantity", f"must be positive, got {self.quantity}")
+            raise ArgumentError("quantity", f"must be positive, got {self.quantity}", "Hypothetical")
         if not self.days > 0:
-            raise ConfigError("estimate.days", f"must be positive, got {self.days}")
+            raise ArgumentError("days", f"must be positive, got {self.days}", "Hypothetical")
 
 
 def closest_chips(chips, name: str, n: int = 3) -> list[str]:
@@ -184,7 +178,7 @@ def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) 
     if matched is None:
         close = closest_chips(tables.chips, run.chip)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see the chip table (priors)"
-        raise ConfigError("estimate.chip", f"unknown accelerator {run.chip!r}; {hint}")
+        raise ArgumentError("chip", f"unknown accelerator {show(run.chip)}; {hint}", "estimate")
     hours = run.days * 24.0
     publication = run.start + timedelta(days=run.days + PUBLICATION_LAG_DAYS)
     record = ModelRecord(
@@ -199,7 +193,7 @@ def hypothetical_facts(tables: Tables, run: Hypothetical, reference_month: str) 
     extended, notes = _extend_to(tables, publication, reference_month)
     facts, _ = resolve_facts(extended, [record], reference_month=reference_month)
     if not np.isfinite(facts.server_price_per_chip[0]):
-        raise ConfigError("estimate.chip", f"no purchase price is known for {matched}")
+        raise ArgumentError("chip", f"no purchase price is known for {matched}", "estimate")
     return facts, notes
 
 

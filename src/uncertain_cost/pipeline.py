@@ -85,7 +85,7 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
-    costs = stages.cost_step(sim, resolved, provenance, run.credible_level)
+    costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
     development = stages.development_step(settings.development, facts, sim, run.seed, progress)
     sensitivity = stages.sensitivity_step(settings.sensitivity, settings.growth, settings.development, config,

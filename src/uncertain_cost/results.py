@@ -165,7 +165,8 @@ def summary_records(costs: xr.Dataset, facts: ModelFacts, n_draws: int) -> list[
     Returns
     -------
     list of dict
-        Keys :data:`SUMMARY_COLUMNS`, in model order then method order.
+        Keys :data:`SUMMARY_COLUMNS`, in model order then method order; plus ``imputed``
+        (what was imputed for the model) when ``facts.extra`` has it (``[data] impute = "all"``).
     """
     keep = _reported(facts)
     level = float(costs.attrs["credible_level"])
@@ -190,6 +191,7 @@ def summary_records(costs: xr.Dataset, facts: ModelFacts, n_draws: int) -> list[
                 **{f"{name}_usd": float(stats[name][k, j]) for name in ("median", "mean", "p5", "p95", "lo", "hi")},
                 "level": level,
                 "n_draws": n_draws,
+                **({"imputed": facts.extra["imputed"].get(facts.names[i], "")} if "imputed" in facts.extra else {}),
             })
     return rows
 

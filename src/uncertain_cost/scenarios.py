@@ -17,15 +17,14 @@ dimension; :func:`select` gives one scenario back. The side-by-side report secti
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from uncertain_cost.config import Config, parse_config
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.config import Config
+from uncertain_cost.config.scenarios import deep_merge, scenario_configs  # noqa: F401 (re-exported)
 from uncertain_cost.reporting.figures import plot_growth_intervals_from_rows
 from uncertain_cost.result import FIGURE_DATA, TABLES, RunResult
 from uncertain_cost.tables import dataset_to_records, records_to_dataset
@@ -39,82 +38,6 @@ __all__ = [
 SCENARIO = "scenario"
 #: file name of the figure comparing growth intervals across scenarios
 GROWTH_FIGURE = "scenarios_growth.png"
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-#: sections a scenario may not override: they describe the whole run, not one scenario
-_RUN_WIDE = ("scenarios", "execution", "report")
-
-
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``base`` with ``over`` merged in: tables merge key by key, any other value replaces.
-
-    Parameters
-    ----------
-    base, over : mapping
-        Parsed TOML tables (neither is modified).
-
-    Returns
-    -------
-    dict
-    """
-    out = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        elif isinstance(value, Mapping):
-            out[key] = deep_merge(value, {})
-        else:
-            out[key] = value
-    return out
-
-
-def scenario_configs(config: Config) -> dict[str, Config]:
-    """Validate every ``[scenarios.NAME]`` table of ``config`` as a whole config, in file order.
-
-    Parameters
-    ----------
-    config : Config
-        The base config (its ``raw`` document and ``overrides``; command-line overrides win
-        over every scenario).
-
-    Returns
-    -------
-    dict of str to Config
-        Scenario name -> its config ({} when the config has no scenarios).
-
-    Raises
-    ------
-    ConfigError
-        Naming ``scenarios.NAME.<dotted key>`` of the first mistake.
-    """
-    table = config.section("scenarios")
-    if not table:
-        return {}
-    source = config.source
-    base = {k: v for k, v in config.raw.items() if k not in ("scenarios",)}
-    out: dict[str, Config] = {}
-    for name, over in table.items():
-        key = f"scenarios.{name}"
-        if not _NAME.match(name):
-            raise ConfigError(key, "a scenario name is letters, digits, '_', '.', '-' (it names rows and files)",
-                              source)
-        if not isinstance(over, dict):
-            raise ConfigError(key, f"expected a table [scenarios.{name}], got {over!r}", source)
-        for section in _RUN_WIDE:
-            if section in over:
-                raise ConfigError(f"{key}.{section}", "is the same for every scenario; set it in the base config",
-                                  source)
-        if isinstance(over.get("run"), dict) and "seed" in over["run"]:
-            raise ConfigError(f"{key}.run.seed", "every scenario uses the run's seed (common random numbers); "
-                              "set [run] seed in the base config", source)
-        try:
-            cfg = parse_config(deep_merge(base, over), path=config.path, sha256=config.sha256,
-                               overrides=config.overrides)  # parses and checks every section
-        except ConfigError as exc:
-            raise ConfigError(f"{key}.{exc.key}", exc.message, exc.source) from None
-        out[name] = cfg
-    return out
-
 
 def _table_union(results: Mapping[str, RunResult]) -> list[str]:
     names: dict[str, None] = {}

@@ -45,7 +45,7 @@ DEVCOST_COLUMNS = ("model", "component", "median_usd", "mean_usd", "p5_usd", "p9
 GROWTH_TREND = "growth_trend"
 
 
-def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level: float) -> StepOutput:
+def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level: float, seed: int) -> StepOutput:
     """Label the Monte Carlo as the ``costs`` dataset and the summary and skipped tables.
 
     Parameters
@@ -56,6 +56,8 @@ def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level
     provenance : Provenance
     level : float
         ``run.credible_level``.
+    seed : int
+        ``run.seed`` (the bootstrap of ``growth_decomposition.csv`` under ``[data] impute = "all"``).
 
     Returns
     -------
@@ -68,7 +70,12 @@ def cost_step(sim: Simulation, resolved: Resolved, provenance: Provenance, level
     costs = cost_dataset(sim, facts, provenance, level)
     out.groups["costs"] = costs
     rows = summary_records(costs, facts, sim.n_draws)
-    out.add_table("summary", rows, SUMMARY_COLUMNS)
+    out.add_table("summary", rows, SUMMARY_COLUMNS + (("imputed",) if "imputed" in facts.extra else ()))
+    if "imputed" in facts.extra:  # [data] impute = "all"
+        from uncertain_cost.growth.compute_price import DECOMPOSITION_COLUMNS, growth_decomposition
+
+        out.add_table("growth_decomposition", growth_decomposition(sim.totals, facts, level=level, seed=seed),
+                      DECOMPOSITION_COLUMNS)
     from uncertain_cost.data.coverage import unreported_losses
     from uncertain_cost.units import METHODS
 

@@ -73,3 +73,72 @@ def test_command_line_overrides_and_hash(tmp_path):
     assert cfg.run.draws == 20 and cfg.run.seed == 5
     assert len(cfg.sha256) == 64
     assert load_config(path).sha256 == cfg.sha256
+
+
+def test_every_dotted_key_an_error_names_is_a_key_a_config_can_set():
+    """Scan src/ for ``ConfigError("<section>.<key>...`` literals: the section and key must be declared."""
+    import re
+    from pathlib import Path
+
+    import uncertain_cost
+    from uncertain_cost.config import SECTIONS
+    from uncertain_cost.config.schema import stage_parsers
+    from uncertain_cost.config.sections import DATA, EXECUTION, REPORT, RUN
+    from uncertain_cost.data.selection import SELECTION
+    from uncertain_cost.growth.settings import FORECAST, GROWTH
+    from uncertain_cost.sensitivity.settings import SENSITIVITY
+
+    stage_parsers()
+    declared = {s.name: set(s.names) for s in (RUN, DATA, REPORT, EXECUTION, SELECTION, GROWTH, FORECAST,
+                                                SENSITIVITY)}
+    declared["correlations"] = {"pairs"}
+    src = Path(uncertain_cost.__file__).parent
+    pattern = re.compile(r"ConfigError\(\s*f?\"([A-Za-z_]+)\.([A-Za-z_]*)")
+    seen = []
+    for path in src.rglob("*.py"):
+        for section, key in pattern.findall(path.read_text(encoding="utf-8")):
+            seen.append((path.name, section, key))
+            assert section in SECTIONS, (path.name, section, key)
+            if key and section in declared:
+                assert key in declared[section], (path.name, section, key)
+    assert len(seen) > 15  # the scan finds the errors it checks
+
+
+def test_an_override_of_an_unknown_section_is_refused():
+    with pytest.raises(ConfigError) as info:
+        parse_config({}, overrides={"rnu.draws": 10})
+    assert info.value.key == "rnu" and "valid sections: run" in info.value.message
+
+
+def test_the_config_layer_imports_no_domain_package():
+    """config/ sits below data, sampling, growth, sensitivity and devcost: they register with it."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import uncertain_cost.config
+
+    domain = ("data", "sampling", "growth", "sensitivity", "devcost", "engine", "runner", "pipeline")
+    for path in Path(uncertain_cost.config.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                parts = name.split(".")
+                assert not (parts[0] == "uncertain_cost" and len(parts) > 1 and parts[1] in domain), (path.name, name)
+    code = ("import sys, uncertain_cost.config, uncertain_cost.config.scenarios, uncertain_cost.config.arguments; "
+            "print(sorted(m for m in sys.modules if m.split('.')[1:2] and m.split('.')[0] == 'uncertain_cost'))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for package in domain:
+        assert f"'uncertain_cost.{package}" not in loaded, loaded
+
+
+def test_declaring_the_section_owners_keeps_import_light():
+    """``import uncertain_cost`` names the section owners but imports neither them nor numpy."""
+    import subprocess
+    import sys
+
+    code = "import sys, uncertain_cost; print('numpy' in sys.modules, 'uncertain_cost.growth' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

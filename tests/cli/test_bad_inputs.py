@@ -328,3 +328,15 @@ def test_too_few_draws_for_the_growth_fit_name_run_draws(tmp_path, capsys):
     path = tmp_path / "bad.toml"
     path.write_text("[run]\ndraws = 1\n", encoding="utf-8")
     _expect(tmp_path, capsys, ["validate", str(path)], 2, "run.draws", "at least 100")
+
+
+@pytest.mark.parametrize(("flags", "flag"), [(["--draws", "1"], "--draws"), (["--workers", "0"], "--workers"),
+                                             (["--epoch-dir", "/no/such/folder"], "--epoch-dir")])
+def test_a_bad_value_from_a_flag_names_the_flag_not_the_file(tmp_path, capsys, flags, flag):
+    cfg = _config(tmp_path, "")
+    line = _expect(tmp_path, capsys, ["run", str(cfg), *flags], 2, flag)
+    assert str(cfg) not in line and "run.draws" not in line
+
+
+def test_config_that_is_not_a_regular_file(tmp_path, capsys):
+    _expect(tmp_path, capsys, ["validate", "/dev/null"], 2, "not a regular file")

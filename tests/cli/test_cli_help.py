@@ -41,7 +41,7 @@ def test_unknown_command_suggests_the_closest(capsys):
 def test_unknown_chip_suggests_the_closest(capsys):
     assert main([*EST, "--chip", "H1000"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: estimate.chip: unknown accelerator 'H1000'; did you mean 'NVIDIA H100")
+    assert err.startswith("error: estimate: chip: unknown accelerator 'H1000'; did you mean 'NVIDIA H100")
     assert "TPU" not in err and len(err.splitlines()) == 1
 
 

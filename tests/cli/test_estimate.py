@@ -34,7 +34,7 @@ def test_future_run_extrapolates_with_notes(default_inputs):
 
 
 def test_bad_estimates():
-    with pytest.raises(ConfigError, match="estimate.quantity"):
+    with pytest.raises(ConfigError, match="Hypothetical: quantity"):
         Hypothetical("H100", 0, 10, date(2024, 1, 1))
     with pytest.raises(ConfigError, match="unknown accelerator"):
         hypothetical_facts(load_embedded_tables(), Hypothetical("H999", 1, 1, date(2024, 1, 1)), "2023-12")

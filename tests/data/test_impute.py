@@ -184,3 +184,124 @@ def test_candidate_without_cloud_price_drops_out_of_cloud_only(default_inputs):
         if np.isfinite(out.cloud_price_per_chip_hour[group_rows]).all():
             np.testing.assert_array_equal(out.alternative_weight_cloud[group_rows],
                                           out.alternative_weight[group_rows])
+
+
+# ----------------------------------------------------------------------------------------
+# [data] impute = "all" (issue 22): organisation candidates, quantities per draw, labels
+# ----------------------------------------------------------------------------------------
+def _org_tables():
+    from dataclasses import replace
+    from datetime import date
+
+    from uncertain_cost.data import ModelRecord, read_epoch_snapshot
+
+    from epoch_paths import FIXTURES
+
+    tables, _ = read_epoch_snapshot(FIXTURES / "epoch-mini-2024")
+    extra = (
+        ModelRecord("Acme-1", date(2021, 1, 1), "Acme", 1e22, ("NVIDIA A100 SXM4 40 GB",)),
+        ModelRecord("Acme-2", date(2021, 6, 1), "Acme,Uni", 1e22, ("NVIDIA A100 SXM4 40 GB",)),
+        ModelRecord("Acme-3", date(2021, 7, 1), "Acme", 1e22, ("NVIDIA H100 SXM5 80GB",)),
+        ModelRecord("Acme-old", date(2018, 1, 1), "Acme", 1e22, ("NVIDIA H100 SXM5 80GB",)),
+        ModelRecord("Acme-new", date(2022, 6, 1), "Acme", 1e23),
+        ModelRecord("Solo", date(2022, 6, 1), "Solo Lab", 1e24),
+        ModelRecord("DeepMind-x", date(2022, 6, 1), "Google DeepMind", 1e24),
+    )
+    return replace(tables, models=tables.models + extra)
+
+
+def test_organization_candidates_weights_and_fallbacks():
+    from uncertain_cost.data import HardwareMatcher
+    from uncertain_cost.data.impute import organization_candidates
+
+    tables = _org_tables()
+    matcher = HardwareMatcher(tables.chips)
+    # own organisation, two years back (Acme-old is out of the window): A100 2 of 3, H100 1 of 3
+    weights, basis = organization_candidates(tables.model("Acme-new"), tables, matcher)
+    assert weights == pytest.approx({"NVIDIA A100 SXM4 40 GB": 2 / 3, "NVIDIA H100 SXM5": 1 / 3})
+    assert basis == "organization (3 runs)"
+    # no run of its own: frontier-scale peers (>= 1/10 of its compute); TPUs only for Google
+    weights, basis = organization_candidates(tables.model("Solo"), tables, matcher)
+    assert weights == {"NVIDIA H100 SXM5": 1.0} and basis == "peers (1 runs)"
+    weights, basis = organization_candidates(tables.model("DeepMind-x"), tables, matcher)
+    assert "Google TPU v3" in weights and basis.startswith("organization")  # Alpha, Delta: Google
+
+
+def test_quantity_from_chip_hours_per_draw():
+    from uncertain_cost.costs import costs_numba, costs_numpy, fact_arrays
+    from uncertain_cost.data.facts import QUANTITY_FROM_CHIP_HOURS
+    from uncertain_cost.data.impute import impute_quantities
+    from uncertain_cost.defaults import load_input_defaults
+    from uncertain_cost.inputs import parse_inputs
+    from uncertain_cost.sampling.design import constant_rows, layout
+
+    from factories import TPU_MODEL, make_facts
+
+    inputs = parse_inputs(load_input_defaults())
+    facts = make_facts(TPU_MODEL)
+    assert np.isnan(point_costs(facts, inputs).acquisition[0, 0])
+    imputed = impute_quantities(facts, 793.5)
+    assert imputed.hardware_quantity[0] == QUANTITY_FROM_CHIP_HOURS and imputed.training_time_hours[0] == 793.5
+    point = point_costs(imputed, inputs)
+    chip_hours = 3e23 / (123e12 * 0.375) / 3600
+    expected = chip_hours / 793.5 * 5276.0 * 1.64 / (1 - 0.19) * 1.05
+    assert point.acquisition[0, 0] == pytest.approx(expected, rel=1e-9)
+    assert point.amortized[0, 0].sum() == pytest.approx(point_costs(facts, inputs).amortized[0, 0].sum())
+    # per draw: quantity = that draw's chip-hours / that draw's training time; numpy == numba
+    lay = layout(inputs, imputed)
+    rng = np.random.default_rng(0)
+    values = constant_rows(lay, n_rows=50) * rng.uniform(0.5, 2.0, size=(50, lay.n_columns))
+    a = costs_numpy(values, lay.column, fact_arrays(imputed))
+    b = costs_numba(values, lay.column, fact_arrays(imputed))
+    np.testing.assert_allclose(a[2], b[2], rtol=1e-12)
+    assert np.isfinite(a[2]).all() and np.ptp(a[2]) > 0
+
+
+def test_impute_all_config_key_and_utilization_input():
+    from uncertain_cost.data.utilization import load_prior
+    from uncertain_cost.distributions import Beta
+
+    with pytest.raises(ConfigError, match="data.impute"):
+        parse_config({"data": {"impute": "some"}})
+    assert parse_config({}).data.impute == "paper"
+    config = parse_config({"data": {"impute": "all"}})
+    dist = config.inputs["utilization"].distribution
+    assert isinstance(dist, Beta) and dist.alpha == load_prior()["predictive"]["alpha"]
+    assert config.inputs["utilization"].scope == "per_model"
+    assert not isinstance(parse_config({}).inputs["utilization"].distribution, Beta)
+    own = parse_config({"data": {"impute": "all"}, "inputs": {"utilization": {"dist": "uniform", "low": 0.2,
+                                                                              "high": 0.5}}})
+    assert not isinstance(own.inputs["utilization"].distribution, Beta)  # the user's own choice stays
+
+
+def test_impute_all_costs_every_frontier_model_and_labels_them():
+    from uncertain_cost.data.load import load_facts
+
+    config = parse_config({"data": {"impute": "all"}})
+    facts, skipped, _ = load_facts(config)
+    point = point_costs(facts, config.inputs)
+    frontier = np.asarray(facts.is_frontier)
+    assert frontier.sum() == 60
+    assert np.isfinite(point.total("amortized")[0][frontier]).sum() == 60
+    labels = facts.extra["imputed"]
+    assert labels["Claude 2"] == "hardware; chip-hours; quantity; training time"
+    assert labels["PaLM 2"] == "chip-hours; quantity; training time"
+    assert labels["GPT-4"] == ""
+    assert np.isfinite(point.acquisition[0][facts.names.index("PaLM 2")])
+    assert not [s for s in skipped if s.model == "PaLM 2"]
+    # the paper's mode: no label, PaLM 2 without an acquisition cost
+    paper, _, _ = load_facts(parse_config({}))
+    assert "imputed" not in paper.extra
+    assert np.isfinite(point_costs(paper, config.inputs).total("amortized")[0][paper.is_frontier]).sum() == 41
+
+
+def test_impute_all_reports_inconsistent_disclosures_of_costed_models():
+    from uncertain_cost.data.load import load_facts
+
+    _, skipped, _ = load_facts(parse_config({"data": {"impute": "all"}, "run": {"finetunes": "add_base"}}))
+    found = {s.model: s for s in skipped if s.reason.startswith("inconsistent disclosure")}
+    assert set(found) == {"Minerva (540B)", "Flan-PaLM 540B", "U-PaLM (540B)"}  # compute includes PaLM
+    assert "implied utilization 133 outside [0.05, 1]" in found["Flan-PaLM 540B"].reason
+    assert found["Flan-PaLM 540B"].row == 3225
+    _, paper, _ = load_facts(parse_config({"run": {"finetunes": "add_base"}}))
+    assert not [s for s in paper if s.reason.startswith("inconsistent disclosure")]  # paper mode unchanged

@@ -113,7 +113,7 @@ def test_from_config_errors_name_the_key(section, key):
 
 
 def test_unknown_key_lists_valid_keys():
-    with pytest.raises(ConfigError, match="valid keys are: method, top_n, percentile"):
+    with pytest.raises(ConfigError, match="valid keys: method, top_n, percentile"):
         SelectionRules.from_config({"n": 10})
 
 

@@ -320,7 +320,7 @@ def test_unknown_keys_list_the_valid_ones():
     err = _error({"salery": {"dist": "lognormal", "ci90": [1, 2]}})
     assert err.key == "development.salery" and "salary" in err.message
     err = _error({"experiment_factor_scope": "global"})
-    assert "per_model, shared" in err.message
+    assert "'per_model', 'shared'" in err.message
 
 
 def test_structural_errors():

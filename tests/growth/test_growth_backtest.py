@@ -153,7 +153,7 @@ def test_validation_setting_is_declared_and_checked():
 
     assert GrowthSettings().validation == "psis"
     assert GrowthSettings.from_config({"validation": "full"}, {}).validation == "full"
-    with pytest.raises(ConfigError, match="growth.validation.*'psis' or 'full'"):
+    with pytest.raises(ConfigError, match="growth.validation.*'psis', 'full'"):
         GrowthSettings.from_config({"validation": "exact"}, {})
 
 

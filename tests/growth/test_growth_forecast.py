@@ -161,7 +161,7 @@ def test_per_method_fits_share_runs_and_reproduce_alone():
         forecast_costs({"amortized": joint, "cloud": _result(500, methods=("cloud",))}, [2027])
     with pytest.raises(ConfigError) as err:
         forecast_costs({"cloud": _result(200)}, [2027])
-    assert err.value.key == "forecast.methods"
+    assert err.value.key == "methods"
 
 
 def test_forecast_is_reproducible_and_seeded():
@@ -190,7 +190,7 @@ def test_sensitivity_table_moves_with_runs_and_tails():
 
 
 def test_fixed_nu_and_runs_are_validated():
-    for kw, key in (({"nu": 0.0}, "forecast.nu"), ({"models_per_year": 0}, "forecast.models_per_year"),
+    for kw, key in (({"nu": 0.0}, "nu"), ({"models_per_year": 0}, "forecast.models_per_year"),
                     ({"models_per_year": 2.5}, "forecast.models_per_year")):
         with pytest.raises(ConfigError) as err:
             forecast_costs(_result(200), [2027], **kw)

@@ -150,9 +150,8 @@ def test_deep_merge_keeps_base_keys_and_copies():
 
 
 def test_execution_settings_errors(tmp_path):
-    config = load_config(_write(tmp_path, "c.toml", BASE + '[execution]\nbackend = "local"\nworkers = 2\n'))
-    with pytest.raises(ConfigError, match="execution.workers"):
-        run_config(config)
+    with pytest.raises(ConfigError, match="execution.workers"):  # when the config is read, before any work
+        load_config(_write(tmp_path, "c.toml", BASE + '[execution]\nbackend = "local"\nworkers = 2\n'))
     with pytest.raises(ConfigError, match="execution.backend"):
         load_config(_write(tmp_path, "d.toml", BASE + '[execution]\nbackend = "ray"\n'))
 

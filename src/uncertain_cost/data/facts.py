@@ -19,6 +19,10 @@ CHIP_HOURS_QUANTITY_TIME = 1  # hardware quantity * training time
 CHIP_HOURS_IMPUTED = 2  # compute / (peak FLOP/s * utilization) / 3600
 CHIP_HOURS_NONE = -1  # cannot be computed
 
+#: ``hardware_quantity`` of a model whose quantity is imputed in each draw as chip-hours /
+#: training time (``[data] impute = "all"``); never a real quantity
+QUANTITY_FROM_CHIP_HOURS = -1.0
+
 #: PUE classes (method.md section 4)
 PUE_HYPERSCALER = 0
 PUE_OTHER = 1
@@ -45,7 +49,8 @@ class ModelFacts:
     chip_hours_path : ndarray of int64
         One of the ``CHIP_HOURS_*`` codes.
     reported_chip_hours, hardware_quantity, training_time_hours : ndarray of float64
-        Source-table values, NaN when missing.
+        Source-table values, NaN when missing; ``hardware_quantity`` is
+        ``QUANTITY_FROM_CHIP_HOURS`` (-1) when it is imputed per draw.
     training_compute_flop : ndarray of float64
     utilization : ndarray of float64
         Reported hardware utilization, NaN when missing (the ``utilization`` input is

@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from uncertain_cost.config.sections import DATA, IMPUTE_KEYS, IMPUTE_MODES
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.hardware_names import HardwareMatcher
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
-from uncertain_cost.errors import ConfigError
 
 __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardware_by_year",
            "epoch_hardware_mode_by_year",
@@ -41,8 +41,11 @@ __all__ = ["HardwareImputation", "resolve_with_imputation", "most_common_hardwar
 CANDIDATE_SEPARATOR = " | hardware: "
 
 
-#: values of ``[data] impute_hardware`` (``true`` / ``false`` mean the first two)
-IMPUTE_MODES = ("off", "frontier_window", "most_common_of_year")
+#: ``[data] impute = "all"``'s mode (set by the pipeline, not a value of ``impute_hardware``): donors are
+#: runs published at most this many years before the model
+ORGANIZATION_WINDOW_YEARS = 2.0
+#: ``organization`` mode fallback: peers with at least this fraction of the model's compute
+PEER_COMPUTE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -87,21 +90,11 @@ class HardwareImputation:
         ConfigError
             Naming ``data.<key>``.
         """
-        mode = section.get("impute_hardware", False)
-        if mode is True:
-            mode = "frontier_window"
-        elif mode is False:
-            mode = "off"
-        if mode not in IMPUTE_MODES:
-            raise ConfigError("data.impute_hardware",
-                              f"expected true, false or one of {', '.join(IMPUTE_MODES)}, got {mode!r}", source)
-        window = section.get("impute_window_years", 1.0)
-        if isinstance(window, bool) or not isinstance(window, int | float) or not (
-                math.isfinite(window) and window > 0):
-            raise ConfigError("data.impute_window_years", f"expected a number > 0, got {window!r}", source)
-        multi = section.get("impute_multi_hardware", True)
-        if not isinstance(multi, bool):
-            raise ConfigError("data.impute_multi_hardware", f"expected true or false, got {multi!r}", source)
+        values = DATA.check({k: section[k] for k in IMPUTE_KEYS if k in section}, source)  # declared once there
+        mode = values.get("impute_hardware", False)
+        mode = {True: "frontier_window", False: "off"}.get(mode, mode) if isinstance(mode, bool) else mode
+        window = values.get("impute_window_years", 1.0)
+        multi = values.get("impute_multi_hardware", True)
         return cls(mode != "off", float(window), mode if mode != "off" else "frontier_window", multi)
 
 
@@ -145,6 +138,80 @@ def most_common_hardware_by_year(tables: Tables, matcher: HardwareMatcher,
     return {year: c.most_common(1)[0][0] for year, c in counts.items()}
 
 
+#: organisations known under several names in the table (substring -> one name)
+ORGANIZATION_ALIASES = (("deepmind", "google"), ("google", "google"), ("facebook", "meta"), ("meta", "meta"))
+
+
+def _organizations(text: str) -> set[str]:
+    """Organisations of a comma-separated ``Organization`` field, lower case, aliases merged."""
+    out = set()
+    for o in (o.strip().lower() for o in text.split(",")):
+        if o:
+            out.add(next((name for token, name in ORGANIZATION_ALIASES if token in o), o))
+    return out
+
+
+def organization_candidates(record: ModelRecord, tables: Tables, matcher: HardwareMatcher,
+                            window_years: float = ORGANIZATION_WINDOW_YEARS) -> tuple[dict[str, float], str]:
+    """Accelerators of the model's organisation in the years before publication, weighted by use.
+
+    Donors are the other models of ``tables`` naming exactly one recognised accelerator,
+    published on or before the model and at most ``window_years`` earlier. The weights are
+    the shares of the donors of the model's organisation (any organisation in common) on
+    each chip (Google, Google DeepMind, DeepMind, Google Brain count as one organisation, as
+    do Meta and Facebook); when the organisation has none, the shares of the other donors whose training
+    compute is at least :data:`PEER_COMPUTE_FRACTION` of the model's (frontier-scale peers),
+    else of all other donors. TPUs count as another organisation's candidates only for
+    Google / DeepMind models (the chips are Google's own).
+
+    Parameters
+    ----------
+    record : ModelRecord
+        Needs a publication date (and a training compute for the peer fallback).
+    tables : Tables
+    matcher : HardwareMatcher
+    window_years : float
+
+    Returns
+    -------
+    candidates : dict of str -> float
+        Chip -> weight (sorted by chip name; empty when there is no donor).
+    basis : str
+        ``"organization"``, ``"peers"``, ``"any run"`` or ``""``, with the donor count.
+    """
+    if record.publication_date is None:
+        return {}, ""
+    pub = record.publication_date
+    earliest = pub.toordinal() - window_years * 365.25
+    orgs = _organizations(record.organization)
+    google = "google" in orgs
+    own: Counter = Counter()
+    peers: Counter = Counter()
+    anyone: Counter = Counter()
+    for m in tables.models:
+        if m.name == record.name or m.publication_date is None or len(m.hardware) != 1:
+            continue
+        if not (earliest <= m.publication_date.toordinal() <= pub.toordinal()):
+            continue
+        chip = matcher.match(m.hardware[0])
+        if chip is None:
+            continue
+        if orgs & _organizations(m.organization):
+            own[chip] += 1
+            continue
+        if "TPU" in chip and not google:
+            continue  # TPUs are Google's: another organisation's peers count only its GPUs
+        anyone[chip] += 1
+        if m.training_compute_flop >= PEER_COMPUTE_FRACTION * record.training_compute_flop:
+            peers[chip] += 1
+    counts, basis = next(((c, b) for c, b in ((own, "organization"), (peers, "peers"), (anyone, "any run"))
+                          if c), (anyone, ""))
+    total = sum(counts.values())
+    if not total:
+        return {}, ""
+    return {chip: n / total for chip, n in sorted(counts.items())}, f"{basis} ({total} runs)"
+
+
 def epoch_hardware_mode_by_year(tables: Tables, matcher: HardwareMatcher) -> dict[int, str]:
     """Most common hardware name of each publication year, counted as Epoch's pipeline does.
 
@@ -179,7 +246,7 @@ def epoch_hardware_mode_by_year(tables: Tables, matcher: HardwareMatcher) -> dic
 
 def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tuple[float, str]],
                 window: float, settings: HardwareImputation | None = None,
-                by_year: dict[int, str] | None = None) -> dict[str, float]:
+                by_year: dict[int, str] | None = None, tables: Tables | None = None) -> dict[str, float]:
     """Candidate chips and weights for one model (empty when it has usable hardware)."""
     settings = settings or HardwareImputation(True, window)
     matched = [m for m in (matcher.match(h) for h in record.hardware) if m is not None]
@@ -192,6 +259,8 @@ def _candidates(record: ModelRecord, matcher: HardwareMatcher, donors: list[tupl
         return {}
     if len(record.hardware) > 1 and not settings.multi_hardware:
         return {}
+    if settings.mode == "organization":
+        return organization_candidates(record, tables, matcher, settings.window_years)[0] if tables else {}
     if settings.mode == "most_common_of_year":
         if record.hardware:
             return {}  # Epoch imputes missing hardware only, not unrecognised names
@@ -246,7 +315,7 @@ def resolve_with_imputation(tables: Tables, selection, facts: ModelFacts, settin
     for record in records:
         if record.name not in facts.names or facts.chip_index[facts.names.index(record.name)] >= 0:
             continue
-        candidates = _candidates(record, matcher, donors, settings.window_years, settings, by_year)
+        candidates = _candidates(record, matcher, donors, settings.window_years, settings, by_year, tables)
         if not candidates:
             continue
         plan[record.name] = candidates
@@ -315,3 +384,67 @@ def _where(record: ModelRecord | None) -> tuple[str, int]:
         return file, int(line)
     except ValueError:
         return source, 0
+
+
+def impute_quantities(facts: ModelFacts, default_hours: float) -> ModelFacts:
+    """Let the acquisition method cost models whose hardware quantity is unknown.
+
+    Every row with a chip-hours path but no quantity gets
+    :data:`~uncertain_cost.data.facts.QUANTITY_FROM_CHIP_HOURS`: the kernels then take, in
+    each draw, quantity = chip-hours / (training time x its multiplier), from the same
+    draw's chip-hours. A missing training time becomes the paper's default
+    (``default_hours``, 793.5 h, the one the training-start rule already uses), with the
+    ``training_time`` input's spread.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+    default_hours : float
+
+    Returns
+    -------
+    ModelFacts
+    """
+    from uncertain_cost.data.facts import CHIP_HOURS_NONE, QUANTITY_FROM_CHIP_HOURS
+
+    quantity = np.asarray(facts.hardware_quantity, dtype=float).copy()
+    hours = np.asarray(facts.training_time_hours, dtype=float).copy()
+    rows = np.isnan(quantity) & (np.asarray(facts.chip_hours_path) != CHIP_HOURS_NONE)
+    quantity[rows] = QUANTITY_FROM_CHIP_HOURS
+    hours[rows & np.isnan(hours)] = default_hours
+    return replace(facts, hardware_quantity=quantity, training_time_hours=hours)
+
+
+def imputation_labels(before: ModelFacts, facts: ModelFacts) -> tuple[str, ...]:
+    """Name what was imputed for each model (``"hardware; chip-hours; quantity; training time"`` or ``""``).
+
+    Parameters
+    ----------
+    before : ModelFacts
+        The facts as resolved (training times not yet defaulted), same leading rows.
+    facts : ModelFacts
+        After hardware and quantity imputation.
+
+    Returns
+    -------
+    tuple of str
+        One label per row of ``facts``.
+    """
+    from uncertain_cost.data.facts import CHIP_HOURS_IMPUTED, QUANTITY_FROM_CHIP_HOURS
+
+    alt = np.asarray(facts.alternative_of)
+    labels = []
+    for i in range(facts.n_models):
+        rows = np.concatenate([[i], np.flatnonzero(alt == i)])
+        parts = []
+        if (alt == i).any():
+            parts.append("hardware")
+        if (np.asarray(facts.chip_hours_path)[rows] == CHIP_HOURS_IMPUTED).any():
+            parts.append("chip-hours")
+        if (np.asarray(facts.hardware_quantity)[rows] == QUANTITY_FROM_CHIP_HOURS).any():
+            parts.append("quantity")
+            name = facts.names[i]
+            if name in before.names and np.isnan(before.training_time_hours[before.names.index(name)]):
+                parts.append("training time")
+        labels.append("; ".join(parts))
+    return tuple(labels)

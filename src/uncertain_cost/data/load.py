@@ -74,7 +74,7 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
     """
     from uncertain_cost.data.priors import load_embedded_tables
     from uncertain_cost.data.resolve import resolve_facts
-    from uncertain_cost.data.selection import SelectionRules, select_frontier
+    from uncertain_cost.data.selection import SelectionRules, check_model_names, select_frontier
 
     progress = progress or Progress(quiet=True)
     skipped: list = []
@@ -104,6 +104,8 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         tables = replace(tables, rules=tables.rules.with_rule_set(config.data.rules))
     if rules is None:
         rules = SelectionRules.from_config(config.section("selection"), config.source)
+    check_model_names(tables, {"selection.include": rules.include, "selection.exclude": rules.exclude,
+                               "sensitivity.models": config.section("sensitivity").get("models", ())}, config.source)
     lists = config.data.epoch_dir / "frontier-lists" if config.data.epoch_dir is not None else None
     try:
         selection = select_frontier(tables, rules, lists)
@@ -123,6 +125,12 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         "impute_hardware": config.data.impute_hardware,
         "impute_window_years": config.data.impute_window_years,
         "impute_multi_hardware": config.data.impute_multi_hardware}, config.source)
+    impute_all = config.data.impute == "all"
+    if impute_all and not settings.enabled:
+        from uncertain_cost.data.impute import ORGANIZATION_WINDOW_YEARS
+
+        settings = HardwareImputation(True, ORGANIZATION_WINDOW_YEARS, "organization", True)
+    resolved = facts
     if settings.enabled:
         imputation_skips: list = []
         facts, notes = resolve_with_imputation(
@@ -135,11 +143,45 @@ def load_facts(config: Config, progress: Progress | None = None, rules=None) -> 
         skipped = [s for s in skipped if not (getattr(s, "model", "") in imputed and (
             "no training hardware" in s.reason or "several hardware types" in s.reason))]
         skipped.extend(imputation_skips)
+    if impute_all:
+        facts, skipped = _impute_all(tables, resolved, facts, skipped)
     if config.data.snapshot:
         from dataclasses import replace
 
         facts = replace(facts, snapshot=config.data.snapshot)
     return facts, skipped, selection
+
+
+def _impute_all(tables, resolved: ModelFacts, facts: ModelFacts, skipped: list) -> tuple[ModelFacts, list]:
+    """Impute quantities per draw and label every model with what was imputed (``[data] impute = "all"``)."""
+    from dataclasses import replace
+
+    from uncertain_cost.data.impute import imputation_labels, impute_quantities
+
+    facts = impute_quantities(facts, tables.rules.default_training_time_hours)
+    labels = imputation_labels(resolved, facts)
+    quantity = {facts.names[i] for i, label in enumerate(labels) if "quantity" in label}
+    skipped = [s for s in skipped if not (getattr(s, "model", "") in quantity
+                                          and s.reason == "acquisition: no hardware quantity")]
+    skipped.extend(_inconsistent_disclosures(tables, facts))
+    return replace(facts, extra={**facts.extra, "imputed": dict(zip(facts.names, labels, strict=True))}), skipped
+
+
+def _inconsistent_disclosures(tables, facts: ModelFacts) -> list:
+    """Report each costed model whose disclosures contradict each other (implied utilization)."""
+    from uncertain_cost.data.tables import SkipEntry
+    from uncertain_cost.data.utilization import disclosed_runs
+
+    costed = set(facts.names)
+    out = []
+    for run in disclosed_runs(tables, min_compute=0.0):
+        if run.ok or run.name not in costed or run.name in {e.model for e in out}:
+            continue
+        file, _, line = run.source.rpartition(":")
+        out.append(SkipEntry(file, int(line) if line.isdigit() else 0, run.name,
+                             f"inconsistent disclosure: {run.status}; chip-hours from the disclosed quantity x "
+                             "training time (compute not used), kept out of the utilization fit"))
+    return out
 
 
 def preflight(config: Config, facts: ModelFacts) -> None:

@@ -47,13 +47,26 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from uncertain_cost.config.schema import (
+    Invalid,
+    Key,
+    Section,
+    boolean,
+    choice,
+    day,
+    integer,
+    number,
+    register_stage,
+    show,
+    string_list,
+)
 from uncertain_cost.data.tables import ModelRecord, SkipEntry, Tables
 from uncertain_cost.errors import ConfigError
 
@@ -64,10 +77,6 @@ TIE_MODES = ("all", "first")
 RESIDUAL_BINS = 20
 #: rules with a frozen list ``frontier-lists/<rule>.json`` (``frontier_list``)
 FROZEN_LIST_RULES = METHODS[:4]
-#: keys of a ``[selection]`` table
-SELECTION_KEYS = ("method", "top_n", "percentile", "max_rank", "finetunes", "ties", "window_years", "start",
-                  "end", "require_notability", "include", "exclude", "frontier_list", "publication_window")
-
 _DEFAULT_PERCENTILE = {
     "top_n": 20.0,
     "window_percentile": 20.0,
@@ -153,50 +162,20 @@ class SelectionRules:
         return self.method != "residual_from_trend"
 
     def __post_init__(self) -> None:
-        if self.frontier_list and self.frontier_list != self.method:
-            raise ConfigError(
-                "selection.frontier_list",
-                f"expected one of {FROZEN_LIST_RULES} equal to selection.method "
-                f"({self.method!r}), got {self.frontier_list!r}",
-            )
-        if self.method not in METHODS:
-            raise ConfigError("selection.method", f"expected one of {METHODS}, got {self.method!r}")
-        if self.top_n < 1:
-            raise ConfigError("selection.top_n", f"expected an integer >= 1, got {self.top_n}")
-        if self.max_rank < 1:
-            raise ConfigError("selection.max_rank", f"expected an integer >= 1, got {self.max_rank}")
-        if self.finetunes not in FINETUNE_MODES:
-            raise ConfigError(
-                "selection.finetunes", f"expected one of {FINETUNE_MODES}, got {self.finetunes!r}"
-            )
-        if self.ties not in TIE_MODES:
-            raise ConfigError("selection.ties", f"expected one of {TIE_MODES}, got {self.ties!r}")
-        if not 0 < self.percentile <= 100:
-            raise ConfigError(
-                "selection.percentile", f"expected 0 < percentile <= 100, got {self.percentile}"
-            )
-        if self.method == "residual_from_trend" or (self.frontier_list and self.method != "top_n"):
-            bins = self.percentile / 100 * RESIDUAL_BINS
-            if abs(bins - round(bins)) > 1e-9:
-                raise ConfigError(
-                    "selection.percentile",
-                    f"{self.method} keeps whole bins of {100 // RESIDUAL_BINS} %, "
-                    f"got {self.percentile}",
-                )
-        if not math.isfinite(self.percentile):
-            raise ConfigError("selection.percentile", f"expected a finite number, got {self.percentile}")
-        if not (math.isfinite(self.window_years) and self.window_years > 0):
-            raise ConfigError(
-                "selection.window_years", f"expected > 0 years, got {self.window_years}"
-            )
-        if self.start >= self.end:
-            raise ConfigError(
-                "selection.end", f"end {self.end} must be after start {self.start}"
-            )
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        checking = "selection"
+        try:
+            for key in SELECTION.keys:
+                checking = f"selection.{key.name}"
+                if values[key.name] != key.default:  # a default is valid by declaration
+                    key.check(values[key.name])
+            _selection_rules(values)
+        except Invalid as exc:
+            raise ConfigError(f"selection.{exc.key}" if exc.key else checking, exc.problem) from None
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SelectionRules:
-        """Build the rules from a config section (e.g. ``[selection]`` of a TOML file).
+        """Build the rules from a config section (e.g. ``[selection]`` of a TOML file), checked by :data:`SELECTION`.
 
         Parameters
         ----------
@@ -219,82 +198,111 @@ class SelectionRules:
         ConfigError
             On an unknown key (the message lists the valid ones) or a bad value.
         """
-        valid = SELECTION_KEYS
-        if not isinstance(section, Mapping):
-            raise ConfigError(
-                "selection", f"expected a table, got {type(section).__name__}", source
-            )
-        unknown = sorted(set(section) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"selection.{unknown[0]}",
-                f"unknown key; valid keys are: {', '.join(valid)}",
-                source,
-            )
-        kw: dict[str, Any] = {}
+        values = SELECTION.check(section, source)
+        if values.get("frontier_list"):
+            values.setdefault("method", values["frontier_list"])
+        values.setdefault("percentile", _DEFAULT_PERCENTILE.get(values.get("method", "top_n"), 20.0))
         try:
-            for key in ("method", "finetunes", "ties", "frontier_list"):
-                if key in section:
-                    if not isinstance(section[key], str):
-                        raise ConfigError(f"selection.{key}", "expected a string", source)
-                    kw[key] = section[key]
-            if "frontier_list" in kw:
-                if kw["frontier_list"] not in FROZEN_LIST_RULES:
-                    raise ConfigError("selection.frontier_list",
-                                      f"expected one of {FROZEN_LIST_RULES}, got {kw['frontier_list']!r}", source)
-                kw.setdefault("method", kw["frontier_list"])
-            for key in ("top_n", "max_rank"):
-                if key in section:
-                    v = section[key]
-                    if isinstance(v, bool) or not isinstance(v, int):
-                        raise ConfigError(f"selection.{key}", f"expected an integer, got {v!r}", source)
-                    kw[key] = v
-            for key in ("percentile", "window_years"):
-                if key in section:
-                    v = section[key]
-                    if isinstance(v, bool) or not isinstance(v, int | float):
-                        raise ConfigError(
-                            f"selection.{key}", f"expected a number, got {v!r}", source
-                        )
-                    kw[key] = float(v)
-            if "percentile" not in kw:
-                kw["percentile"] = _DEFAULT_PERCENTILE.get(kw.get("method", "top_n"), 20.0)
-            for key in ("start", "end"):
-                if key in section:
-                    if key == "end" and section[key] == "none":
-                        kw[key] = date.max
-                    else:
-                        kw[key] = _as_date(section[key], f"selection.{key}", source)
-            for key in ("require_notability", "publication_window"):
-                if key in section:
-                    v = section[key]
-                    if not isinstance(v, bool):
-                        raise ConfigError(f"selection.{key}", f"expected true/false, got {v!r}", source)
-                    kw[key] = v
-            for key in ("include", "exclude"):
-                if key in section:
-                    v = section[key]
-                    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-                        raise ConfigError(
-                            f"selection.{key}", f"expected a list of model names, got {v!r}", source
-                        )
-                    kw[key] = tuple(v)
-            return cls(**kw)
+            return cls(**values)
         except ConfigError as exc:
-            if exc.source is None and source is not None:
-                raise ConfigError(exc.key, exc.message, source) from None
-            raise
+            raise ConfigError(exc.key, exc.message, source) from None
 
 
-def _as_date(v: Any, key: str, source: str | None) -> date:
-    if isinstance(v, date):
-        return v
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise ConfigError(key, f"expected a date YYYY-MM-DD, got {v!r}", source)
+def _frozen_rule(value: Any) -> str:
+    """``frontier_list``: ``""`` or a rule with a frozen list (:data:`FROZEN_LIST_RULES`)."""
+    if value == "" or value in FROZEN_LIST_RULES:
+        return value
+    raise Invalid(f"expected one of {FROZEN_LIST_RULES}, got {show(value)}")
+
+
+def _end(value: Any) -> date:
+    """``end``: a date, or ``"none"`` for no upper bound."""
+    return date.max if value == "none" else day(value)
+
+
+def _selection_rules(values: Mapping[str, Any]) -> None:
+    """Rules across ``[selection]`` keys (each key's own rule is in :data:`SELECTION`)."""
+    method = values.get("method", "top_n")
+    frontier_list = values.get("frontier_list", "")
+    if frontier_list and frontier_list != method:
+        raise Invalid(f"expected one of {FROZEN_LIST_RULES} equal to selection.method ({method!r}), "
+                      f"got {frontier_list!r}", "frontier_list")
+    percentile = values.get("percentile", _DEFAULT_PERCENTILE.get(method, 20.0))
+    if method == "residual_from_trend" or (frontier_list and method != "top_n"):
+        bins = percentile / 100 * RESIDUAL_BINS
+        if abs(bins - round(bins)) > 1e-9:
+            raise Invalid(f"{method} keeps whole bins of {100 // RESIDUAL_BINS} %, got {percentile}", "percentile")
+    start, end = values.get("start", date(2015, 10, 1)), values.get("end", date(2024, 1, 1))
+    if start >= end:
+        raise Invalid(f"end {end} must be after start {start}", "end")
+
+
+#: ``[selection]``, declared once: each key's type and bounds
+SELECTION = Section("selection", (
+    Key("method", choice(*METHODS), "top_n", "the frontier rule"),
+    Key("top_n", integer(1, 100_000), 10, "n of the running top-n"),
+    Key("percentile", number(0, 100, low_open=True), 20.0, "top percentage kept by the percentile rules"),
+    Key("max_rank", integer(1, 100_000), 10, "largest compute rank kept by compute_rank"),
+    Key("finetunes", choice(*FINETUNE_MODES), "rank", "fine-tunes take ranks, or leave the pool first"),
+    Key("ties", choice(*TIE_MODES), "all", "models tied at the top-n cut: all, or the first in table order"),
+    Key("window_years", number(0, 1000, low_open=True), 1.0, "window of the percentile rules, years"),
+    Key("start", day, date(2015, 10, 1), "publication window start (exclusive)"),
+    Key("end", _end, date(2024, 1, 1), "publication window end (exclusive), or \"none\""),
+    Key("require_notability", boolean, True, "drop rows without notability criteria"),
+    Key("include", string_list(what="model names"), (), "models added regardless of the rule"),
+    Key("exclude", string_list(what="model names"), (), "models removed from the selection"),
+    Key("frontier_list", _frozen_rule, "", "read this rule's frozen list <epoch_dir>/frontier-lists/<rule>.json"),
+    Key("publication_window", boolean, None, "apply start/end (default: yes, except residual_from_trend)"),
+), settings=SelectionRules)
+
+#: keys of a ``[selection]`` table
+SELECTION_KEYS = SELECTION.names
+
+
+def check_model_names(models: Tables | Iterable[ModelRecord], named: Mapping[str, Iterable[str]],
+                      source: str | None = None) -> None:
+    """Refuse model names given in a config that are no model of the data, naming the closest ones.
+
+    Parameters
+    ----------
+    models : Tables or iterable of ModelRecord
+        The notable-models table the run reads.
+    named : mapping of str to iterable of str
+        Dotted config key -> the names it lists (``{"selection.include": ("GPT-4",)}``).
+    source : str, optional
+        Config file for messages.
+
+    Raises
+    ------
+    ConfigError
+        ``selection.include: 'No such model' is not a model of the data (closest: ...)``.
+    """
+    import difflib
+
+    known = [m.name for m in (models.models if isinstance(models, Tables) else models)]
+    names = set(known)
+    for key, listed in named.items():
+        for name in listed:
+            if name not in names:
+                close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+                hint = f"closest: {', '.join(repr(c) for c in close)}" if close else "no close name"
+                raise ConfigError(key, f"{show(name)} is not a model of the data ({hint})", source)
+
+
+def _parse_section(tables: Mapping[str, Mapping], context: Any) -> SelectionRules:
+    rules = SelectionRules.from_config(tables["selection"], context.source)
+    data = getattr(context, "data", None)
+    if rules.frontier_list and data is not None:  # the frozen list must exist (checked before any work)
+        if data.epoch_dir is None:
+            raise ConfigError("selection.frontier_list", "needs data.epoch_dir, a snapshot folder with "
+                              "frontier-lists/", context.source)
+        path = data.epoch_dir / "frontier-lists" / f"{rules.frontier_list}.json"
+        if not path.is_file():
+            raise ConfigError("selection.frontier_list", f"no frozen list {path}", context.source)
+    return rules
+
+
+register_stage("selection", ("selection",), _parse_section, __name__)
 
 
 @dataclass(frozen=True)

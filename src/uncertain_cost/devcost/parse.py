@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from uncertain_cost.config.schema import Invalid, boolean, choice, integer, register_stage, show, string_list
 from uncertain_cost.defaults import read_toml
 from uncertain_cost.devcost.spec import (
     _DIST_HINT_KEYS,
@@ -62,6 +63,18 @@ def load_development_defaults(path: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError("development", "expected a table", str(path))
     return section
+
+
+#: checkers of the ``[development]`` values that are not distributions (:mod:`uncertain_cost.config.schema`)
+_COUNT = integer(0, 10_000_000)
+_MODEL_NAMES = string_list(what="model names")
+
+
+def _note(value: Any) -> str:
+    """Check a ``source`` note: any text."""
+    if not isinstance(value, str):
+        raise Invalid(f"expected a text note, got {show(value)}")
+    return value
 
 
 def _key(*parts: str) -> str:
@@ -150,6 +163,13 @@ class _Parser:
     def origin(self, *path: Any) -> str | None:
         return self.source if _has_path(self.user, path) else self.defaults_source
 
+    def checked(self, path: Sequence[Any], check: Any, value: Any) -> Any:
+        """Check ``value`` with a schema checker, as the error of ``path``."""
+        try:
+            return check(value)
+        except Invalid as exc:
+            raise self.error(path, exc.problem) from None
+
     def error(self, path: Sequence[Any], message: str) -> ConfigError:
         parts = [p if isinstance(p, str) else "equity" for p in path]
         return ConfigError(_key("development", *parts), message, self.origin(*path))
@@ -163,12 +183,10 @@ class _Parser:
         note = ""
         if isinstance(value, dict):
             value = dict(value)
-            note = value.pop("source", "")
-            if not isinstance(note, str):
-                raise ConfigError(f"{key}.source", f"expected a text note, got {note!r}", where)
+            note = self.checked((*path, "source"), _note, value.pop("source", ""))
         elif isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(
-                key, f"expected a number or a distribution table, got {value!r}", where)
+                key, f"expected a number or a distribution table, got {show(value)}", where)
         dist = from_spec(value, key, where)
         lowest = float(dist.quantile(0.0))
         if lowest < 0 or math.isnan(lowest):
@@ -200,10 +218,8 @@ class _Parser:
 
     def parse(self) -> DevelopmentSpec:
         merged = self.merged
-        scope = merged.get("experiment_factor_scope", "per_model")
-        if scope not in SCOPES:
-            raise self.error(("experiment_factor_scope",),
-                             f"expected one of {', '.join(SCOPES)}, got {scope!r}")
+        scope = self.checked(("experiment_factor_scope",), choice(*SCOPES),
+                             merged.get("experiment_factor_scope", "per_model"))
         global_switch = merged.get(_EQUITY_ON)
         names = []
         for name, value in merged.items():
@@ -221,14 +237,12 @@ class _Parser:
 
         explicit = "models" in merged
         if explicit:
-            selected = merged["models"]
-            if not isinstance(selected, list) or not all(isinstance(s, str) for s in selected):
-                raise self.error(("models",), f"expected a list of model names, got {selected!r}")
+            selected = self.checked(("models",), _MODEL_NAMES, merged["models"])
             for s in selected:
                 if s not in names:
                     close = difflib.get_close_matches(s, names, n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    raise self.error(("models",), f"{s!r} has no [development] table{hint};"
+                    raise self.error(("models",), f"{show(s)} has no [development] table{hint};"
                                      f" defined models: {', '.join(names)}")
             if len(set(selected)) != len(selected):
                 raise self.error(("models",), f"lists a model twice: {selected!r}")
@@ -240,9 +254,7 @@ class _Parser:
     def model(self, name: str, global_switch: bool | None) -> ModelDevSpec:
         table = self.merged[name]
         self.check_keys((name,), table, MODEL_KEYS)
-        note = table.get("source", "")
-        if not isinstance(note, str):
-            raise self.error((name, "source"), f"expected a text note, got {note!r}")
+        note = self.checked((name, "source"), _note, table.get("source", ""))
 
         durations = [k for k in DURATION_KEYS if k in table]
         if len(durations) != 1:
@@ -269,15 +281,12 @@ class _Parser:
             raise self.error((name,), "give contributors = N or a roles table")
         total = None
         if has_count:
-            total = table["contributors"]
-            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-                raise self.error((name, "contributors"),
-                                 f"expected a whole number >= 0, got {total!r}")
+            total = self.checked((name, "contributors"), _COUNT, table["contributors"])
         if not has_roles:
             return (self.role(name, DEFAULT_ROLE, {"count": total}, model_switch, inline=True),)
         roles_table = table["roles"]
         if not isinstance(roles_table, dict) or not roles_table:
-            raise self.error((name, "roles"), f"expected a table of roles, got {roles_table!r}")
+            raise self.error((name, "roles"), f"expected a table of roles, got {show(roles_table)}")
         roles = tuple(self.role(name, r, t, model_switch) for r, t in roles_table.items())
         counted = sum(r.count for r in roles)
         if total is not None and total != counted:
@@ -292,14 +301,12 @@ class _Parser:
              *, inline: bool = False) -> RoleSpec:
         path = (model, "roles", name)
         if not isinstance(table, dict):
-            raise self.error(path, f"expected a role table with count, got {table!r}")
+            raise self.error(path, f"expected a role table with count, got {show(table)}")
         if not inline:
             self.check_keys(path, table, ROLE_KEYS)
             if "count" not in table:
                 raise self.error(path, "missing count (number of contributors in the role)")
-        count = table["count"]
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise self.error((*path, "count"), f"expected a whole number >= 0, got {count!r}")
+        count = self.checked((*path, "count"), _COUNT, table["count"])
         levels: list[tuple] = ([] if inline else [path]) + [(model,), ()]
         values = {}
         for input_name in ("salary", "overhead", "fte"):
@@ -364,16 +371,24 @@ def parse_development(
         defaults_source = defaults_source or str(path)
     section = {} if section is None else section
     if not isinstance(section, Mapping):
-        raise ConfigError("development", f"expected a table, got {section!r}", source)
+        raise ConfigError("development", f"expected a table, got {show(section)}", source)
     if not isinstance(defaults, Mapping):
         raise ConfigError("development", f"expected a table, got {defaults!r}", defaults_source)
     section = dict(section)
-    enabled = section.pop("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError("development.enabled", f"expected true or false, got {enabled!r}", source)
+    try:
+        enabled = boolean(section.pop("enabled", True))
+    except Invalid as exc:
+        raise ConfigError("development.enabled", exc.problem, source) from None
     user = _normalize(section)
     merged = _merge(_normalize(defaults), user)
     spec = _Parser(merged, user, source, defaults_source).parse()
     return spec if enabled else replace(spec, selected=())
 
 
+
+
+def _parse_section(tables: Mapping[str, Mapping], context: Any) -> DevelopmentSpec:
+    return parse_development(tables["development"], context.source)
+
+
+register_stage("development", ("development",), _parse_section, __name__)

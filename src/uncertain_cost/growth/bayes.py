@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from uncertain_cost import __version__
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ArgumentError, ConfigError
 from uncertain_cost.growth.data import CENTERS, DIM_COST_METHOD, GrowthData, Measurement, measurement
 from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
 from uncertain_cost.growth.loo import log_likelihood_dataset
@@ -96,9 +96,9 @@ class GrowthPriors:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ConfigError(f"growth.priors.{f.name}", f"expected a finite number, got {value!r}")
+                raise ArgumentError(f.name, f"expected a finite number, got {value!r}", "GrowthPriors")
             if f.name != "slope_mean" and value <= 0:
-                raise ConfigError(f"growth.priors.{f.name}", f"expected a positive number, got {value!r}")
+                raise ArgumentError(f.name, f"expected a positive number, got {value!r}", "GrowthPriors")
 
     @classmethod
     def from_mapping(cls, table: Mapping) -> GrowthPriors:
@@ -121,7 +121,7 @@ class GrowthPriors:
         known = {f.name for f in fields(cls)}
         for key in table:
             if key not in known:
-                raise ConfigError(f"growth.priors.{key}", f"unknown prior; expected one of {sorted(known)}")
+                raise ArgumentError(key, f"unknown prior; expected one of {sorted(known)}", "GrowthPriors")
         return cls(**dict(table))
 
 
@@ -451,6 +451,8 @@ def _seed_int(seed) -> int:
 
 def _check_int(value, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        if "." not in key:  # an argument no config key sets (``cores``)
+            raise ArgumentError(key, f"expected an integer >= {minimum}, got {value!r}", "fit_bayes")
         raise ConfigError(key, f"expected an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -555,7 +557,7 @@ def fit_bayes(
         raise ConfigError("growth.sampler", f"expected one of {list(SAMPLERS)}, got {sampler!r}")
     tune = _check_int(DEFAULT_TUNE[sampler] if tune is None else tune, "growth.tune", 0)
     chains = _check_int(chains, "growth.chains", 1)
-    cores = _check_int(cores, "growth.cores", 1)
+    cores = _check_int(cores, "cores", 1)
     if not 0.5 <= float(target_accept) < 1.0:
         raise ConfigError("growth.target_accept", f"expected a number in [0.5, 1), got {target_accept!r}")
 

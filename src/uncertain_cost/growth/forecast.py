@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uncertain_cost.errors import ConfigError
+from uncertain_cost.errors import ArgumentError, ConfigError
 from uncertain_cost.growth.bayes import BayesResult, child_seeds
 from uncertain_cost.growth.data import DIM_COST_METHOD
 from uncertain_cost.growth.runs import RunsPosterior, calendar_counts, fit_runs_per_year
@@ -148,7 +148,7 @@ def _years(years, last_observed: float) -> np.ndarray:
         return np.arange(start, max(start, LAST_FORECAST_YEAR) + 1)
     out = np.atleast_1d(np.asarray(years))
     if out.size == 0 or out.ndim != 1 or not np.all(np.isfinite(out)) or np.any(out != np.round(out)):
-        raise ConfigError("forecast.years", f"expected a list of calendar years, got {years!r}")
+        raise ArgumentError("years", f"expected a list of calendar years, got {years!r}", "forecast_costs")
     return out.astype(np.int64)
 
 
@@ -174,7 +174,8 @@ def _pairs(result, methods) -> list[tuple[str, BayesResult]]:
         if not isinstance(fit, BayesResult):
             raise TypeError(f"forecast_costs: expected a BayesResult for {m!r}, got {type(fit).__name__}")
         if m not in fit.methods:
-            raise ConfigError("forecast.methods", f"method {m!r} was not fitted; have {list(fit.methods)}")
+            raise ArgumentError("methods", f"method {m!r} was not fitted; have {list(fit.methods)}",
+                                "forecast_costs")
     return pairs
 
 
@@ -261,15 +262,15 @@ def _check_options(quantiles, thresholds, models_per_year, nu) -> None:
     """Raise a `ConfigError` for a bad quantile, threshold, ``models_per_year`` or ``nu``."""
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
-            raise ConfigError("forecast.quantiles", f"expected numbers in [0, 1], got {q!r}")
+            raise ArgumentError("quantiles", f"expected numbers in [0, 1], got {q!r}", "forecast_costs")
     for t in thresholds:
         if not t > 0:
-            raise ConfigError("forecast.thresholds", f"expected positive USD amounts, got {t!r}")
+            raise ArgumentError("thresholds", f"expected positive USD amounts, got {t!r}", "forecast_costs")
     if models_per_year is not None and (isinstance(models_per_year, bool)
                                         or not isinstance(models_per_year, int | np.integer) or models_per_year < 1):
         raise ConfigError("forecast.models_per_year", f"expected an integer >= 1, got {models_per_year!r}")
     if nu is not None and (isinstance(nu, bool) or not isinstance(nu, int | float) or not nu > 0):
-        raise ConfigError("forecast.nu", f"expected a positive number, got {nu!r}")
+        raise ArgumentError("nu", f"expected a positive number, got {nu!r}", "forecast_costs")
 
 
 def _draw_params(pairs, s, nu) -> list[dict]:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from uncertain_cost.config.schema import (
+    Invalid,
+    Key,
+    Section,
+    boolean,
+    choice,
+    integer,
+    number,
+    positive,
+    register_stage,
+    show,
+)
 from uncertain_cost.errors import ConfigError
 
-__all__ = ["GrowthSettings"]
+__all__ = ["GrowthSettings", "GROWTH", "FORECAST"]
 
 
 @dataclass(frozen=True)
@@ -83,67 +96,67 @@ class GrowthSettings:
     @classmethod
     def from_config(cls, growth: Mapping[str, Any], forecast: Mapping[str, Any],
                     source: str | None = None) -> GrowthSettings:
-        """Build from the ``[growth]`` and ``[forecast]`` tables; errors name the key.
+        """Build from the ``[growth]`` and ``[forecast]`` tables (checked by :data:`GROWTH`, :data:`FORECAST`).
 
         ``[forecast]`` takes ``enabled``, ``end_year``, ``thresholds_usd`` and
         ``models_per_year``; every other key belongs to ``[growth]``.
         """
-        growth_keys = {f.name for f in fields(cls)} - {"forecast", "forecast_end_year", "thresholds_usd",
-                                                        "models_per_year"}
-        forecast_map = {"enabled": "forecast", "end_year": "forecast_end_year", "thresholds_usd": "thresholds_usd",
-                        "models_per_year": "models_per_year"}
-        kw: dict[str, Any] = {}
-        for section, table, allowed in (("growth", growth, {k: k for k in growth_keys}),
-                                        ("forecast", forecast, forecast_map)):
-            unknown = sorted(set(table) - set(allowed))
-            if unknown:
-                raise ConfigError(f"{section}.{unknown[0]}", f"unknown key; valid keys: {', '.join(sorted(allowed))}",
-                                  source)
-            for key, value in table.items():
-                kw[allowed[key]] = _check(f"{section}.{key}", allowed[key], value, source)
-        return cls(**kw)
+        return cls(**GROWTH.check(growth, source), **FORECAST.check(forecast, source))
 
 
-def _check(key: str, name: str, value: Any, source: str | None) -> Any:
-    default = getattr(GrowthSettings, name)
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(key, f"expected true or false, got {value!r}", source)
-        return value
-    if name == "level":
-        if not is_number or not 0 < value < 1:
-            raise ConfigError(key, f"expected a number strictly between 0 and 1, got {value!r}", source)
-        return float(value)
-    if name == "target_accept":  # the bounds fit_bayes enforces
-        if not is_number or not 0.5 <= value < 1:
-            raise ConfigError(key, f"expected a number in [0.5, 1), got {value!r}", source)
-        return float(value)
-    if name in ("draws", "tune", "chains", "forecast_end_year", "models_per_year"):
-        least = {"draws": 100, "tune": 0}.get(name, 1)  # the bounds fit_bayes enforces
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ConfigError(key, f"expected an integer >= {least}, got {value!r}", source)
-        return value
-    if name in ("r_hat_max", "ess_min"):
-        if not is_number or value <= 0:
-            raise ConfigError(key, f"expected a positive number, got {value!r}", source)
-        return float(value)
-    if name == "center":
-        if value not in ("median", "mean", "point"):
-            raise ConfigError(key, f"expected 'median', 'mean' or 'point', got {value!r}", source)
-        return value
-    if name == "validation":
-        if value not in ("psis", "full"):
-            raise ConfigError(key, f"expected 'psis' or 'full', got {value!r}", source)
-        return value
-    if name == "sampler":
-        if value != "nutpie":
-            raise ConfigError(key, f"expected 'nutpie' (the only sampler of the growth model), got {value!r}",
-                              source)
-        return value
-    if name == "thresholds_usd":
-        if not isinstance(value, list) or not value or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value):
-            raise ConfigError(key, f"expected a list of positive dollar amounts, got {value!r}", source)
-        return tuple(float(v) for v in value)
-    raise ConfigError(key, "unsupported key", source)  # pragma: no cover - table and checks agree
+def _dollars(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list | tuple) or not value or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf for v in value):
+        raise Invalid(f"expected a list of positive dollar amounts, got {show(value)}")
+    return tuple(float(v) for v in value)
+
+
+#: ``[growth]``: the bounds are those :func:`uncertain_cost.growth.bayes.fit_bayes` enforces
+GROWTH = Section("growth", (
+    Key("enabled", boolean, True, "run the growth stage"),
+    Key("bayes", boolean, True, "fit the hierarchical Bayesian model"),
+    Key("level", number(0, 1, low_open=True, high_open=True), 0.9, "central level of every growth interval"),
+    Key("draws", integer(100, 1_000_000), 1000, "NUTS draws kept per chain"),
+    Key("tune", integer(0, 1_000_000), None, "NUTS tuning steps (default: the sampler's)"),
+    Key("chains", integer(1, 64), 4, "NUTS chains"),
+    Key("target_accept", number(0.5, 1, high_open=True), 0.9, "NUTS target acceptance"),
+    Key("center", choice("median", "mean", "point"), "median", "summary of each model's draws observed"),
+    Key("fail_on_bad_diagnostics", boolean, False, "raise instead of warning on bad diagnostics"),
+    Key("r_hat_max", positive, 1.01, "largest R-hat accepted"),
+    Key("ess_min", positive, 400.0, "smallest effective sample size accepted"),
+    Key("sampler", choice("nutpie"), "nutpie", "NUTS implementation (nutpie, the only sampler of the growth model)"),
+    Key("backtest", boolean, True, "run the leave-future-out backtest"),
+    Key("prior_sensitivity", boolean, False, "refit with each prior scale halved and doubled"),
+    Key("validation", choice("psis", "full"), "psis", "backtest fits: importance sampling or exact refits"),
+), settings=GrowthSettings)
+
+#: ``[forecast]``: keys fill the ``forecast*`` fields of :class:`GrowthSettings`
+FORECAST = Section("forecast", (
+    Key("enabled", boolean, True, "forecast the most expensive run of each future year", field="forecast"),
+    Key("end_year", integer(1, 9999), 2030, "last forecast year", field="forecast_end_year"),
+    Key("thresholds_usd", _dollars, (1e9, 1e10), "costs whose exceedance probability is reported"),
+    Key("models_per_year", integer(1, 10_000), None, "frontier models per year in the forecast"),
+), settings=GrowthSettings)
+
+
+#: fewest kept draws per model the growth fits use: the Bayesian fit estimates each model's cost
+#: covariance from them; the OLS fits take their medians
+MIN_BAYES_DRAWS, MIN_OLS_DRAWS = 100, 2
+
+
+def _parse(tables: Mapping[str, Mapping], context: Any) -> GrowthSettings:
+    settings = GrowthSettings.from_config(tables["growth"], tables["forecast"], context.source)
+    run = getattr(context, "run", None)
+    kept = min(run.draws, run.keep_draws) if run is not None else MIN_OLS_DRAWS
+    if settings.enabled and kept < MIN_OLS_DRAWS:  # no growth fit at all: refused here, before any sampling
+        key = "run.draws" if run.draws <= run.keep_draws else "run.keep_draws"
+        if settings.bayes:  # (from 2 to 99 kept draws, the run's preflight refuses the Bayesian fit)
+            raise ConfigError(key, f"the Bayesian growth fit estimates each model's cost covariance from the kept "
+                              f"draws and needs at least {MIN_BAYES_DRAWS}, got {kept} (or set growth.bayes = false)",
+                              context.source)
+        raise ConfigError(key, f"the growth fit needs at least {MIN_OLS_DRAWS} kept draws per model, got {kept} "
+                          "(or set growth.enabled = false)", context.source)
+    return settings
+
+
+register_stage("growth", ("growth", "forecast"), _parse, __name__)

@@ -45,6 +45,8 @@ class ReportContent:
         Explanations written by the growth stage ("" when absent).
     forecast_sensitivity, growth_backtest : tuple of dict
         The rows of ``forecast_sensitivity.csv`` and ``growth_backtest.csv`` (empty when absent).
+    growth_decomposition : tuple of dict
+        The rows of ``growth_decomposition.csv`` (``[data] impute = "all"``; empty when absent).
     assumptions_text, backtest_text : str
         How much the forecast's assumptions (runs per year, tails) move P(> $1B), and what the
         leave-future-out backtest found ("" when absent).
@@ -89,6 +91,7 @@ class ReportContent:
     png_written: bool = True
     forecast_sensitivity: tuple = ()
     growth_backtest: tuple = ()
+    growth_decomposition: tuple = ()
     assumptions_text: str = ""
     backtest_text: str = ""
     headline_fit: str = "single"
@@ -316,6 +319,7 @@ def collect(result) -> ReportContent:
         value_of_information=_rows(result, "value_of_information"), devcost=_rows(result, "devcost"),
         notes=tuple(result.notes), figures={name: result.png(name) for name in result.figures},
         png_written=bool(flags.get("png", True)), forecast_sensitivity=sensitivity, growth_backtest=backtest,
+        growth_decomposition=_rows(result, "growth_decomposition"),
         assumptions_text=_assumptions_text(sensitivity, fit), backtest_text=_backtest_text(backtest),
         headline_fit=fit, voi_settings=_table_attrs(result, "value_of_information"),
         growth_vs_paper=_rows(result, "growth_vs_paper"), growth_robustness=_rows(result, "growth_robustness"))

@@ -149,6 +149,9 @@ def _sections(content: ReportContent) -> list[tuple[str, str, list[str]]]:
             ("components", "Cost components", [_image(content, "components_amortized.png", "cost components")])]
     if content.forecast:
         out.append(("forecast", "Forecast: the most expensive frontier run of each year", _forecast(content)))
+    if content.growth_decomposition:
+        out.append(("decomposition", "Cost = compute x price of compute", [
+            f"<p>{_esc(sec.DECOMPOSITION_TEXT)}</p>", _table(*sec.decomposition_table(content))]))
     if content.tornado or content.sobol:
         out.append(("sensitivity", "Which assumption matters most", _sensitivity(content)))
     if content.devcost:

@@ -60,6 +60,9 @@ def markdown_document(content: ReportContent) -> str:
         if content.backtest_text:
             out += ["### Backtest: forecasts of years already observed", "", content.backtest_text, ""]
         out += _table(*sec.backtest_table(content))
+    if content.growth_decomposition:
+        out += ["## Cost = compute x price of compute", "", sec.DECOMPOSITION_TEXT, ""]
+        out += _table(*sec.decomposition_table(content))
     if content.tornado:
         out += ["## Which assumption matters most", "",
                 "One at a time, each input swung from its P5 to its P95 with the others at their medians "

@@ -11,8 +11,9 @@ from uncertain_cost.reporting.answers import pct
 from uncertain_cost.reporting.content import ReportContent
 
 __all__ = ["headline_table", "growth_table", "growth_checks", "forecast_table", "assumptions_table",
-           "backtest_table", "tornado_lines", "tornado_split", "sobol_table", "voi_table", "voi_note", "voi_hint",
-           "devcost_table", "scenario_table", "provenance_items", "GLOSSARY", "usd"]
+           "backtest_table", "decomposition_table", "DECOMPOSITION_TEXT", "tornado_lines", "tornado_split",
+           "sobol_table", "voi_table", "voi_note", "voi_hint", "devcost_table", "scenario_table",
+           "provenance_items", "GLOSSARY", "usd"]
 
 GLOSSARY = (
     ("amortized", "The paper's headline: the share of the hardware's purchase price used up during the run "
@@ -166,6 +167,23 @@ def backtest_table(content: ReportContent):
     rows = [(r["model"], str(r["horizon"]), str(r["n"]), f"{r['log_score']:.2f}", f"{r['crps']:.2f}",
              f"{r['pit_in_90']:.2f}") for r in backtest_summary(content.growth_backtest) if r["method"] == method]
     return header, rows
+
+
+def decomposition_table(content: ReportContent):
+    """``growth_decomposition.csv``: cost growth = compute growth x price-of-compute growth, per method."""
+    if not content.growth_decomposition:
+        return (), []
+    header = ("method", "component", "models", "growth per year", "interval")
+    rows = [(str(r["method"]), str(r["component"]).replace("_", " "), str(r["n_models"]),
+             f"{float(r['growth_per_year']):.2f}x", f"{float(r['lo']):.2f}-{float(r['hi']):.2f}x")
+            for r in content.growth_decomposition]
+    return header, rows
+
+
+DECOMPOSITION_TEXT = ("Cost trend = training-compute trend x price-of-compute trend (dollars per FLOP at the "
+                      "utilization achieved), from the same draws: in each draw the models are resampled and "
+                      "the three slopes taken on the same resample, so the parts multiply to the cost trend "
+                      "(`compute x price`); training compute at its stated value (`growth_decomposition.csv`).")
 
 
 def tornado_lines(content: ReportContent, top: int = 3) -> list[tuple[str, str]]:

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from uncertain_cost.config.schema import register_stage
 from uncertain_cost.errors import ConfigError, UncertainCostWarning
 
 __all__ = ["Correlations", "parse_correlations", "attach_correlations", "apply_correlations",
@@ -333,3 +334,10 @@ def apply_correlations(values: np.ndarray, lay) -> None:
                 for m in range(1, i + 1):
                     mixed = mixed + chol[i, m] * z[m]
                 values[:, s + j] = d.ppf(ndtr(mixed))
+
+
+def _parse_section(tables: Mapping[str, Mapping], context: Any) -> Correlations | None:
+    return parse_correlations(tables["correlations"], context.inputs, context.source)
+
+
+register_stage("correlations", ("correlations",), _parse_section, __name__)

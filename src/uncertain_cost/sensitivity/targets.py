@@ -16,16 +16,15 @@ instead of being fixed at the most likely chip.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from uncertain_cost.data.facts import ModelFacts, subset_facts
-from uncertain_cost.errors import ConfigError
 from uncertain_cost.inputs import InputSet
-from uncertain_cost.units import METHODS
+from uncertain_cost.sensitivity.settings import TORNADO_METHODS, SensitivitySettings
 
 __all__ = ["SensitivitySettings", "Factor", "HardwareChoice", "hardware_choice_factors", "base_values",
            "cost_factors", "cost_target", "growth_target", "development_target", "TORNADO_COLUMNS",
@@ -33,115 +32,7 @@ __all__ = ["SensitivitySettings", "Factor", "HardwareChoice", "hardware_choice_f
 
 TORNADO_COLUMNS = ("target", "input", "group", "low_input", "high_input", "output_low", "output_high", "swing",
                    "base", "units", "method")
-TORNADO_METHODS = ("conditional", "one_at_a_time")
 SOBOL_COLUMNS = ("target", "input", "s1", "s1_conf", "st", "st_conf")
-
-
-@dataclass(frozen=True)
-class SensitivitySettings:
-    """``[sensitivity]``.
-
-    Attributes
-    ----------
-    enabled : bool
-    models : tuple of str
-        Models whose cost (under each of ``methods``) is a target.
-    methods : tuple of str
-    low_quantile, high_quantile : float
-        Tornado swing quantiles.
-    tornado : {"conditional", "one_at_a_time"}
-        Bars as conditional medians under the joint distribution (default), or every column
-        of a group swung to one quantile (see :mod:`uncertain_cost.sensitivity.tornado`).
-    tornado_outer, tornado_inner : int
-        Draws of each bar's group and of the shared joint sample (``conditional``).
-    sobol : bool
-    sobol_base : int
-        Base sample size N of the Saltelli design (a power of two).
-    bootstrap : int
-        Bootstrap resamples for the Sobol confidence intervals.
-    growth : bool
-        Analyse the amortized growth rate (OLS slope over the frontier set).
-    growth_sobol_base : int
-    development : bool
-        Analyse development-cost totals.
-    development_sobol_base : int
-        Largest Sobol base sample of the development targets (they use
-        ``min(sobol_base, development_sobol_base)``: one factor per contributor and kind,
-        thousands of factors, need a smaller design).
-    value_of_information : bool
-        Compute ``value_of_information.csv`` (one Monte Carlo and one Bayesian fit per input
-        analysed; see :mod:`uncertain_cost.sensitivity.voi`). On by default, for the
-        ``voi_top`` inputs.
-    voi_top : int
-        Analyse the ``voi_top`` inputs with the largest Sobol total-order index on the
-        amortized growth rate (default 4; a number at least the count of uncertain inputs,
-        or no growth-rate Sobol analysis, means every uncertain input).
-    voi_draws, voi_tune : int
-        NUTS draws kept per chain (>= 100) and tuning steps of each of those fits (2 chains).
-    """
-
-    enabled: bool = True
-    models: tuple[str, ...] = ("GPT-4", "Gemini 1.0 Ultra")
-    methods: tuple[str, ...] = METHODS
-    low_quantile: float = 0.05
-    high_quantile: float = 0.95
-    tornado: str = "conditional"
-    tornado_outer: int = 32
-    tornado_inner: int = 128
-    sobol: bool = True
-    sobol_base: int = 1024
-    bootstrap: int = 200
-    growth: bool = True
-    growth_sobol_base: int = 256
-    development: bool = True
-    development_sobol_base: int = 256
-    value_of_information: bool = True
-    voi_top: int = 4
-    voi_draws: int = 4000
-    voi_tune: int = 1000
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any], source: str | None = None) -> SensitivitySettings:
-        """Validate a ``[sensitivity]`` table; errors name the key."""
-        valid = {f: getattr(cls, f) for f in cls.__dataclass_fields__}
-        unknown = sorted(set(section) - set(valid))
-        if unknown:
-            raise ConfigError(f"sensitivity.{unknown[0]}", f"unknown key; valid keys: {', '.join(valid)}", source)
-        kw: dict[str, Any] = {}
-        for key, value in section.items():
-            default = valid[key]
-            where = f"sensitivity.{key}"
-            if isinstance(default, str):
-                if value not in TORNADO_METHODS:
-                    raise ConfigError(where, f"expected one of {', '.join(TORNADO_METHODS)}, got {value!r}", source)
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ConfigError(where, f"expected true or false, got {value!r}", source)
-            elif isinstance(default, tuple):
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise ConfigError(where, f"expected a list of strings, got {value!r}", source)
-                if key == "methods" and (not value or set(value) - set(METHODS)):
-                    raise ConfigError(where, f"expected a non-empty list among {', '.join(METHODS)}, got {value!r}",
-                                      source)
-                value = tuple(value)
-            elif isinstance(default, int):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ConfigError(where, f"expected a positive integer, got {value!r}", source)
-                if key.endswith("sobol_base") and value & (value - 1):
-                    raise ConfigError(where, f"must be a power of two, got {value}", source)
-                if key.startswith("tornado_") and value < 8:
-                    raise ConfigError(where, f"expected an integer >= 8, got {value}", source)
-                if key == "voi_draws" and value < 100:
-                    raise ConfigError(where, f"expected an integer >= 100, got {value}", source)
-            elif isinstance(default, float):
-                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-                    raise ConfigError(where, f"expected a number in (0, 1), got {value!r}", source)
-                value = float(value)
-            kw[key] = value
-        out = cls(**kw)
-        if not out.low_quantile < out.high_quantile:
-            raise ConfigError("sensitivity.low_quantile", "must be below high_quantile", source)
-        return out
 
 
 @dataclass(frozen=True)
