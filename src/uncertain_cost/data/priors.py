@@ -20,7 +20,6 @@ A table folder (the embedded ``priors/`` or the output of ``import-epoch``) hold
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 import tomllib
@@ -323,41 +322,40 @@ def load_tables(folder: str | Path) -> Tables:
 # ----------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
+def _clean(entry: dict[str, Any]) -> dict[str, Any]:
+    """Drop the empty fields of one entry (None, "", (), NaN); NaN/inf are never written."""
+    out = {}
+    for k, v in entry.items():
+        if v is None or v == "" or v == () or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if isinstance(v, float) and math.isinf(v):
             raise ValueError("NaN/inf are omitted, not written")
-        r = repr(v)
-        return r
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+        out[k] = list(v) if isinstance(v, tuple) else v
+    return out
 
 
-def _write_entries(fh, key: str, entries: Iterable[dict[str, Any]]) -> None:
-    for e in entries:
-        fh.write(f"\n[[{key}]]\n")
-        for k, v in e.items():
-            if v is None or v == "" or v == () or (isinstance(v, float) and math.isnan(v)):
-                continue
-            fh.write(f"{k} = {_toml_value(v)}\n")
-
-
-def _header(fh, title: str, source: str, snapshot: str = "") -> None:
-    fh.write(f"# {title}\n# Written by uncertain_cost.data.priors.write_tables.\n\n")
-    fh.write("[meta]\n")
-    fh.write(f"schema = {_toml_value(SCHEMA)}\n")
+def _meta(source: str, snapshot: str = "") -> dict[str, Any]:
+    """Return the ``[meta]`` table of a written file."""
+    meta: dict[str, Any] = {"schema": SCHEMA}
     if snapshot:
-        fh.write(f"snapshot = {_toml_value(snapshot)}\n")
-    fh.write(f"source = {_toml_value(source)}\n")
+        meta["snapshot"] = snapshot
+    meta["source"] = source
+    return meta
+
+
+def _write_toml(path: Path, title: str, doc: dict[str, Any], *, by_line: bool = True) -> Path:
+    """Write ``doc`` with tomli-w under a ``# title`` comment and return ``path``."""
+    import tomli_w
+
+    head = f"# {title}\n# Written by uncertain_cost.data.priors.write_tables.\n\n" if by_line else f"# {title}\n\n"
+    doc = {k: v for k, v in doc.items() if v != []}  # no entries: no [[key]] at all, as before
+    path.write_text(head + tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _cleaned(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the non-empty fields of each entry."""
+    return [_clean(e) for e in entries]
 
 
 def chip_entry(c: ChipSpec) -> dict[str, Any]:
@@ -411,97 +409,54 @@ def write_tables(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     src = dict(tables.provenance)
+    written = [
+        _write_toml(out / "chips.toml", "Accelerator specifications", {
+            "meta": _meta(src.get("chips", "see per-chip source")),
+            "chip": _cleaned(chip_entry(c) for c in tables.chips)}),
+        _write_prices(out / "hardware_prices.toml", tables, src.get("prices", "see per-row source")),
+        _write_toml(out / "ppi.toml", "Monthly producer price index, used as deflator", {
+            "meta": {"schema": SCHEMA, "series": tables.ppi.series, "source": tables.ppi.source},
+            "values": {m: float(v) for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True)}},
+            by_line=False),
+        _write_toml(out / models_file, "Model records", {
+            "meta": _meta(src.get("models", ""), snapshot=tables.snapshot),
+            "model": _cleaned(model_entry(m) for m in tables.models)}),
+    ]
+    if rule_files:
+        written += _write_rule_files(out, tables, src)
+    return written
 
-    p = out / "chips.toml"
-    with p.open("w", encoding="utf-8") as fh:
-        _header(fh, "Accelerator specifications", src.get("chips", "see per-chip source"))
-        _write_entries(fh, "chip", (chip_entry(c) for c in tables.chips))
-    written.append(p)
 
-    p = out / "hardware_prices.toml"
-    with p.open("w", encoding="utf-8") as fh:
-        _header(fh, "Hardware purchase and cloud prices", src.get("prices", "see per-row source"))
-        _write_entries(
-            fh,
-            "purchase",
-            (
-                {
-                    "hardware": r.hardware,
-                    "date": r.date,
-                    "price_usd": r.purchase,
-                    "kind": r.purchase_kind,
-                    "notes": r.notes,
-                    "source": r.source,
-                }
-                for r in tables.prices
-                if not math.isnan(r.purchase)
-            ),
-        )
-        _write_entries(
-            fh,
-            "cloud",
-            (
-                {
-                    "hardware": r.hardware,
-                    "date": r.date,
-                    "vendor": r.vendor,
-                    "on_demand": r.on_demand,
-                    "one_year": r.one_year,
-                    "three_year": r.three_year,
-                    "notes": r.notes,
-                    "source": r.source,
-                }
-                for r in tables.prices
-                if r.vendor
-                and not all(math.isnan(x) for x in (r.on_demand, r.one_year, r.three_year))
-            ),
-        )
-    written.append(p)
+def _write_prices(path: Path, tables: Tables, source: str) -> Path:
+    """Write ``hardware_prices.toml``: the purchase rows and the cloud rows of ``tables.prices``."""
+    purchase = _cleaned(
+        {"hardware": r.hardware, "date": r.date, "price_usd": r.purchase, "kind": r.purchase_kind,
+         "notes": r.notes, "source": r.source}
+        for r in tables.prices
+        if not math.isnan(r.purchase)
+    )
+    cloud = _cleaned(
+        {"hardware": r.hardware, "date": r.date, "vendor": r.vendor, "on_demand": r.on_demand,
+         "one_year": r.one_year, "three_year": r.three_year, "notes": r.notes, "source": r.source}
+        for r in tables.prices
+        if r.vendor and not all(math.isnan(x) for x in (r.on_demand, r.one_year, r.three_year))
+    )
+    return _write_toml(path, "Hardware purchase and cloud prices",
+                       {"meta": _meta(source), "purchase": purchase, "cloud": cloud})
 
-    p = out / "ppi.toml"
-    with p.open("w", encoding="utf-8") as fh:
-        fh.write("# Monthly producer price index, used as deflator\n\n[meta]\n")
-        fh.write(f"schema = {_toml_value(SCHEMA)}\n")
-        fh.write(f"series = {_toml_value(tables.ppi.series)}\n")
-        fh.write(f"source = {_toml_value(tables.ppi.source)}\n\n[values]\n")
-        for m, v in zip(tables.ppi.months, tables.ppi.values, strict=True):
-            fh.write(f"{m} = {_toml_value(float(v))}\n")
-    written.append(p)
 
-    p = out / models_file
-    with p.open("w", encoding="utf-8") as fh:
-        _header(fh, "Model records", src.get("models", ""), snapshot=tables.snapshot)
-        _write_entries(fh, "model", (model_entry(m) for m in tables.models))
-    written.append(p)
-
-    if not rule_files:
-        return written
-
-    p = out / "electricity.toml"
-    with p.open("w", encoding="utf-8") as fh:
-        _header(fh, "US industrial electricity price, USD/kWh", src.get("electricity", ""))
-        _write_entries(
-            fh,
-            "year",
-            ({"year": y, "usd_per_kwh": v} for y, v in sorted(tables.electricity.items())),
-        )
-    written.append(p)
-
-    p = out / "cloud_discounts.toml"
-    with p.open("w", encoding="utf-8") as fh:
-        _header(fh, "Typical committed-use discounts vs on-demand", src.get("discounts", ""))
-        _write_entries(
-            fh,
-            "vendor",
-            (
-                {"name": k, "one_year": v["one_year"], "three_year": v["three_year"]}
-                for k, v in tables.cloud_discounts.items()
-            ),
-        )
-    written.append(p)
-
+def _write_rule_files(out: Path, tables: Tables, src: dict[str, str]) -> list[Path]:
+    """Write ``electricity.toml``, ``cloud_discounts.toml`` and ``constants.toml`` (copied, not generated)."""
+    written = [
+        _write_toml(out / "electricity.toml", "US industrial electricity price, USD/kWh", {
+            "meta": _meta(src.get("electricity", "")),
+            "year": _cleaned({"year": y, "usd_per_kwh": v} for y, v in sorted(tables.electricity.items()))}),
+        _write_toml(out / "cloud_discounts.toml", "Typical committed-use discounts vs on-demand", {
+            "meta": _meta(src.get("discounts", "")),
+            "vendor": _cleaned({"name": k, "one_year": v["one_year"], "three_year": v["three_year"]}
+                               for k, v in tables.cloud_discounts.items())}),
+    ]
     p = out / "constants.toml"
     rules_src = Path(getattr(tables.rules, "source", "") or "")
     if rules_src.is_file() and rules_src.resolve() != p.resolve():

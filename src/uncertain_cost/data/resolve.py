@@ -429,90 +429,37 @@ def resolve_facts(
         costed under some method (one line naming the file, the months and the models;
         see :func:`uncertain_cost.data.coverage.check_deflator`).
     """
-    if finetunes not in FINETUNE_MODES:
-        raise ConfigError("finetunes", f"expected one of {FINETUNE_MODES}, got {finetunes!r}")
-    if len(reference_month) != 7 or reference_month[4] != "-":
-        raise ConfigError("reference_month", f"expected 'YYYY-MM', got {reference_month!r}")
-    if math.isnan(tables.ppi.value(reference_month)):
-        raise ConfigError(
-            "reference_month",
-            f"{reference_month} is not in the PPI series "
-            f"({tables.ppi.months[0] if len(tables.ppi) else '-'}.."
-            f"{tables.ppi.months[-1] if len(tables.ppi) else '-'})",
-        )
+    _check_resolve_args(tables, finetunes, reference_month)
     res = Resolver(tables)
     by_name = {}
     for m in tables.models:
         by_name.setdefault(m.name, m)
 
     skipped: list[SkipEntry] = []
-    selected: list[ModelRecord] = []
     items = models.names if isinstance(models, SelectionResult) else list(models)
-    for item in items:
-        m = item if isinstance(item, ModelRecord) else by_name.get(item)
-        if m is None:
-            skipped.append(SkipEntry("", 0, str(item), "model not found in tables"))
-            continue
-        if m.publication_date is None:
-            skipped.append(SkipEntry(*_where(m), m.name, "no publication date"))
-            continue
-        problem = implausible_values(m)
-        if problem:
-            skipped.append(SkipEntry(*_where(m), m.name, problem))
-            continue
-        selected.append(m)
-    selected.sort(key=lambda m: (m.publication_date, m.name))
-
-    rows: list[tuple[ModelRecord, bool]] = []
-    names_in = {m.name for m in selected}
-    for m in selected:
-        if m.is_finetune:
-            if finetunes == "drop":
-                skipped.append(
-                    SkipEntry(*_where(m), m.name, f"fine-tune of {m.base_model!r} dropped (v2 rules)")
-                )
-                continue
-            if m.base_model not in names_in and m.base_model not in [r[0].name for r in rows]:
-                base = by_name.get(m.base_model)
-                if base is not None and base.publication_date is not None and implausible_values(base):
-                    skipped.append(SkipEntry(*_where(m), m.name, f"base model {m.base_model!r}: "
-                                             f"{implausible_values(base)}"))
-                    continue
-                if base is not None and base.publication_date is not None:
-                    rows.append((base, False))
-                else:
-                    skipped.append(
-                        SkipEntry(*_where(m), m.name, f"base model {m.base_model!r} not found")
-                    )
-        rows.append((m, True))
+    selected = _select_records(items, by_name, skipped)
+    rows = _rows_with_bases(selected, by_name, finetunes, skipped)
     # keep base rows ahead of their fine-tunes but otherwise in publication order
     index = {r[0].name: i for i, r in enumerate(rows)}
 
+    cols, priced = _fill_columns(rows, index, res, tables, finetunes, reference_month, skipped)
+    check_deflator(tables.ppi, _publication_months(priced))
+    facts = _assemble_facts(rows, res, tables, cols, snapshot, reference_month, finetunes)
+    return facts, skipped
+
+
+
+
+def _fill_columns(rows: list[tuple[ModelRecord, bool]], index: dict[str, int], res: Resolver, tables: Tables,
+                  finetunes: str, reference_month: str, skipped: list[SkipEntry]) -> tuple[dict, list[ModelRecord]]:
+    """Resolve each row into the facts' columns; return them and the records costed under some method.
+
+    Each method a row cannot support is appended to ``skipped`` with the reason.
+    """
     n = len(rows)
     chip_names: list[str] = []
     chip_records: dict[str, str] = {}
-    f = {
-        k: np.full(n, np.nan)
-        for k in (
-            "publication_year",
-            "reported_chip_hours",
-            "hardware_quantity",
-            "training_time_hours",
-            "training_compute_flop",
-            "utilization",
-            "peak_flops",
-            "server_price_per_chip",
-            "server_overhead",
-            "depreciation_years",
-            "tdp_kw",
-            "server_power_ratio",
-            "electricity_usd_per_kwh",
-            "cloud_price_per_chip_hour",
-            "deflator",
-            "avg_power_fraction",
-            "pue",
-        )
-    }
+    f = _empty_fields(n)
     chip_index = np.full(n, -1, dtype=np.int64)
     path = np.full(n, CHIP_HOURS_NONE, dtype=np.int64)
     bare = np.zeros(n, dtype=bool)
@@ -550,31 +497,8 @@ def resolve_facts(
         cloud_date = None
         vendor = ""
         if chip is not None:
-            if chip.name not in chip_names:
-                chip_names.append(chip.name)
-            chip_index[i] = chip_names.index(chip.name)
-            f["peak_flops"][i] = peak_flops(chip)
-            f["server_overhead"][i] = res.server_overhead(chip)
-            f["tdp_kw"][i] = res.tdp_w(chip) / 1000.0
-            f["server_power_ratio"][i] = res.server_power_ratio(chip)
-            f["avg_power_fraction"][i] = res.rules.avg_power_fraction(chip.is_tpu)
-            pc = res.purchase(chip)
-            chip_records.setdefault(chip.name, pc.record)
-            note.append(pc.note)
-            if not math.isnan(pc.server_price_per_chip) and pc.acquisition is not None:
-                f["server_price_per_chip"][i] = pc.server_price_per_chip
-                bare[i] = pc.is_bare_chip
-                acq_date = pc.acquisition
-                use_start = start
-                if not chip.is_tpu and use_start < pc.acquisition:
-                    use_start = pc.acquisition  # GPUs: training cannot start before purchase
-                days = _days_between(pc.acquisition, use_start)
-                f["depreciation_years"][i] = days / res.rules.days_per_year
-            cc = res.cloud(m, chip, start)
-            note.append(cc.note)
-            f["cloud_price_per_chip_hour"][i] = cc.price_per_chip_hour
-            cloud_date = cc.price_date
-            vendor = cc.vendor
+            acq_date, cloud_date, vendor = _chip_columns(res, m, chip, start, i, f, bare, chip_index,
+                                                         chip_names, chip_records, note)
         else:
             note.append(why)
         note.append(start_note)
@@ -587,13 +511,7 @@ def resolve_facts(
         )
         cloud_vendor.append(vendor)
 
-        # chip-hours path (method.md 2)
-        if not math.isnan(m.training_chip_hours):
-            path[i] = CHIP_HOURS_REPORTED
-        elif not math.isnan(m.hardware_quantity) and not math.isnan(m.training_time_hours):
-            path[i] = CHIP_HOURS_QUANTITY_TIME
-        elif not math.isnan(m.training_compute_flop) and not math.isnan(f["peak_flops"][i]):
-            path[i] = CHIP_HOURS_IMPUTED
+        path[i] = _chip_hours_path(m, f["peak_flops"][i])
         cloud_why = ""
         if res.rules.cloud_chip_hours == "quantity_time" and chip is not None:
             price, cloud_why = quantity_time_cloud_price(m, int(path[i]), f["cloud_price_per_chip_hour"][i])
@@ -606,7 +524,29 @@ def resolve_facts(
             skipped.append(SkipEntry(*_where(m), m.name, f"{method}: {reason}"))
         if len(lost) < 3:  # a cost is computed under some method: its month needs a deflator value
             priced.append(m)
-    check_deflator(tables.ppi, _publication_months(priced))
+    columns = {"f": f, "chip_names": chip_names, "chip_records": chip_records, "chip_index": chip_index,
+               "path": path, "bare": bare, "pue_class": pue_class, "base_index": base_index,
+               "frontier": frontier, "pub_dates": pub_dates, "notes": notes, "extra_dates": extra_dates,
+               "cloud_vendor": cloud_vendor}
+    return columns, priced
+
+
+def _assemble_facts(rows: list[tuple[ModelRecord, bool]], res: Resolver, tables: Tables, cols: dict,
+                    snapshot: str | None, reference_month: str, finetunes: str) -> ModelFacts:
+    """Build the `ModelFacts` from the resolved columns (``_fill_columns``)."""
+    f = cols["f"]
+    chip_names = cols["chip_names"]
+    chip_records = cols["chip_records"]
+    chip_index = cols["chip_index"]
+    path = cols["path"]
+    bare = cols["bare"]
+    pue_class = cols["pue_class"]
+    base_index = cols["base_index"]
+    frontier = cols["frontier"]
+    pub_dates = cols["pub_dates"]
+    notes = cols["notes"]
+    extra_dates = cols["extra_dates"]
+    cloud_vendor = cols["cloud_vendor"]
 
     chip_specs = [res.chips[c] for c in chip_names]
     facts = ModelFacts(
@@ -652,8 +592,137 @@ def resolve_facts(
             "source": tuple(m.source for m, _ in rows),
         },
     )
-    return facts, skipped
+    return facts
 
+def _check_resolve_args(tables: Tables, finetunes: str, reference_month: str) -> None:
+    """Raise a `ConfigError` for an invalid ``finetunes`` or ``reference_month``."""
+    if finetunes not in FINETUNE_MODES:
+        raise ConfigError("finetunes", f"expected one of {FINETUNE_MODES}, got {finetunes!r}")
+    if len(reference_month) != 7 or reference_month[4] != "-":
+        raise ConfigError("reference_month", f"expected 'YYYY-MM', got {reference_month!r}")
+    if math.isnan(tables.ppi.value(reference_month)):
+        raise ConfigError(
+            "reference_month",
+            f"{reference_month} is not in the PPI series "
+            f"({tables.ppi.months[0] if len(tables.ppi) else '-'}.."
+            f"{tables.ppi.months[-1] if len(tables.ppi) else '-'})",
+        )
+
+
+def _select_records(items, by_name: dict[str, ModelRecord], skipped: list[SkipEntry]) -> list[ModelRecord]:
+    """Return the records of ``items`` that can be resolved, in publication order; append the others to ``skipped``."""
+    selected: list[ModelRecord] = []
+    for item in items:
+        m = item if isinstance(item, ModelRecord) else by_name.get(item)
+        if m is None:
+            skipped.append(SkipEntry("", 0, str(item), "model not found in tables"))
+            continue
+        if m.publication_date is None:
+            skipped.append(SkipEntry(*_where(m), m.name, "no publication date"))
+            continue
+        problem = implausible_values(m)
+        if problem:
+            skipped.append(SkipEntry(*_where(m), m.name, problem))
+            continue
+        selected.append(m)
+    selected.sort(key=lambda m: (m.publication_date, m.name))
+    return selected
+
+
+def _rows_with_bases(selected: list[ModelRecord], by_name: dict[str, ModelRecord], finetunes: str,
+                     skipped: list[SkipEntry]) -> list[tuple[ModelRecord, bool]]:
+    """Return ``(record, is_frontier)`` rows: fine-tunes dropped, or kept with their base row added."""
+    rows: list[tuple[ModelRecord, bool]] = []
+    names_in = {m.name for m in selected}
+    for m in selected:
+        if m.is_finetune:
+            if finetunes == "drop":
+                skipped.append(
+                    SkipEntry(*_where(m), m.name, f"fine-tune of {m.base_model!r} dropped (v2 rules)")
+                )
+                continue
+            if m.base_model not in names_in and m.base_model not in [r[0].name for r in rows]:
+                base = by_name.get(m.base_model)
+                if base is not None and base.publication_date is not None and implausible_values(base):
+                    skipped.append(SkipEntry(*_where(m), m.name, f"base model {m.base_model!r}: "
+                                             f"{implausible_values(base)}"))
+                    continue
+                if base is not None and base.publication_date is not None:
+                    rows.append((base, False))
+                else:
+                    skipped.append(
+                        SkipEntry(*_where(m), m.name, f"base model {m.base_model!r} not found")
+                    )
+        rows.append((m, True))
+    return rows
+
+
+def _empty_fields(n: int) -> dict[str, np.ndarray]:
+    """Return the float columns of the facts, NaN-filled, ``n`` rows each."""
+    return {
+        k: np.full(n, np.nan)
+        for k in (
+            "publication_year",
+            "reported_chip_hours",
+            "hardware_quantity",
+            "training_time_hours",
+            "training_compute_flop",
+            "utilization",
+            "peak_flops",
+            "server_price_per_chip",
+            "server_overhead",
+            "depreciation_years",
+            "tdp_kw",
+            "server_power_ratio",
+            "electricity_usd_per_kwh",
+            "cloud_price_per_chip_hour",
+            "deflator",
+            "avg_power_fraction",
+            "pue",
+        )
+    }
+
+
+def _chip_columns(res, m, chip, start, i, f, bare, chip_index, chip_names, chip_records, note):
+    """Fill row ``i``'s chip, purchase and cloud columns; return its acquisition date, cloud price date and vendor."""
+    acq_date = None
+    if chip.name not in chip_names:
+        chip_names.append(chip.name)
+    chip_index[i] = chip_names.index(chip.name)
+    f["peak_flops"][i] = peak_flops(chip)
+    f["server_overhead"][i] = res.server_overhead(chip)
+    f["tdp_kw"][i] = res.tdp_w(chip) / 1000.0
+    f["server_power_ratio"][i] = res.server_power_ratio(chip)
+    f["avg_power_fraction"][i] = res.rules.avg_power_fraction(chip.is_tpu)
+    pc = res.purchase(chip)
+    chip_records.setdefault(chip.name, pc.record)
+    note.append(pc.note)
+    if not math.isnan(pc.server_price_per_chip) and pc.acquisition is not None:
+        f["server_price_per_chip"][i] = pc.server_price_per_chip
+        bare[i] = pc.is_bare_chip
+        acq_date = pc.acquisition
+        use_start = start
+        if not chip.is_tpu and use_start < pc.acquisition:
+            use_start = pc.acquisition  # GPUs: training cannot start before purchase
+        days = _days_between(pc.acquisition, use_start)
+        f["depreciation_years"][i] = days / res.rules.days_per_year
+    cc = res.cloud(m, chip, start)
+    note.append(cc.note)
+    f["cloud_price_per_chip_hour"][i] = cc.price_per_chip_hour
+    cloud_date = cc.price_date
+    vendor = cc.vendor
+    return acq_date, cloud_date, vendor
+
+
+def _chip_hours_path(m: ModelRecord, peak: float) -> int:
+    """Return how row's chip-hours are found (method.md 2): reported, quantity x time, imputed or none."""
+    if not math.isnan(m.training_chip_hours):
+        return CHIP_HOURS_REPORTED
+    if not math.isnan(m.hardware_quantity) and not math.isnan(m.training_time_hours):
+        return CHIP_HOURS_QUANTITY_TIME
+    if not math.isnan(m.training_compute_flop) and not math.isnan(peak):
+        return CHIP_HOURS_IMPUTED
+    return CHIP_HOURS_NONE
 
 def _publication_months(records: Iterable[ModelRecord]) -> dict[str, list[str]]:
     """Publication month ``"YYYY-MM"`` -> names of the models published then (what the deflator must cover)."""

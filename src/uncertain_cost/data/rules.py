@@ -236,26 +236,7 @@ class PaperRules:
             except (KeyError, TypeError, ValueError) as exc:
                 raise DataError(f"{source}: '{path}' entries need 'pattern' and 'value'") from exc
 
-        overrides = []
-        for i, o in enumerate(get("training_date_overrides")):
-            try:
-                start = date.fromisoformat(str(o["start"])) if "start" in o else None
-                end = date.fromisoformat(str(o["end"])) if "end" in o else None
-                overrides.append(
-                    TrainingDateOverride(
-                        model=str(o["model"]),
-                        match=str(o.get("match", "exact")),
-                        start=start,
-                        end=end,
-                        source=str(o.get("source", "")),
-                    )
-                )
-            except (KeyError, ValueError) as exc:
-                raise DataError(f"{source}: training_date_overrides[{i}]: {exc}") from exc
-            if (start is None) == (end is None):
-                raise DataError(
-                    f"{source}: training_date_overrides[{i}] needs exactly one of start/end"
-                )
+        overrides = _training_date_overrides(get("training_date_overrides"), source)
 
         groups = tuple(
             (str(g["group"]), tuple(str(m) for m in g["members"]))
@@ -294,3 +275,28 @@ class PaperRules:
             training_date_overrides=tuple(overrides),
             source=source,
         )
+
+
+def _training_date_overrides(rows: Any, source: str) -> list[TrainingDateOverride]:
+    """Parse the ``training_date_overrides`` entries of ``constants.toml`` (exactly one of start/end each)."""
+    overrides = []
+    for i, o in enumerate(rows):
+        try:
+            start = date.fromisoformat(str(o["start"])) if "start" in o else None
+            end = date.fromisoformat(str(o["end"])) if "end" in o else None
+            overrides.append(
+                TrainingDateOverride(
+                    model=str(o["model"]),
+                    match=str(o.get("match", "exact")),
+                    start=start,
+                    end=end,
+                    source=str(o.get("source", "")),
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            raise DataError(f"{source}: training_date_overrides[{i}]: {exc}") from exc
+        if (start is None) == (end is None):
+            raise DataError(
+                f"{source}: training_date_overrides[{i}] needs exactly one of start/end"
+            )
+    return overrides

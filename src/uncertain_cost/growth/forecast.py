@@ -233,11 +233,33 @@ def forecast_costs(
     ValueError
         If the fits have different numbers of posterior draws.
     """
-    import xarray as xr
-    from scipy import special
-
     pairs = _pairs(result, methods)
     first = pairs[0][1]
+    _check_options(quantiles, thresholds, models_per_year, nu)
+    level = first.level if level is None else float(level)
+    yrs = _years(years, float(np.max(first.frontier_years)))
+    root = child_seeds(first.seed)[2] if seed is None else int(seed)
+
+    post0 = first.idata.posterior
+    n_chain, n_draw = int(post0.sizes["chain"]), int(post0.sizes["draw"])
+    s = n_chain * n_draw
+    params = _draw_params(pairs, s, nu)
+    runs, k, expected = _runs_per_draw(first, yrs, s, root, models_per_year, runs)
+    max_log = _max_log_cost(pairs, params, yrs, k, s, root, nu)
+    trend = np.stack([p["intercept"][:, None] + p["slope"][:, None] * (yrs[None, :] + 0.5 - p["year_ref"])
+                      for p in params], axis=1)  # (S, M, Y)
+
+    columns, rows = _summary_rows(pairs, yrs, max_log, trend, quantiles, thresholds, level,
+                                  models_per_year, runs, expected)
+    predictive = _predictive(pairs, post0, yrs, max_log, trend, k, models_per_year, runs, first.year_ref)
+    return Forecast(rows=rows, predictive=predictive, columns=columns,
+                    models_per_year=None if runs is not None else int(models_per_year), level=level, runs=runs,
+                    expected_runs=expected,
+                    prob_no_run={int(y): float(np.mean(k[:, i] == 0)) for i, y in enumerate(yrs)})
+
+
+def _check_options(quantiles, thresholds, models_per_year, nu) -> None:
+    """Raise a `ConfigError` for a bad quantile, threshold, ``models_per_year`` or ``nu``."""
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
             raise ArgumentError("quantiles", f"expected numbers in [0, 1], got {q!r}", "forecast_costs")
@@ -249,13 +271,10 @@ def forecast_costs(
         raise ConfigError("forecast.models_per_year", f"expected an integer >= 1, got {models_per_year!r}")
     if nu is not None and (isinstance(nu, bool) or not isinstance(nu, int | float) or not nu > 0):
         raise ArgumentError("nu", f"expected a positive number, got {nu!r}", "forecast_costs")
-    level = first.level if level is None else float(level)
-    yrs = _years(years, float(np.max(first.frontier_years)))
-    root = child_seeds(first.seed)[2] if seed is None else int(seed)
 
-    post0 = first.idata.posterior
-    n_chain, n_draw = int(post0.sizes["chain"]), int(post0.sizes["draw"])
-    s = n_chain * n_draw
+
+def _draw_params(pairs, s, nu) -> list[dict]:
+    """Per (method, fit) pair the flattened posterior draws the forecast needs (``s`` each)."""
     params = []
     for m, fit in pairs:
         post = fit.idata.posterior
@@ -274,8 +293,11 @@ def forecast_costs(
         params.append({"intercept": one("intercept"), "slope": one("slope"), "scale": scale,
                        "sd_method": sd_method, "year_ref": fit.year_ref, "fit": id(fit),
                        "nu": np.asarray(post["nu"].values).reshape(s) if nu is None else None})
+    return params
 
-    # runs per draw and year: (S, Y)
+
+def _runs_per_draw(first, yrs, s, root, models_per_year, runs):
+    """Return the runs model (None when fixed), runs per draw and year ``(S, Y)`` and expected runs per year."""
     if models_per_year is None:
         runs = fit_runs_per_year(first.frontier_years) if runs is None else runs
         a, b = runs.sample(s, _stream(root, _RATE))
@@ -286,9 +308,14 @@ def forecast_costs(
         runs = None
         k = np.full((s, yrs.size), int(models_per_year), dtype=np.int64)
         expected = {int(y): float(models_per_year) for y in yrs}
+    return runs, k, expected
 
-    n_m = len(pairs)
-    max_log = np.full((s, n_m, yrs.size), -np.inf)
+
+def _max_log_cost(pairs, params, yrs, k, s, root, nu) -> np.ndarray:
+    """log10 cost of the most expensive run per draw, method and year ``(S, M, Y)`` (-inf: no run)."""
+    from scipy import special
+
+    max_log = np.full((s, len(pairs), yrs.size), -np.inf)
     for i, year in enumerate(yrs):
         k_max = int(k[:, i].max())
         if k_max == 0:
@@ -315,9 +342,11 @@ def forecast_costs(
                 e = np.stack([rng_m.standard_normal(s) for _ in range(k_max)], axis=1)
                 log_cost = log_cost + p["sd_method"][:, None] * e
             max_log[:, j, i] = np.where(present, log_cost, -np.inf).max(axis=1)
-    trend = np.stack([p["intercept"][:, None] + p["slope"][:, None] * (yrs[None, :] + 0.5 - p["year_ref"])
-                      for p in params], axis=1)  # (S, M, Y)
+    return max_log
 
+
+def _summary_rows(pairs, yrs, max_log, trend, quantiles, thresholds, level, models_per_year, runs, expected):
+    """Return the forecast table's columns and one row per method and year."""
     q_names = [quantile_name(q) for q in quantiles]
     t_names = [threshold_name(t) for t in thresholds]
     columns = ("method", "year", "models_per_year", *q_names, *t_names,
@@ -338,11 +367,18 @@ def forecast_costs(
             row.update(regression_mean_usd=float(10.0**mid), regression_mean_lo=float(10.0**lo),
                        regression_mean_hi=float(10.0**hi), level=level)
             rows.append(row)
+    return columns, rows
 
+
+def _predictive(pairs, post0, yrs, max_log, trend, k, models_per_year, runs, year_ref):
+    """Return the forecast draws as an xarray Dataset over (chain, draw, method, year)."""
+    import xarray as xr
+
+    n_chain, n_draw = int(post0.sizes["chain"]), int(post0.sizes["draw"])
     dims = ("chain", "draw", DIM_COST_METHOD, DIM_YEAR)
     coords = {"chain": post0["chain"].values, "draw": post0["draw"].values,
               DIM_COST_METHOD: [m for m, _ in pairs], DIM_YEAR: yrs}
-    out_shape = (n_chain, n_draw, n_m, yrs.size)
+    out_shape = (n_chain, n_draw, len(pairs), yrs.size)
     label = f"{models_per_year}" if runs is None else "a Poisson number of"
     data_vars = {
         "max_log10_cost": (dims, max_log.reshape(out_shape), {
@@ -356,13 +392,9 @@ def forecast_costs(
     if runs is not None:
         data_vars["runs_per_year"] = (("chain", "draw", DIM_YEAR), k.reshape(n_chain, n_draw, yrs.size), {
             "long_name": "frontier runs published in the year (Poisson, log-linear rate)"})
-    predictive = xr.Dataset(data_vars, coords=coords, attrs={
+    return xr.Dataset(data_vars, coords=coords, attrs={
         "models_per_year": POISSON if runs is not None else int(models_per_year),
-        "year_ref": first.year_ref})
-    return Forecast(rows=rows, predictive=predictive, columns=columns,
-                    models_per_year=None if runs is not None else int(models_per_year), level=level, runs=runs,
-                    expected_runs=expected,
-                    prob_no_run={int(y): float(np.mean(k[:, i] == 0)) for i, y in enumerate(yrs)})
+        "year_ref": year_ref})
 
 
 def runs_summary(forecast: Forecast, fits: Mapping[str, str] | None = None) -> dict:
