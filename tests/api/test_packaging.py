@@ -29,6 +29,7 @@ def test_wheel_contains_priors_license_and_types(wheel):
     assert any(n.endswith("licenses/LICENSE") for n in names)
 
 
+@pytest.mark.slow  # ~20 s: a fresh virtual environment installs the wheel and runs it (.ci/run runs -m slow)
 def test_installed_wheel_runs_from_another_folder(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

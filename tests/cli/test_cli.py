@@ -101,6 +101,7 @@ def test_same_seed_identical_summary_across_threads(small_config, tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+@pytest.mark.slow  # ~12 s: a second full CLI run (.ci/run runs -m slow)
 def test_seed_changes_draws(small_config, tmp_path, run_folder):
     out = tmp_path / "other"
     assert main(["run", str(small_config), "--out", str(out), "--seed", "8", "--quiet"]) == 0

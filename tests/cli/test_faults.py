@@ -93,6 +93,7 @@ def _previous_run(config: Path, out: Path, capsys) -> bytes:
     return (out / "summary.csv").read_bytes()
 
 
+@pytest.mark.slow  # ~8 s: three CLI runs in subprocesses (.ci/run runs -m slow)
 def test_concurrent_run_refused_then_sigkill_keeps_previous_run_and_next_run_cleans_up(tiny, tmp_path, capsys):
     out = tmp_path / "out"
     before = _previous_run(tiny, out, capsys)
