@@ -221,11 +221,9 @@ def write(result: RunResult, destination: str | Path, *, force: bool = False) ->
     pathlib.Path
         The completed folder.
     """
-    from uncertain_cost.writer import OutputLock, check_destination, write_run
+    from uncertain_cost.writer import write_result
 
-    check_destination(destination, force)
-    with OutputLock(destination):
-        return write_run(destination, result, force=force)
+    return write_result(destination, result, force=force)
 
 
 @dataclass(frozen=True)

@@ -227,8 +227,6 @@ class RunResult:
         pathlib.Path
             The completed folder.
         """
-        from uncertain_cost.writer import OutputLock, check_destination, write_run  # public API: delegates up
+        from uncertain_cost.writer import write_result  # public API, as xarray's to_netcdf: delegates to I/O
 
-        check_destination(destination, force)
-        with OutputLock(destination):
-            return write_run(destination, self, force=force)
+        return write_result(destination, self, force=force)

@@ -66,6 +66,7 @@ __all__ = [
     "check_destination",
     "is_run_folder",
     "write_run",
+    "write_result",
     "write_csv",
     "write_json",
     "write_netcdf",
@@ -170,6 +171,26 @@ def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[st
     tree.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
     with open(path, "wb") as handle:
         handle.write(buffer.getbuffer())
+
+
+def write_result(destination: str | Path, result, force: bool = False) -> Path:
+    """Check the destination, hold its lock and write the run folder (`write_run`): what ``uc.write`` does.
+
+    Parameters
+    ----------
+    destination : str or pathlib.Path
+    result : uncertain_cost.result.RunResult
+    force : bool, default False
+        Replace a folder that is not a previous run folder of this tool.
+
+    Returns
+    -------
+    pathlib.Path
+        The completed folder.
+    """
+    check_destination(destination, force)
+    with OutputLock(destination):
+        return write_run(destination, result, force=force)
 
 
 def write_run(destination: str | Path, result, force: bool = False) -> Path:
