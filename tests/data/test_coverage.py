@@ -59,10 +59,11 @@ def test_check_deflator_names_file_months_and_models():
     assert message.startswith("/data/PCU518210518210.csv: no deflator value for 2020-05..2020-06, 2022-04 ")
     assert "(needed by GPT-3, X, PaLM)" in message and "GPT-4" not in message
     check_deflator(ppi, {"2023-01": ["GPT-4"]})  # covered: no error
+    check_deflator(ppi, {"2019-11": ["old"], "2023-02": ["newer than the index"]})  # outside the span: skipped later
 
 
 def test_check_deflator_bounds_the_line():
-    ppi = PriceIndex("PCU", ("2000-01",), (1.0,), file="ppi.toml")
+    ppi = PriceIndex("PCU", ("2000-01", "2099-01"), (1.0, 2.0), file="ppi.toml")
     needs = {f"{2001 + i:04d}-01": [f"model {i}"] for i in range(40)}
     with pytest.raises(DataError) as err:
         check_deflator(ppi, needs)

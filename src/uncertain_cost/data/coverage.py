@@ -50,9 +50,13 @@ def check_deflator(ppi: PriceIndex, needs: Mapping[str, Iterable[str]]) -> None:
     ------
     uncertain_cost.errors.DataError
         One line: ``<file>: no deflator value for 2020-01..2022-12 (needed by GPT-3, PaLM
-        (540B), ...)``.
+        (540B), ...)``, for months inside the series' span (a gap: damaged or incomplete
+        data). A month before its first or after its last value (a model newer than the
+        published index) is not an error: that model gets no cost and a ``skipped.csv``
+        line ("no deflator value", :func:`unreported_losses`).
     """
-    missing = sorted(m for m in needs if not math.isfinite(ppi.value(m)))
+    first, last = (ppi.months[0], ppi.months[-1]) if len(ppi) else ("", "")
+    missing = sorted(m for m in needs if not math.isfinite(ppi.value(m)) and (not len(ppi) or first <= m <= last))
     if not missing:
         return
     names = list(dict.fromkeys(n for m in missing for n in needs[m]))
