@@ -26,8 +26,6 @@ from numba import njit, prange
 from uncertain_cost import kernel_cache  # noqa: F401  (before any kernel: keys numba's cache on its sources)
 from uncertain_cost.costs import (
     DEFAULT_INTERCONNECT_FRACTION,
-    costs_into,
-    costs_numba,
     fact_arrays,
     params_read,
     row_into,
@@ -186,11 +184,32 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
                      out_components, out_amortized, out_cloud, out_acquisition)
 
 
+def _value_costs(values: np.ndarray, column, arrays, interconnect_fraction: float,
+                 outs: tuple[np.ndarray, ...]) -> None:
+    """Cost the rows of a value matrix into ``outs`` with :func:`_fused_kernel` (no second kernel to compile).
+
+    Every column is planned as a given ("generic") column, which the kernel reads instead
+    of drawing; the per-row cost code is the same, so the costs are those of
+    :func:`uncertain_cost.costs.costs_into` to the bit.
+    """
+    n_rows, n_cols = values.shape
+    _fused_kernel(np.int64(0), np.int64(n_rows), np.full(n_cols, KIND_GENERIC, dtype=np.int64), np.zeros((n_cols, 6)),
+                  np.zeros(n_cols, dtype=np.uint64), np.arange(n_cols, dtype=np.int64),
+                  np.ascontiguousarray(values.T, dtype=np.float64), _KI, _WI, _FI,
+                  np.ascontiguousarray(column, dtype=np.int64), *arrays, float(interconnect_fraction),
+                  np.int64(TILE_DRAWS), *outs)
+
+
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:
-    amortized, cloud, acquisition = costs_numba(values, lay.column, arrays, interconnect_fraction)
+    n_rows, n_models = values.shape[0], facts.n_models
+    amortized = np.empty((n_rows, n_models, 4))
+    cloud = np.empty((n_rows, n_models))
+    acquisition = np.empty((n_rows, n_models))
+    _value_costs(values, lay.column, arrays, interconnect_fraction,
+                 (amortized, np.empty((n_rows, n_models)), cloud, acquisition))
     _add_base((amortized, cloud, acquisition), np.asarray(facts.base_index), np.asarray(facts.deflator))
-    _take_alternatives((amortized, acquisition), _modal_choices(facts, values.shape[0]))
-    _take_alternatives((cloud,), _modal_choices(facts, values.shape[0], "cloud"))
+    _take_alternatives((amortized, acquisition), _modal_choices(facts, n_rows))
+    _take_alternatives((cloud,), _modal_choices(facts, n_rows, "cloud"))
     return CostArrays(amortized, cloud, acquisition)
 
 
@@ -360,7 +379,7 @@ def _range_evaluator(facts: ModelFacts, inputs: InputSet, seed: int, interconnec
         if correlated:  # the copula mixes whole columns: draw the value matrix, then cost it
             values = draw_values(lay, seed, start, stop)
             apply_correlations(values, lay)
-            costs_into(values, lay.column, arrays, interconnect_fraction, *outs)
+            _value_costs(values, lay.column, arrays, interconnect_fraction, outs)
         else:
             _fused_kernel(np.int64(start), np.int64(stop - start), plan.kinds, plan.params, plan.keys, generic_slot,
                           generic_values(lay, plan, start, stop), _KI, _WI, _FI, lay.column, *arrays,
