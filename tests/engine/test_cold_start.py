@@ -1,0 +1,111 @@
+"""Cold start: a run compiles one cost kernel, and a child process fills numba's cache beside it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uncertain_cost import engine
+from uncertain_cost.costs import costs_into, fact_arrays
+from uncertain_cost.sampling.design import draw_block, layout
+
+from factories import GPT4, TPU_MODEL, make_facts
+
+SRC = Path(engine.__file__).resolve().parents[1]
+
+
+def _python(script: str, cache: Path | None, **env: str) -> str:
+    """Run ``script`` in a fresh interpreter (numba cache ``cache``, default: the usual one); return its stdout."""
+    full = {**os.environ, **({"NUMBA_CACHE_DIR": str(cache)} if cache else {}), **env,
+            "PYTHONPATH": os.pathsep.join([str(SRC), str(Path(__file__).resolve().parents[1])])}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                          env=full, timeout=600, check=True, cwd=SRC.parent)
+    return done.stdout
+
+
+def test_value_matrices_cost_through_the_fused_kernel_bit_for_bit(default_inputs):
+    facts = make_facts(GPT4, TPU_MODEL)
+    lay = layout(default_inputs, facts)
+    values = draw_block(lay, seed=11, block=0, n_rows=300)
+    arrays = fact_arrays(facts)
+    n, m = values.shape[0], facts.n_models
+    outs = (np.empty((n, m, 4)), np.empty((n, m)), np.empty((n, m)), np.empty((n, m)))
+    engine._value_costs(values, lay.column, arrays, 0.19, outs)
+    reference = tuple(np.full_like(a, -1.0) for a in outs)
+    costs_into(values, lay.column, arrays, 0.19, *reference)  # the reference kernel (costs._kernel)
+    for fused, ref in zip(outs, reference, strict=True):
+        assert np.array_equal(fused, ref, equal_nan=True)
+    assert np.isfinite(outs[1]).all() and (outs[1] > 0).all()
+
+
+def test_simulate_and_point_costs_compile_only_the_fused_kernel():
+    out = _python("""
+        from factories import GPT4, TPU_MODEL, make_facts
+        from uncertain_cost import costs, engine
+        from uncertain_cost.defaults import load_input_defaults
+        from uncertain_cost.inputs import parse_inputs
+
+        inputs = parse_inputs(load_input_defaults(), defaults_source="priors/inputs.toml")
+        facts = make_facts(GPT4, TPU_MODEL)
+        engine.simulate(facts, inputs, 2000, 3, keep_draws=10)
+        engine.scenario_costs(facts, inputs, {})
+        print(len(engine._fused_kernel.signatures), len(costs._kernel.signatures))
+    """, None)  # compiled or loaded from the cache: either way one signature, and no costs._kernel
+    assert out.split() == ["1", "0"]
+
+
+@pytest.mark.slow  # three interpreters and a compile in an empty cache: ~10 s
+def test_the_child_fills_the_cache_and_reports_each_group(tmp_path):
+    cache = tmp_path / "cache"
+    out = _python("""
+        import time
+        from uncertain_cost import precompile
+        print(precompile.is_cached(*precompile.GROUPS["sobol"]))
+        assert precompile.start(["sobol"])
+        proc = precompile._state["proc"]
+        precompile.wait_for("sobol")
+        proc.wait(timeout=60)
+        print(proc.returncode, precompile.is_cached(*precompile.GROUPS["sobol"]))
+        print(precompile.is_cached(*precompile.GROUPS["loo"]))
+    """, cache)
+    assert out.split() == ["False", "0", "True", "False"]
+    # the next process finds the group cached: no child; its kernel loads without compiling
+    out = _python("""
+        import importlib
+        from uncertain_cost import precompile
+        print(precompile.start(["sobol"]), precompile._state["proc"])
+        sobol = importlib.import_module("uncertain_cost.sensitivity.sobol")
+        import numpy as np
+        s1, st = sobol._indices_serial(np.ones((1, 4, 3)), np.zeros((2, 4), dtype=np.int64))
+        print(sobol._indices_serial.stats.cache_hits.most_common(1)[0][1])
+    """, cache)
+    assert out.split() == ["False", "None", "1"]
+
+
+def test_no_child_when_switched_off(tmp_path):
+    out = _python("""
+        from uncertain_cost import precompile
+        print(precompile.start(["growth", "loo", "sobol"]), precompile._state["proc"])
+    """, tmp_path / "cache", UNCERTAIN_COST_PRECOMPILE="0")
+    assert out.split() == ["False", "None"]
+
+
+def test_a_run_precompiles_what_its_later_steps_use(tmp_path):
+    from uncertain_cost.pipeline import _later_kernels
+
+    class Stage:
+        def __init__(self, **kw):
+            self.__dict__.update(kw)
+
+    def cfg(bayes: bool, sensitivity: bool):
+        return Stage(stages=Stage(growth=Stage(enabled=True, bayes=bayes), sensitivity=Stage(enabled=sensitivity)))
+
+    assert _later_kernels([cfg(True, True)]) == ["growth", "loo", "sobol"]
+    assert _later_kernels([cfg(False, True), cfg(False, True)]) == ["sobol"]
+    assert _later_kernels([cfg(False, False)]) == []
