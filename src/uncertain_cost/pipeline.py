@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from uncertain_cost import precompile, stages
+from uncertain_cost import stages
 from uncertain_cost.config import Config
 from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
@@ -48,7 +48,6 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     execution = ExecutionSettings.from_table(config.section("execution"), config.source)
     scenarios = scenario_configs(config) if config.section("scenarios") else {}
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
-    precompile.start(_later_kernels(jobs.values()))  # cold cache: compiled beside the Monte Carlo
     resolved = {name: _resolve(name, cfg, progress) for name, cfg in jobs.items()}
     results: dict[str | None, RunResult] = {}
     with open_backend(execution, config.source) as backend:
@@ -94,18 +93,6 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, figures), config)
-
-
-def _later_kernels(configs) -> list[str]:
-    """Return the compiled kernel groups (:data:`uncertain_cost.precompile.GROUPS`) the later steps use."""
-    groups: list[str] = []
-    for cfg in configs:
-        growth, sensitivity = cfg.stages.growth, cfg.stages.sensitivity
-        if growth.enabled and growth.bayes:
-            groups += ["growth", "loo"]
-        if sensitivity.enabled:
-            groups.append("sobol")
-    return list(dict.fromkeys(groups))
 
 
 def _label(name: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Cold start: a run compiles one cost kernel, and a child process fills numba's cache beside it."""
+"""Cold start: a run compiles one cost kernel, the fused Monte Carlo kernel, for draws and value matrices alike."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from uncertain_cost import engine
 from uncertain_cost.costs import costs_into, fact_arrays
@@ -58,54 +57,3 @@ def test_simulate_and_point_costs_compile_only_the_fused_kernel():
         print(len(engine._fused_kernel.signatures), len(costs._kernel.signatures))
     """, None)  # compiled or loaded from the cache: either way one signature, and no costs._kernel
     assert out.split() == ["1", "0"]
-
-
-@pytest.mark.slow  # three interpreters and a compile in an empty cache: ~10 s
-def test_the_child_fills_the_cache_and_reports_each_group(tmp_path):
-    cache = tmp_path / "cache"
-    out = _python("""
-        import time
-        from uncertain_cost import precompile
-        print(precompile.is_cached(*precompile.GROUPS["sobol"]))
-        assert precompile.start(["sobol"])
-        proc = precompile._state["proc"]
-        precompile.wait_for("sobol")
-        proc.wait(timeout=60)
-        print(proc.returncode, precompile.is_cached(*precompile.GROUPS["sobol"]))
-        print(precompile.is_cached(*precompile.GROUPS["loo"]))
-    """, cache)
-    assert out.split() == ["False", "0", "True", "False"]
-    # the next process finds the group cached: no child; its kernel loads without compiling
-    out = _python("""
-        import importlib
-        from uncertain_cost import precompile
-        print(precompile.start(["sobol"]), precompile._state["proc"])
-        sobol = importlib.import_module("uncertain_cost.sensitivity.sobol")
-        import numpy as np
-        s1, st = sobol._indices_serial(np.ones((1, 4, 3)), np.zeros((2, 4), dtype=np.int64))
-        print(sobol._indices_serial.stats.cache_hits.most_common(1)[0][1])
-    """, cache)
-    assert out.split() == ["False", "None", "1"]
-
-
-def test_no_child_when_switched_off(tmp_path):
-    out = _python("""
-        from uncertain_cost import precompile
-        print(precompile.start(["growth", "loo", "sobol"]), precompile._state["proc"])
-    """, tmp_path / "cache", UNCERTAIN_COST_PRECOMPILE="0")
-    assert out.split() == ["False", "None"]
-
-
-def test_a_run_precompiles_what_its_later_steps_use(tmp_path):
-    from uncertain_cost.pipeline import _later_kernels
-
-    class Stage:
-        def __init__(self, **kw):
-            self.__dict__.update(kw)
-
-    def cfg(bayes: bool, sensitivity: bool):
-        return Stage(stages=Stage(growth=Stage(enabled=True, bayes=bayes), sensitivity=Stage(enabled=sensitivity)))
-
-    assert _later_kernels([cfg(True, True)]) == ["growth", "loo", "sobol"]
-    assert _later_kernels([cfg(False, True), cfg(False, True)]) == ["sobol"]
-    assert _later_kernels([cfg(False, False)]) == []

@@ -29,12 +29,6 @@ import math
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from uncertain_cost import precompile
-
-# A cold run may be compiling this file's callbacks into numba's cache in a child process
-# (uncertain_cost.precompile): load them from there rather than compile them a second time.
-precompile.wait_for("growth")
-
 __all__ = ["HEADER_SIZE", "digamma", "logp_and_grad", "pack", "unpacked_logp_and_grad"]
 
 LOG_PI = math.log(math.pi)
