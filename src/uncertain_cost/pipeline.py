@@ -90,10 +90,10 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
-    costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    # The development cost and the tornado and Sobol analyses do not need the growth fits: a
-    # forked child computes them while this process fits (in this process where forking is not allowed).
+    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
+    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
     beside = ForkedCall(_beside_growth, config, facts, sim).start()
+    costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
     where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
     if settings.development.selected:
         progress.stage(f"development cost: staff, experiments and final run ({where})")
