@@ -93,6 +93,7 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
     # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
     beside = ForkedCall(_beside_growth, config, facts, sim).start()
+    progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
     where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
     if settings.development.selected:
