@@ -36,17 +36,19 @@ def test_forked_steps_equal_the_steps_run_in_place(in_place):
     if not (forking.fork_allowed() and forking._threading_layer_fork_safe()):
         pytest.skip("forking not allowed here (one core, not Linux, or GNU OpenMP in use)")
     calls = []
-    start = forking.ForkedCall.start
+    result = forking.ForkedCall.result
 
     def spy(self):
-        out = start(self)
-        calls.append(self.forked)
+        forked = self.forked
+        out = result(self)
+        calls.append((forked, self.from_child))
         return out
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(forking.ForkedCall, "start", spy)
+        mp.setattr(forking.ForkedCall, "result", spy)
         forked = pipeline.run_config(parse_config(SMALL))
-    assert calls == [True]  # the development cost, tornado and Sobol ran in a child
+    # the development cost, tornado and Sobol ran in a child, and its result (figures too) came back
+    assert calls == [(True, True)]
     assert {"tornado", "sobol", "devcost", "summary"} <= set(forked.table_names())
     assert _tables(forked) == _tables(in_place)
     assert list(forked.figures) == list(in_place.figures)
