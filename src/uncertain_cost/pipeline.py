@@ -3,8 +3,9 @@
 resolve (:mod:`uncertain_cost.data.load`) -> simulate (the backend of :mod:`uncertain_cost.execution`)
 -> costs -> growth -> development cost -> sensitivity -> value of information -> figures
 (:mod:`uncertain_cost.stages`) -> one :class:`~uncertain_cost.result.RunResult`. The tornado and
-Sobol analyses do not depend on the growth fits: where the machine has a second core they run
-in a forked process beside them (:class:`uncertain_cost.forking.ForkedCall`; same results).
+Sobol analyses (which need no draws) and the development cost (which needs the draws) do not
+depend on the growth fits: where the machine has a second core each runs in a forked process
+beside them (:class:`BesideSteps`, :class:`uncertain_cost.forking.ForkedCall`; same results).
 A config with ``[scenarios]`` runs these steps once per scenario and combines the results
 (:func:`uncertain_cost.scenarios.combine`).
 Every step returns what it adds; nothing is written here (see :mod:`uncertain_cost.writer`).
@@ -21,11 +22,11 @@ from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
 from uncertain_cost.forking import ForkedCall, SharedFlag, prefer_fork_safe_threading
 from uncertain_cost.progress import Progress
-from uncertain_cost.result import RunResult, build_result
+from uncertain_cost.result import RunResult, StepOutput, build_result
 from uncertain_cost.results import provenance_of
 from uncertain_cost.scenarios import combine, scenario_configs
 
-__all__ = ["run_config", "run_steps"]
+__all__ = ["BesideSteps", "run_config", "run_steps"]
 
 
 def run_config(config: Config, progress: Progress | None = None) -> RunResult:
@@ -62,16 +63,18 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
             progress.stage(backend.describe())
         backend.follow(progress)
         for name, cfg in jobs.items():
+            beside = BesideSteps(cfg, resolved[name].facts, progress)  # tornado and Sobol need no draws
             progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x {resolved[name].facts.n_models} models")
             sim = backend.result(handles[name], progress.draws)
-            results[name] = run_steps(cfg, resolved[name], sim, progress)
+            results[name] = run_steps(cfg, resolved[name], sim, progress, beside)
     if not scenarios:
         return results[None]
     progress.stage(f"combining {len(results)} scenarios")
     return combine(_named(results), config)
 
 
-def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Progress | None = None) -> RunResult:
+def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Progress | None = None,
+              beside: BesideSteps | None = None) -> RunResult:
     """Every step after the Monte Carlo, in order, collected into the run's result.
 
     Parameters
@@ -82,6 +85,8 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     sim : Simulation
         The Monte Carlo of ``resolved.facts`` under the config's inputs, draws and seed.
     progress : Progress, optional
+    beside : BesideSteps, optional
+        Started before the Monte Carlo (by `run_config`); started here when omitted.
 
     Returns
     -------
@@ -90,20 +95,12 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
-    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
-    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
-    waiting = SharedFlag()
-    beside = ForkedCall(_beside_growth, config, facts, sim, waiting).start()
+    beside = beside or BesideSteps(config, facts, progress)
+    beside.start_development(sim)
     progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
-    if settings.development.selected:
-        progress.stage(f"development cost: staff, experiments and final run ({where})")
-    if settings.sensitivity.enabled:
-        progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    waiting.set()  # from now on this process waits for the child: it stops rendering PNGs
-    development, sensitivity = beside.result()
+    development, sensitivity = beside.results()
     information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
                                                    sensitivity, progress)
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
@@ -112,24 +109,64 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
                         config)
 
 
-def _beside_growth(config: Config, facts, sim: Simulation,
-                   waiting: SharedFlag) -> tuple[stages.StepOutput, stages.StepOutput]:
-    """Compute the steps that need no growth fit (development cost, tornado and Sobol), then fill spare time.
+class BesideSteps:
+    """The steps that need no growth fit, each computed in a forked child beside this process's work.
 
-    Until ``waiting`` is set (the caller has finished its own work and waits for these), render
-    the steps' figures as PNG bytes, so that writing the run has fewer left to render.
+    The tornado and Sobol analyses need neither the Monte Carlo draws nor the growth fits: their
+    child starts before the Monte Carlo. The development cost needs the draws: its child starts
+    after it. Until this process waits for them (`results`), each child spends its spare time
+    rendering its figures as PNG bytes. Where forking is not allowed, `results` computes both here.
+
+    Parameters
+    ----------
+    config : Config
+    facts : ModelFacts
+    progress : Progress
+        Says where each step runs.
     """
+
+    def __init__(self, config: Config, facts, progress: Progress):
+        self.config, self.facts, self.progress = config, facts, progress
+        self.waiting = SharedFlag()
+        self.development: ForkedCall | None = None
+        self.sensitivity = ForkedCall(_with_pngs, stages.sensitivity_step, self.waiting, config.stages.sensitivity,
+                                      config.stages.development, config, facts).start()
+        if config.stages.sensitivity.enabled:
+            where = "in a second process, beside the next steps" if self.sensitivity.forked else "after the growth fits"
+            progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
+
+    def start_development(self, sim: Simulation) -> None:
+        """Start the development cost of the drawn final runs (``sim``)."""
+        spec = self.config.stages.development
+        self.development = ForkedCall(_with_pngs, stages.development_step, self.waiting, spec, self.facts, sim,
+                                      self.config.run.seed, Progress(quiet=True)).start()
+        if spec.selected:
+            where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
+            self.progress.stage(f"development cost: staff, experiments and final run ({where})")
+
+    def results(self) -> tuple[StepOutput, StepOutput]:
+        """Wait for both steps (computing here what no child computed): development, then sensitivity.
+
+        Returns
+        -------
+        tuple of StepOutput
+        """
+        self.waiting.set()  # this process now waits: the children stop rendering PNGs
+        if self.development is None:
+            raise RuntimeError("BesideSteps.results before start_development")
+        return self.development.result(), self.sensitivity.result()
+
+
+def _with_pngs(step, waiting: SharedFlag, *args) -> StepOutput:
+    """Run ``step(*args)``; then, until ``waiting`` is set, render its figures as PNG bytes (spare time)."""
     from uncertain_cost.reporting.figures import figure_png
 
-    settings = config.stages
-    development = stages.development_step(settings.development, facts, sim, config.run.seed, Progress(quiet=True))
-    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
-    for out in (development, sensitivity):
-        for name, fig in out.figures.items():
-            if waiting.is_set():
-                return development, sensitivity
-            out.pngs[name] = figure_png(fig)
-    return development, sensitivity
+    out = step(*args)
+    for name, fig in out.figures.items():
+        if waiting.is_set():
+            break
+        out.pngs[name] = figure_png(fig)
+    return out
 
 
 def _label(name: str | None) -> str:
