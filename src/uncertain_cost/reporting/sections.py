@@ -303,10 +303,10 @@ def voi_note(content: ReportContent) -> str:
     if len(refit) == len(rows):
         text = f"Each row refits the growth model with one input held at its central value ({fits}). "
     else:
-        text = ("Each row reweights the full-uncertainty posterior to the costs with one input held at its central "
-                "value (Pareto-smoothed importance sampling)"
-                + (f"; refitted where the Pareto k exceeds {s.get('pareto_k_max', 0.7)} ({', '.join(refit)})"
-                   if refit else "") + f" ({fits}). ")
+        text = (f"Each row reweights the full-uncertainty posterior ({fits}) to the costs with one input held at "
+                "its central value, by Pareto-smoothed importance sampling"
+                + (f"; {', '.join(refit)} refitted (Pareto k above {s.get('pareto_k_max', 0.7)})" if refit else "")
+                + ". ")
     if noise:
         text += (f"The ± is about two standard errors of sampling noise (sd reduction ± {100 * noise[0]:.1f} %, "
                  f"probability ± {100 * noise[1]:.1f} points), computed assuming an effective sample size equal "
