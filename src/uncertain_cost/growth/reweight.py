@@ -288,7 +288,7 @@ def reweight_posterior(fit: BayesResult, old: GrowthModel, new: GrowthModel, *, 
     plain = measurement_log_weights(old, new, effect)
     log_w, k, reff = _smooth(plain, n_chain)
     k_plain, proposal = k, "posterior"
-    if transform and np.ptp(plain) > 0.0:  # (equal measurements: nothing to move)
+    if transform and not np.all(plain == plain[0]):  # (equal measurements: nothing to move)
         scale = np.asarray(post["scatter_model"].values, dtype=np.float64).reshape(-1)
         nu = np.asarray(post["nu"].values, dtype=np.float64).reshape(-1)
         moved, log_jac = affine_effects(old, new, scale, effect)
