@@ -211,6 +211,8 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
     -------
     ValueOfInformation
     """
+    from threadpoolctl import threadpool_limits
+
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth.step import growth_data_from_run
 
@@ -241,13 +243,17 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
                        interconnect_fraction=interconnect_fraction)
         return growth_data_from_run(facts, sim)
 
-    sd_full, p_full = reference(data_of(inputs, "with full uncertainty"))
-    rows = []
-    for spec in uncertain:
-        held = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
-        sd, p, k, how = known(data_of(held, f"with {spec.name} known"))
-        rows.append({"input": spec.name, "slope_sd": sd, "slope_sd_reduction": 1.0 - sd / sd_full,
-                     "p_gt_1e9_2027": p, "p_gt_1e9_change": p - p_full, "pareto_k": k, "method": how})
+    # One BLAS thread, as in the fit: the matrices are small (41 models), and a BLAS pool's
+    # spinning threads compete with the sampler's for the cores (np.cov of the measurement took
+    # 0.8 s instead of milliseconds on the busy 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        sd_full, p_full = reference(data_of(inputs, "with full uncertainty"))
+        rows = []
+        for spec in uncertain:
+            held = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
+            sd, p, k, how = known(data_of(held, f"with {spec.name} known"))
+            rows.append({"input": spec.name, "slope_sd": sd, "slope_sd_reduction": 1.0 - sd / sd_full,
+                         "p_gt_1e9_2027": p, "p_gt_1e9_change": p - p_full, "pareto_k": k, "method": how})
     rows.sort(key=lambda r: -r["slope_sd_reduction"])
     first = {"input": FULL_UNCERTAINTY, "slope_sd": sd_full, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": p_full,
              "p_gt_1e9_change": 0.0, "pareto_k": None, "method": "reference"}
