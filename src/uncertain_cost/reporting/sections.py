@@ -313,8 +313,8 @@ def voi_note(content: ReportContent) -> str:
                  "to chains x draws, so it is a lower bound: a figure inside its ± is indistinguishable from "
                  "zero. ")
     if negative:
-        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the fit came out wider with "
-                 "the input known: "
+        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the posterior came out "
+                 "wider with the input known: "
                  "holding an input at its centre also moves the costs the fit sees, not only their spread, so "
                  "these figures rank inputs roughly rather than measure exactly what learning an input is worth.")
     return text
