@@ -187,8 +187,8 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
     seed : int
         The run's seed: every re-simulation and every fit use it.
     n_draws : int
-        Monte Carlo draws per re-simulation (e.g. the run's ``keep_draws``: the leading
-        draws of the run itself).
+        Monte Carlo draws per re-simulation (the run passes its ``keep_draws``; the
+        re-simulations draw other numbers than the run's kept draws).
     interconnect_fraction : float
     fit : callable, optional
         ``fit(data, seed) -> (slope_sd, p_gt_1e9)``, called once per input (rows ``method``
@@ -304,7 +304,7 @@ def run_value_of_information(facts, config, settings, growth, only=None) -> Valu
     Returns
     -------
     ValueOfInformation
-        Re-simulations of ``min(run.draws, run.keep_draws)`` draws (the run's kept draws).
+        Re-simulations of ``min(run.draws, run.keep_draws)`` draws with the run's seed.
     """
     return value_of_information(
         facts, config.inputs, seed=config.run.seed, n_draws=min(config.run.draws, config.run.keep_draws),
