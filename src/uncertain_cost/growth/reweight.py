@@ -63,8 +63,9 @@ class Reweighted:
     ----------
     fit : BayesResult
         The old fit with ``intercept``, ``slope`` and ``growth`` redrawn from their conditional
-        under the new measurement (scatter, ``nu`` and effects are the old draws): use every
-        draw with ``log_weights``.
+        under the new measurement; scatter and ``nu`` are the old draws, the effects the old
+        draws or, with ``proposal == "affine"``, the moved ones. Use every draw with
+        ``log_weights``. Only the posterior group is kept; diagnostics and timings are the old fit's.
     log_weights : ndarray, shape (S,)
         Pareto-smoothed log weights, normalised (``logsumexp == 0``), draws flattened chain-major.
     pareto_k : float
