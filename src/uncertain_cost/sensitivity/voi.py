@@ -159,7 +159,7 @@ class _BayesVOI:
             new = build_model(data.select([_METHOD]), priors=self.fit.priors, center=self.fit.center)
             try:
                 rw = reweight_posterior(self.fit, self.model, new)
-            except ValueError:  # other models costed, or non-finite weights: only a refit can tell
+            except ValueError:  # other models costed than the reference fit's: only a refit can tell
                 rw = None
             if rw is not None:
                 k = rw.pareto_k
