@@ -66,6 +66,14 @@ def apply(function, values: np.ndarray) -> np.ndarray:
     return np.fromiter(map(function, flat.tolist()), dtype=np.float64, count=flat.size).reshape(np.shape(values))
 
 
+def _exp(y: float) -> float:
+    """C ``exp`` as the compiled kernels call it: inf on overflow (where :func:`math.exp` raises)."""
+    try:
+        return math.exp(y)
+    except OverflowError:
+        return math.inf
+
+
 def _mix(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
@@ -142,7 +150,7 @@ def exp_values(y: np.ndarray) -> np.ndarray:
     bits = (k.astype(np.int64) + 1023) << 52
     out = p * bits.view(np.float64)
     if not inside.all():
-        out[~inside] = apply(math.exp, y[~inside])
+        out[~inside] = apply(_exp, y[~inside])
     return out
 
 
@@ -159,7 +167,7 @@ def _tail(q: np.ndarray) -> np.ndarray:
 def ndtri_values(p: np.ndarray) -> np.ndarray:
     """``streams.ndtri``: Acklam's approximation refined by one Halley step, element by element."""
     p = np.asarray(p, dtype=np.float64)
-    low, high = p < 0.02425, p > 1.0 - 0.02425
+    low, high = (p > 0.0) & (p < 0.02425), (p < 1.0) & (p > 1.0 - 0.02425)  # p <= 0 or >= 1: set below
     x = np.empty_like(p)
     if low.any():
         x[low] = _tail(np.sqrt(-2.0 * apply(math.log, p[low])))
@@ -171,7 +179,7 @@ def ndtri_values(p: np.ndarray) -> np.ndarray:
     x[middle] = (((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q)
                  / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
     e = ndtr_values(x) - p
-    u = e * _SQRT_2PI * apply(math.exp, 0.5 * x * x)
+    u = e * _SQRT_2PI * apply(_exp, 0.5 * x * x)
     out = x - u / (1.0 + 0.5 * x * u)
     out[p <= 0.0] = -np.inf
     out[p >= 1.0] = np.inf
