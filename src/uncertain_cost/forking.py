@@ -16,6 +16,7 @@ seeded, and no result depends on the process or the number of threads.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 
 from uncertain_cost.threads import available_cpus
 
-__all__ = ["ForkedCall", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
+__all__ = ["ForkedCall", "SharedFlag", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
 
 
 def prefer_fork_safe_threading() -> None:
@@ -80,6 +81,30 @@ def fork_allowed() -> bool:
     return available_cpus() >= 2
 
 
+class SharedFlag:
+    """A flag set in one process and seen in a process forked before (shared anonymous memory).
+
+    The caller sets it when it starts waiting for a `ForkedCall`; the child can then stop work
+    that only fills spare time (see `uncertain_cost.pipeline`).
+    """
+
+    def __init__(self):
+        self._memory = mmap.mmap(-1, 1)  # MAP_SHARED by default: a fork shares it
+
+    def set(self) -> None:
+        """Raise the flag (seen by every process forked since the flag was made)."""
+        self._memory[0] = 1
+
+    def is_set(self) -> bool:
+        """Whether the flag is raised.
+
+        Returns
+        -------
+        bool
+        """
+        return self._memory[0] == 1
+
+
 class ForkedCall:
     """``func(*args, **kwargs)`` computed in a forked child while the caller goes on.
 
@@ -103,6 +128,8 @@ class ForkedCall:
         self._pid: int | None = None
         self._read_fd: int | None = None
         self.forked = False
+        #: after `result`: whether the value came from the child (False: computed in the caller)
+        self.from_child = False
 
     def start(self) -> ForkedCall:
         """Fork the child that computes the call (or do nothing where forking is not allowed).
@@ -172,6 +199,7 @@ class ForkedCall:
         if not payload or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return self.func(*self.args, **self.kwargs)  # the child died: compute here
         kind, value, records = pickle.loads(payload)
+        self.from_child = True
         for message, category, filename, lineno in records:
             warnings.warn_explicit(message, category, filename, lineno)
         if kind == "error":

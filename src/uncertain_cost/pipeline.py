@@ -19,7 +19,7 @@ from uncertain_cost.config import Config
 from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
-from uncertain_cost.forking import ForkedCall, prefer_fork_safe_threading
+from uncertain_cost.forking import ForkedCall, SharedFlag, prefer_fork_safe_threading
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult, build_result
 from uncertain_cost.results import provenance_of
@@ -90,16 +90,19 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
+    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
+    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
+    waiting = SharedFlag()
+    beside = ForkedCall(_beside_growth, config, facts, sim, waiting).start()
+    progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    # The development cost and the tornado and Sobol analyses do not need the growth fits: a
-    # forked child computes them while this process fits (in this process where forking is not allowed).
-    beside = ForkedCall(_beside_growth, config, facts, sim).start()
     where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
     if settings.development.selected:
         progress.stage(f"development cost: staff, experiments and final run ({where})")
     if settings.sensitivity.enabled:
         progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
+    waiting.set()  # from now on this process waits for the child: it stops rendering PNGs
     development, sensitivity = beside.result()
     information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
                                                    sensitivity, progress)
@@ -109,11 +112,23 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
                         config)
 
 
-def _beside_growth(config: Config, facts, sim: Simulation) -> tuple[stages.StepOutput, stages.StepOutput]:
-    """Compute the steps that do not depend on the growth fits: development cost, tornado and Sobol."""
+def _beside_growth(config: Config, facts, sim: Simulation,
+                   waiting: SharedFlag) -> tuple[stages.StepOutput, stages.StepOutput]:
+    """Compute the steps that need no growth fit (development cost, tornado and Sobol), then fill spare time.
+
+    Until ``waiting`` is set (the caller has finished its own work and waits for these), render
+    the steps' figures as PNG bytes, so that writing the run has fewer left to render.
+    """
+    from uncertain_cost.reporting.figures import figure_png
+
     settings = config.stages
     development = stages.development_step(settings.development, facts, sim, config.run.seed, Progress(quiet=True))
     sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
+    for out in (development, sensitivity):
+        for name, fig in out.figures.items():
+            if waiting.is_set():
+                return development, sensitivity
+            out.pngs[name] = figure_png(fig)
     return development, sensitivity
 
 
