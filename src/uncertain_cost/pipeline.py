@@ -100,9 +100,7 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    development, sensitivity = beside.results()
-    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
-                                                   sensitivity, progress)
+    development, sensitivity, information = beside.results()
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
@@ -113,9 +111,11 @@ class BesideSteps:
     """The steps that need no growth fit, each computed in a forked child beside this process's work.
 
     The tornado and Sobol analyses need neither the Monte Carlo draws nor the growth fits: their
-    child starts before the Monte Carlo. The development cost needs the draws: its child starts
-    after it. Until this process waits for them (`results`), each child spends its spare time
-    rendering its figures as PNG bytes. Where forking is not allowed, `results` computes both here.
+    child starts before the Monte Carlo and goes on with the value of information (which samples
+    its own reference posterior and reweights it to each input the Sobol indices rank first).
+    The development cost needs the draws: its child starts after the Monte Carlo. Until this
+    process waits for them (`results`), each child spends its spare time rendering its figures
+    as PNG bytes. Where forking is not allowed, `results` computes them all here.
 
     Parameters
     ----------
@@ -129,11 +129,13 @@ class BesideSteps:
         self.config, self.facts, self.progress = config, facts, progress
         self.waiting = SharedFlag()
         self.development: ForkedCall | None = None
-        self.sensitivity = ForkedCall(_with_pngs, stages.sensitivity_step, self.waiting, config.stages.sensitivity,
-                                      config.stages.development, config, facts).start()
-        if config.stages.sensitivity.enabled:
+        self.sensitivity = ForkedCall(_with_pngs, _sensitivity_steps, self.waiting, config, facts).start()
+        settings = config.stages
+        if settings.sensitivity.enabled:
             where = "in a second process, beside the next steps" if self.sensitivity.forked else "after the growth fits"
-            progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
+            voi = (settings.sensitivity.value_of_information and settings.growth.enabled and settings.growth.bayes)
+            what = "tornado, Sobol indices and value of information" if voi else "tornado and Sobol indices"
+            progress.stage(f"sensitivity: {what} ({where})")
 
     def start_development(self, sim: Simulation) -> None:
         """Start the development cost of the drawn final runs (``sim``)."""
@@ -144,29 +146,43 @@ class BesideSteps:
             where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
             self.progress.stage(f"development cost: staff, experiments and final run ({where})")
 
-    def results(self) -> tuple[StepOutput, StepOutput]:
-        """Wait for both steps (computing here what no child computed): development, then sensitivity.
+    def results(self) -> tuple[StepOutput, StepOutput, StepOutput]:
+        """Wait for the steps (computing here what no child computed).
 
         Returns
         -------
         tuple of StepOutput
+            Development cost, sensitivity (tornado and Sobol), value of information.
         """
         self.waiting.set()  # this process now waits: the children stop rendering PNGs
         if self.development is None:
             raise RuntimeError("BesideSteps.results before start_development")
-        return self.development.result(), self.sensitivity.result()
+        return (self.development.result(), *self.sensitivity.result())
 
 
-def _with_pngs(step, waiting: SharedFlag, *args) -> StepOutput:
-    """Run ``step(*args)``; then, until ``waiting`` is set, render its figures as PNG bytes (spare time)."""
+def _sensitivity_steps(config: Config, facts) -> tuple[StepOutput, StepOutput]:
+    """Tornado and Sobol, then the value of information of the inputs the Sobol indices rank first."""
+    settings = config.stages
+    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
+    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
+                                                   sensitivity, Progress(quiet=True))
+    return sensitivity, information
+
+
+def _with_pngs(step, waiting: SharedFlag, *args):
+    """Run ``step(*args)`` (a StepOutput or a tuple of them); then, until ``waiting`` is set, render their figures.
+
+    The PNG bytes go to each StepOutput's ``pngs``: spare time of a child spent on the writing's work.
+    """
     from uncertain_cost.reporting.figures import figure_png
 
-    out = step(*args)
-    for name, fig in out.figures.items():
-        if waiting.is_set():
-            break
-        out.pngs[name] = figure_png(fig)
-    return out
+    value = step(*args)
+    for out in value if isinstance(value, tuple) else (value,):
+        for name, fig in out.figures.items():
+            if waiting.is_set():
+                return value
+            out.pngs[name] = figure_png(fig)
+    return value
 
 
 def _label(name: str | None) -> str:
