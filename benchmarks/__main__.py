@@ -8,8 +8,9 @@ subprocesses (warm: each is run once first so numba and PyTensor caches are fill
 Times a user waits for are also stated as ratios to the floor this stack sets, measured in the
 same run: ``import_floor_s`` (a fresh process importing numpy, scipy, numba, pymc and arviz) and
 ``numpy_numba_floor_s`` (numpy and numba only, the floor of ``estimate``), giving
-``default_run_over_floor`` (warm caches), ``cold_run_over_floor`` (fresh numba, PyTensor and
-matplotlib cache folders), ``quick_run_over_floor`` (``run --quick``) and ``estimate_over_floor``.
+``default_run_over_floor`` (warm caches, median of three runs), ``cold_run_over_floor`` (fresh numba, PyTensor and
+matplotlib cache folders), ``quick_run_over_floor`` (``run --quick``), ``estimate_over_floor`` (median of
+three) and ``cold_estimate_over_floor`` (``estimate`` with fresh caches).
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
 
 
-def wall(args: list[str], warm: bool = True) -> float:
-    """Wall time of ``python -m uncertain_cost <args>`` in a fresh process (after one warm-up run)."""
+def wall(args: list[str], warm: bool = True, repeats: int = 1, env: dict[str, str] | None = None) -> float:
+    """Median wall time of ``python -m uncertain_cost <args>`` over ``repeats`` fresh processes (after a warm-up)."""
     cmd = [sys.executable, "-m", "uncertain_cost", *args]
     if warm:
-        subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
-    return time.perf_counter() - t0
+        subprocess.run(cmd, env=env or _env(), cwd=ROOT, capture_output=True, check=True)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env or _env(), cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def cold_wall(args: list[str]) -> float:
+    """Wall time of ``python -m uncertain_cost <args>`` as the first call after installing (:func:`cold_env`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return wall(args, warm=False, env=cold_env(tmp))
 
 
 def import_floor(modules: str, repeats: int = 3) -> float:
@@ -71,13 +81,52 @@ def import_floor(modules: str, repeats: int = 3) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def run_wall(config: str, *extra: str, env: dict[str, str] | None = None) -> float:
-    """Wall time of one ``run config --quiet`` (plus ``extra`` options) in a fresh process."""
+def run_wall(config: str, *extra: str, env: dict[str, str] | None = None, stages: dict | None = None) -> float:
+    """Wall time of one ``run config`` (plus ``extra`` options) in a fresh process.
+
+    The run's stage lines (``[  1.2s] growth: ...`` on stderr) are read as they arrive and
+    timed on this clock; with ``stages`` given, it receives ``{"start-up (imports, config)": s,
+    "<stage>": s, ...}``: the time from the process start to the first stage line, then from
+    each stage line to the next one (the last one, writing the folder, ends when the process exits).
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"), *extra]
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"),
-                        "--quiet", *extra], env=env or _env(), cwd=ROOT, capture_output=True, check=True)
-        return time.perf_counter() - t0
+        seen: list[tuple[float, str]] = []
+        with subprocess.Popen(cmd, env=env or _env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True) as proc:
+            for line in proc.stderr:
+                if line.startswith("[") and "s] " in line:
+                    seen.append((time.perf_counter(), line.split("s] ", 1)[1].strip()))
+            code = proc.wait()
+        wall = time.perf_counter() - t0
+        if code != 0:
+            raise subprocess.CalledProcessError(code, cmd)
+    if stages is not None and seen:
+        stages["start-up (imports, config)"] = seen[0][0] - t0
+        ends = [t for t, _ in seen[1:]] + [t0 + wall]
+        for (t, label), end in zip(seen, ends, strict=True):
+            stages["writing" if label.startswith("writing ") else label.split(" (")[0]] = end - t
+    return wall
+
+
+def median_run(config: str, *extra: str, repeats: int = 3, stages: dict | None = None) -> float:
+    """Median wall time of ``repeats`` warm runs (`run_wall`); ``stages`` gets the median run's stages."""
+    runs = []
+    for _ in range(repeats):
+        seen: dict = {}
+        runs.append((run_wall(config, *extra, stages=seen), seen))
+    wall, seen = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+    if stages is not None:
+        stages.update(seen)
+    return wall
+
+
+def stage_table(title: str, stages: dict, wall: float) -> None:
+    """Print the stages of one timed run with their share of its wall time."""
+    print(f"  {title}: {wall:.2f} s")
+    for label, seconds in stages.items():
+        print(f"    {seconds:7.2f} s  {100 * seconds / wall:5.1f}%  {label}")
 
 
 def cold_env(tmp: str) -> dict[str, str]:
@@ -140,16 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         "numpy_numba_floor_s": import_floor("numpy, numba"),
         "help_s": wall(["--help"], warm=False),
         "validate_s": wall(["validate", config]),
-        "estimate_s": wall([*ESTIMATE_ARGS, "--config", config]),
+        "estimate_s": wall([*ESTIMATE_ARGS, "--config", config], repeats=3),
+        "cold_estimate_s": cold_wall([*ESTIMATE_ARGS, "--config", config]),
     }
+    stages: dict[str, dict] = {"default_run_stages": {}, "cold_run_stages": {}, "quick_run_stages": {}}
     if not args.skip_run:
         run_wall(config)  # fills the caches a first run may have left empty
-        timings["default_run_s"] = run_wall(config)
+        timings["default_run_s"] = median_run(config, stages=stages["default_run_stages"])
         with tempfile.TemporaryDirectory() as tmp:
-            timings["cold_run_s"] = run_wall(config, env=cold_env(tmp))
+            timings["cold_run_s"] = run_wall(config, env=cold_env(tmp), stages=stages["cold_run_stages"])
         if quick_supported():
             run_wall(config, "--quick")
-            timings["quick_run_s"] = run_wall(config, "--quick")
+            timings["quick_run_s"] = median_run(config, "--quick", stages=stages["quick_run_stages"])
         else:
             timings["quick_run_s"] = "not available (no run --quick)"
     else:
@@ -159,13 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     for key, base, ratio in (("default_run_s", floor, "default_run_over_floor"),
                              ("cold_run_s", floor, "cold_run_over_floor"),
                              ("quick_run_s", floor, "quick_run_over_floor"),
-                             ("estimate_s", small_floor, "estimate_over_floor")):
+                             ("estimate_s", small_floor, "estimate_over_floor"),
+                             ("cold_estimate_s", small_floor, "cold_estimate_over_floor")):
         value = timings[key]
         timings[ratio] = value / base if isinstance(value, float) else value
     for name, value in timings.items():
         shown = f"{value:8.2f}{'' if name.endswith('_floor') else ' s'}" if isinstance(value, float) else value
         print(f"  {name:24s} {shown}")
     out.update(timings)
+    print("\nStages of the timed runs (stage lines timed as they arrive; each to the next)")
+    for key, run_key in (("default_run_stages", "default_run_s"), ("cold_run_stages", "cold_run_s"),
+                         ("quick_run_stages", "quick_run_s")):
+        if stages[key]:
+            stage_table(run_key.removesuffix("_s").replace("_", " "), stages[key], timings[run_key])
+            out[key] = {label: round(seconds, 3) for label, seconds in stages[key].items()}
 
     print("\nMemory")
     out["peak_rss_mb_1m_draws"] = peak_rss_mb(config, 1_000_000)

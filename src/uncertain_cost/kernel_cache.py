@@ -25,17 +25,24 @@ from pathlib import Path
 
 from numba.core.caching import _CacheLocator
 
+from uncertain_cost.forking import prefer_fork_safe_threading
+
 try:  # numba >= 0.60 names it CacheImpl
     from numba.core.caching import CacheImpl as _CacheImpl
 except ImportError:  # pragma: no cover
     from numba.core.caching import _CacheImpl
+
+# Before any parallel kernel runs: a fork-safe threading layer (TBB or numba's work queue, not
+# GNU OpenMP), so that steps can run in forked children (uncertain_cost.forking).
+prefer_fork_safe_threading()
 
 __all__ = ["KERNEL_SOURCES", "register_kernel_sources", "source_stamp", "SourceHashLocator"]
 
 _PACKAGE = Path(__file__).resolve().parent
 #: files compiled into the cost kernels (definitions, inlined callees, frozen constants)
 KERNEL_SOURCES = tuple(_PACKAGE / name for name in (
-    "engine.py", "costs.py", "sampling/streams.py", "units.py", "data/facts.py"))
+    "engine.py", "costs.py", "cost_params.py", "sampling/streams.py", "sampling/scheme.py", "units.py",
+    "data/facts.py"))
 
 #: resolved source file -> the group of files whose content stamps its cache
 _GROUPS: dict[Path, tuple[Path, ...]] = {}
