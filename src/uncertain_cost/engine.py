@@ -21,11 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, typeof
 
 from uncertain_cost import kernel_cache  # noqa: F401  (before any kernel: keys numba's cache on its sources)
 from uncertain_cost.costs import (
     DEFAULT_INTERCONNECT_FRACTION,
+    costs_into,
     fact_arrays,
     params_read,
     row_into,
@@ -190,18 +191,25 @@ def _fused_kernel(start, n_rows, kinds, params, keys, generic_slot, generic, ki,
 
 def _value_costs(values: np.ndarray, column, arrays, interconnect_fraction: float,
                  outs: tuple[np.ndarray, ...]) -> None:
-    """Cost the rows of a value matrix into ``outs`` with :func:`_fused_kernel` (no second kernel to compile).
+    """Cost the rows of a value matrix into ``outs`` with a kernel this process has, or the smaller one.
 
-    Every column is planned as a given ("generic") column, which the kernel reads instead
-    of drawing; the per-row cost code is the same, so the costs are those of
-    :func:`uncertain_cost.costs.costs_into` to the bit.
+    When this process has run :func:`_fused_kernel` with these argument types (a run's Monte
+    Carlo, before its point estimates), every column is planned as a given ("generic")
+    column, which the kernel reads instead of drawing: no second kernel is compiled or
+    loaded. Otherwise (a forked step that never drew, a first point evaluation) the matrix goes
+    to :func:`uncertain_cost.costs.costs_into`, a third of the fused kernel's compile time.
+    Both run the same per-row cost code, so the costs agree to the bit.
     """
     n_rows, n_cols = values.shape
-    _fused_kernel(np.int64(0), np.int64(n_rows), np.full(n_cols, KIND_GENERIC, dtype=np.int64), np.zeros((n_cols, 6)),
-                  np.zeros(n_cols, dtype=np.uint64), np.arange(n_cols, dtype=np.int64),
-                  np.ascontiguousarray(values.T, dtype=np.float64), _KI, _WI, _FI,
-                  np.ascontiguousarray(column, dtype=np.int64), *arrays, float(interconnect_fraction),
-                  np.int64(TILE_DRAWS), *outs)
+    args = (np.int64(0), np.int64(n_rows), np.full(n_cols, KIND_GENERIC, dtype=np.int64), np.zeros((n_cols, 6)),
+            np.zeros(n_cols, dtype=np.uint64), np.arange(n_cols, dtype=np.int64),
+            np.ascontiguousarray(values.T, dtype=np.float64), _KI, _WI, _FI,
+            np.ascontiguousarray(column, dtype=np.int64), *arrays, float(interconnect_fraction),
+            np.int64(TILE_DRAWS), *outs)
+    if tuple(typeof(a) for a in args) in _fused_kernel.overloads:
+        _fused_kernel(*args)
+    else:
+        costs_into(values, column, arrays, interconnect_fraction, *outs)
 
 
 def _evaluate(values, lay, arrays, facts, interconnect_fraction) -> CostArrays:

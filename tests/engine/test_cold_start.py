@@ -28,14 +28,17 @@ def _python(script: str, cache: Path | None, **env: str) -> str:
     return done.stdout
 
 
-def test_value_matrices_cost_through_the_fused_kernel_bit_for_bit(default_inputs):
+def test_value_matrices_cost_through_the_fused_kernel_bit_for_bit(default_inputs, monkeypatch):
     facts = make_facts(GPT4, TPU_MODEL)
+    engine.simulate(facts, default_inputs, 500, 2, keep_draws=5)  # this process now has the fused kernel
     lay = layout(default_inputs, facts)
     values = draw_block(lay, seed=11, block=0, n_rows=300)
     arrays = fact_arrays(facts)
     n, m = values.shape[0], facts.n_models
     outs = (np.empty((n, m, 4)), np.empty((n, m)), np.empty((n, m)), np.empty((n, m)))
-    engine._value_costs(values, lay.column, arrays, 0.19, outs)
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "costs_into", None)  # the fallback would fail: the fused kernel must run
+        engine._value_costs(values, lay.column, arrays, 0.19, outs)
     reference = tuple(np.full_like(a, -1.0) for a in outs)
     costs_into(values, lay.column, arrays, 0.19, *reference)  # the reference kernel (costs._kernel)
     for fused, ref in zip(outs, reference, strict=True):
@@ -43,7 +46,7 @@ def test_value_matrices_cost_through_the_fused_kernel_bit_for_bit(default_inputs
     assert np.isfinite(outs[1]).all() and (outs[1] > 0).all()
 
 
-def test_simulate_and_point_costs_compile_only_the_fused_kernel():
+def test_a_run_compiles_only_the_fused_kernel_a_forked_step_only_the_small_one():
     out = _python("""
         from factories import GPT4, TPU_MODEL, make_facts
         from uncertain_cost import costs, engine
@@ -52,8 +55,10 @@ def test_simulate_and_point_costs_compile_only_the_fused_kernel():
 
         inputs = parse_inputs(load_input_defaults(), defaults_source="priors/inputs.toml")
         facts = make_facts(GPT4, TPU_MODEL)
-        engine.simulate(facts, inputs, 2000, 3, keep_draws=10)
-        engine.scenario_costs(facts, inputs, {})
+        first = engine.scenario_costs(facts, inputs, {}).amortized  # no Monte Carlo yet: costs._kernel
         print(len(engine._fused_kernel.signatures), len(costs._kernel.signatures))
-    """, None)  # compiled or loaded from the cache: either way one signature, and no costs._kernel
-    assert out.split() == ["1", "0"]
+        engine.simulate(facts, inputs, 2000, 3, keep_draws=10)  # point estimates after it: the fused kernel
+        print(len(engine._fused_kernel.signatures), len(costs._kernel.signatures))
+        print((engine.scenario_costs(facts, inputs, {}).amortized == first).all())
+    """, None)  # compiled or loaded from the cache: either way one signature each
+    assert out.split() == ["0", "1", "1", "1", "True"]
