@@ -140,6 +140,13 @@ def test_backtest_rows_on_simulated_data():
         assert r["fit"] in (("psis", "refit") if r["model"] == "constant" else ("exact",))
     constant = [r for r in rows if r["model"] == "constant"]
     assert all((r["fit"] == "psis") == (r["pareto_k"] <= 0.7) for r in constant)
+    # a refit's convergence is in its rows (slope, intercept, scatter, nu); other rows have none
+    for r in rows:
+        if r["fit"] == "refit":
+            assert 0.99 < r["r_hat_max"] < 1.1 and 50 < r["ess_bulk_min"] <= 600 and 0 < r["ess_tail_min"] <= 600
+            assert isinstance(r["divergences"], int)
+        else:
+            assert r["r_hat_max"] is r["ess_bulk_min"] is r["divergences"] is None
     # data from a straight line: the realised maxima are mostly inside the 90% predictive intervals
     assert np.mean([0.05 <= r["pit"] <= 0.95 for r in rows]) >= 0.7
     full = backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw, validation="full")

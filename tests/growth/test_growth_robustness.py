@@ -133,7 +133,7 @@ def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_sta
     """A model whose likelihood pulls the slope down: leaving it out tilts the slope up by exactly
     the reweighting; start years refit on the right models."""
     from uncertain_cost.growth.data import measurement
-    from uncertain_cost.growth.robustness import ROBUSTNESS_COLUMNS, robustness_rows
+    from uncertain_cost.growth.robustness import REFIT_DRAWS, ROBUSTNESS_COLUMNS, robustness_rows
 
     data, _ = simulate_growth_data(seed=4, n_models=24, n_draws=400, methods=("amortized",), slope=0.4,
                                    intercept=6.5)
@@ -164,4 +164,4 @@ def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_sta
         n = int(np.sum(meas.year >= year))
         assert r["label"] == f"from {year}" and r["n_models"] == n and r["exact_refit"]
         assert r["growth_per_year"] == pytest.approx(10 ** (0.3 + 0.01 * n))
-    assert all(c[1] >= 2016 and c[2] == 1000 for c in calls) and len(calls) == len(starts)
+    assert all(c[1] >= 2016 and c[2] == REFIT_DRAWS == 1500 for c in calls) and len(calls) == len(starts)
