@@ -143,7 +143,7 @@ def test_backtest_rows_on_simulated_data():
     # a refit's convergence is in its rows (slope, intercept, scatter, nu); other rows have none
     for r in rows:
         if r["fit"] == "refit":
-            assert 0.99 < r["r_hat_max"] < 1.1 and 50 < r["ess_bulk_min"] <= 600 and 0 < r["ess_tail_min"] <= 600
+            assert 0.99 < r["r_hat_max"] < 1.1 and 50 < r["ess_bulk_min"] < 2000 and 0 < r["ess_tail_min"] < 2000
             assert isinstance(r["divergences"], int)
         else:
             assert r["r_hat_max"] is r["ess_bulk_min"] is r["divergences"] is None

@@ -355,14 +355,15 @@ def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
     first = next(iter(fits.values()))
     years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
     runs = None if settings.models_per_year is not None else fit_runs_per_year(first.frontier_years)
+    cache = {}  # the Student-t quantiles of the runs, shared by the forecast and its sensitivity
     forecast = forecast_costs(fits, list(years), thresholds=settings.thresholds_usd,
-                              models_per_year=settings.models_per_year, level=settings.level, runs=runs)
+                              models_per_year=settings.models_per_year, level=settings.level, runs=runs, cache=cache)
     per_year = forecast.models_per_year
     runs_facts = runs_summary(forecast, {m: "single" for m in fits})
     target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]
     ks = [4, 7, 12] + ([per_year] if per_year is not None and per_year not in (4, 7, 12) else [])
     sensitivity = tuple(forecast_sensitivity([("single", fit) for fit in fits.values()], target,
-                                             models_per_year=[*sorted(ks), None], runs=runs))
+                                             models_per_year=[*sorted(ks), None], runs=runs, cache=cache))
     attrs = forecast_table_attrs(runs_facts)
     if "amortized" in fits:  # the tails: what the data say about nu (issue 21)
         attrs.update({k: v for k, v in nu_summary(fits["amortized"]).items() if not k.endswith("_q")})
