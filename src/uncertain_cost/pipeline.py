@@ -1,9 +1,12 @@
 """The one module that knows the order of a run's steps, from a config to a RunResult.
 
 resolve (:mod:`uncertain_cost.data.load`) -> simulate (the backend of :mod:`uncertain_cost.execution`)
--> costs -> growth -> development cost -> sensitivity -> figures (:mod:`uncertain_cost.stages`)
--> one :class:`~uncertain_cost.result.RunResult`. A config with ``[scenarios]`` runs these
-steps once per scenario and combines the results (:func:`uncertain_cost.scenarios.combine`).
+-> costs -> growth -> development cost -> sensitivity -> value of information -> figures
+(:mod:`uncertain_cost.stages`) -> one :class:`~uncertain_cost.result.RunResult`. The tornado and
+Sobol analyses do not depend on the growth fits: where the machine has a second core they run
+in a forked process beside them (:class:`uncertain_cost.forking.ForkedCall`; same results).
+A config with ``[scenarios]`` runs these steps once per scenario and combines the results
+(:func:`uncertain_cost.scenarios.combine`).
 Every step returns what it adds; nothing is written here (see :mod:`uncertain_cost.writer`).
 """
 
@@ -16,6 +19,7 @@ from uncertain_cost.config import Config
 from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
+from uncertain_cost.forking import ForkedCall, prefer_fork_safe_threading
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult, build_result
 from uncertain_cost.results import provenance_of
@@ -45,6 +49,7 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         Any mistake in the config or a scenario, before any sampling.
     """
     progress = progress or Progress(quiet=True)
+    prefer_fork_safe_threading()  # before the first parallel kernel: steps may run in forked children
     execution = ExecutionSettings.from_table(config.section("execution"), config.source)
     scenarios = scenario_configs(config) if config.section("scenarios") else {}
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
@@ -86,13 +91,21 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
+    # Independent of the growth fits: computed in a forked child while this process fits them.
+    sensitivity_call = ForkedCall(stages.sensitivity_step, settings.sensitivity, settings.development, config,
+                                  facts).start()
+    if settings.sensitivity.enabled:
+        where = "in a second process, beside the growth fits" if sensitivity_call.forked else "after the growth fits"
+        progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
     development = stages.development_step(settings.development, facts, sim, run.seed, progress)
-    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.growth, settings.development, config,
-                                          facts, progress)
+    sensitivity = sensitivity_call.result()
+    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
+                                                   sensitivity, progress)
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
-    return build_result(provenance.attrs(), (costs, growth, development, sensitivity, figures), config)
+    return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
+                        config)
 
 
 def _label(name: str | None) -> str:

@@ -162,6 +162,28 @@ class RunResult:
             self._png_cache[name] = figure_png(self.figures[name])
         return self._png_cache[name]
 
+    def unrendered_figures(self) -> list[str]:
+        """Names of the figures whose PNG has not been rendered yet, in `figures` order.
+
+        Returns
+        -------
+        list of str
+        """
+        return [name for name in self.figures if name not in self._png_cache]
+
+    def keep_pngs(self, pngs: dict[str, bytes]) -> None:
+        """Keep PNG bytes rendered elsewhere (`uncertain_cost.reporting.render`) for `png`.
+
+        Parameters
+        ----------
+        pngs : dict of str to bytes
+            ``{figure name: PNG bytes}``; every name must be a key of `figures`.
+        """
+        unknown = sorted(set(pngs) - set(self.figures))
+        if unknown:
+            raise KeyError(f"not figures of this run: {unknown}")
+        self._png_cache.update(pngs)
+
     @property
     def provenance(self) -> dict[str, Any]:
         """Seed, config hash, package version, data snapshot, reference month, draws."""
