@@ -462,7 +462,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         t1 = time.perf_counter()
         refit = _refit(settings, seed)
         robust = tuple(robustness_rows(data, fits["amortized"], "amortized", refit)
-                       + variant_rows(fits["amortized"], "amortized", variants, refit))
+                       + variant_rows(fits["amortized"], "amortized", variants, refit, data=data))
         timings["robustness"] = time.perf_counter() - t1
     idata = combined_idata(fits)
     idata.posterior.attrs["fit"] = "bayes"  # which fit's draws results.nc holds (growth table's estimator name)
