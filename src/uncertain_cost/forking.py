@@ -103,6 +103,8 @@ class ForkedCall:
         self._pid: int | None = None
         self._read_fd: int | None = None
         self.forked = False
+        #: after `result`: whether the value came from the child (False: computed in the caller)
+        self.from_child = False
 
     def start(self) -> ForkedCall:
         """Fork the child that computes the call (or do nothing where forking is not allowed).
@@ -172,6 +174,7 @@ class ForkedCall:
         if not payload or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return self.func(*self.args, **self.kwargs)  # the child died: compute here
         kind, value, records = pickle.loads(payload)
+        self.from_child = True
         for message, category, filename, lineno in records:
             warnings.warn_explicit(message, category, filename, lineno)
         if kind == "error":

@@ -90,22 +90,32 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
+    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
+    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
+    beside = ForkedCall(_beside_growth, config, facts, sim).start()
+    progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    # Independent of the growth fits: computed in a forked child while this process fits them.
-    sensitivity_call = ForkedCall(stages.sensitivity_step, settings.sensitivity, settings.development, config,
-                                  facts).start()
+    where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
+    if settings.development.selected:
+        progress.stage(f"development cost: staff, experiments and final run ({where})")
     if settings.sensitivity.enabled:
-        where = "in a second process, beside the growth fits" if sensitivity_call.forked else "after the growth fits"
         progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    development = stages.development_step(settings.development, facts, sim, run.seed, progress)
-    sensitivity = sensitivity_call.result()
+    development, sensitivity = beside.result()
     information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
                                                    sensitivity, progress)
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
                         config)
+
+
+def _beside_growth(config: Config, facts, sim: Simulation) -> tuple[stages.StepOutput, stages.StepOutput]:
+    """Compute the steps that do not depend on the growth fits: development cost, tornado and Sobol."""
+    settings = config.stages
+    development = stages.development_step(settings.development, facts, sim, config.run.seed, Progress(quiet=True))
+    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
+    return development, sensitivity
 
 
 def _label(name: str | None) -> str:

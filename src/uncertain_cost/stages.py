@@ -121,6 +121,8 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, in
     if not settings.enabled:
         return out
     seed, reference_month = run.seed, run.reference_month
+    if not settings.bayes:
+        progress.stage("growth: the paper's OLS and a forecast from its line")
     data = growth_data_from_run(facts, sim)
     variants = _tpu_price_variants(data, facts, inputs, seed, run.interconnect_fraction) if settings.bayes else {}
     outcome = fit_growth(data, settings, seed, progress=progress.stage, variants=variants)

@@ -49,7 +49,7 @@ def test_the_call_runs_in_a_child_and_its_value_comes_back(needs_fork):
     call = ForkedCall(_pid_and_sum, np.arange(10.0)).start()
     assert call.forked
     pid, total = call.result()
-    assert pid != os.getpid() and total == 45.0
+    assert pid != os.getpid() and total == 45.0 and call.from_child
     assert not call.forked
 
 
@@ -76,8 +76,10 @@ def test_warnings_of_the_child_are_emitted_in_the_caller_in_order(needs_fork):
 
 
 def test_a_child_that_dies_or_cannot_send_its_value_leaves_the_work_to_the_caller(needs_fork):
-    assert ForkedCall(_dies_in_child, os.getpid()).start().result() == "computed in the parent"
-    assert ForkedCall(_unpicklable, os.getpid()).start().result() == "computed in the parent"
+    for func in (_dies_in_child, _unpicklable):
+        call = ForkedCall(func, os.getpid()).start()
+        assert call.forked
+        assert call.result() == "computed in the parent" and not call.from_child
 
 
 def test_prefer_fork_safe_threading_respects_the_users_choice(monkeypatch):
