@@ -9,7 +9,8 @@ Times a user waits for are also stated as ratios to the floor this stack sets, m
 same run: ``import_floor_s`` (a fresh process importing numpy, scipy, numba, pymc and arviz) and
 ``numpy_numba_floor_s`` (numpy and numba only, the floor of ``estimate``), giving
 ``default_run_over_floor`` (warm caches), ``cold_run_over_floor`` (fresh numba, PyTensor and
-matplotlib cache folders), ``quick_run_over_floor`` (``run --quick``) and ``estimate_over_floor``.
+matplotlib cache folders), ``quick_run_over_floor`` (``run --quick``), ``estimate_over_floor`` (median of
+three) and ``cold_estimate_over_floor`` (``estimate`` with fresh caches).
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
 
 
-def wall(args: list[str], warm: bool = True) -> float:
-    """Wall time of ``python -m uncertain_cost <args>`` in a fresh process (after one warm-up run)."""
+def wall(args: list[str], warm: bool = True, repeats: int = 1, env: dict[str, str] | None = None) -> float:
+    """Median wall time of ``python -m uncertain_cost <args>`` over ``repeats`` fresh processes (after a warm-up)."""
     cmd = [sys.executable, "-m", "uncertain_cost", *args]
     if warm:
-        subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, check=True)
-    return time.perf_counter() - t0
+        subprocess.run(cmd, env=env or _env(), cwd=ROOT, capture_output=True, check=True)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env or _env(), cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def cold_wall(args: list[str]) -> float:
+    """Wall time of ``python -m uncertain_cost <args>`` as the first call after installing (:func:`cold_env`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return wall(args, warm=False, env=cold_env(tmp))
 
 
 def import_floor(modules: str, repeats: int = 3) -> float:
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         "numpy_numba_floor_s": import_floor("numpy, numba"),
         "help_s": wall(["--help"], warm=False),
         "validate_s": wall(["validate", config]),
-        "estimate_s": wall([*ESTIMATE_ARGS, "--config", config]),
+        "estimate_s": wall([*ESTIMATE_ARGS, "--config", config], repeats=3),
+        "cold_estimate_s": cold_wall([*ESTIMATE_ARGS, "--config", config]),
     }
     stages: dict[str, dict] = {"default_run_stages": {}, "cold_run_stages": {}, "quick_run_stages": {}}
     if not args.skip_run:
@@ -187,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     for key, base, ratio in (("default_run_s", floor, "default_run_over_floor"),
                              ("cold_run_s", floor, "cold_run_over_floor"),
                              ("quick_run_s", floor, "quick_run_over_floor"),
-                             ("estimate_s", small_floor, "estimate_over_floor")):
+                             ("estimate_s", small_floor, "estimate_over_floor"),
+                             ("cold_estimate_s", small_floor, "cold_estimate_over_floor")):
         value = timings[key]
         timings[ratio] = value / base if isinstance(value, float) else value
     for name, value in timings.items():

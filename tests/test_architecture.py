@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "progress", "quiet", "tables", "kernel_cache", "folders")),
     ("config", ("config",)),
     ("data", ("data",)),
-    ("engine", ("sampling", "engine", "costs", "execution", "hypothetical")),
+    ("engine", ("sampling", "engine", "costs", "cost_params", "lean", "memory", "execution", "hypothetical")),
     # the domain steps; the figures the pipeline draws in its last step sit beside them
     ("steps", ("growth", "sensitivity", "devcost", "reporting.figures")),
     ("pipeline", ("pipeline", "stages", "result", "results", "scenarios")),

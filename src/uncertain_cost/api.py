@@ -23,10 +23,11 @@ from uncertain_cost.config.schema import show as _shown
 from uncertain_cost.config.sections import EXECUTION, RUN
 from uncertain_cost.errors import ArgumentError, ConfigError
 from uncertain_cost.progress import Progress
-from uncertain_cost.result import RunResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from uncertain_cost.result import RunResult  # xarray and pandas: not imported by estimate
 
 __all__ = ["run", "write", "estimate", "load_config", "example_config", "example_names", "Estimate"]
 

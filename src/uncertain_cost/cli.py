@@ -224,7 +224,7 @@ def _load(args: argparse.Namespace):
 
 def _check_draws(config, args: argparse.Namespace) -> None:
     """Refuse a draw count that cannot fit in memory even for one model, before any work."""
-    from uncertain_cost.engine import available_memory_bytes, estimate_memory_bytes, format_bytes
+    from uncertain_cost.memory import available_memory_bytes, estimate_memory_bytes, format_bytes
 
     need = estimate_memory_bytes(config.run.draws, 1, keep_draws=config.run.keep_draws)
     have = available_memory_bytes()

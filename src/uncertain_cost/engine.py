@@ -34,6 +34,12 @@ from uncertain_cost.costs import (
 )
 from uncertain_cost.data.facts import ModelFacts, alternative_groups
 from uncertain_cost.inputs import InputSet
+from uncertain_cost.memory import (  # noqa: F401  (defined without numba; re-exported)
+    TOTALS_FLOAT64_BUDGET,
+    available_memory_bytes,
+    estimate_memory_bytes,
+    format_bytes,
+)
 from uncertain_cost.sampling.copula import apply_correlations
 from uncertain_cost.sampling.design import BLOCK_DRAWS, column_plan, constant_rows, draw_values, generic_values, layout
 from uncertain_cost.sampling.streams import (
@@ -53,8 +59,6 @@ from uncertain_cost.sampling.streams import (
 __all__ = ["CostArrays", "Simulation", "simulate", "point_costs", "scenario_costs", "column_costs",
            "estimate_memory_bytes", "available_memory_bytes", "format_bytes"]
 
-#: memory budget (bytes) for the per-method totals of all draws, above which they are float32
-TOTALS_FLOAT64_BUDGET = 600 * 2**20
 #: draws per tile of the fused kernel (tile x columns values stay in the L2 cache)
 TILE_DRAWS = 128
 
@@ -261,73 +265,6 @@ def column_costs(facts: ModelFacts, inputs: InputSet, values: np.ndarray, *,
     if values.shape[1] != lay.n_columns:
         raise ValueError(f"values has {values.shape[1]} columns, the layout {lay.n_columns}")
     return _evaluate(values, lay, fact_arrays(facts), facts, interconnect_fraction)
-
-
-def estimate_memory_bytes(draws: int, n_models: int, *, keep_draws: int = 10_000, chunk_blocks: int = 4,
-                          n_columns: int = 64) -> int:
-    """Peak memory :func:`simulate` and the summaries after it need, in bytes (a lower bound).
-
-    Counts the per-method totals of all draws (float32 above
-    :data:`TOTALS_FLOAT64_BUDGET`), one float64 working copy of a method's totals (for
-    quantiles), the kept draws with their four components and the draw buffer of one
-    chunk.
-
-    Parameters
-    ----------
-    draws, n_models : int
-    keep_draws, chunk_blocks : int
-        As for :func:`simulate`.
-    n_columns : int
-        Columns of the draw buffer (inputs x scopes); a typical value by default.
-
-    Returns
-    -------
-    int
-    """
-    if draws < 0 or n_models < 0:
-        raise ValueError(f"draws and n_models must be >= 0, got {draws}, {n_models}")
-    totals = 3 * draws * n_models * 8
-    itemsize = 8 if totals <= TOTALS_FLOAT64_BUDGET else 4
-    kept = min(keep_draws, draws)
-    return int(3 * draws * n_models * itemsize + draws * n_models * 8 + kept * n_models * (4 + 2) * 8
-               + min(draws, max(1, chunk_blocks) * BLOCK_DRAWS) * n_columns * 8)
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the process may still use: ``MemAvailable`` (Linux), capped by an address-space limit.
-
-    Returns
-    -------
-    int or None
-        None when it cannot be determined.
-    """
-    have = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    have = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError):
-        have = None
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            have = soft if have is None else min(have, soft)
-    except (ImportError, OSError, ValueError):
-        pass
-    return have
-
-
-def format_bytes(n: float) -> str:
-    """Human-readable size: ``1.5 GiB``."""
-    for unit in ("TiB", "GiB", "MiB", "KiB"):
-        scale = {"TiB": 2**40, "GiB": 2**30, "MiB": 2**20, "KiB": 2**10}[unit]
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{int(n)} B"
 
 
 def _check_memory(n_draws: int, n_models: int, keep_draws: int, chunk_blocks: int, n_columns: int) -> None:

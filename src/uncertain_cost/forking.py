@@ -16,6 +16,7 @@ seeded, and no result depends on the process or the number of threads.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 
 from uncertain_cost.threads import available_cpus
 
-__all__ = ["ForkedCall", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
+__all__ = ["ForkedCall", "SharedFlag", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
 
 
 def prefer_fork_safe_threading() -> None:
@@ -78,6 +79,30 @@ def fork_allowed() -> bool:
     if cap.isdigit() and int(cap) < 2:
         return False
     return available_cpus() >= 2
+
+
+class SharedFlag:
+    """A flag set in one process and seen in a process forked before (shared anonymous memory).
+
+    The caller sets it when it starts waiting for a `ForkedCall`; the child can then stop work
+    that only fills spare time (see `uncertain_cost.pipeline`).
+    """
+
+    def __init__(self):
+        self._memory = mmap.mmap(-1, 1)  # MAP_SHARED by default: a fork shares it
+
+    def set(self) -> None:
+        """Raise the flag (seen by every process forked since the flag was made)."""
+        self._memory[0] = 1
+
+    def is_set(self) -> bool:
+        """Whether the flag is raised.
+
+        Returns
+        -------
+        bool
+        """
+        return self._memory[0] == 1
 
 
 class ForkedCall:

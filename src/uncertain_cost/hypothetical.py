@@ -16,7 +16,6 @@ import numpy as np
 from uncertain_cost.config.schema import show
 from uncertain_cost.data.facts import ModelFacts
 from uncertain_cost.data.tables import ModelRecord, Tables
-from uncertain_cost.engine import simulate
 from uncertain_cost.errors import ArgumentError
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.units import COMPONENTS, METHODS
@@ -232,19 +231,37 @@ def estimate_run(tables: Tables, inputs: InputSet, run: Hypothetical, *, referen
         interconnect fraction).
     """
     facts, notes = hypothetical_facts(tables, run, reference_month)
-    sim = simulate(facts, inputs, draws, seed, keep_draws=draws, interconnect_fraction=interconnect_fraction)
+    totals, point, kept = _simulate(facts, inputs, draws, seed, interconnect_fraction)
     rows = []
     for method in METHODS:
-        values = np.asarray(sim.totals[method][:, 0], dtype=np.float64)
-        point = float(sim.point.total(method)[0, 0])
-        if not np.isfinite(point):
+        values = np.asarray(totals[method][:, 0], dtype=np.float64)
+        point_usd = float(point[method][0])
+        if not np.isfinite(point_usd):
             continue
         p5, median, p95 = np.quantile(values, [0.05, 0.5, 0.95])
-        rows.append({"method": method, "point_usd": point, "median_usd": float(median),
+        rows.append({"method": method, "point_usd": point_usd, "median_usd": float(median),
                      "mean_usd": float(values.mean()), "p5_usd": float(p5), "p95_usd": float(p95)})
-    components = {c: float(np.median(sim.kept.amortized[:, 0, j])) for j, c in enumerate(COMPONENTS)}
+    components = {c: float(np.median(kept[:, 0, j])) for j, c in enumerate(COMPONENTS)}
     return {"name": facts.names[0], "notes": notes, "rows": rows, "components": components,
             "assumptions": _assumptions(facts, interconnect_fraction)}
+
+
+def _simulate(facts: ModelFacts, inputs: InputSet, draws: int, seed: int, interconnect_fraction: float):
+    """Per-method totals of every draw, per-method point totals and the kept draws' amortized components.
+
+    The NumPy path (:mod:`uncertain_cost.lean`, no compiled kernel to load) when it covers the
+    inputs, else the engine; both give the same numbers.
+    """
+    from uncertain_cost import lean
+
+    sim = lean.simulate(facts, inputs, draws, seed, keep_draws=draws, interconnect_fraction=interconnect_fraction)
+    if sim is not None:
+        return sim.totals, sim.point, sim.components
+    from uncertain_cost.engine import simulate
+
+    full = simulate(facts, inputs, draws, seed, keep_draws=draws, interconnect_fraction=interconnect_fraction)
+    point = {method: full.point.total(method)[0] for method in METHODS}
+    return full.totals, point, full.kept.amortized
 
 
 def _assumptions(facts: ModelFacts, interconnect_fraction: float) -> dict:

@@ -41,7 +41,8 @@ __all__ = ["KERNEL_SOURCES", "register_kernel_sources", "source_stamp", "SourceH
 _PACKAGE = Path(__file__).resolve().parent
 #: files compiled into the cost kernels (definitions, inlined callees, frozen constants)
 KERNEL_SOURCES = tuple(_PACKAGE / name for name in (
-    "engine.py", "costs.py", "sampling/streams.py", "units.py", "data/facts.py"))
+    "engine.py", "costs.py", "cost_params.py", "sampling/streams.py", "sampling/scheme.py", "units.py",
+    "data/facts.py"))
 
 #: resolved source file -> the group of files whose content stamps its cache
 _GROUPS: dict[Path, tuple[Path, ...]] = {}

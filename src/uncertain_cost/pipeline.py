@@ -3,8 +3,9 @@
 resolve (:mod:`uncertain_cost.data.load`) -> simulate (the backend of :mod:`uncertain_cost.execution`)
 -> costs -> growth -> development cost -> sensitivity -> value of information -> figures
 (:mod:`uncertain_cost.stages`) -> one :class:`~uncertain_cost.result.RunResult`. The tornado and
-Sobol analyses do not depend on the growth fits: where the machine has a second core they run
-in a forked process beside them (:class:`uncertain_cost.forking.ForkedCall`; same results).
+Sobol analyses (which need no draws) and the development cost (which needs the draws) do not
+depend on the growth fits: where the machine has a second core each runs in a forked process
+beside them (:class:`BesideSteps`, :class:`uncertain_cost.forking.ForkedCall`; same results).
 A config with ``[scenarios]`` runs these steps once per scenario and combines the results
 (:func:`uncertain_cost.scenarios.combine`).
 Every step returns what it adds; nothing is written here (see :mod:`uncertain_cost.writer`).
@@ -19,13 +20,13 @@ from uncertain_cost.config import Config
 from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
-from uncertain_cost.forking import ForkedCall, prefer_fork_safe_threading
+from uncertain_cost.forking import ForkedCall, SharedFlag, prefer_fork_safe_threading
 from uncertain_cost.progress import Progress
-from uncertain_cost.result import RunResult, build_result
+from uncertain_cost.result import RunResult, StepOutput, build_result
 from uncertain_cost.results import provenance_of
 from uncertain_cost.scenarios import combine, scenario_configs
 
-__all__ = ["run_config", "run_steps"]
+__all__ = ["BesideSteps", "run_config", "run_steps"]
 
 
 def run_config(config: Config, progress: Progress | None = None) -> RunResult:
@@ -62,16 +63,18 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
             progress.stage(backend.describe())
         backend.follow(progress)
         for name, cfg in jobs.items():
+            beside = BesideSteps(cfg, resolved[name].facts, progress)  # tornado and Sobol need no draws
             progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x {resolved[name].facts.n_models} models")
             sim = backend.result(handles[name], progress.draws)
-            results[name] = run_steps(cfg, resolved[name], sim, progress)
+            results[name] = run_steps(cfg, resolved[name], sim, progress, beside)
     if not scenarios:
         return results[None]
     progress.stage(f"combining {len(results)} scenarios")
     return combine(_named(results), config)
 
 
-def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Progress | None = None) -> RunResult:
+def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Progress | None = None,
+              beside: BesideSteps | None = None) -> RunResult:
     """Every step after the Monte Carlo, in order, collected into the run's result.
 
     Parameters
@@ -82,6 +85,8 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     sim : Simulation
         The Monte Carlo of ``resolved.facts`` under the config's inputs, draws and seed.
     progress : Progress, optional
+    beside : BesideSteps, optional
+        Started before the Monte Carlo (by `run_config`); started here when omitted.
 
     Returns
     -------
@@ -90,32 +95,94 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
-    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
-    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
-    beside = ForkedCall(_beside_growth, config, facts, sim).start()
+    beside = beside or BesideSteps(config, facts, progress)
+    beside.start_development(sim)
     progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
-    if settings.development.selected:
-        progress.stage(f"development cost: staff, experiments and final run ({where})")
-    if settings.sensitivity.enabled:
-        progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    development, sensitivity = beside.result()
-    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
-                                                   sensitivity, progress)
+    development, sensitivity, information = beside.results()
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
                         config)
 
 
-def _beside_growth(config: Config, facts, sim: Simulation) -> tuple[stages.StepOutput, stages.StepOutput]:
-    """Compute the steps that do not depend on the growth fits: development cost, tornado and Sobol."""
+class BesideSteps:
+    """The steps that need no growth fit, each computed in a forked child beside this process's work.
+
+    The tornado and Sobol analyses need neither the Monte Carlo draws nor the growth fits: their
+    child starts before the Monte Carlo and goes on with the value of information (which samples
+    its own reference posterior and reweights it to each input the Sobol indices rank first).
+    The development cost needs the draws: its child starts after the Monte Carlo. Until this
+    process waits for them (`results`), each child spends its spare time rendering its figures
+    as PNG bytes. Where forking is not allowed, `results` computes them all here.
+
+    Parameters
+    ----------
+    config : Config
+    facts : ModelFacts
+    progress : Progress
+        Says where each step runs.
+    """
+
+    def __init__(self, config: Config, facts, progress: Progress):
+        self.config, self.facts, self.progress = config, facts, progress
+        self.waiting = SharedFlag()
+        self.development: ForkedCall | None = None
+        self.sensitivity = ForkedCall(_with_pngs, _sensitivity_steps, self.waiting, config, facts).start()
+        settings = config.stages
+        if settings.sensitivity.enabled:
+            where = "in a second process, beside the next steps" if self.sensitivity.forked else "after the growth fits"
+            voi = (settings.sensitivity.value_of_information and settings.growth.enabled and settings.growth.bayes)
+            what = "tornado, Sobol indices and value of information" if voi else "tornado and Sobol indices"
+            progress.stage(f"sensitivity: {what} ({where})")
+
+    def start_development(self, sim: Simulation) -> None:
+        """Start the development cost of the drawn final runs (``sim``)."""
+        spec = self.config.stages.development
+        self.development = ForkedCall(_with_pngs, stages.development_step, self.waiting, spec, self.facts, sim,
+                                      self.config.run.seed, Progress(quiet=True)).start()
+        if spec.selected:
+            where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
+            self.progress.stage(f"development cost: staff, experiments and final run ({where})")
+
+    def results(self) -> tuple[StepOutput, StepOutput, StepOutput]:
+        """Wait for the steps (computing here what no child computed).
+
+        Returns
+        -------
+        tuple of StepOutput
+            Development cost, sensitivity (tornado and Sobol), value of information.
+        """
+        self.waiting.set()  # this process now waits: the children stop rendering PNGs
+        if self.development is None:
+            raise RuntimeError("BesideSteps.results before start_development")
+        return (self.development.result(), *self.sensitivity.result())
+
+
+def _sensitivity_steps(config: Config, facts) -> tuple[StepOutput, StepOutput]:
+    """Tornado and Sobol, then the value of information of the inputs the Sobol indices rank first."""
     settings = config.stages
-    development = stages.development_step(settings.development, facts, sim, config.run.seed, Progress(quiet=True))
     sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
-    return development, sensitivity
+    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
+                                                   sensitivity, Progress(quiet=True))
+    return sensitivity, information
+
+
+def _with_pngs(step, waiting: SharedFlag, *args):
+    """Run ``step(*args)`` (a StepOutput or a tuple of them); then, until ``waiting`` is set, render their figures.
+
+    The PNG bytes go to each StepOutput's ``pngs``: spare time of a child spent on the writing's work.
+    """
+    from uncertain_cost.reporting.figures import figure_png
+
+    value = step(*args)
+    for out in value if isinstance(value, tuple) else (value,):
+        for name, fig in out.figures.items():
+            if waiting.is_set():
+                return value
+            out.pngs[name] = figure_png(fig)
+    return value
 
 
 def _label(name: str | None) -> str:

@@ -66,6 +66,8 @@ class StepOutput:
     groups: dict[str, xr.Dataset] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: PNG bytes of some of `figures`, rendered already (by a forked child with time to spare)
+    pngs: dict[str, bytes] = field(default_factory=dict)
 
     def add_table(self, name: str, records: list[dict], columns: tuple[str, ...],
                   attrs: dict | None = None) -> None:
@@ -100,12 +102,17 @@ def build_result(attrs: Mapping[str, Any], outputs: Sequence[StepOutput], config
     groups: dict[str, xr.Dataset] = {}
     figures: dict[str, Any] = {}
     notes: list[str] = []
+    pngs: dict[str, bytes] = {}
     for out in outputs:
         groups.update(out.groups)
         figures.update(out.figures)
         notes.extend(out.notes)
+        pngs = {name: png for name, png in pngs.items() if name not in out.figures}  # a replaced figure
+        pngs.update(out.pngs)
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=dict(attrs)), **{f"/{k}": v for k, v in groups.items()}})
-    return RunResult(tree=tree, notes=tuple(notes), figures=figures, config=config)
+    result = RunResult(tree=tree, notes=tuple(notes), figures=figures, config=config)
+    result.keep_pngs(pngs)
+    return result
 
 
 @dataclass(frozen=True)

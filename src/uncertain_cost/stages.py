@@ -292,7 +292,7 @@ def value_of_information_step(settings: SensitivitySettings, growth: GrowthSetti
 
     only = top_inputs(sensitivity.records("sobol"), settings.voi_top)
     what = f"the {len(only)} inputs that matter most to the growth rate" if only else "every input"
-    progress.stage(f"sensitivity: value of information ({what}, one Bayesian fit each)")
+    progress.stage(f"sensitivity: value of information ({what}: one Bayesian fit, reweighted to each)")
     voi = run_value_of_information(facts, config, settings, growth, only=only)
     out.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
     out.figures["value_of_information.png"] = plot_value_of_information(voi)

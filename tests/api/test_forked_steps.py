@@ -47,11 +47,15 @@ def test_forked_steps_equal_the_steps_run_in_place(in_place):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(forking.ForkedCall, "result", spy)
         forked = pipeline.run_config(parse_config(SMALL))
-    # the development cost, tornado and Sobol ran in a child, and its result (figures too) came back
-    assert calls == [(True, True)]
+    # the development cost and the tornado and Sobol analyses ran in children; their results (figures too) came back
+    assert calls == [(True, True), (True, True)]
     assert {"tornado", "sobol", "devcost", "summary"} <= set(forked.table_names())
     assert _tables(forked) == _tables(in_place)
     assert list(forked.figures) == list(in_place.figures)
+    # PNGs the child rendered in its spare time (and those rendered here from the figures it sent back)
+    # are the bytes of figures rendered in place
+    assert {name: forked.png(name) for name in forked.figures} == {name: in_place.png(name)
+                                                                   for name in in_place.figures}
     assert forked.notes == in_place.notes
     for group in ("sensitivity", "development", "costs"):
         assert forked.tree[group].to_dataset().identical(in_place.tree[group].to_dataset())

@@ -8,7 +8,7 @@ import pytest
 
 import uncertain_cost.kernel_cache  # noqa: F401  (asks numba for a fork-safe threading layer, as a run does)
 from uncertain_cost import forking
-from uncertain_cost.forking import ForkedCall, fork_allowed
+from uncertain_cost.forking import ForkedCall, SharedFlag, fork_allowed
 
 
 class _Warned(UserWarning):
@@ -101,3 +101,22 @@ def test_a_parallel_numba_kernel_runs_in_a_forked_child(needs_fork):
     call = ForkedCall(uniforms, 12345, 0, 50_000).start()
     assert call.forked
     np.testing.assert_array_equal(call.result(), want)
+
+
+def _wait_for(flag):
+    import time
+
+    deadline = time.monotonic() + 30.0
+    while not flag.is_set():
+        if time.monotonic() > deadline:
+            return "timed out"
+        time.sleep(0.001)
+    return "seen"
+
+
+def test_a_flag_set_by_the_caller_is_seen_by_the_child(needs_fork):
+    flag = SharedFlag()
+    assert not flag.is_set()
+    call = ForkedCall(_wait_for, flag).start()
+    flag.set()
+    assert call.result() == "seen" and call.from_child

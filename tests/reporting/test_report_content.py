@@ -122,6 +122,14 @@ def test_value_of_information_states_its_noise():
     note = voi_note(content)
     assert rows[2][2] == "0.0 ± 2.2"  # within the noise: no sign, not called negative
     assert "negative reduction beyond the noise (tpu_price)" in note and "two standard errors" in note
+    assert note.startswith("Each row refits the growth model")  # rows without a method column: refits
+    methods = ("reference", "refit", "psis")
+    art.tables["value_of_information.csv"] = ([r | {"pareto_k": 0.3, "method": m} for r, m in zip(voi, methods,
+                                                                                                 strict=True)], ())
+    result = art.result()
+    result.tree["tables/value_of_information"].attrs.update({"draws": 4000, "chains": 2, "mc_draws": 1000})
+    note = voi_note(collect(result))
+    assert note.startswith("Each row reweights the full-uncertainty posterior") and "(tpu_price)" in note
 
 
 def test_scenarios_section_only_when_present():

@@ -28,11 +28,41 @@ Modules: :mod:`.spec` (the model as data), :mod:`.parse` (the config section),
 :mod:`.sampling` (draws), :mod:`.result` (summaries and labels), :mod:`.plot` (figure).
 """
 
-from uncertain_cost.devcost.parse import default_priors_path, load_development_defaults, parse_development
-from uncertain_cost.devcost.plot import plot_devcost
-from uncertain_cost.devcost.result import DevCostResult
-from uncertain_cost.devcost.sampling import development_cost, staff_cost_at_central
-from uncertain_cost.devcost.spec import DEV_COMPONENTS, DIM_ROLE, DevelopmentSpec, DevInput, ModelDevSpec, RoleSpec
+import importlib
+
+#: public name -> the module that defines it; imported on first use (PEP 562), so that parsing a
+#: config (which imports this package's ``settings``) imports none of the numerical modules
+_EXPORTS = {
+    "default_priors_path": "uncertain_cost.devcost.parse",
+    "load_development_defaults": "uncertain_cost.devcost.parse",
+    "parse_development": "uncertain_cost.devcost.parse",
+    "plot_devcost": "uncertain_cost.devcost.plot",
+    "DevCostResult": "uncertain_cost.devcost.result",
+    "development_cost": "uncertain_cost.devcost.sampling",
+    "staff_cost_at_central": "uncertain_cost.devcost.sampling",
+    "DEV_COMPONENTS": "uncertain_cost.devcost.spec",
+    "DIM_ROLE": "uncertain_cost.devcost.spec",
+    "DevelopmentSpec": "uncertain_cost.devcost.spec",
+    "DevInput": "uncertain_cost.devcost.spec",
+    "ModelDevSpec": "uncertain_cost.devcost.spec",
+    "RoleSpec": "uncertain_cost.devcost.spec",
+}
+
+
+def __getattr__(name: str):
+    """Import the module that defines ``name`` on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, including those not imported yet."""
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "DEV_COMPONENTS",

@@ -17,20 +17,53 @@ Tables
     `growth_rows`, `GROWTH_COLUMNS`
 """
 
-from uncertain_cost.growth.bayes import BayesResult, GrowthModel, GrowthPriors, build_model, fit_bayes, fit_methods
-from uncertain_cost.growth.data import DIM_COST_METHOD, GrowthData
-from uncertain_cost.growth.diagnostics import Diagnostics, check_diagnostics, compute_diagnostics
-from uncertain_cost.growth.forecast import (
-    DEFAULT_QUANTILES,
-    DEFAULT_THRESHOLDS,
-    Forecast,
-    forecast_costs,
-    frontier_models_per_year,
-    with_forecast,
-)
-from uncertain_cost.growth.ols import OLSResult, doubling_months, fit_ols
-from uncertain_cost.growth.simulate import SimulatedTruth, simulate_growth_data
-from uncertain_cost.growth.tables import GROWTH_COLUMNS, fit_ols_methods, growth_rows
+import importlib
+
+#: public name -> the module that defines it; imported on first use (PEP 562), so that parsing a
+#: config (which imports this package's ``settings``) imports none of the numerical modules
+_EXPORTS = {
+    "BayesResult": "uncertain_cost.growth.bayes",
+    "GrowthModel": "uncertain_cost.growth.bayes",
+    "GrowthPriors": "uncertain_cost.growth.bayes",
+    "build_model": "uncertain_cost.growth.bayes",
+    "fit_bayes": "uncertain_cost.growth.bayes",
+    "fit_methods": "uncertain_cost.growth.bayes",
+    "DIM_COST_METHOD": "uncertain_cost.growth.data",
+    "GrowthData": "uncertain_cost.growth.data",
+    "Diagnostics": "uncertain_cost.growth.diagnostics",
+    "check_diagnostics": "uncertain_cost.growth.diagnostics",
+    "compute_diagnostics": "uncertain_cost.growth.diagnostics",
+    "DEFAULT_QUANTILES": "uncertain_cost.growth.forecast",
+    "DEFAULT_THRESHOLDS": "uncertain_cost.growth.forecast",
+    "Forecast": "uncertain_cost.growth.forecast",
+    "forecast_costs": "uncertain_cost.growth.forecast",
+    "frontier_models_per_year": "uncertain_cost.growth.forecast",
+    "with_forecast": "uncertain_cost.growth.forecast",
+    "OLSResult": "uncertain_cost.growth.ols",
+    "doubling_months": "uncertain_cost.growth.ols",
+    "fit_ols": "uncertain_cost.growth.ols",
+    "SimulatedTruth": "uncertain_cost.growth.simulate",
+    "simulate_growth_data": "uncertain_cost.growth.simulate",
+    "GROWTH_COLUMNS": "uncertain_cost.growth.tables",
+    "fit_ols_methods": "uncertain_cost.growth.tables",
+    "growth_rows": "uncertain_cost.growth.tables",
+}
+
+
+def __getattr__(name: str):
+    """Import the module that defines ``name`` on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, including those not imported yet."""
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     # data

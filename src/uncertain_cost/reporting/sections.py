@@ -296,16 +296,25 @@ def voi_note(content: ReportContent) -> str:
     s = content.voi_settings
     floor = -noise[0] if noise else 0.0  # negative beyond the sampling noise
     negative = [r["input"] for r in content.value_of_information[1:] if float(r["slope_sd_reduction"]) < floor]
-    text = (f"Each row refits the growth model with one input held at its central value ({s.get('chains', '?')} "
-            f"chains x {s.get('draws', '?')} draws per fit, {s.get('mc_draws', '?')} Monte Carlo draws). ")
+    rows = content.value_of_information[1:]
+    refit = [r["input"] for r in rows if r.get("method", "refit") == "refit"]
+    fits = (f"{s.get('chains', '?')} chains x {s.get('draws', '?')} draws per fit, "
+            f"{s.get('mc_draws', '?')} Monte Carlo draws")
+    if len(refit) == len(rows):
+        text = f"Each row refits the growth model with one input held at its central value ({fits}). "
+    else:
+        text = (f"Each row reweights the full-uncertainty posterior ({fits}) to the costs with one input held at "
+                "its central value, by Pareto-smoothed importance sampling"
+                + (f"; {', '.join(refit)} refitted (Pareto k above {s.get('pareto_k_max', 0.7)})" if refit else "")
+                + ". ")
     if noise:
         text += (f"The ± is about two standard errors of sampling noise (sd reduction ± {100 * noise[0]:.1f} %, "
                  f"probability ± {100 * noise[1]:.1f} points), computed assuming an effective sample size equal "
                  "to chains x draws, so it is a lower bound: a figure inside its ± is indistinguishable from "
                  "zero. ")
     if negative:
-        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the fit came out wider with "
-                 "the input known: "
+        text += (f"A negative reduction beyond the noise ({', '.join(negative)}) means the posterior came out "
+                 "wider with the input known: "
                  "holding an input at its centre also moves the costs the fit sees, not only their spread, so "
                  "these figures rank inputs roughly rather than measure exactly what learning an input is worth.")
     return text

@@ -6,7 +6,9 @@ one per model for ``per_model``. :func:`layout` derives, from each input's defin
 (the kernel parameter it feeds and the models it applies to), which column every kernel
 parameter reads for every model (the GPU-or-TPU price, the hyperscaler-or-other PUE, ...).
 
-Random values follow the keyed, counter-based scheme of :mod:`uncertain_cost.sampling.streams`:
+The layout and the column plan need no numba (``estimate`` imports them without loading a
+compiled kernel); drawing imports the compiled streams when called. Random values follow the
+keyed, counter-based scheme of :mod:`uncertain_cost.sampling.streams`:
 every column has its own stream keyed by (seed, input, column name), and draw ``i`` of it is
 a pure function of the key and ``i``. :func:`draw_values` is the reference path (scores ->
 marginal transform); the engine fuses the same arithmetic into its compiled kernel.
@@ -18,23 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
-from uncertain_cost.costs import N_PARAMS, PARAMS, P
+from uncertain_cost.cost_params import N_PARAMS, PARAMS, P
 from uncertain_cost.data.facts import PUE_HYPERSCALER, ModelFacts
 from uncertain_cost.distributions import LogNormal, Normal
 from uncertain_cost.inputs import InputSet
 from uncertain_cost.sampling.copula import apply_correlations
-from uncertain_cost.sampling.streams import (
+from uncertain_cost.sampling.scheme import (
     KIND_CONSTANT,
     KIND_GENERIC,
     KIND_LOGNORMAL,
     KIND_NORMAL,
     KIND_TRUNCNORMAL,
-    normal_scores,
     stable_key,
     stream_key,
-    transform_scores,
 )
 
 __all__ = ["BLOCK_DRAWS", "Layout", "ColumnPlan", "layout", "column_plan", "column_distributions",
@@ -206,6 +205,10 @@ def generic_values(lay: Layout, plan: ColumnPlan, start: int, stop: int) -> np.n
     """
     if not plan.generic:
         return np.empty((0, stop - start))
+    from scipy import special
+
+    from uncertain_cost.sampling.streams import normal_scores
+
     dists = column_distributions(lay)
     z = normal_scores(plan.keys[list(plan.generic)], start, stop)
     return np.stack([np.asarray(dists[c].ppf(special.ndtr(z[g])), dtype=np.float64)
@@ -227,6 +230,8 @@ def draw_values(lay: Layout, seed: int, start: int, stop: int) -> np.ndarray:
     -------
     ndarray, shape (stop - start, n_columns)
     """
+    from uncertain_cost.sampling.streams import normal_scores, transform_scores
+
     plan = column_plan(lay, seed)
     random = np.flatnonzero(plan.kinds != KIND_CONSTANT)
     values = np.empty((stop - start, lay.n_columns))

@@ -10,15 +10,58 @@ Stages, as in SALib: design (:func:`sobol_design`) -> evaluate ``f`` -> analyze
 (:func:`sobol_indices`); :func:`sobol` and :func:`tornado` run all three.
 """
 
-from uncertain_cost.sensitivity._common import ModelFunction, SensitivityInput
-from uncertain_cost.sensitivity.design import design_blocks, from_salib_layout, sobol_design
-from uncertain_cost.sensitivity.sobol import SobolResult, sobol, sobol_indices
-from uncertain_cost.sensitivity.tornado import (
-    TornadoResult,
-    format_value,
-    plot_tornado,
-    tornado,
-)
+import importlib
+import sys
+import types
+
+#: public name -> the module that defines it; imported on first use (PEP 562), so that parsing a
+#: config (which imports this package's ``settings``) imports none of the numerical modules
+_EXPORTS = {
+    "ModelFunction": "uncertain_cost.sensitivity._common",
+    "SensitivityInput": "uncertain_cost.sensitivity._common",
+    "design_blocks": "uncertain_cost.sensitivity.design",
+    "from_salib_layout": "uncertain_cost.sensitivity.design",
+    "sobol_design": "uncertain_cost.sensitivity.design",
+    "SobolResult": "uncertain_cost.sensitivity.sobol",
+    "sobol": "uncertain_cost.sensitivity.sobol",
+    "sobol_indices": "uncertain_cost.sensitivity.sobol",
+    "TornadoResult": "uncertain_cost.sensitivity.tornado",
+    "format_value": "uncertain_cost.sensitivity.tornado",
+    "plot_tornado": "uncertain_cost.sensitivity.tornado",
+    "tornado": "uncertain_cost.sensitivity.tornado",
+}
+
+
+def __getattr__(name: str):
+    """Import the module that defines ``name`` on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, including those not imported yet."""
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+#: functions named as the submodule that defines them: the package attribute is the function
+_SHADOWED = ("sobol", "tornado")
+
+
+class _Package(types.ModuleType):
+    """Module type of the package: importing a submodule does not replace its function of the same name."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # the import system binds submodules to the package; the function stays (as when eager)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     # protocols

@@ -4,26 +4,31 @@ For every uncertain input (one group per input, as the tornado groups them) the 
 is rerun with that input held at its central value (same seed, so every other input draws
 exactly the same numbers), the frontier models' log10 costs are rebuilt into a
 :class:`~uncertain_cost.growth.GrowthData` (so the marginalised fit sees the draws'
-covariance without that input), and the single-method amortized Bayesian fit is rerun. The
-result is compared with the same fit on the full uncertainty:
+covariance without that input), and the single-method amortized Bayesian posterior under
+that measurement is compared with the one on the full uncertainty:
 
 ``slope_sd_reduction = 1 - sd(slope | input known) / sd(slope | full uncertainty)``
 
 ``p_gt_1e9_change = P(max 2027 cost > $1B | input known) - P(... | full uncertainty)``
 
-The fits use few draws and tuning steps and two chains: the table is a relative figure
-between fits that share the sampler seed, not a converged posterior summary (see
-docs/sensitivity.md for the Monte Carlo error this leaves).
+Only the full-uncertainty posterior is sampled; each input's posterior is that one reweighted
+to the new measurement by Pareto-smoothed importance sampling
+(`uncertain_cost.growth.reweight`), and refitted with the same sampler settings and seed
+where the Pareto k exceeds 0.7 (column ``method``: ``psis`` or ``refit``; ``pareto_k``).
+The fits use few draws and tuning steps and two chains: the table is a relative figure, not a
+converged posterior summary (see docs/sensitivity.md for the Monte Carlo error this leaves).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from uncertain_cost.distributions import Constant
+from uncertain_cost.growth.reweight import PARETO_K_MAX
 
 __all__ = ["VOI_COLUMNS", "VOI_YEAR", "VOI_THRESHOLD_USD", "FULL_UNCERTAINTY", "ValueOfInformation",
            "bayes_fit_summary", "value_of_information", "run_value_of_information", "plot_value_of_information",
@@ -31,7 +36,7 @@ __all__ = ["VOI_COLUMNS", "VOI_YEAR", "VOI_THRESHOLD_USD", "FULL_UNCERTAINTY", "
 
 VOI_YEAR = 2027
 VOI_THRESHOLD_USD = 1e9
-VOI_COLUMNS = ("input", "slope_sd", "slope_sd_reduction", "p_gt_1e9_2027", "p_gt_1e9_change")
+VOI_COLUMNS = ("input", "slope_sd", "slope_sd_reduction", "p_gt_1e9_2027", "p_gt_1e9_change", "pareto_k", "method")
 FULL_UNCERTAINTY = "(none: full uncertainty)"
 _METHOD = "amortized"
 
@@ -55,6 +60,36 @@ class ValueOfInformation:
     settings: dict = field(default_factory=dict)
 
     columns = VOI_COLUMNS
+
+
+def _fit_amortized(data, *, seed: int, draws: int, tune: int, chains: int, cores: int, center: str,
+                   sampler: str):
+    """Fit the single-method amortized model to ``data`` (short chains: its warnings are silenced)."""
+    import warnings
+
+    from uncertain_cost.growth import fit_bayes
+
+    with warnings.catch_warnings():  # short chains: diagnostics are expected to be loose
+        warnings.simplefilter("ignore")
+        return fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=cores,
+                         center=center, sampler=sampler, log_likelihood=False)
+
+
+def _summarise(fit, models_per_year: int | None, year: int, threshold_usd: float,
+               log_weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Slope sd and P(max cost of ``year`` > threshold) of a fit, under importance weights if given."""
+    from uncertain_cost.growth import forecast_costs
+    from uncertain_cost.growth.reweight import weighted_mean, weighted_sd
+
+    slope = fit.draws("slope", _METHOD)
+    forecast = forecast_costs(fit, [year], thresholds=(threshold_usd,), models_per_year=models_per_year)
+    if log_weights is None:
+        row = next(r for r in forecast.rows if r["method"] == _METHOD and int(r["year"]) == year)
+        key = next(k for k in row if k.startswith("prob_gt_"))
+        return float(np.std(slope, ddof=1)), float(row[key])
+    top = forecast.predictive["max_log10_cost"].sel(cost_method=_METHOD, year=year)
+    exceeds = np.asarray(top.values).reshape(-1) > np.log10(threshold_usd)
+    return weighted_sd(slope, log_weights), weighted_mean(exceeds, log_weights)
 
 
 def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, chains: int = 2, cores: int = 2,
@@ -87,19 +122,50 @@ def bayes_fit_summary(data, *, seed: int, draws: int = 4000, tune: int = 1000, c
     p_gt : float
         Posterior probability that the most expensive run of ``year`` exceeds ``threshold_usd``.
     """
-    import warnings
+    fit = _fit_amortized(data, seed=seed, draws=draws, tune=tune, chains=chains, cores=cores, center=center,
+                         sampler=sampler)
+    return _summarise(fit, models_per_year, year, threshold_usd)
 
-    from uncertain_cost.growth import fit_bayes, forecast_costs
 
-    with warnings.catch_warnings():  # short chains: diagnostics are expected to be loose
-        warnings.simplefilter("ignore")
-        fit = fit_bayes(data.select([_METHOD]), seed=seed, draws=draws, tune=tune, chains=chains, cores=cores,
-                        center=center, sampler=sampler, log_likelihood=False)
-    slope_sd = float(np.std(fit.draws("slope", _METHOD), ddof=1))
-    forecast = forecast_costs(fit, [year], thresholds=(threshold_usd,), models_per_year=models_per_year)
-    row = next(r for r in forecast.rows if r["method"] == _METHOD and int(r["year"]) == year)
-    key = next(k for k in row if k.startswith("prob_gt_"))
-    return slope_sd, float(row[key])
+class _BayesVOI:
+    """The default fit of `value_of_information`: one reference fit, PSIS reweighting, refit when k is high."""
+
+    def __init__(self, *, seed, draws, tune, chains, cores, center, sampler, models_per_year, reweight,
+                 pareto_k_max):
+        self.fit_kwargs = {"seed": seed, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
+                           "center": center, "sampler": sampler}
+        self.models_per_year, self.reweight, self.pareto_k_max = models_per_year, reweight, pareto_k_max
+        self.fit = self.model = None
+
+    def _summary(self, fit, log_weights=None):
+        return _summarise(fit, self.models_per_year, VOI_YEAR, VOI_THRESHOLD_USD, log_weights)
+
+    def reference(self, data) -> tuple[float, float]:
+        """Fit the full-uncertainty data; keep the fit and its model for reweighting."""
+        from uncertain_cost.growth.bayes import build_model
+
+        self.fit = _fit_amortized(data, **self.fit_kwargs)
+        if self.reweight:
+            self.model = build_model(data.select([_METHOD]), priors=self.fit.priors, center=self.fit.center)
+        return self._summary(self.fit)
+
+    def known(self, data) -> tuple[float, float, float, str]:
+        """``(slope_sd, p_gt, pareto_k, method)`` with one input known: reweighted, or refitted if k is high."""
+        from uncertain_cost.growth.bayes import build_model
+        from uncertain_cost.growth.reweight import reweight_posterior
+
+        k = math.nan
+        if self.reweight:
+            new = build_model(data.select([_METHOD]), priors=self.fit.priors, center=self.fit.center)
+            try:
+                rw = reweight_posterior(self.fit, self.model, new)
+            except ValueError:  # other models costed than the reference fit's: only a refit can tell
+                rw = None
+            if rw is not None:
+                k = rw.pareto_k
+                if k <= self.pareto_k_max:
+                    return (*self._summary(rw.fit, rw.log_weights), k, "psis")
+        return (*self._summary(_fit_amortized(data, **self.fit_kwargs)), k, "refit")
 
 
 def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect_fraction: float,
@@ -107,7 +173,8 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
                          cores: int = 2, center: str = "median", sampler: str = "nutpie",
                          models_per_year: int | None = None,
                          progress: Callable[[str], None] | None = None,
-                         only: Sequence[str] | None = None) -> ValueOfInformation:
+                         only: Sequence[str] | None = None, reweight: bool = True,
+                         pareto_k_max: float = PARETO_K_MAX) -> ValueOfInformation:
     """How much the growth slope's posterior sd and P(> $1B in 2027) shrink when each input is known.
 
     Parameters
@@ -120,32 +187,48 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
     seed : int
         The run's seed: every re-simulation and every fit use it.
     n_draws : int
-        Monte Carlo draws per re-simulation (e.g. the run's ``keep_draws``: the leading
-        draws of the run itself).
+        Monte Carlo draws per re-simulation (the run passes its ``keep_draws``; the
+        re-simulations draw other numbers than the run's kept draws).
     interconnect_fraction : float
     fit : callable, optional
-        ``fit(data, seed) -> (slope_sd, p_gt_1e9)``; default :func:`bayes_fit_summary` with
-        ``draws``, ``tune``, ``chains``, ``center``, ``sampler`` and ``models_per_year``.
+        ``fit(data, seed) -> (slope_sd, p_gt_1e9)``, called once per input (rows ``method``
+        "refit", ``pareto_k`` NaN). Default: the amortized Bayesian fit (`bayes_fit_summary`'s
+        settings) of the full uncertainty, reweighted to each input's data by PSIS
+        (`uncertain_cost.growth.reweight`) and refitted where the Pareto k exceeds
+        ``pareto_k_max``.
     draws, tune, chains, cores, center, sampler, models_per_year
-        Passed to :func:`bayes_fit_summary` when ``fit`` is not given.
+        Settings of the default Bayesian fit and forecast.
     progress : callable, optional
-        Called with a one-line message before each fit.
+        Called with a one-line message before each input.
     only : sequence of str, optional
         Analyse only these inputs (names of uncertain inputs); default every uncertain input.
+    reweight : bool, default True
+        With the default fit: reweight where reliable (False: refit every input).
+    pareto_k_max : float, default 0.7
+        Largest Pareto k for which a reweighted row is used.
 
     Returns
     -------
     ValueOfInformation
     """
+    from threadpoolctl import threadpool_limits
+
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth.step import growth_data_from_run
 
     if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
     if fit is None:
-        def fit(data, fit_seed):
-            return bayes_fit_summary(data, seed=fit_seed, draws=draws, tune=tune, chains=chains, cores=cores,
-                                     center=center, sampler=sampler, models_per_year=models_per_year)
+        engine = _BayesVOI(seed=seed, draws=draws, tune=tune, chains=chains, cores=cores, center=center,
+                           sampler=sampler, models_per_year=models_per_year, reweight=reweight,
+                           pareto_k_max=pareto_k_max)
+        reference, known = engine.reference, engine.known
+    else:
+        def reference(data):
+            return fit(data, seed)
+
+        def known(data):
+            return (*fit(data, seed), math.nan, "refit")
     say = progress if progress is not None else (lambda message: None)
     uncertain = list(inputs.uncertain())
     if only is not None:
@@ -154,25 +237,30 @@ def value_of_information(facts, inputs, *, seed: int, n_draws: int, interconnect
             raise ValueError(f"value_of_information: {unknown[0]!r} is not an uncertain input")
         uncertain = [spec for spec in uncertain if spec.name in set(only)]
 
-    def summary(input_set, label):
-        say(f"value of information: fit {label}")
+    def data_of(input_set, label):
+        say(f"value of information: {label}")
         sim = simulate(facts, input_set, int(n_draws), seed, keep_draws=int(n_draws),
                        interconnect_fraction=interconnect_fraction)
-        return fit(growth_data_from_run(facts, sim), seed)
+        return growth_data_from_run(facts, sim)
 
-    sd_full, p_full = summary(inputs, "with full uncertainty")
-    rows = []
-    for spec in uncertain:
-        held = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
-        sd, p = summary(held, f"with {spec.name} known")
-        rows.append({"input": spec.name, "slope_sd": sd, "slope_sd_reduction": 1.0 - sd / sd_full,
-                     "p_gt_1e9_2027": p, "p_gt_1e9_change": p - p_full})
+    # One BLAS thread, as in the fit: the matrices are small (41 models), and a BLAS pool's
+    # spinning threads compete with the sampler's for the cores (np.cov of the measurement took
+    # 0.8 s instead of milliseconds on the busy 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        sd_full, p_full = reference(data_of(inputs, "with full uncertainty"))
+        rows = []
+        for spec in uncertain:
+            held = inputs.replace(spec.name, distribution=Constant(spec.distribution.central))
+            sd, p, k, how = known(data_of(held, f"with {spec.name} known"))
+            rows.append({"input": spec.name, "slope_sd": sd, "slope_sd_reduction": 1.0 - sd / sd_full,
+                         "p_gt_1e9_2027": p, "p_gt_1e9_change": p - p_full, "pareto_k": k, "method": how})
     rows.sort(key=lambda r: -r["slope_sd_reduction"])
     first = {"input": FULL_UNCERTAINTY, "slope_sd": sd_full, "slope_sd_reduction": 0.0, "p_gt_1e9_2027": p_full,
-             "p_gt_1e9_change": 0.0}
+             "p_gt_1e9_change": 0.0, "pareto_k": None, "method": "reference"}
     return ValueOfInformation([first, *rows], {"draws": draws, "tune": tune, "chains": chains,
                                                "mc_draws": int(n_draws), "year": VOI_YEAR,
-                                               "threshold_usd": VOI_THRESHOLD_USD, "method": _METHOD})
+                                               "threshold_usd": VOI_THRESHOLD_USD, "method": _METHOD,
+                                               "pareto_k_max": pareto_k_max})
 
 
 def top_inputs(sobol_rows, k: int) -> list[str] | None:
@@ -216,7 +304,7 @@ def run_value_of_information(facts, config, settings, growth, only=None) -> Valu
     Returns
     -------
     ValueOfInformation
-        Re-simulations of ``min(run.draws, run.keep_draws)`` draws (the run's kept draws).
+        Re-simulations of ``min(run.draws, run.keep_draws)`` draws with the run's seed.
     """
     return value_of_information(
         facts, config.inputs, seed=config.run.seed, n_draws=min(config.run.draws, config.run.keep_draws),
