@@ -540,9 +540,8 @@ def fit_bayes(
         Store the pointwise log-likelihood group (PSIS-LOO, `uncertain_cost.growth.loo`);
         fits whose LOO nobody reads (backtest, value of information, prior sensitivity) skip it.
     monitor : sequence of str, optional
-        Posterior variables whose R-hat and ESS are checked; default every parameter, slope and
-        intercept (`GrowthModel.monitored`). Refits that report only the trend (robustness,
-        backtest) check `TREND_MONITORED`, the variables they report.
+        Variables whose R-hat and ESS are checked (default `GrowthModel.monitored`; trend-only
+        refits: `TREND_MONITORED`).
 
     Returns
     -------
