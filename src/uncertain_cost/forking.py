@@ -1,4 +1,4 @@
-"""Run one call in a forked process beside the caller's work, with the caller's result, errors and warnings.
+"""Work in forked processes beside the caller's: one call (`ForkedCall`), or a queue of file jobs (`SharedJobs`).
 
 A run's steps are mostly single-threaded Python with numba and NumPy underneath: on two cores
 half the machine idles while, say, the growth fits run. `ForkedCall` starts a call in a child
@@ -12,6 +12,10 @@ while numba's threading layer is fork-safe (`prefer_fork_safe_threading` asks fo
 the first parallel kernel; GNU OpenMP aborts a child that starts parallel work). Anywhere else
 the call runs in the caller when its result is asked for, with the same result: every step is
 seeded, and no result depends on the process or the number of threads.
+
+`SharedJobs` serves the writer: while the caller writes the tables, a forked helper encodes
+``results.nc`` and renders PNGs (matplotlib draws in Python with the GIL held, so threads would
+not help); the caller joins in on what is left. The bytes do not depend on who made them.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import struct
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from uncertain_cost.threads import available_cpus
 
-__all__ = ["ForkedCall", "SharedFlag", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
+__all__ = ["ForkedCall", "SharedFlag", "SharedJobs", "die_with_parent", "fork_allowed", "prefer_fork_safe_threading"]
 
 
 def prefer_fork_safe_threading() -> None:
@@ -79,6 +85,17 @@ def fork_allowed() -> bool:
     if cap.isdigit() and int(cap) < 2:
         return False
     return available_cpus() >= 2
+
+
+def _kill_and_reap(pid: int) -> None:
+    """SIGKILL a child of this process and wait for it (no zombie, no open file kept)."""
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover - already gone
+        pass
+    os.waitpid(pid, 0)
 
 
 class SharedFlag:
@@ -177,6 +194,13 @@ class ForkedCall:
             error = RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}")
             return pickle.dumps(("error", error, records), protocol=pickle.HIGHEST_PROTOCOL)
 
+    def cancel(self) -> None:
+        """Kill the child, if any, and reap it (the caller gave up: an error or an interrupt)."""
+        if self.forked:
+            _kill_and_reap(self._pid)
+            os.close(self._read_fd)
+            self.forked, self._pid, self._read_fd = False, None, None
+
     def result(self) -> Any:
         """Wait for the call and return its value.
 
@@ -205,3 +229,129 @@ class ForkedCall:
         if kind == "error":
             raise value
         return value
+
+
+_TOKEN = struct.Struct("<I")
+_PART = ".part"
+
+
+class SharedJobs:
+    """Named jobs that each make one file's bytes, shared by the caller and one forked helper.
+
+    The jobs are dealt out through a pipe, four bytes a job (reads of at most ``PIPE_BUF``
+    bytes are atomic, so each job goes to exactly one process), in the order given: the helper
+    starts at once, the caller joins in when it calls `finish`. Each process writes what it
+    made into ``scratch``; `finish` then makes, in the caller, any job the helper did not
+    finish (a helper that failed or died costs time, never a file). The jobs must not start
+    numba parallel work (the helper is forked whatever the threading layer) and must give the
+    same bytes in any process (the writer's jobs render figures and encode ``results.nc``).
+
+    Parameters
+    ----------
+    jobs : mapping of str to callable
+        ``{name: make}``; ``make()`` returns the bytes of file ``name``.
+    scratch : pathlib.Path
+        A folder for the made files (created; removed by `finish`).
+    helper : bool, optional
+        Fork a helper; default `fork_allowed`.
+    """
+
+    def __init__(self, jobs: Mapping[str, Callable[[], bytes]], scratch: Path, helper: bool | None = None):
+        self.jobs = dict(jobs)
+        self.names = list(self.jobs)
+        self.scratch = Path(scratch)
+        self.helper = fork_allowed() if helper is None else bool(helper)
+        self._read_fd: int | None = None
+        self._pid: int | None = None
+
+    def start(self) -> SharedJobs:
+        """Deal out the jobs and fork the helper (when allowed and there are at least two jobs).
+
+        Returns
+        -------
+        SharedJobs
+            ``self``.
+        """
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, b"".join(_TOKEN.pack(i) for i in range(len(self.names))))
+        self._read_fd = read_fd
+        if self.helper and len(self.names) >= 2:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the helper: take jobs until the pipe is empty, then leave without cleanup
+                os.close(write_fd)
+                die_with_parent()
+                code = 0
+                try:
+                    self._drain()
+                except BaseException:  # noqa: BLE001 - the caller makes what is missing
+                    code = 1
+                finally:
+                    os._exit(code)
+            self._pid = pid
+        os.close(write_fd)
+        return self
+
+    def __enter__(self) -> SharedJobs:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self.abort()
+        return False
+
+    def abort(self) -> None:
+        """Give up: kill the helper, close the pipe and remove the scratch folder (after an error)."""
+        if self._pid is not None:
+            _kill_and_reap(self._pid)
+            self._pid = None
+        if self._read_fd is not None:
+            os.close(self._read_fd)
+            self._read_fd = None
+        if self.scratch.is_dir():
+            for path in self.scratch.iterdir():
+                path.unlink(missing_ok=True)
+            self.scratch.rmdir()
+
+    def _drain(self) -> None:
+        """Take jobs from the pipe and write each one's file, until none is left."""
+        while True:
+            token = os.read(self._read_fd, _TOKEN.size)
+            if len(token) < _TOKEN.size:
+                return
+            name = self.names[_TOKEN.unpack(token)[0]]
+            part = self.scratch / (name + _PART)
+            part.write_bytes(self.jobs[name]())
+            part.replace(self.scratch / name)
+
+    def finish(self) -> dict[str, bytes]:
+        """Do the jobs left, wait for the helper, make any job it did not finish; return every file's bytes.
+
+        Returns
+        -------
+        dict of str to bytes
+            ``{name: bytes}`` in the order of the jobs.
+        """
+        if self._read_fd is None:
+            self.start()
+        out = {}
+        try:
+            try:
+                self._drain()
+            finally:
+                os.close(self._read_fd)
+                self._read_fd = None
+                if self._pid is not None:
+                    os.waitpid(self._pid, 0)
+                    self._pid = None
+            for name in self.names:
+                path = self.scratch / name
+                out[name] = path.read_bytes() if path.exists() else self.jobs[name]()
+        finally:
+            for name in self.names:
+                (self.scratch / name).unlink(missing_ok=True)
+                (self.scratch / (name + _PART)).unlink(missing_ok=True)
+            self.scratch.rmdir()
+        return out

@@ -64,9 +64,14 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         backend.follow(progress)
         for name, cfg in jobs.items():
             beside = BesideSteps(cfg, resolved[name].facts, progress)  # tornado and Sobol need no draws
-            progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x {resolved[name].facts.n_models} models")
-            sim = backend.result(handles[name], progress.draws)
-            results[name] = run_steps(cfg, resolved[name], sim, progress, beside)
+            try:
+                progress.stage(f"{_label(name)}sampling {cfg.run.draws:,} draws x "
+                               f"{resolved[name].facts.n_models} models")
+                sim = backend.result(handles[name], progress.draws)
+                results[name] = run_steps(cfg, resolved[name], sim, progress, beside)
+            except BaseException:
+                beside.cancel()  # an error or an interrupt: no child outlives the run's work
+                raise
     if not scenarios:
         return results[None]
     progress.stage(f"combining {len(results)} scenarios")
@@ -96,11 +101,15 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
     beside = beside or BesideSteps(config, facts, progress)
-    beside.start_development(sim)
-    progress.stage("cost tables: intervals of every model and method")
-    costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
-    growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    development, sensitivity, information = beside.results()
+    try:
+        beside.start_development(sim)
+        progress.stage("cost tables: intervals of every model and method")
+        costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
+        growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
+        development, sensitivity, information = beside.results()
+    except BaseException:
+        beside.cancel()
+        raise
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
@@ -145,6 +154,12 @@ class BesideSteps:
         if spec.selected:
             where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
             self.progress.stage(f"development cost: staff, experiments and final run ({where})")
+
+    def cancel(self) -> None:
+        """Kill and reap the children still running (after an error or an interrupt)."""
+        self.sensitivity.cancel()
+        if self.development is not None:
+            self.development.cancel()
 
     def results(self) -> tuple[StepOutput, StepOutput, StepOutput]:
         """Wait for the steps (computing here what no child computed).

@@ -179,7 +179,7 @@ class RunResult:
         return [name for name in self.figures if name not in self._png_cache]
 
     def keep_pngs(self, pngs: dict[str, bytes]) -> None:
-        """Keep PNG bytes rendered elsewhere (`uncertain_cost.reporting.render`) for `png`.
+        """Keep PNG bytes rendered elsewhere (a forked child or helper, `uncertain_cost.forking`) for `png`.
 
         Parameters
         ----------

@@ -32,6 +32,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from uncertain_cost.folders import (
     os_reason,
     run_folder_manifest,
 )
+from uncertain_cost.forking import SharedJobs
 
 __all__ = [
     "RUN_FOLDER_MARKER",
@@ -145,18 +147,22 @@ def split_timing(groups: Mapping[str, xr.Dataset]) -> tuple[dict[str, xr.Dataset
     return clean, timing
 
 
-def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> None:
-    """Write an xarray DataTree with one group per entry of ``groups``.
+def netcdf_bytes(groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> bytes:
+    """Encode an xarray DataTree with one group per entry of ``groups`` as netCDF-4 bytes.
 
     Parameters
     ----------
-    path : pathlib.Path
     groups : mapping of str to xarray.Dataset
         ``{"costs": ds, "posterior": ds, ...}``; ArviZ groups (``posterior``,
         ``posterior_predictive``, ``sample_stats``, ``observed_data``) stay at the root so
         ``arviz.from_netcdf`` reads them.
     attrs : mapping
         Provenance written on the root.
+
+    Returns
+    -------
+    bytes
+        Floating-point variables zlib-compressed (level 4).
     """
     root = xr.Dataset(attrs=dict(attrs))
     tree = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in groups.items()}})
@@ -164,13 +170,26 @@ def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[st
         f"/{name}": {var: {"zlib": True, "complevel": 4} for var in ds.data_vars if ds[var].dtype.kind == "f"}
         for name, ds in groups.items()
     }
-    # Encode in memory, then write plain bytes: an ENOSPC or EIO then surfaces as an
+    # Encoded in memory, then written as plain bytes: an ENOSPC or EIO then surfaces as an
     # ordinary OSError from ``write`` instead of inside the HDF5 library (which, on a full
     # disk, printed pages of traceback and sometimes crashed the interpreter).
     buffer = io.BytesIO()
     tree.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
+    return buffer.getvalue()
+
+
+def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> None:
+    """Write an xarray DataTree with one group per entry of ``groups`` (see `netcdf_bytes`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    groups : mapping of str to xarray.Dataset
+    attrs : mapping
+        Provenance written on the root.
+    """
     with open(path, "wb") as handle:
-        handle.write(buffer.getbuffer())
+        handle.write(netcdf_bytes(groups, attrs))
 
 
 def write_result(destination: str | Path, result, force: bool = False) -> Path:
@@ -218,7 +237,6 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
         and the previous destination is intact.
     """
     from uncertain_cost.reporting.content import collect
-    from uncertain_cost.reporting.render import PngRendering
     from uncertain_cost.reporting.report import html_report, markdown_report
     from uncertain_cost.result import FIGURE_DATA, TABLES
     from uncertain_cost.results import method_counts
@@ -229,19 +247,23 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
               if name not in (TABLES, FIGURE_DATA)}
     try:
         with RunFolder(destination, force=force) as folder:
-            rendering = PngRendering(result.unrendered_figures(), result.png, folder.file(".png-rendering")).start()
-            for name in result.table_names():
-                rows, columns = result.records(name)
-                write_csv(folder.file(f"{name}.csv"), rows, columns)
-                if name == "summary":
-                    write_json(folder.file("summary.json"),
-                               {"provenance": attrs, "counts": method_counts(rows), "rows": rows})
+            # A forked helper encodes results.nc, then renders PNGs, while this process writes the tables.
+            groups, timing = split_timing(groups) if groups else ({}, {})
+            jobs = {"results.nc": partial(netcdf_bytes, groups, attrs)} if groups else {}
+            jobs.update({name: partial(result.png, name) for name in result.unrendered_figures()})
+            with SharedJobs(jobs, folder.file(".rendering")) as shared:  # an error kills the helper
+                for name in result.table_names():
+                    rows, columns = result.records(name)
+                    write_csv(folder.file(f"{name}.csv"), rows, columns)
+                    if name == "summary":
+                        write_json(folder.file("summary.json"),
+                                   {"provenance": attrs, "counts": method_counts(rows), "rows": rows})
+                made = shared.finish()
             if groups:
-                groups, timing = split_timing(groups)
-                write_netcdf(folder.file("results.nc"), groups, attrs)
+                folder.file("results.nc").write_bytes(made.pop("results.nc"))
                 if timing:
                     write_json(folder.file("timing.json"), timing)
-            result.keep_pngs(rendering.finish())  # a forked helper rendered while the tables were written
+            result.keep_pngs(made)
             if flags.get("png", True):
                 for name in result.figures:
                     folder.file(name).write_bytes(result.png(name))

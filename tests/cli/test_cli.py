@@ -149,7 +149,7 @@ def test_failed_run_keeps_previous_folder(small_config, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(report, "write_netcdf", boom)
+    monkeypatch.setattr(report, "netcdf_bytes", boom)
     with pytest.raises(RuntimeError):
         main(["run", str(small_config), "--out", str(out), "--quiet"])
     assert (out / "summary.csv").read_text() == "old"

@@ -43,13 +43,14 @@ PAUSING_RUN = """
 import pathlib, sys, time
 import uncertain_cost.writer as writer
 flag, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-real = writer.write_netcdf
+real = writer.netcdf_bytes
 def pausing(*args, **kwargs):
-    real(*args, **kwargs)
+    out = real(*args, **kwargs)
     flag.write_text("writing", encoding="utf-8")
     while not go.exists():
         time.sleep(0.05)
-writer.write_netcdf = pausing
+    return out
+writer.netcdf_bytes = pausing
 from uncertain_cost.cli import main
 raise SystemExit(main(sys.argv[3:]))
 """

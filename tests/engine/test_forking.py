@@ -120,3 +120,19 @@ def test_a_flag_set_by_the_caller_is_seen_by_the_child(needs_fork):
     call = ForkedCall(_wait_for, flag).start()
     flag.set()
     assert call.result() == "seen" and call.from_child
+
+
+def _sleeps():
+    import time
+
+    time.sleep(60)
+    return "woke"
+
+
+def test_cancel_kills_and_reaps_the_child(needs_fork):
+    call = ForkedCall(_sleeps).start()
+    pid = call._pid
+    call.cancel()
+    assert not call.forked
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped: no such child any more
