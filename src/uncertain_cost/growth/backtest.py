@@ -213,15 +213,15 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
     ValueError
         For an unknown method or validation.
     """
+    from uncertain_cost.forking import ForkedCall
     from uncertain_cost.growth.data import measurement
-    from uncertain_cost.growth.trends import max_predictive
 
     if validation not in VALIDATIONS:
         raise ValueError(f"unknown validation {validation!r}; expected one of {VALIDATIONS}")
     methods = tuple(data.methods if methods is None else methods)
     fits = dict(fits or {})
     kw = {"center": center, **dict(fit_kwargs or {})}
-    rows = []
+    tasks = []  # (method, origin, per-method context), in the rows' order
     for method in methods:
         if method not in data.methods:
             raise ValueError(f"no method {method!r} in the growth data; have {list(data.methods)}")
@@ -230,30 +230,50 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
             warnings.simplefilter("ignore")
             meas = measurement(data_m, center)
         cal = np.floor(meas.year).astype(int)
-        sd = meas.sd
         for origin in range(int(cal.min()), int(cal.max())):
-            if np.sum(cal <= origin) < MIN_MODELS or not any(np.any(cal == origin + h) for h in horizons):
-                continue
-            models, kind, k_pareto, diag = _origin_models(fits.get(method), data_m, meas, method, origin,
-                                                          validation, kw, seed)
-            for h in horizons:
-                target = np.flatnonzero(cal == origin + h)
-                if target.size == 0:
-                    continue
-                realised = float(np.max(meas.center[target]))
-                for name in MODELS:
-                    pred = max_predictive(models[name], origin + h, target.size, sd[target],
-                                          _stream(seed, method, origin, h, name))
-                    p5, p50, p95 = np.quantile(pred, [0.05, 0.5, 0.95])
-                    rows.append({"method": method, "model": name, "origin": origin, "horizon": h,
-                                 "year": origin + h, "n_fitted": int(np.sum(cal <= origin)),
-                                 "models_in_year": int(target.size), "realised_max_usd": 10.0**realised,
-                                 "predictive_p5_usd": float(10.0**p5), "predictive_p50_usd": float(10.0**p50),
-                                 "predictive_p95_usd": float(10.0**p95), "pit": float(np.mean(pred < realised)),
-                                 "log_score": log_score_sample(pred, realised), "crps": crps_sample(pred, realised),
-                                 "fit": kind if name == "constant" else "exact",
-                                 "pareto_k": k_pareto if name == "constant" else math.nan,
-                                 **(diag if name == "constant" else _NO_DIAGNOSTICS)})
+            if np.sum(cal <= origin) >= MIN_MODELS and any(np.any(cal == origin + h) for h in horizons):
+                tasks.append((method, origin, (fits.get(method), data_m, meas, cal)))
+
+    def rows_of(chosen) -> list[list[dict]]:
+        return [_origin_rows(*context, method, origin, validation, kw, seed, horizons)
+                for method, origin, context in chosen]
+
+    # Every origin draws from its own keyed streams, so origins can be computed anywhere: every
+    # other one (most are refits) in a forked child, the rest here; the rows keep their order.
+    child = ForkedCall(rows_of, tasks[1::2]).start()
+    here = rows_of(tasks[0::2])
+    there = child.result()
+    ordered = [None] * len(tasks)
+    ordered[0::2], ordered[1::2] = here, there
+    return [row for rows in ordered for row in rows]
+
+
+def _origin_rows(fit, data_m: GrowthData, meas, cal: np.ndarray, method: str, origin: int, validation: str,
+                 fit_kwargs, seed: int, horizons: Sequence[int]) -> list[dict]:
+    """Rows of one method and origin: every model fitted through ``origin``, scored at each horizon."""
+    from uncertain_cost.growth.trends import max_predictive
+
+    models, kind, k_pareto, diag = _origin_models(fit, data_m, meas, method, origin, validation, fit_kwargs, seed)
+    sd = meas.sd
+    rows = []
+    for h in horizons:
+        target = np.flatnonzero(cal == origin + h)
+        if target.size == 0:
+            continue
+        realised = float(np.max(meas.center[target]))
+        for name in MODELS:
+            pred = max_predictive(models[name], origin + h, target.size, sd[target],
+                                  _stream(seed, method, origin, h, name))
+            p5, p50, p95 = np.quantile(pred, [0.05, 0.5, 0.95])
+            rows.append({"method": method, "model": name, "origin": origin, "horizon": h,
+                         "year": origin + h, "n_fitted": int(np.sum(cal <= origin)),
+                         "models_in_year": int(target.size), "realised_max_usd": 10.0**realised,
+                         "predictive_p5_usd": float(10.0**p5), "predictive_p50_usd": float(10.0**p50),
+                         "predictive_p95_usd": float(10.0**p95), "pit": float(np.mean(pred < realised)),
+                         "log_score": log_score_sample(pred, realised), "crps": crps_sample(pred, realised),
+                         "fit": kind if name == "constant" else "exact",
+                         "pareto_k": k_pareto if name == "constant" else math.nan,
+                         **(diag if name == "constant" else _NO_DIAGNOSTICS)})
     return rows
 
 
