@@ -148,15 +148,20 @@ class ForkedCall:
         #: after `result`: whether the value came from the child (False: computed in the caller)
         self.from_child = False
 
-    def start(self) -> ForkedCall:
+    def start(self, worth_it: bool = True) -> ForkedCall:
         """Fork the child that computes the call (or do nothing where forking is not allowed).
+
+        Parameters
+        ----------
+        worth_it : bool, default True
+            False for a call known to be trivial (a disabled step): `result` computes it here.
 
         Returns
         -------
         ForkedCall
             ``self``.
         """
-        if not (fork_allowed() and _threading_layer_fork_safe()):
+        if not (worth_it and fork_allowed() and _threading_layer_fork_safe()):
             return self
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()

@@ -138,7 +138,8 @@ class BesideSteps:
         self.config, self.facts, self.progress = config, facts, progress
         self.waiting = SharedFlag()
         self.development: ForkedCall | None = None
-        self.sensitivity = ForkedCall(_with_pngs, _sensitivity_steps, self.waiting, config, facts).start()
+        self.sensitivity = ForkedCall(_with_pngs, _sensitivity_steps, self.waiting, config,
+                                      facts).start(worth_it=config.stages.sensitivity.enabled)
         settings = config.stages
         if settings.sensitivity.enabled:
             where = "in a second process, beside the next steps" if self.sensitivity.forked else "after the growth fits"
@@ -150,7 +151,7 @@ class BesideSteps:
         """Start the development cost of the drawn final runs (``sim``)."""
         spec = self.config.stages.development
         self.development = ForkedCall(_with_pngs, stages.development_step, self.waiting, spec, self.facts, sim,
-                                      self.config.run.seed, Progress(quiet=True)).start()
+                                      self.config.run.seed, Progress(quiet=True)).start(worth_it=bool(spec.selected))
         if spec.selected:
             where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
             self.progress.stage(f"development cost: staff, experiments and final run ({where})")

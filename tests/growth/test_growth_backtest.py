@@ -140,11 +140,18 @@ def test_backtest_rows_on_simulated_data():
         assert r["fit"] in (("psis", "refit") if r["model"] == "constant" else ("exact",))
     constant = [r for r in rows if r["model"] == "constant"]
     assert all((r["fit"] == "psis") == (r["pareto_k"] <= 0.7) for r in constant)
+    # a refit's convergence is in its rows (slope, intercept, scatter, nu); other rows have none
+    for r in rows:
+        if r["fit"] == "refit":
+            assert 0.99 < r["r_hat_max"] < 1.1 and 50 < r["ess_bulk_min"] < 2000 and 0 < r["ess_tail_min"] < 2000
+            assert isinstance(r["divergences"], int)
+        else:
+            assert r["r_hat_max"] is r["ess_bulk_min"] is r["divergences"] is None
     # data from a straight line: the realised maxima are mostly inside the 90% predictive intervals
     assert np.mean([0.05 <= r["pit"] <= 0.95 for r in rows]) >= 0.7
     full = backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw, validation="full")
     assert {r["fit"] for r in full if r["model"] == "constant"} == {"refit"}
-    assert backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw) == rows  # reproducible
+    assert _nan_safe(backtest(data, {"amortized": fit}, seed=1, fit_kwargs=kw)) == _nan_safe(rows)  # reproducible
 
 
 def test_validation_setting_is_declared_and_checked():
@@ -217,3 +224,36 @@ def test_growth_stage_backtests_every_single_method_fit_and_forecasts_from_the_c
     assert fixed["rows"] == headline and "forecast_models" not in fixed["attrs"]
     # no forecast at all
     assert _backtest_and_choose(data, settings, 3, fits, {}) == (tuple(rows), {})
+
+
+@pytest.mark.slow  # refits at every origin, twice
+def test_origins_computed_in_a_forked_child_give_the_rows_computed_in_place(monkeypatch):
+    from uncertain_cost import forking
+
+    data, _ = simulate_growth_data(seed=3, n_models=30, n_draws=200, methods=("amortized",), slope=0.4,
+                                   intercept=6.5, coverage=1.0)
+    kw = {"draws": 150, "tune": 150, "chains": 2}
+    results, delivered = [], []
+    result = forking.ForkedCall.result
+
+    def spy(self):
+        value = result(self)
+        delivered.append(self.from_child)
+        return value
+
+    monkeypatch.setattr(forking.ForkedCall, "result", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short chains: loose diagnostics
+        for allowed in (True, False):
+            monkeypatch.setattr(forking, "fork_allowed", lambda allowed=allowed: allowed)
+            results.append(backtest(data, seed=5, fit_kwargs=kw))  # no full-data fit: every origin refits
+    forked, in_place = results
+    if forking._threading_layer_fork_safe():
+        assert delivered == [True, False]  # half the origins came from the child, then none
+    assert len(forked) == len(in_place) > 0
+    assert _nan_safe(forked) == _nan_safe(in_place)
+
+
+def _nan_safe(rows):
+    """Rows with NaN as a string, so that == compares them (NaN != NaN; rows from a child are unpickled copies)."""
+    return [{k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]

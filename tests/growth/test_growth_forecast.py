@@ -189,6 +189,41 @@ def test_sensitivity_table_moves_with_runs_and_tails():
     assert forecast_sensitivity([("joint", r)], 2027) == rows  # same random numbers: reproducible
 
 
+def test_shared_student_t_cache_gives_the_same_numbers_with_fewer_quantiles(monkeypatch):
+    """The cache shared by the forecast and its sensitivity changes no number, only the stdtrit work."""
+    from scipy import special
+
+    fits = {"amortized": _result(600), "cloud": _result(600, methods=("cloud",), intercept=5.9)}
+    pairs = [("single", f) for f in fits.values()]
+    plain_fc = forecast_costs(fits, [2026, 2027, 2028])
+    plain = forecast_sensitivity(pairs, 2027)
+    real, counted = special.stdtrit, []
+
+    def stdtrit(dof, q):
+        counted.append(np.size(q))
+        return real(dof, q)
+
+    monkeypatch.setattr(special, "stdtrit", stdtrit)
+    every = 0
+    for _, fit in pairs:  # the sensitivity's combinations, each alone (no cache)
+        for k in (4, 7, 12, None):
+            for nu in (3.0, 30.0, None):
+                forecast_costs(fit, [2027], models_per_year=k, quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu)
+    every, counted[:] = sum(counted), []
+    assert forecast_sensitivity(pairs, 2027, cache={}) == plain
+    alone, counted[:] = sum(counted), []
+    cache = {}
+    cached_fc = forecast_costs(fits, [2026, 2027, 2028], cache=cache)
+    assert cached_fc.rows == plain_fc.rows
+    assert np.array_equal(cached_fc.predictive["max_log10_cost"].values, plain_fc.predictive["max_log10_cost"].values)
+    counted[:] = []
+    assert forecast_sensitivity(pairs, 2027, cache=cache) == plain
+    after_forecast = sum(counted)
+    # without the cache 2 fits x 3 nu x (4 + 7 + 12 + the Poisson count) quantiles a draw; with it each
+    # (fit, nu) computes its widest columns once, and the posterior-nu Poisson ones come from the forecast
+    assert after_forecast < alone < 0.6 * every
+
+
 def test_fixed_nu_and_runs_are_validated():
     for kw, key in (({"nu": 0.0}, "nu"), ({"models_per_year": 0}, "forecast.models_per_year"),
                     ({"models_per_year": 2.5}, "forecast.models_per_year")):

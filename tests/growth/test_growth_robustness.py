@@ -133,7 +133,7 @@ def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_sta
     """A model whose likelihood pulls the slope down: leaving it out tilts the slope up by exactly
     the reweighting; start years refit on the right models."""
     from uncertain_cost.growth.data import measurement
-    from uncertain_cost.growth.robustness import ROBUSTNESS_COLUMNS, robustness_rows
+    from uncertain_cost.growth.robustness import REFIT_DRAWS, ROBUSTNESS_COLUMNS, robustness_rows
 
     data, _ = simulate_growth_data(seed=4, n_models=24, n_draws=400, methods=("amortized",), slope=0.4,
                                    intercept=6.5)
@@ -164,4 +164,47 @@ def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_sta
         n = int(np.sum(meas.year >= year))
         assert r["label"] == f"from {year}" and r["n_models"] == n and r["exact_refit"]
         assert r["growth_per_year"] == pytest.approx(10 ** (0.3 + 0.01 * n))
-    assert all(c[1] >= 2016 and c[2] == 1000 for c in calls) and len(calls) == len(starts)
+    assert all(c[1] >= 2016 and c[2] == REFIT_DRAWS == 1500 for c in calls) and len(calls) == len(starts)
+
+
+@pytest.mark.slow  # two single-method fits on simulated data
+def test_variant_rows_reweight_small_changes_and_refit_the_rest():
+    import warnings
+
+    from uncertain_cost.growth.data import GrowthData
+    from uncertain_cost.growth.robustness import PARETO_K_MAX, variant_rows
+    from uncertain_cost.growth.settings import GrowthSettings
+    from uncertain_cost.growth.step import _fit, _refit
+
+    data, _ = simulate_growth_data(seed=6, n_models=30, n_draws=1000, methods=("amortized",), slope=0.4,
+                                   intercept=6.5, coverage=1.0)
+    settings = GrowthSettings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = _fit(data, settings, 3)
+    draws = data.log10_cost_draws["amortized"]
+
+    def shifted(delta):  # the five latest models' costs moved by ``delta`` dex
+        late = np.argsort(data.year)[-5:]
+        moved = draws.copy()
+        moved[:, late] += delta
+        return GrowthData(data.year, {"amortized": moved}, {"amortized": data.log10_cost_point["amortized"]},
+                          data.model, data.draws_aligned)
+
+    calls = []
+    refit = _refit(settings, 3)
+
+    def counting(sub, n):
+        calls.append(n)
+        return refit(sub, n)
+
+    variants = {"small": ("late +0.05 dex", lambda: shifted(0.05)), "large": ("late +1 dex", lambda: shifted(1.0))}
+    rows = {r["check"]: r for r in variant_rows(fit, "amortized", variants, counting, data=data)}
+    small, large = rows["small"], rows["large"]
+    assert small["pareto_k"] <= PARETO_K_MAX and not small["exact_refit"] and small["refit_draws"] is None
+    assert small["growth_per_year"] == small["psis_growth_per_year"] > fit.summary("amortized")["growth"]
+    exact = refit(shifted(0.05), 1500).summary("amortized")["growth"]
+    assert small["growth_per_year"] == pytest.approx(exact, rel=0.02)
+    assert large["pareto_k"] > PARETO_K_MAX and large["exact_refit"] and len(calls) == 1
+    # without the fitted data every variant is refitted
+    assert all(r["exact_refit"] for r in variant_rows(fit, "amortized", variants, counting))

@@ -28,7 +28,7 @@ Modules: :mod:`.spec` (the model as data), :mod:`.parse` (the config section),
 :mod:`.sampling` (draws), :mod:`.result` (summaries and labels), :mod:`.plot` (figure).
 """
 
-import importlib
+from uncertain_cost.lazy import lazy_exports
 
 #: public name -> the module that defines it; imported on first use (PEP 562), so that parsing a
 #: config (which imports this package's ``settings``) imports none of the numerical modules
@@ -49,19 +49,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    """Import the module that defines ``name`` on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Public names, including those not imported yet."""
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -63,7 +63,10 @@ MODELS = ("constant", "constant_normal", "hinge", "scatter_trend", "ols_normal")
 #: Columns of ``growth_backtest.csv``.
 BACKTEST_COLUMNS = ("method", "model", "origin", "horizon", "year", "n_fitted", "models_in_year", "realised_max_usd",
                     "predictive_p5_usd", "predictive_p50_usd", "predictive_p95_usd", "pit", "log_score", "crps",
-                    "fit", "pareto_k")
+                    "fit", "pareto_k", "r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences")
+
+#: the diagnostics columns of a ``constant`` row refitted at its origin (empty otherwise)
+_NO_DIAGNOSTICS = {"r_hat_max": None, "ess_bulk_min": None, "ess_tail_min": None, "divergences": None}
 
 
 def log_score_sample(draws: np.ndarray, value: float) -> float:
@@ -149,28 +152,32 @@ def _psis_constant(fit, meas, past: np.ndarray, rng: np.random.Generator):
 
 
 def _origin_models(fit, data_m: GrowthData, meas, method: str, origin: int, validation: str, fit_kwargs, seed):
-    """Draws of every model fitted through ``origin`` (and the constant model's fit kind and k)."""
-    from uncertain_cost.growth.bayes import fit_bayes
+    """Draws of every model fitted through ``origin``; the constant model's fit kind, k and refit diagnostics."""
+    from uncertain_cost.growth.bayes import TREND_MONITORED, fit_bayes
     from uncertain_cost.growth.trends import CANDIDATES, bayes_draws, fit_trend, ols_normal_draws
 
     past = np.flatnonzero(meas.year < origin + 1)
     rng = _stream(seed, method, origin, "fits")
-    out, kind, k = {}, "refit", math.nan
+    out, kind, k, diag = {}, "refit", math.nan, dict(_NO_DIAGNOSTICS)
     if validation == "psis" and fit is not None:
         index, k = _psis_constant(fit, meas, past, rng)
         if k <= PARETO_K_MAX:
             out["constant"], kind = bayes_draws(fit, method).take(index), "psis"
     if "constant" not in out:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a refit's diagnostics are its own business here
-            refit = fit_bayes(_through(data_m, origin), seed=seed, log_likelihood=False, **fit_kwargs)
+            warnings.simplefilter("ignore")  # recorded in the rows (and counted in the run's notes) instead
+            refit = fit_bayes(_through(data_m, origin), seed=seed, log_likelihood=False,
+                              **{"monitor": TREND_MONITORED, **fit_kwargs})
         out["constant"] = bayes_draws(refit, method)
+        d = refit.diagnostics
+        diag = {"r_hat_max": round(float(d.r_hat_max), 4), "ess_bulk_min": round(float(d.ess_bulk_min), 1),
+                "ess_tail_min": round(float(d.ess_tail_min), 1), "divergences": int(d.divergences)}
     y, year = meas.center[past], meas.year[past]
     cov = meas.cov[np.ix_(past, past)]
     for name in CANDIDATES:
         out[name] = fit_trend(name, year, y, cov, rng=rng)
     out["ols_normal"] = ols_normal_draws(year, y, rng=rng)
-    return out, kind, k
+    return out, kind, k, diag
 
 
 def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence[str] | None = None, seed: int = 0,
@@ -206,15 +213,15 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
     ValueError
         For an unknown method or validation.
     """
+    from uncertain_cost.forking import ForkedCall
     from uncertain_cost.growth.data import measurement
-    from uncertain_cost.growth.trends import max_predictive
 
     if validation not in VALIDATIONS:
         raise ValueError(f"unknown validation {validation!r}; expected one of {VALIDATIONS}")
     methods = tuple(data.methods if methods is None else methods)
     fits = dict(fits or {})
     kw = {"center": center, **dict(fit_kwargs or {})}
-    rows = []
+    tasks = []  # (method, origin, per-method context), in the rows' order
     for method in methods:
         if method not in data.methods:
             raise ValueError(f"no method {method!r} in the growth data; have {list(data.methods)}")
@@ -223,29 +230,50 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
             warnings.simplefilter("ignore")
             meas = measurement(data_m, center)
         cal = np.floor(meas.year).astype(int)
-        sd = meas.sd
         for origin in range(int(cal.min()), int(cal.max())):
-            if np.sum(cal <= origin) < MIN_MODELS or not any(np.any(cal == origin + h) for h in horizons):
-                continue
-            models, kind, k_pareto = _origin_models(fits.get(method), data_m, meas, method, origin, validation, kw,
-                                                    seed)
-            for h in horizons:
-                target = np.flatnonzero(cal == origin + h)
-                if target.size == 0:
-                    continue
-                realised = float(np.max(meas.center[target]))
-                for name in MODELS:
-                    pred = max_predictive(models[name], origin + h, target.size, sd[target],
-                                          _stream(seed, method, origin, h, name))
-                    p5, p50, p95 = np.quantile(pred, [0.05, 0.5, 0.95])
-                    rows.append({"method": method, "model": name, "origin": origin, "horizon": h,
-                                 "year": origin + h, "n_fitted": int(np.sum(cal <= origin)),
-                                 "models_in_year": int(target.size), "realised_max_usd": 10.0**realised,
-                                 "predictive_p5_usd": 10.0**p5, "predictive_p50_usd": 10.0**p50,
-                                 "predictive_p95_usd": 10.0**p95, "pit": float(np.mean(pred < realised)),
-                                 "log_score": log_score_sample(pred, realised), "crps": crps_sample(pred, realised),
-                                 "fit": kind if name == "constant" else "exact",
-                                 "pareto_k": k_pareto if name == "constant" else math.nan})
+            if np.sum(cal <= origin) >= MIN_MODELS and any(np.any(cal == origin + h) for h in horizons):
+                tasks.append((method, origin, (fits.get(method), data_m, meas, cal)))
+
+    def rows_of(chosen) -> list[list[dict]]:
+        return [_origin_rows(*context, method, origin, validation, kw, seed, horizons)
+                for method, origin, context in chosen]
+
+    # Every origin draws from its own keyed streams, so origins can be computed anywhere: every
+    # other one (most are refits) in a forked child, the rest here; the rows keep their order.
+    child = ForkedCall(rows_of, tasks[1::2]).start()
+    here = rows_of(tasks[0::2])
+    there = child.result()
+    ordered = [None] * len(tasks)
+    ordered[0::2], ordered[1::2] = here, there
+    return [row for rows in ordered for row in rows]
+
+
+def _origin_rows(fit, data_m: GrowthData, meas, cal: np.ndarray, method: str, origin: int, validation: str,
+                 fit_kwargs, seed: int, horizons: Sequence[int]) -> list[dict]:
+    """Rows of one method and origin: every model fitted through ``origin``, scored at each horizon."""
+    from uncertain_cost.growth.trends import max_predictive
+
+    models, kind, k_pareto, diag = _origin_models(fit, data_m, meas, method, origin, validation, fit_kwargs, seed)
+    sd = meas.sd
+    rows = []
+    for h in horizons:
+        target = np.flatnonzero(cal == origin + h)
+        if target.size == 0:
+            continue
+        realised = float(np.max(meas.center[target]))
+        for name in MODELS:
+            pred = max_predictive(models[name], origin + h, target.size, sd[target],
+                                  _stream(seed, method, origin, h, name))
+            p5, p50, p95 = np.quantile(pred, [0.05, 0.5, 0.95])
+            rows.append({"method": method, "model": name, "origin": origin, "horizon": h,
+                         "year": origin + h, "n_fitted": int(np.sum(cal <= origin)),
+                         "models_in_year": int(target.size), "realised_max_usd": 10.0**realised,
+                         "predictive_p5_usd": float(10.0**p5), "predictive_p50_usd": float(10.0**p50),
+                         "predictive_p95_usd": float(10.0**p95), "pit": float(np.mean(pred < realised)),
+                         "log_score": log_score_sample(pred, realised), "crps": crps_sample(pred, realised),
+                         "fit": kind if name == "constant" else "exact",
+                         "pareto_k": k_pareto if name == "constant" else math.nan,
+                         **(diag if name == "constant" else _NO_DIAGNOSTICS)})
     return rows
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -55,6 +55,11 @@ SAMPLERS = ("nutpie",)
 DIM_OBS = "observation"
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+#: The variables a trend-only refit reports and checks (``fit_bayes(..., monitor=TREND_MONITORED)``):
+#: the slope and intercept (drawn given all the per-model effects, so they follow the effects'
+#: mixing along the trend) and the scatter's scale and degrees of freedom.
+TREND_MONITORED = ("slope", "intercept", "scatter_model", "nu")
 
 #: The scatter estimate of `centring_weights` is scaled down by this factor: the posterior of
 #: the scatter reaches well below its point estimate, where centred effects form a funnel, so
@@ -501,6 +506,7 @@ def fit_bayes(
     progress: bool = False,
     sampler: str = "nutpie",
     log_likelihood: bool = True,
+    monitor: Sequence[str] | None = None,
 ) -> BayesResult:
     """Fit the single-method measurement-error growth model with nutpie's NUTS.
 
@@ -533,6 +539,9 @@ def fit_bayes(
     log_likelihood : bool, default True
         Store the pointwise log-likelihood group (PSIS-LOO, `uncertain_cost.growth.loo`);
         fits whose LOO nobody reads (backtest, value of information, prior sensitivity) skip it.
+    monitor : sequence of str, optional
+        Variables whose R-hat and ESS are checked (default `GrowthModel.monitored`; trend-only
+        refits: `TREND_MONITORED`).
 
     Returns
     -------
@@ -577,7 +586,8 @@ def fit_bayes(
         t2 = time.perf_counter()
         return _finish(idata, gm, data, t0, t1, t2, seed=seed, coef_seed=coef_seed, level=level, center=center,
                        r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold,
-                       fail_on_bad_diagnostics=fail_on_bad_diagnostics, log_likelihood=log_likelihood)
+                       fail_on_bad_diagnostics=fail_on_bad_diagnostics, log_likelihood=log_likelihood,
+                       monitor=monitor)
 
 
 def fit_methods(data: GrowthData, *, methods=None, **kwargs) -> dict[str, BayesResult]:
@@ -663,7 +673,8 @@ def combined_idata(fits: Mapping[str, BayesResult]):
 
 
 def _finish(idata, gm: GrowthModel, data: GrowthData, t0, t1, t2, *, seed, coef_seed, level, center,
-            r_hat_threshold, ess_threshold, fail_on_bad_diagnostics, log_likelihood=True) -> BayesResult:
+            r_hat_threshold, ess_threshold, fail_on_bad_diagnostics, log_likelihood=True,
+            monitor=None) -> BayesResult:
     sampling = float(idata.posterior.attrs.get("sampling_time", math.nan))
     idata.posterior = _named_posterior(gm, idata.posterior)
     _add_coefficients(idata, gm, np.random.default_rng(coef_seed))
@@ -679,7 +690,8 @@ def _finish(idata, gm: GrowthModel, data: GrowthData, t0, t1, t2, *, seed, coef_
         "uncertain_cost_version": __version__,
         "priors": str(asdict(gm.priors)),
     })
-    diag = compute_diagnostics(idata, gm.monitored, r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold)
+    monitored = gm.monitored if monitor is None else list(monitor)
+    diag = compute_diagnostics(idata, monitored, r_hat_threshold=r_hat_threshold, ess_threshold=ess_threshold)
     t3 = time.perf_counter()
     idata.posterior.attrs.update({f"diagnostics_{k}": (int(v) if isinstance(v, bool) else v)
                                   for k, v in diag.as_dict().items()})

@@ -191,6 +191,7 @@ def forecast_costs(
     seed: int | None = None,
     nu: float | None = None,
     runs: RunsPosterior | None = None,
+    cache: dict | None = None,
 ) -> Forecast:
     """Posterior predictive of the cost of the most expensive frontier run of each year.
 
@@ -221,6 +222,10 @@ def forecast_costs(
     runs : RunsPosterior, optional
         The runs-per-year model; default `uncertain_cost.growth.runs.fit_runs_per_year` of the
         first fit's frontier publication years. Ignored with ``models_per_year``.
+    cache : dict, optional
+        Shared by calls on the same fits (`forecast_sensitivity`, the run's forecast): the
+        Student-t quantiles of each run's effect (``stdtrit``, the costly step) are computed once
+        per fit, ``nu``, year and run and looked up after; the same values, element for element.
 
     Returns
     -------
@@ -245,7 +250,7 @@ def forecast_costs(
     s = n_chain * n_draw
     params = _draw_params(pairs, s, nu)
     runs, k, expected = _runs_per_draw(first, yrs, s, root, models_per_year, runs)
-    max_log = _max_log_cost(pairs, params, yrs, k, s, root, nu)
+    max_log = _max_log_cost(pairs, params, yrs, k, s, root, nu, cache)
     trend = np.stack([p["intercept"][:, None] + p["slope"][:, None] * (yrs[None, :] + 0.5 - p["year_ref"])
                       for p in params], axis=1)  # (S, M, Y)
 
@@ -311,10 +316,39 @@ def _runs_per_draw(first, yrs, s, root, models_per_year, runs):
     return runs, k, expected
 
 
-def _max_log_cost(pairs, params, yrs, k, s, root, nu) -> np.ndarray:
-    """log10 cost of the most expensive run per draw, method and year ``(S, M, Y)`` (-inf: no run)."""
+def _run_effects(cache, key, dof, quant, present) -> np.ndarray:
+    """Student-t quantiles ``stdtrit(dof, quant)`` of the runs that exist, through ``cache`` when given.
+
+    ``key`` names the draws of ``quant`` (root, year, draws) and the degrees of freedom (fit or
+    fixed ``nu``); the cache holds every element computed so far under ``key`` (columns of
+    ``quant`` do not depend on how many are drawn), and only the missing ones are computed.
+    Entries of absent runs are 0 or a value the caller masks.
+    """
     from scipy import special
 
+    if cache is None:
+        effect = np.zeros_like(quant)  # only the runs that exist (stdtrit is the costly step)
+        effect[present] = elementwise(special.stdtrit, np.broadcast_to(dof[:, None], quant.shape)[present],
+                                      quant[present])
+        return effect
+    s, width = quant.shape
+    effect, done = cache.get(key, (np.zeros((s, 0)), np.zeros((s, 0), dtype=bool)))
+    if effect.shape[1] < width:
+        pad = width - effect.shape[1]
+        effect = np.concatenate([effect, np.zeros((s, pad))], axis=1)
+        done = np.concatenate([done, np.zeros((s, pad), dtype=bool)], axis=1)
+    need = np.zeros_like(done)
+    need[:, :width] = present & ~done[:, :width]
+    if need.any():
+        effect[need] = elementwise(special.stdtrit, np.broadcast_to(dof[:, None], quant.shape)[need[:, :width]],
+                                   quant[need[:, :width]])
+        done = done | need
+    cache[key] = (effect, done)
+    return effect[:, :width]
+
+
+def _max_log_cost(pairs, params, yrs, k, s, root, nu, cache=None) -> np.ndarray:
+    """log10 cost of the most expensive run per draw, method and year ``(S, M, Y)`` (-inf: no run)."""
     max_log = np.full((s, len(pairs), yrs.size), -np.inf)
     for i, year in enumerate(yrs):
         k_max = int(k[:, i].max())
@@ -331,10 +365,7 @@ def _max_log_cost(pairs, params, yrs, k, s, root, nu) -> np.ndarray:
             key = (p["fit"],) if nu is None else ("fixed",)
             if key not in shared_t:
                 dof = p["nu"] if nu is None else np.full(s, float(nu))
-                effect = np.zeros_like(quant)  # only the runs that exist (stdtrit is the costly step)
-                effect[present] = elementwise(special.stdtrit, np.broadcast_to(dof[:, None], quant.shape)[present],
-                                              quant[present])
-                shared_t[key] = effect
+                shared_t[key] = _run_effects(cache, (int(root), int(year), s, *key, nu), dof, quant, present)
             log_cost = (p["intercept"][:, None] + p["slope"][:, None] * (t - p["year_ref"])
                         + p["scale"][:, None] * shared_t[key])
             if p["sd_method"] is not None:
@@ -467,7 +498,7 @@ SENSITIVITY_COLUMNS = ("fit", "method", "year", "models_per_year", "nu", "prob_g
 def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
                          models_per_year: Sequence[int | None] = SENSITIVITY_MODELS_PER_YEAR,
                          nus: Sequence[float | None] = SENSITIVITY_NU,
-                         runs: RunsPosterior | None = None) -> list[dict]:
+                         runs: RunsPosterior | None = None, cache: dict | None = None) -> list[dict]:
     """P(max cost > $1B) in one year over the forecast's assumptions, from existing posterior draws.
 
     Every combination of runs per year (a fixed ``k``, or None for the Poisson runs model)
@@ -487,6 +518,10 @@ def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
     nus : sequence of float or None, default (3, 30, None)
     runs : RunsPosterior, optional
         Passed to `forecast_costs`.
+    cache : dict, optional
+        Passed to `forecast_costs` (default: one of its own): the combinations share the
+        Student-t quantiles of their runs (a fixed ``k`` of 4, 7 and 12 reads the first columns
+        of the same draws; the Poisson, posterior-``nu`` row is the run's own forecast).
 
     Returns
     -------
@@ -495,11 +530,12 @@ def forecast_sensitivity(fits: Sequence[tuple[str, BayesResult]], year: int, *,
         model, ``nu`` is ``"posterior"`` for the posterior's own; ``p50``, ``p95`` in USD.
     """
     rows = []
+    cache = {} if cache is None else cache
     for name, fit in fits:
         for k in models_per_year:
             for nu in nus:
                 fc = forecast_costs(fit, [int(year)], models_per_year=None if k is None else int(k),
-                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu, runs=runs)
+                                    quantiles=(0.5, 0.95), thresholds=(1e9,), nu=nu, runs=runs, cache=cache)
                 for r in fc.rows:
                     rows.append({"fit": name, "method": r["method"], "year": r["year"],
                                  "models_per_year": POISSON if k is None else int(k),

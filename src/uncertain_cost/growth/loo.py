@@ -22,7 +22,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from uncertain_cost.forking import prefer_fork_safe_threading
 from uncertain_cost.threads import elementwise
+
+prefer_fork_safe_threading()  # before this module's parallel kernels run (forked children may run them)
 
 __all__ = ["log_likelihood_dataset", "pointwise_loglik", "relative_ess"]
 

@@ -207,24 +207,31 @@ def trend_fans(fits, data: GrowthData) -> dict:
 
 
 def _fit(data: GrowthData, settings: GrowthSettings, seed: int, *, draws: int | None = None,
-         log_likelihood: bool = True):
+         log_likelihood: bool = True, chains: int | None = None, monitor=None):
     from uncertain_cost.growth.bayes import fit_bayes
 
     return fit_bayes(data, seed=seed, draws=settings.draws if draws is None else draws, tune=settings.tune,
-                     chains=settings.chains, target_accept=settings.target_accept, level=settings.level,
-                     center=settings.center,
+                     chains=settings.chains if chains is None else chains, target_accept=settings.target_accept,
+                     level=settings.level, center=settings.center,
                      fail_on_bad_diagnostics=settings.fail_on_bad_diagnostics,
                      r_hat_threshold=settings.r_hat_max, ess_threshold=settings.ess_min, sampler=settings.sampler,
-                     log_likelihood=log_likelihood)
+                     log_likelihood=log_likelihood, monitor=monitor)
 
 
 def _refit_kwargs(settings: GrowthSettings) -> dict:
     """`fit_bayes` options of the backtest's exact refits: the stage's, a quarter of the draws.
 
     Scores of a predictive need fewer draws than the headline's intervals (1,000 by default).
+    The refits check the variables they report (`uncertain_cost.growth.bayes.TREND_MONITORED`),
+    and their rows carry the result. Not fewer or differently split draws: the amortized
+    choice of forecast model sits at 1.7 standard errors of its 2 SE rule, and another draw
+    of the refits' Monte Carlo moves it across (2 chains x 500 draws gave 2.2; docs/growth.md).
     """
+    from uncertain_cost.growth.bayes import TREND_MONITORED
+
     return {"draws": max(100, settings.draws // 4), "tune": settings.tune, "chains": settings.chains,
-            "target_accept": settings.target_accept, "level": settings.level, "sampler": settings.sampler}
+            "target_accept": settings.target_accept, "level": settings.level, "sampler": settings.sampler,
+            "monitor": TREND_MONITORED, "r_hat_threshold": settings.r_hat_max, "ess_threshold": settings.ess_min}
 
 
 def _backtest_and_choose(data: GrowthData, settings: GrowthSettings, seed: int, fits: dict, fc: dict) -> tuple:
@@ -261,10 +268,17 @@ def _backtest_and_choose(data: GrowthData, settings: GrowthSettings, seed: int, 
 
 
 def _refit(settings: GrowthSettings, seed: int):
-    """``refit(data, draws) -> BayesResult`` for the robustness checks: the stage's fit, shorter, no LOO terms."""
+    """``refit(data, draws) -> BayesResult`` for the robustness checks: the stage's fit, no LOO terms.
+
+    `uncertain_cost.growth.robustness.REFIT_CHAINS` chains (at most the stage's), checked on the
+    variables the checks report (`uncertain_cost.growth.bayes.TREND_MONITORED`).
+    """
+    from uncertain_cost.growth.bayes import TREND_MONITORED
+    from uncertain_cost.growth.robustness import REFIT_CHAINS
 
     def refit(data: GrowthData, draws: int):
-        return _fit(data, settings, seed, draws=draws, log_likelihood=False)
+        return _fit(data, settings, seed, draws=draws, log_likelihood=False,
+                    chains=min(settings.chains, REFIT_CHAINS), monitor=TREND_MONITORED)
 
     return refit
 
@@ -305,6 +319,20 @@ def _diagnostics_note(method: str, d) -> str:
             f"ESS tail min {d.ess_tail_min:.0f}, divergences {d.divergences}")
 
 
+def _backtest_note(rows, settings: GrowthSettings) -> str | None:
+    """One line on the convergence of the backtest's exact refits (their rows carry the figures)."""
+    refits = {(r["method"], r["origin"]): r for r in rows if r["model"] == "constant" and r["fit"] == "refit"}
+    if not refits:
+        return None
+    cells = list(refits.values())
+    bad = sum(1 for r in cells if not (r["r_hat_max"] <= settings.r_hat_max and r["ess_bulk_min"] >= settings.ess_min
+                                       and r["ess_tail_min"] >= settings.ess_min and r["divergences"] == 0))
+    return (f"growth backtest: {len(cells)} constant-slope refits at their origins, R-hat max "
+            f"{max(r['r_hat_max'] for r in cells):.4f}, ESS bulk min {min(r['ess_bulk_min'] for r in cells):.0f}, "
+            f"divergences {sum(r['divergences'] for r in cells)}; {bad} outside R-hat <= {settings.r_hat_max} / "
+            f"ESS >= {settings.ess_min:.0f} (growth_backtest.csv)")
+
+
 def _worst_diagnostics(fits) -> dict:
     ds = [f.diagnostics for f in fits.values()]
     return {"r_hat_max": max(d.r_hat_max for d in ds), "ess_bulk_min": min(d.ess_bulk_min for d in ds),
@@ -327,14 +355,15 @@ def _forecast(data: GrowthData, settings: GrowthSettings, fits: dict) -> dict:
     first = next(iter(fits.values()))
     years = range(int(np.floor(data.year.max())) + 1, settings.forecast_end_year + 1)
     runs = None if settings.models_per_year is not None else fit_runs_per_year(first.frontier_years)
+    cache = {}  # the Student-t quantiles of the runs, shared by the forecast and its sensitivity
     forecast = forecast_costs(fits, list(years), thresholds=settings.thresholds_usd,
-                              models_per_year=settings.models_per_year, level=settings.level, runs=runs)
+                              models_per_year=settings.models_per_year, level=settings.level, runs=runs, cache=cache)
     per_year = forecast.models_per_year
     runs_facts = runs_summary(forecast, {m: "single" for m in fits})
     target = SENSITIVITY_YEAR if SENSITIVITY_YEAR in years else years[min(2, len(years) - 1)]
     ks = [4, 7, 12] + ([per_year] if per_year is not None and per_year not in (4, 7, 12) else [])
     sensitivity = tuple(forecast_sensitivity([("single", fit) for fit in fits.values()], target,
-                                             models_per_year=[*sorted(ks), None], runs=runs))
+                                             models_per_year=[*sorted(ks), None], runs=runs, cache=cache))
     attrs = forecast_table_attrs(runs_facts)
     if "amortized" in fits:  # the tails: what the data say about nu (issue 21)
         attrs.update({k: v for k, v in nu_summary(fits["amortized"]).items() if not k.endswith("_q")})
@@ -433,7 +462,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         t1 = time.perf_counter()
         refit = _refit(settings, seed)
         robust = tuple(robustness_rows(data, fits["amortized"], "amortized", refit)
-                       + variant_rows(fits["amortized"], "amortized", variants, refit))
+                       + variant_rows(fits["amortized"], "amortized", variants, refit, data=data))
         timings["robustness"] = time.perf_counter() - t1
     idata = combined_idata(fits)
     idata.posterior.attrs["fit"] = "bayes"  # which fit's draws results.nc holds (growth table's estimator name)
@@ -449,6 +478,7 @@ def _fit_growth(data: GrowthData, settings: GrowthSettings, seed: int,
         t1 = time.perf_counter()
         backtest_rows, fc = _backtest_and_choose(data, settings, seed, fits, fc)
         timings["backtest"] = time.perf_counter() - t1
+        notes += [n for n in [_backtest_note(backtest_rows, settings)] if n]
     prior_rows = ()
     if settings.prior_sensitivity and "amortized" in data.methods:
         say("growth: prior sensitivity (each prior scale halved and doubled)")

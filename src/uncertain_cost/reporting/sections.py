@@ -97,8 +97,8 @@ def growth_checks(content: ReportContent) -> list[tuple[str, str, tuple]]:
                  + [f"{r['label']} {float(r['growth_per_year']):.2f}x" for r in years + inputs])
         text = ("How much the amortized headline rests on single models, on the start year and on input "
                 "assumptions (growth_robustness.csv): " + "; ".join(parts)
-                + ". Leave-one-out by Pareto-smoothed importance sampling of the fit (exact refit where Pareto "
-                "k > 0.7); start years and inputs by refitting (inputs: the Monte Carlo re-run).")
+                + ". Leave-one-out and inputs (the Monte Carlo re-run) by Pareto-smoothed importance sampling of "
+                "the fit (exact refit where Pareto k > 0.7); start years by refitting.")
         rows = [(str(r["check"]), str(r["label"]), str(r["n_models"]),
                  f"{float(r['growth_per_year']):.2f}x ({float(r['lo']):.2f}-{float(r['hi']):.2f})",
                  f"x{float(r['change_vs_headline']):.3f}", _cell(r.get("pareto_k")),

@@ -10,9 +10,10 @@ Stages, as in SALib: design (:func:`sobol_design`) -> evaluate ``f`` -> analyze
 (:func:`sobol_indices`); :func:`sobol` and :func:`tornado` run all three.
 """
 
-import importlib
 import sys
 import types
+
+from uncertain_cost.lazy import lazy_exports
 
 #: public name -> the module that defines it; imported on first use (PEP 562), so that parsing a
 #: config (which imports this package's ``settings``) imports none of the numerical modules
@@ -32,19 +33,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    """Import the module that defines ``name`` on first use."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Public names, including those not imported yet."""
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 #: functions named as the submodule that defines them: the package attribute is the function

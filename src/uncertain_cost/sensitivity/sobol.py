@@ -42,6 +42,7 @@ from numba import njit, prange
 from scipy.special import ndtri
 
 from uncertain_cost.errors import UncertainCostWarning
+from uncertain_cost.forking import prefer_fork_safe_threading
 from uncertain_cost.sensitivity._common import (
     ModelFunction,
     SensitivityInput,
@@ -53,6 +54,8 @@ from uncertain_cost.sensitivity._common import (
     target_position,
 )
 from uncertain_cost.sensitivity.design import sobol_design
+
+prefer_fork_safe_threading()  # before this module's parallel kernels run (forked children may run them)
 
 __all__ = ["SobolResult", "sobol_indices", "sobol"]
 
