@@ -120,6 +120,39 @@ def ppf_values(inp: SensitivityInput, u: np.ndarray) -> np.ndarray:
     return x
 
 
+def ppf_columns(inputs: Sequence[SensitivityInput], u: np.ndarray) -> np.ndarray:
+    """``x[:, i] = inputs[i].ppf(u[:, i])`` for every column, one call per run of inputs sharing a distribution.
+
+    A development-cost target has one input per contributor and kind, all with the role's one
+    distribution (thousands of columns): calling its ppf once on the run of columns instead of
+    once per column removes the per-call overhead (about 1 s of a default run's Sobol stage).
+
+    Parameters
+    ----------
+    inputs : sequence of SensitivityInput
+        Inputs with a ``distribution`` attribute (`uncertain_cost.sensitivity.targets.Factor`)
+        are batched with their neighbours of the same distribution object; others go alone.
+    u : ndarray, shape (n, len(inputs))
+        Probabilities.
+
+    Returns
+    -------
+    ndarray, shape (n, len(inputs))
+        Float64; element for element what the per-column calls give.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    x = np.empty_like(u)
+    start, k = 0, len(inputs)
+    while start < k:
+        dist = getattr(inputs[start], "distribution", None)
+        stop = start + 1
+        while dist is not None and stop < k and getattr(inputs[stop], "distribution", None) is dist:
+            stop += 1
+        x[:, start:stop] = ppf_values(inputs[start], u[:, start:stop])
+        start = stop
+    return x
+
+
 def target_labels(n_targets: int, target_names: Sequence[str] | None, ndim: int) -> tuple[str, ...]:
     """Target names: the given ones (checked), else ``y`` or ``y0, y1, ...``."""
     if target_names is None:

@@ -49,7 +49,7 @@ from uncertain_cost.sensitivity._common import (
     as_2d_output,
     blocks,
     evaluate,
-    ppf_values,
+    ppf_columns,
     target_labels,
     target_position,
 )
@@ -495,9 +495,7 @@ def sobol(
     for j, cols in enumerate(members):
         block_of[list(cols)] = j
     u = sobol_design(n_base, len(inputs), design_seed, groups=block_of.tolist())
-    x = np.empty_like(u)
-    for i, inp in enumerate(inputs):
-        x[:, i] = ppf_values(inp, u[:, i])
+    x = ppf_columns(inputs, u)
     y, ndim = evaluate(f, x, chunk_size)
     result = sobol_indices(
         y if ndim == 2 else y[:, 0],

@@ -71,6 +71,7 @@ from uncertain_cost.sensitivity._common import (
     SensitivityInput,
     blocks,
     evaluate,
+    ppf_columns,
     ppf_values,
     target_labels,
     target_position,
@@ -433,7 +434,7 @@ def conditional_tornado(
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     inner_seq, *outer_seqs = root.spawn(1 + len(labels))
     u_inner = np.random.default_rng(inner_seq).random((n_inner, k))
-    inner = np.column_stack([ppf_values(inp, u_inner[:, i]) for i, inp in enumerate(inputs)])
+    inner = ppf_columns(inputs, u_inner)
     y_base, ndim = evaluate(f, base_x[None, :])
     y_inner, _ = evaluate(f, inner, chunk_size=_CONDITIONAL_ROWS)
     targets = target_labels(y_base.shape[1], target_names, ndim)
