@@ -1,4 +1,11 @@
+"""Shared test setup: the tests folder on ``sys.path`` and session-scoped runs that several files read.
+
+The shared runs are computed once per session (each costs seconds: the run, then the figures rendered
+on first write) and must be treated as read-only by the tests that use them.
+"""
+
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -8,6 +15,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 REPO = Path(__file__).resolve().parents[1]
 EPOCH_DATA = REPO.parent / "shared" / "epoch-data"
 
+#: a light job: no PyMC fit, no sensitivity, no development cost, no PNG files (the report still embeds figures)
+FAST_TOML = """
+[run]
+draws = 800
+seed = 5
+
+[growth]
+bayes = false
+
+[sensitivity]
+enabled = false
+
+[development]
+enabled = false
+
+[report]
+png = false
+"""
+
 
 @pytest.fixture(scope="session")
 def default_inputs():
@@ -15,3 +41,41 @@ def default_inputs():
     from uncertain_cost.inputs import parse_inputs
 
     return parse_inputs(load_input_defaults(), defaults_source="priors/inputs.toml")
+
+
+@pytest.fixture(scope="session")
+def default_result():
+    """``config.toml`` at 1,000 draws, seed 3, the growth stage without its PyMC fits (read-only)."""
+    import uncertain_cost as uc
+
+    raw = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))
+    raw["growth"] = {"bayes": False}
+    return uc.run(raw, draws=1000, seed=3)
+
+
+@pytest.fixture(scope="session")
+def default_run_folder(default_result, tmp_path_factory):
+    """`default_result` written by ``RunResult.write`` (read-only)."""
+    return default_result.write(tmp_path_factory.mktemp("default-run") / "run")
+
+
+@pytest.fixture(scope="session")
+def fast_config_file(tmp_path_factory):
+    """A config file of the light job `FAST_TOML` (read-only)."""
+    path = tmp_path_factory.mktemp("fast-config") / "fast.toml"
+    path.write_text(FAST_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fast_result(fast_config_file):
+    """``uc.run`` of `fast_config_file` (read-only)."""
+    import uncertain_cost as uc
+
+    return uc.run(fast_config_file)
+
+
+@pytest.fixture(scope="session")
+def fast_run_folder(fast_result, tmp_path_factory):
+    """`fast_result` written by ``RunResult.write`` (read-only)."""
+    return fast_result.write(tmp_path_factory.mktemp("fast-run") / "run")

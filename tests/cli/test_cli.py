@@ -139,7 +139,8 @@ def test_missing_config_file(tmp_path):
     assert res.returncode == 2 and "file not found" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_failed_run_keeps_previous_folder(small_config, tmp_path, monkeypatch):
+def test_failed_run_keeps_previous_folder(fast_config_file, tmp_path, monkeypatch):
+    # fast_config_file (tests/conftest.py): a light job; the failure is in the writer, after any stage
     out = tmp_path / "keep"
     out.mkdir()
     (out / "summary.csv").write_text("old", encoding="utf-8")
@@ -151,7 +152,7 @@ def test_failed_run_keeps_previous_folder(small_config, tmp_path, monkeypatch):
 
     monkeypatch.setattr(report, "write_netcdf", boom)
     with pytest.raises(RuntimeError):
-        main(["run", str(small_config), "--out", str(out), "--quiet"])
+        main(["run", str(fast_config_file), "--out", str(out), "--quiet"])
     assert (out / "summary.csv").read_text() == "old"
     assert not list(tmp_path.glob(".keep.partial-*"))
 
