@@ -79,3 +79,16 @@ def fast_result(fast_config_file):
 def fast_run_folder(fast_result, tmp_path_factory):
     """`fast_result` written by ``RunResult.write`` (read-only)."""
     return fast_result.write(tmp_path_factory.mktemp("fast-run") / "run")
+
+
+@pytest.fixture()
+def no_png_rendering(monkeypatch):
+    """Figures render as empty bytes for the test's duration: for tests that check tables, provenance or folders.
+
+    ``RunResult.write`` renders every figure to PNG for the report even when ``[report]`` turns off
+    PNG files, HTML and Markdown (about a second per run of figures); a test that reads none of
+    them need not pay for it. The PNG cache of a shared result is left untouched.
+    """
+    from uncertain_cost.result import RunResult
+
+    monkeypatch.setattr(RunResult, "png", lambda self, name: b"")

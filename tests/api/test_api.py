@@ -61,7 +61,7 @@ def test_uc_write_writes_what_result_write_writes(result, default_run_folder, tm
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-def test_api_and_cli_write_identical_tables(fast_config_file, fast_run_folder, tmp_path):
+def test_api_and_cli_write_identical_tables(fast_config_file, fast_run_folder, tmp_path, no_png_rendering):
     from uncertain_cost.cli import main
 
     # fast_config_file: 800 draws, seed 5, no PyMC fit, sensitivity, development or PNG files;

@@ -20,6 +20,7 @@ keep_draws = 500
 seed = 7
 
 [sensitivity]
+models = ["GPT-4"]   # one target model (the default has two): its tornado and Sobol files are the smoke test's
 sobol_base = 64
 growth_sobol_base = 32
 bootstrap = 20
@@ -139,7 +140,7 @@ def test_missing_config_file(tmp_path):
     assert res.returncode == 2 and "file not found" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_failed_run_keeps_previous_folder(fast_config_file, tmp_path, monkeypatch):
+def test_failed_run_keeps_previous_folder(fast_config_file, tmp_path, monkeypatch, no_png_rendering):
     # fast_config_file (tests/conftest.py): a light job; the failure is in the writer, after any stage
     out = tmp_path / "keep"
     out.mkdir()

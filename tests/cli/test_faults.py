@@ -144,7 +144,7 @@ def test_two_concurrent_processes_one_refused(tiny, tmp_path):
 
 
 @pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
-def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
+def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys, no_png_rendering):
     user = tmp_path / "mine"
     user.mkdir()
     (user / "notes.txt").write_text("x", encoding="utf-8")
