@@ -71,13 +71,40 @@ def import_floor(modules: str, repeats: int = 3) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def run_wall(config: str, *extra: str, env: dict[str, str] | None = None) -> float:
-    """Wall time of one ``run config --quiet`` (plus ``extra`` options) in a fresh process."""
+def run_wall(config: str, *extra: str, env: dict[str, str] | None = None, stages: dict | None = None) -> float:
+    """Wall time of one ``run config`` (plus ``extra`` options) in a fresh process.
+
+    The run's stage lines (``[  1.2s] growth: ...`` on stderr) are read as they arrive and
+    timed on this clock; with ``stages`` given, it receives ``{"start-up (imports, config)": s,
+    "<stage>": s, ...}``: the time from the process start to the first stage line, then from
+    each stage line to the next one (the last one, writing the folder, ends when the process exits).
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"), *extra]
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "uncertain_cost", "run", config, "--out", str(Path(tmp) / "run"),
-                        "--quiet", *extra], env=env or _env(), cwd=ROOT, capture_output=True, check=True)
-        return time.perf_counter() - t0
+        seen: list[tuple[float, str]] = []
+        with subprocess.Popen(cmd, env=env or _env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True) as proc:
+            for line in proc.stderr:
+                if line.startswith("[") and "s] " in line:
+                    seen.append((time.perf_counter(), line.split("s] ", 1)[1].strip()))
+            code = proc.wait()
+        wall = time.perf_counter() - t0
+        if code != 0:
+            raise subprocess.CalledProcessError(code, cmd)
+    if stages is not None and seen:
+        stages["start-up (imports, config)"] = seen[0][0] - t0
+        ends = [t for t, _ in seen[1:]] + [t0 + wall]
+        for (t, label), end in zip(seen, ends, strict=True):
+            stages["writing" if label.startswith("writing ") else label.split(" (")[0]] = end - t
+    return wall
+
+
+def stage_table(title: str, stages: dict, wall: float) -> None:
+    """Print the stages of one timed run with their share of its wall time."""
+    print(f"  {title}: {wall:.2f} s")
+    for label, seconds in stages.items():
+        print(f"    {seconds:7.2f} s  {100 * seconds / wall:5.1f}%  {label}")
 
 
 def cold_env(tmp: str) -> dict[str, str]:
@@ -142,14 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         "validate_s": wall(["validate", config]),
         "estimate_s": wall([*ESTIMATE_ARGS, "--config", config]),
     }
+    stages: dict[str, dict] = {"default_run_stages": {}, "cold_run_stages": {}, "quick_run_stages": {}}
     if not args.skip_run:
         run_wall(config)  # fills the caches a first run may have left empty
-        timings["default_run_s"] = run_wall(config)
+        timings["default_run_s"] = run_wall(config, stages=stages["default_run_stages"])
         with tempfile.TemporaryDirectory() as tmp:
-            timings["cold_run_s"] = run_wall(config, env=cold_env(tmp))
+            timings["cold_run_s"] = run_wall(config, env=cold_env(tmp), stages=stages["cold_run_stages"])
         if quick_supported():
             run_wall(config, "--quick")
-            timings["quick_run_s"] = run_wall(config, "--quick")
+            timings["quick_run_s"] = run_wall(config, "--quick", stages=stages["quick_run_stages"])
         else:
             timings["quick_run_s"] = "not available (no run --quick)"
     else:
@@ -166,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{value:8.2f}{'' if name.endswith('_floor') else ' s'}" if isinstance(value, float) else value
         print(f"  {name:24s} {shown}")
     out.update(timings)
+    print("\nStages of the timed runs (stage lines timed as they arrive; each to the next)")
+    for key, run_key in (("default_run_stages", "default_run_s"), ("cold_run_stages", "cold_run_s"),
+                         ("quick_run_stages", "quick_run_s")):
+        if stages[key]:
+            stage_table(run_key.removesuffix("_s").replace("_", " "), stages[key], timings[run_key])
+            out[key] = {label: round(seconds, 3) for label, seconds in stages[key].items()}
 
     print("\nMemory")
     out["peak_rss_mb_1m_draws"] = peak_rss_mb(config, 1_000_000)

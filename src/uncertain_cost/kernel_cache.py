@@ -25,10 +25,16 @@ from pathlib import Path
 
 from numba.core.caching import _CacheLocator
 
+from uncertain_cost.forking import prefer_fork_safe_threading
+
 try:  # numba >= 0.60 names it CacheImpl
     from numba.core.caching import CacheImpl as _CacheImpl
 except ImportError:  # pragma: no cover
     from numba.core.caching import _CacheImpl
+
+# Before any parallel kernel runs: a fork-safe threading layer (TBB or numba's work queue, not
+# GNU OpenMP), so that steps can run in forked children (uncertain_cost.forking).
+prefer_fork_safe_threading()
 
 __all__ = ["KERNEL_SOURCES", "register_kernel_sources", "source_stamp", "SourceHashLocator"]
 

@@ -1,9 +1,12 @@
 """The one module that knows the order of a run's steps, from a config to a RunResult.
 
 resolve (:mod:`uncertain_cost.data.load`) -> simulate (the backend of :mod:`uncertain_cost.execution`)
--> costs -> growth -> development cost -> sensitivity -> figures (:mod:`uncertain_cost.stages`)
--> one :class:`~uncertain_cost.result.RunResult`. A config with ``[scenarios]`` runs these
-steps once per scenario and combines the results (:func:`uncertain_cost.scenarios.combine`).
+-> costs -> growth -> development cost -> sensitivity -> value of information -> figures
+(:mod:`uncertain_cost.stages`) -> one :class:`~uncertain_cost.result.RunResult`. The tornado and
+Sobol analyses do not depend on the growth fits: where the machine has a second core they run
+in a forked process beside them (:class:`uncertain_cost.forking.ForkedCall`; same results).
+A config with ``[scenarios]`` runs these steps once per scenario and combines the results
+(:func:`uncertain_cost.scenarios.combine`).
 Every step returns what it adds; nothing is written here (see :mod:`uncertain_cost.writer`).
 """
 
@@ -16,6 +19,7 @@ from uncertain_cost.config import Config
 from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
+from uncertain_cost.forking import ForkedCall, SharedFlag, prefer_fork_safe_threading
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult, build_result
 from uncertain_cost.results import provenance_of
@@ -45,6 +49,7 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
         Any mistake in the config or a scenario, before any sampling.
     """
     progress = progress or Progress(quiet=True)
+    prefer_fork_safe_threading()  # before the first parallel kernel: steps may run in forked children
     execution = ExecutionSettings.from_table(config.section("execution"), config.source)
     scenarios = scenario_configs(config) if config.section("scenarios") else {}
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}
@@ -85,14 +90,46 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     progress = progress or Progress(quiet=True)
     run, settings, facts = config.run, config.stages, resolved.facts
     provenance = provenance_of(run, config.sha256, config.path, facts)
+    # The development cost and the tornado and Sobol analyses need neither the cost tables nor the
+    # growth fits: a forked child computes them while this process does (here, where forking is not allowed).
+    waiting = SharedFlag()
+    beside = ForkedCall(_beside_growth, config, facts, sim, waiting).start()
+    progress.stage("cost tables: intervals of every model and method")
     costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
+    where = "in a second process, beside the growth fits" if beside.forked else "after the growth fits"
+    if settings.development.selected:
+        progress.stage(f"development cost: staff, experiments and final run ({where})")
+    if settings.sensitivity.enabled:
+        progress.stage(f"sensitivity: tornado and Sobol indices ({where})")
     growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-    development = stages.development_step(settings.development, facts, sim, run.seed, progress)
-    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.growth, settings.development, config,
-                                          facts, progress)
+    waiting.set()  # from now on this process waits for the child: it stops rendering PNGs
+    development, sensitivity = beside.result()
+    information = stages.value_of_information_step(settings.sensitivity, settings.growth, config, facts,
+                                                   sensitivity, progress)
     figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                   run.reference_month, progress)
-    return build_result(provenance.attrs(), (costs, growth, development, sensitivity, figures), config)
+    return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
+                        config)
+
+
+def _beside_growth(config: Config, facts, sim: Simulation,
+                   waiting: SharedFlag) -> tuple[stages.StepOutput, stages.StepOutput]:
+    """Compute the steps that need no growth fit (development cost, tornado and Sobol), then fill spare time.
+
+    Until ``waiting`` is set (the caller has finished its own work and waits for these), render
+    the steps' figures as PNG bytes, so that writing the run has fewer left to render.
+    """
+    from uncertain_cost.reporting.figures import figure_png
+
+    settings = config.stages
+    development = stages.development_step(settings.development, facts, sim, config.run.seed, Progress(quiet=True))
+    sensitivity = stages.sensitivity_step(settings.sensitivity, settings.development, config, facts)
+    for out in (development, sensitivity):
+        for name, fig in out.figures.items():
+            if waiting.is_set():
+                return development, sensitivity
+            out.pngs[name] = figure_png(fig)
+    return development, sensitivity
 
 
 def _label(name: str | None) -> str:

@@ -66,6 +66,8 @@ class StepOutput:
     groups: dict[str, xr.Dataset] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: PNG bytes of some of `figures`, rendered already (by a forked child with time to spare)
+    pngs: dict[str, bytes] = field(default_factory=dict)
 
     def add_table(self, name: str, records: list[dict], columns: tuple[str, ...],
                   attrs: dict | None = None) -> None:
@@ -100,12 +102,17 @@ def build_result(attrs: Mapping[str, Any], outputs: Sequence[StepOutput], config
     groups: dict[str, xr.Dataset] = {}
     figures: dict[str, Any] = {}
     notes: list[str] = []
+    pngs: dict[str, bytes] = {}
     for out in outputs:
         groups.update(out.groups)
         figures.update(out.figures)
         notes.extend(out.notes)
+        pngs = {name: png for name, png in pngs.items() if name not in out.figures}  # a replaced figure
+        pngs.update(out.pngs)
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=dict(attrs)), **{f"/{k}": v for k, v in groups.items()}})
-    return RunResult(tree=tree, notes=tuple(notes), figures=figures, config=config)
+    result = RunResult(tree=tree, notes=tuple(notes), figures=figures, config=config)
+    result.keep_pngs(pngs)
+    return result
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,28 @@ class RunResult:
 
             self._png_cache[name] = figure_png(self.figures[name])
         return self._png_cache[name]
+
+    def unrendered_figures(self) -> list[str]:
+        """Names of the figures whose PNG has not been rendered yet, in `figures` order.
+
+        Returns
+        -------
+        list of str
+        """
+        return [name for name in self.figures if name not in self._png_cache]
+
+    def keep_pngs(self, pngs: dict[str, bytes]) -> None:
+        """Keep PNG bytes rendered elsewhere (`uncertain_cost.reporting.render`) for `png`.
+
+        Parameters
+        ----------
+        pngs : dict of str to bytes
+            ``{figure name: PNG bytes}``; every name must be a key of `figures`.
+        """
+        unknown = sorted(set(pngs) - set(self.figures))
+        if unknown:
+            raise KeyError(f"not figures of this run: {unknown}")
+        self._png_cache.update(pngs)
 
     @property
     def provenance(self) -> dict[str, Any]:

@@ -121,6 +121,8 @@ def growth_step(settings: GrowthSettings, facts: ModelFacts, sim: Simulation, in
     if not settings.enabled:
         return out
     seed, reference_month = run.seed, run.reference_month
+    if not settings.bayes:
+        progress.stage("growth: the paper's OLS and a forecast from its line")
     data = growth_data_from_run(facts, sim)
     variants = _tpu_price_variants(data, facts, inputs, seed, run.interconnect_fraction) if settings.bayes else {}
     outcome = fit_growth(data, settings, seed, progress=progress.stage, variants=variants)
@@ -224,27 +226,24 @@ def development_step(spec: DevelopmentSpec, facts: ModelFacts, sim: Simulation, 
     return out
 
 
-def sensitivity_step(settings: SensitivitySettings, growth: GrowthSettings, development: DevelopmentSpec,
-                     config: Config, facts: ModelFacts, progress: Progress) -> StepOutput:
-    """Tornado and Sobol analyses of the configured targets, and the value of information of the growth fit.
+def sensitivity_step(settings: SensitivitySettings, development: DevelopmentSpec, config: Config,
+                     facts: ModelFacts) -> StepOutput:
+    """Tornado and Sobol analyses of the configured targets (independent of the growth fit).
 
     Parameters
     ----------
     settings : SensitivitySettings
         ``[sensitivity]``.
-    growth : GrowthSettings
-        Decides whether the value of information applies (a Bayesian growth fit).
     development : DevelopmentSpec
         Development-cost targets.
     config : Config
         Inputs and ``[run]`` options the analyses re-evaluate.
     facts : ModelFacts
-    progress : Progress
 
     Returns
     -------
     StepOutput
-        Empty when ``sensitivity.enabled`` is false.
+        Empty but for a note when ``sensitivity.enabled`` is false.
     """
     from uncertain_cost.sensitivity.step import run_sensitivity
 
@@ -253,7 +252,6 @@ def sensitivity_step(settings: SensitivitySettings, growth: GrowthSettings, deve
         out.notes.append("sensitivity skipped (sensitivity.enabled = false, or run --quick): no tornado, Sobol "
                          "indices or value of information")
         return out
-    progress.stage("sensitivity: tornado and Sobol indices")
     run = config.run
     sens = run_sensitivity(facts, config.inputs, settings, interconnect_fraction=run.interconnect_fraction,
                            seed=run.seed, reference_month=run.reference_month, dev_spec=development)
@@ -263,15 +261,41 @@ def sensitivity_step(settings: SensitivitySettings, growth: GrowthSettings, deve
     if sens.sobol:
         out.add_table("sobol", list(sens.sobol_rows), tuple(sens.sobol_columns))
     out.groups["sensitivity"] = sens.dataset()
-    if settings.value_of_information and growth.enabled and growth.bayes:  # VOI is about the Bayesian fit
-        from uncertain_cost.sensitivity.voi import plot_value_of_information, run_value_of_information, top_inputs
+    return out
 
-        only = top_inputs(sens.sobol_rows if sens.sobol else (), settings.voi_top)
-        what = f"the {len(only)} inputs that matter most to the growth rate" if only else "every input"
-        progress.stage(f"sensitivity: value of information ({what}, one Bayesian fit each)")
-        voi = run_value_of_information(facts, config, settings, growth, only=only)
-        out.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
-        out.figures["value_of_information.png"] = plot_value_of_information(voi)
+
+def value_of_information_step(settings: SensitivitySettings, growth: GrowthSettings, config: Config,
+                              facts: ModelFacts, sensitivity: StepOutput, progress: Progress) -> StepOutput:
+    """Value of information of the inputs for the Bayesian growth fit (after `sensitivity_step`).
+
+    Parameters
+    ----------
+    settings : SensitivitySettings
+        ``[sensitivity]``.
+    growth : GrowthSettings
+        The value of information applies to a Bayesian growth fit only.
+    config : Config
+    facts : ModelFacts
+    sensitivity : StepOutput
+        Of `sensitivity_step`: its Sobol indices choose the inputs (``sensitivity.voi_top``).
+    progress : Progress
+
+    Returns
+    -------
+    StepOutput
+        Empty unless sensitivity, its value of information and the Bayesian growth fit are on.
+    """
+    out = StepOutput()
+    if not (settings.enabled and settings.value_of_information and growth.enabled and growth.bayes):
+        return out
+    from uncertain_cost.sensitivity.voi import plot_value_of_information, run_value_of_information, top_inputs
+
+    only = top_inputs(sensitivity.records("sobol"), settings.voi_top)
+    what = f"the {len(only)} inputs that matter most to the growth rate" if only else "every input"
+    progress.stage(f"sensitivity: value of information ({what}, one Bayesian fit each)")
+    voi = run_value_of_information(facts, config, settings, growth, only=only)
+    out.add_table("value_of_information", list(voi.rows), tuple(voi.columns), attrs=dict(voi.settings))
+    out.figures["value_of_information.png"] = plot_value_of_information(voi)
     return out
 
 

@@ -218,6 +218,7 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
         and the previous destination is intact.
     """
     from uncertain_cost.reporting.content import collect
+    from uncertain_cost.reporting.render import PngRendering
     from uncertain_cost.reporting.report import html_report, markdown_report
     from uncertain_cost.result import FIGURE_DATA, TABLES
     from uncertain_cost.results import method_counts
@@ -228,6 +229,7 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
               if name not in (TABLES, FIGURE_DATA)}
     try:
         with RunFolder(destination, force=force) as folder:
+            rendering = PngRendering(result.unrendered_figures(), result.png, folder.file(".png-rendering")).start()
             for name in result.table_names():
                 rows, columns = result.records(name)
                 write_csv(folder.file(f"{name}.csv"), rows, columns)
@@ -239,6 +241,7 @@ def write_run(destination: str | Path, result, force: bool = False) -> Path:
                 write_netcdf(folder.file("results.nc"), groups, attrs)
                 if timing:
                     write_json(folder.file("timing.json"), timing)
+            result.keep_pngs(rendering.finish())  # a forked helper rendered while the tables were written
             if flags.get("png", True):
                 for name in result.figures:
                     folder.file(name).write_bytes(result.png(name))

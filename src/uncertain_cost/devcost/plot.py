@@ -16,6 +16,13 @@ _LABELS = {"staff": "R&D staff", "chips": "AI accelerator chips",
            "energy": "energy"}
 
 
+def _usd_tick(value: float, _pos) -> str:
+    """Axis tick label of a dollar value."""
+    from uncertain_cost.money import format_usd
+
+    return format_usd(value, "g")
+
+
 def plot_devcost(result: DevCostResult, *, title: str | None = None):
     """Development cost by component on a log scale, in USD, and as shares.
 
@@ -68,7 +75,7 @@ def plot_devcost(result: DevCostResult, *, title: str | None = None):
         ax_usd.set_ylim(bottom=0.5 * min(np.median(result.costs[m][c]) for m in models for c in parts),
                         top=4.0 * float(np.max(hi)))
     ax_usd.set_yscale("log")
-    ax_usd.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_usd(v, "g")))
+    ax_usd.yaxis.set_major_formatter(FuncFormatter(_usd_tick))  # a module function: the figure pickles
     for ax in (ax_usd, ax_share):
         ax.set_xticks(x, models, rotation=20, ha="right")
     ax_usd.set_ylabel("USD of the reference month (log scale)")

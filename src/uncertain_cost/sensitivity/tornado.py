@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -512,6 +513,11 @@ def _bar_label(result: TornadoResult, b: int) -> str:
     return label
 
 
+def _tick_label(value: float, _pos, units: str) -> str:
+    """Axis tick label of ``value`` in ``units`` (a module function, so the figure pickles)."""
+    return format_value(value, units)
+
+
 def plot_tornado(
     result: TornadoResult,
     target: str | int,
@@ -585,7 +591,7 @@ def plot_tornado(
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(f"{name} ({units})")
     if _is_usd(units):
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, units)))
+        ax.xaxis.set_major_formatter(FuncFormatter(partial(_tick_label, units=units)))  # picklable
     if result.method == "conditional":
         title = (f"{name}: median given each input's draw at its {lo_pct} / {hi_pct} of effect, "
                  f"others drawn (base {format_value(base, units)})")
