@@ -87,8 +87,10 @@ def no_png_rendering(monkeypatch):
 
     ``RunResult.write`` renders every figure to PNG for the report even when ``[report]`` turns off
     PNG files, HTML and Markdown (about a second per run of figures); a test that reads none of
-    them need not pay for it. The PNG cache of a shared result is left untouched.
+    them need not pay for it. No figure counts as unrendered, so the writer forks no PNG helper and
+    nothing enters the PNG cache of a shared result.
     """
     from uncertain_cost.result import RunResult
 
     monkeypatch.setattr(RunResult, "png", lambda self, name: b"")
+    monkeypatch.setattr(RunResult, "unrendered_figures", lambda self: [])
