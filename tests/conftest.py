@@ -34,6 +34,11 @@ enabled = false
 png = false
 """
 
+#: the sensitivity stage at the smallest sizes its settings allow that still give every table and figure
+#: (tornado, Sobol with bootstrap intervals); value of information has its own tests
+LIGHT_SENSITIVITY = {"tornado_outer": 8, "tornado_inner": 16, "sobol_base": 16, "bootstrap": 20,
+                     "growth_sobol_base": 8, "development_sobol_base": 8, "value_of_information": False}
+
 
 @pytest.fixture(scope="session")
 def default_inputs():
@@ -45,11 +50,16 @@ def default_inputs():
 
 @pytest.fixture(scope="session")
 def default_result():
-    """``config.toml`` at 1,000 draws, seed 3, the growth stage without its PyMC fits (read-only)."""
+    """``config.toml`` at 1,000 draws, seed 3, without PyMC fits, sensitivity at `LIGHT_SENSITIVITY` (read-only).
+
+    The full job (PyMC fits, the default sensitivity sizes) is the slow suite's
+    (``test_run_of_the_config_file_as_the_readme_says``).
+    """
     import uncertain_cost as uc
 
     raw = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))
     raw["growth"] = {"bayes": False}
+    raw["sensitivity"] = {**raw.get("sensitivity", {}), **LIGHT_SENSITIVITY}
     return uc.run(raw, draws=1000, seed=3)
 
 

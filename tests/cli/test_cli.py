@@ -21,9 +21,13 @@ seed = 7
 
 [sensitivity]
 models = ["GPT-4"]   # one target model (the default has two): its tornado and Sobol files are the smoke test's
-sobol_base = 64
-growth_sobol_base = 32
+tornado_outer = 8    # the smallest sizes that still give every table and figure
+tornado_inner = 16
+sobol_base = 16
+growth_sobol_base = 8
+development_sobol_base = 8
 bootstrap = 20
+value_of_information = false
 
 [growth]
 bayes = false   # the PyMC fit has its own (slow) tests
