@@ -13,7 +13,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 REPO = Path(__file__).resolve().parents[1]
-EPOCH_DATA = REPO.parent / "shared" / "epoch-data"
 
 #: a light job: no PyMC fit, no sensitivity, no development cost, no PNG files (the report still embeds figures)
 FAST_TOML = """
