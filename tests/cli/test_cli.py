@@ -21,6 +21,7 @@ seed = 7
 
 [sensitivity]
 models = ["GPT-4"]   # one target model (the default has two): its tornado and Sobol files are the smoke test's
+methods = ["amortized"]
 tornado_outer = 8    # the smallest sizes that still give every table and figure
 tornado_inner = 16
 sobol_base = 16
