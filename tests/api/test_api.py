@@ -13,14 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 FAST = {"growth": {"bayes": False}, "sensitivity": {"enabled": False}, "development": {"enabled": False}}
 
 
-@pytest.fixture(scope="module")
-def result():
-    """The default job at 1,000 draws, the growth stage without its PyMC fits (those are the slow test's)."""
-    import tomllib
+@pytest.fixture()
+def result(default_result):
+    """The default job at 1,000 draws, the growth stage without its PyMC fits (those are the slow test's).
 
-    raw = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))
-    raw["growth"] = {"bayes": False}
-    return uc.run(raw, draws=1000, seed=3)
+    One run per session (tests/conftest.py), shared read-only with the other files that read it.
+    """
+    return default_result
 
 
 def _check_tree_and_summary(result, tables):
@@ -45,8 +44,8 @@ def test_run_of_the_config_file_as_the_readme_says():
     assert "posterior" in full.tree.children
 
 
-def test_write_makes_the_cli_run_folder(result, tmp_path):
-    folder = result.write(tmp_path / "run")
+def test_write_makes_the_cli_run_folder(default_run_folder):
+    folder = default_run_folder  # default_result.write(...), once per session
     names = {p.name for p in folder.iterdir()}
     assert {"summary.csv", "summary.json", "results.nc", "growth.csv", "report.md", "report.html",
             "provenance.json", "skipped.csv"} <= names
@@ -54,24 +53,22 @@ def test_write_makes_the_cli_run_folder(result, tmp_path):
     assert "tables" not in back.children and "figure_data" not in back.children
 
 
-def test_uc_write_writes_what_result_write_writes(result, tmp_path):
-    a, b = uc.write(result, tmp_path / "a"), result.write(tmp_path / "b")
+def test_uc_write_writes_what_result_write_writes(result, default_run_folder, tmp_path):
+    a, b = uc.write(result, tmp_path / "a"), default_run_folder  # b: result.write(...)
     names = sorted(p.name for p in a.iterdir() if p.name != "timing.json")
     assert names == sorted(p.name for p in b.iterdir() if p.name != "timing.json") and "summary.csv" in names
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-def test_api_and_cli_write_identical_tables(tmp_path):
+def test_api_and_cli_write_identical_tables(fast_config_file, fast_run_folder, tmp_path, no_png_rendering):
     from uncertain_cost.cli import main
 
-    config = tmp_path / "c.toml"
-    config.write_text('[run]\ndraws = 800\nseed = 5\n[growth]\nbayes = false\n[sensitivity]\nenabled = false\n'
-                      '[development]\nenabled = false\n[report]\npng = false\n')
-    assert main(["run", str(config), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
-    uc.run(config).write(tmp_path / "api")
+    # fast_config_file: 800 draws, seed 5, no PyMC fit, sensitivity, development or PNG files;
+    # fast_run_folder: uc.run(fast_config_file).write(...), once per session
+    assert main(["run", str(fast_config_file), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
     for name in ("summary.csv", "summary.json", "growth.csv", "skipped.csv", "provenance.json"):
-        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes(), name
+        assert (tmp_path / "cli" / name).read_bytes() == (fast_run_folder / name).read_bytes(), name
 
 
 def test_results_nc_interval_follows_credible_level(tmp_path):
@@ -85,12 +82,12 @@ def test_results_nc_interval_follows_credible_level(tmp_path):
     assert row.p5_usd < lo < row.median_usd
 
 
-def test_png_false_writes_and_links_no_png_file(tmp_path):
+def test_png_false_writes_and_links_no_png_file(fast_result, fast_run_folder):
     """Before the fix report.md linked PNG files that [report] png = false did not write."""
-    result = uc.run({"run": {"draws": 500}, "report": {"png": False}, **FAST})
+    result, folder = fast_result, fast_run_folder  # [report] png = false; shared with the test above
+    assert result.config.section("report")["png"] is False
     assert "](" not in result.report().replace("](#", "")
-    folder = result.write(tmp_path / "run")
-    assert not list(folder.glob("*.png"))
+    assert not list(folder.glob("*.png")) and (folder / "report.html").is_file()
     sources = re.findall(r'<img[^>]*src="([^"]*)"', result.report(html=True))
     assert sources and all(s.startswith("data:image/") for s in sources)
 

@@ -9,14 +9,10 @@ import uncertain_cost as uc
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def result():
-    """The default job at 1,000 draws, the growth stage without its PyMC fits."""
-    import tomllib
-
-    raw = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))
-    raw["growth"] = {"bayes": False}
-    return uc.run(raw, draws=1000, seed=3)
+@pytest.fixture()
+def result(default_result):
+    """The default job at 1,000 draws, the growth stage without its PyMC fits (one run per session, read-only)."""
+    return default_result
 
 
 def test_repr_is_short_and_says_the_headline(result):

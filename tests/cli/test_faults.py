@@ -145,7 +145,7 @@ def test_two_concurrent_processes_one_refused(tiny, tmp_path):
 
 
 @pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
-def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
+def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys, no_png_rendering):
     user = tmp_path / "mine"
     user.mkdir()
     (user / "notes.txt").write_text("x", encoding="utf-8")
@@ -158,6 +158,7 @@ def test_force_replaces_a_user_folder_only_when_asked(tiny, tmp_path, capsys):
     assert _hidden(tmp_path, "mine") == []
 
 
+@pytest.mark.slow  # ~6 s: four CLI runs (.ci/run runs -m slow); the fast tests below check the same rules per call
 @pytest.mark.filterwarnings("default::uncertain_cost.UncertainCostWarning")  # the kept-folder note
 def test_rerun_into_a_run_folder_with_a_user_file_is_refused_unless_forced(tiny, tmp_path, capsys):
     out = tmp_path / "out"

@@ -2,7 +2,6 @@
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,9 @@ from uncertain_cost.devcost import (
 )
 from uncertain_cost.errors import ConfigError, UncertainCostWarning
 
-EPOCH_2024 = Path(__file__).resolve().parents[3] / "shared" / "epoch-data" / "2024-06"
+from epoch_paths import EPOCH_DATA
+
+EPOCH_2024 = EPOCH_DATA / "2024-06"  # UNCERTAIN_COST_EPOCH_DATA overrides the place (tests/epoch_paths.py)
 MODELS = ("GPT-3 175B (davinci)", "OPT-175B", "GPT-4", "Gemini 1.0 Ultra")
 N = 4000
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from uncertain_cost.cli import main
-from uncertain_cost.config import parse_config
 from uncertain_cost.errors import ConfigError
 from uncertain_cost.growth.settings import GrowthSettings
 
@@ -30,35 +29,34 @@ def test_settings_validated_with_key_names():
         assert info.value.key == key
 
 
-def test_ols_rows_without_pymc(tmp_path):
-    from uncertain_cost.pipeline import run_config
-
-    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
-                           "development": {"enabled": False}, "report": {"png": False}})
-    rows, columns = run_config(config).records("growth")
+def test_ols_rows_without_pymc(fast_result):
+    # fast_result (tests/conftest.py): uc.run of a job without PyMC fit, sensitivity or development, 800 draws
+    assert fast_result.config.stages.growth.bayes is False
+    rows, columns = fast_result.records("growth")
     assert {"method", "estimator", "n_models", "growth_per_year", "lo", "hi", "level", "slope_oom_per_year",
             "doubling_months", "r_hat_max", "ess_bulk_min", "divergences"} <= set(columns)
     amortized = next(r for r in rows if r["method"] == "amortized")
     assert amortized["n_models"] == 41 and round(amortized["growth_per_year"], 2) == 2.41
 
 
-def test_from_cost_dataset_reads_a_real_run(tmp_path):
+def test_from_cost_dataset_reads_a_real_run(fast_config_file, fast_run_folder):
     """``GrowthData.from_cost_dataset`` on a written run's ``results.nc`` equals the stage's data."""
     import numpy as np
     import xarray as xr
 
+    from uncertain_cost.config import load_config
     from uncertain_cost.data.load import resolve
     from uncertain_cost.engine import simulate
     from uncertain_cost.growth import GrowthData
     from uncertain_cost.growth.step import growth_data_from_run
-    from uncertain_cost.pipeline import run_steps
 
-    config = parse_config({"run": {"draws": 2000}, "growth": {"bayes": False}, "sensitivity": {"enabled": False},
-                           "development": {"enabled": False}, "report": {"png": False}})
+    # fast_run_folder: uc.run(fast_config_file).write(...), once per session; the draws are simulated again
+    # here with the config's seed, as the run did
+    config = load_config(fast_config_file)
     prepared = resolve(config)
-    sim = simulate(prepared.facts, config.inputs, 2000, config.run.seed, keep_draws=config.run.keep_draws)
-    folder = run_steps(config, prepared, sim).write(tmp_path / "run")
-    ds = xr.open_datatree(folder / "results.nc")["costs"].to_dataset()
+    sim = simulate(prepared.facts, config.inputs, config.run.draws, config.run.seed,
+                   keep_draws=config.run.keep_draws)
+    ds = xr.open_datatree(fast_run_folder / "results.nc")["costs"].to_dataset()
     assert "cost_method" in ds["cost"].dims
     from_file, from_run = GrowthData.from_cost_dataset(ds), growth_data_from_run(prepared.facts, sim)
     assert from_file.model == from_run.model and from_file.methods == from_run.methods

@@ -35,7 +35,7 @@ reference_month = "2024-03"
 """
 
 
-def test_per_scenario_draws_and_differing_provenance_in_provenance_json(tmp_path):
+def test_per_scenario_draws_and_differing_provenance_in_provenance_json(tmp_path, no_png_rendering):
     path = tmp_path / "s.toml"
     path.write_text(CONFIG, encoding="utf-8")
     result = run_config(load_config(path))

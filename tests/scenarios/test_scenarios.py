@@ -96,7 +96,7 @@ def test_common_random_numbers_across_scenarios(runs):
                               amortized.sel(scenario="baseline").values)
 
 
-def test_run_without_scenarios_is_byte_identical_through_the_execution_path(runs, tmp_path):
+def test_run_without_scenarios_is_byte_identical_through_the_execution_path(runs, tmp_path, no_png_rendering):
     folder, plain, _ = runs
     local = run_config(load_config(folder / "plain.toml", {"execution.backend": "local"}))  # --backend local
     a, b = plain.write(tmp_path / "a"), local.write(tmp_path / "b")
