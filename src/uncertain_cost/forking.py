@@ -23,8 +23,10 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import select
 import struct
 import sys
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -87,6 +89,33 @@ def fork_allowed() -> bool:
     return available_cpus() >= 2
 
 
+def _wait(pid: int) -> int:
+    """``os.waitpid(pid, 0)`` that lets this process's signal handlers run while it waits.
+
+    A signal (SIGTERM, SIGINT) may be delivered to another thread (numba's or nutpie's
+    workers); a main thread blocked in ``waitpid`` would then never see it, and the run would
+    not stop until the child did. Polling returns to the interpreter every few milliseconds.
+    """
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.005)
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything from pipe ``fd`` until its writer closes it, letting signal handlers run (see `_wait`)."""
+    chunks = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def _kill_and_reap(pid: int) -> None:
     """SIGKILL a child of this process and wait for it (no zombie, no open file kept)."""
     import signal
@@ -95,7 +124,7 @@ def _kill_and_reap(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:  # pragma: no cover - already gone
         pass
-    os.waitpid(pid, 0)
+    _wait(pid)
 
 
 class SharedFlag:
@@ -203,7 +232,8 @@ class ForkedCall:
         """Kill the child, if any, and reap it (the caller gave up: an error or an interrupt)."""
         if self.forked:
             _kill_and_reap(self._pid)
-            os.close(self._read_fd)
+            if self._read_fd is not None:
+                os.close(self._read_fd)
             self.forked, self._pid, self._read_fd = False, None, None
 
     def result(self) -> Any:
@@ -221,9 +251,12 @@ class ForkedCall:
         """
         if not self.forked:
             return self.func(*self.args, **self.kwargs)
-        with os.fdopen(self._read_fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
+        try:
+            payload = _read_all(self._read_fd)
+        finally:
+            os.close(self._read_fd)
+            self._read_fd = None
+        status = _wait(self._pid)
         self.forked, self._pid, self._read_fd = False, None, None
         if not payload or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return self.func(*self.args, **self.kwargs)  # the child died: compute here
@@ -315,10 +348,7 @@ class SharedJobs:
         if self._read_fd is not None:
             os.close(self._read_fd)
             self._read_fd = None
-        if self.scratch.is_dir():
-            for path in self.scratch.iterdir():
-                path.unlink(missing_ok=True)
-            self.scratch.rmdir()
+        self._remove_scratch()
 
     def _drain(self) -> None:
         """Take jobs from the pipe and write each one's file, until none is left."""
@@ -341,22 +371,25 @@ class SharedJobs:
         """
         if self._read_fd is None:
             self.start()
-        out = {}
         try:
-            try:
-                self._drain()
-            finally:
-                os.close(self._read_fd)
-                self._read_fd = None
-                if self._pid is not None:
-                    os.waitpid(self._pid, 0)
-                    self._pid = None
+            self._drain()
+            os.close(self._read_fd)
+            self._read_fd = None
+            if self._pid is not None:
+                _wait(self._pid)
+                self._pid = None
+            out = {}
             for name in self.names:
                 path = self.scratch / name
                 out[name] = path.read_bytes() if path.exists() else self.jobs[name]()
-        finally:
-            for name in self.names:
-                (self.scratch / name).unlink(missing_ok=True)
-                (self.scratch / (name + _PART)).unlink(missing_ok=True)
-            self.scratch.rmdir()
+        except BaseException:
+            self.abort()  # an error or a signal here: kill the helper, do not wait for it
+            raise
+        self._remove_scratch()
         return out
+
+    def _remove_scratch(self) -> None:
+        if self.scratch.is_dir():
+            for path in self.scratch.iterdir():
+                path.unlink(missing_ok=True)
+            self.scratch.rmdir()
