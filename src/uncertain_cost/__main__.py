@@ -1,5 +1,5 @@
 """Entry point of ``python -m uncertain_cost``."""
 
-from uncertain_cost.cli import main
+from uncertain_cost.cli import run_as_program
 
-raise SystemExit(main())
+run_as_program()

@@ -15,13 +15,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from uncertain_cost import __version__
 from uncertain_cost.config import arguments, sections
 from uncertain_cost.config.schema import Invalid, clip
 from uncertain_cost.errors import ConfigError, ResourceError, UncertainCostError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "run_as_program", "build_parser"]
 
 def _program_name() -> str:
     """``uncertain-cost`` when started by the console script, else ``python -m uncertain_cost``."""
@@ -241,6 +242,7 @@ _SKIPPED_NOTE = re.compile(r"^(\[[^]]*\] )?\d+ rows or models skipped \(see skip
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from uncertain_cost.api import run, write
+    from uncertain_cost.heap import older_objects_frozen
     from uncertain_cost.progress import Progress
     from uncertain_cost.quiet import quiet_run
     from uncertain_cost.reporting.overview import closing_lines
@@ -251,7 +253,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / (config.path.stem if config.path else "default")
     check_destination(out, args.force)
     progress = Progress(quiet=args.quiet)
-    with OutputLock(out), progress.activate(), quiet_run() as noted:
+    with OutputLock(out), progress.activate(), quiet_run() as noted, older_objects_frozen():
         result = run(config, progress=progress)
         progress.stage(f"writing {out}")
         folder = write(result, out, force=args.force)
@@ -379,6 +381,16 @@ def _assumption_lines(facts: dict, config) -> list[str]:
 
 COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "import-epoch": _cmd_import, "priors": _cmd_priors,
             "estimate": _cmd_estimate}
+
+
+def run_as_program() -> NoReturn:
+    """Entry point of the ``uncertain-cost`` script and ``python -m uncertain_cost``: `main`, then exit.
+
+    The process ends without walking its objects once more (:func:`uncertain_cost.heap.exit_without_collecting`).
+    """
+    from uncertain_cost.heap import exit_without_collecting
+
+    exit_without_collecting(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from uncertain_cost.data.load import Resolved, resolve
 from uncertain_cost.engine import Simulation
 from uncertain_cost.execution import ExecutionSettings, MonteCarloJob, open_backend
 from uncertain_cost.forking import ForkedCall, SharedFlag, prefer_fork_safe_threading
+from uncertain_cost.heap import older_objects_frozen
 from uncertain_cost.progress import Progress
 from uncertain_cost.result import RunResult, StepOutput, build_result
 from uncertain_cost.results import provenance_of
@@ -51,6 +52,11 @@ def run_config(config: Config, progress: Progress | None = None) -> RunResult:
     """
     progress = progress or Progress(quiet=True)
     prefer_fork_safe_threading()  # before the first parallel kernel: steps may run in forked children
+    with older_objects_frozen():  # the imported libraries stay out of the run's collections
+        return _run_jobs(config, progress)
+
+
+def _run_jobs(config: Config, progress: Progress) -> RunResult:
     execution = ExecutionSettings.from_table(config.section("execution"), config.source)
     scenarios = scenario_configs(config) if config.section("scenarios") else {}
     jobs: dict[str | None, Config] = dict(scenarios) if scenarios else {None: config}

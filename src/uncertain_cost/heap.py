@@ -1,0 +1,60 @@
+"""The garbage collector around a run: the objects alive before it are left out of its collections.
+
+A run builds many short-lived objects (the growth fits' graphs, figures); every full
+collection also walked the ~160,000 objects of the imported libraries, which live as long as
+the process: 0.57 s of the default run's 0.7 s of collecting, and 0.5 s more for the last
+collection at the interpreter's exit (measured with ``gc.callbacks`` and py-spy). Frozen
+(:func:`gc.freeze`) they are skipped, in this process and in the children it forks.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
+
+__all__ = ["older_objects_frozen", "exit_without_collecting"]
+
+_depth = 0
+
+
+@contextmanager
+def older_objects_frozen() -> Iterator[None]:
+    """Leave the objects alive on entry out of the garbage collections until exit.
+
+    Nested uses freeze and unfreeze once, at the outermost level. On exit everything frozen
+    is collected again as usual, so a notebook that runs many times keeps no more memory
+    than without it.
+    """
+    global _depth
+    if _depth == 0:
+        gc.freeze()
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        if _depth == 0:
+            gc.unfreeze()
+
+
+def exit_without_collecting(code: int, streams: Sequence = (sys.stdout, sys.stderr)) -> NoReturn:
+    """Leave a command-line process with ``code``, without the interpreter's last full collection.
+
+    Every object then dies with the process anyway; freezing them first skips a walk of all
+    of them (0.5 s after a default run). The ``atexit`` handlers still run; the files the
+    package writes are closed by then (the writer opens each in a ``with`` block).
+
+    Parameters
+    ----------
+    code : int
+        The exit status.
+    streams : sequence of file objects
+        Flushed first.
+    """
+    for stream in streams:
+        stream.flush()
+    gc.freeze()
+    raise SystemExit(code)

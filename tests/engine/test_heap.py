@@ -1,0 +1,69 @@
+"""The garbage collector around a run (uncertain_cost.heap)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import subprocess
+import sys
+
+import pytest
+
+from uncertain_cost.heap import exit_without_collecting, older_objects_frozen
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_objects_alive_on_entry_are_frozen_until_the_outermost_exit():
+    assert gc.get_freeze_count() == 0
+    with older_objects_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with older_objects_frozen():  # nested: no second freeze, no early unfreeze
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_cycle_made_before_the_run_is_collected_after_it():
+    import weakref
+
+    cycle = _Cycle()
+    alive = weakref.ref(cycle)
+    with older_objects_frozen():
+        del cycle
+        gc.collect()
+        assert alive() is not None  # frozen: left alone during the run
+    gc.collect()
+    assert alive() is None  # unfrozen: collected as before
+
+
+def test_unfrozen_after_an_error():
+    with pytest.raises(RuntimeError), older_objects_frozen():
+        raise RuntimeError("boom")
+    assert gc.get_freeze_count() == 0
+
+
+def test_exit_without_collecting_flushes_and_exits_with_the_code():
+    class Stream(io.StringIO):
+        flushed = False
+
+        def flush(self):
+            self.flushed = True
+
+    stream = Stream()
+    with pytest.raises(SystemExit) as info:
+        exit_without_collecting(3, streams=(stream,))
+    assert info.value.code == 3 and stream.flushed
+    gc.unfreeze()  # this test process goes on
+
+
+def test_the_program_exit_code_and_output_survive_the_quick_exit():
+    done = subprocess.run([sys.executable, "-m", "uncertain_cost", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("uncertain_cost ")
+    bad = subprocess.run([sys.executable, "-m", "uncertain_cost", "validate", "missing.toml"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
