@@ -162,13 +162,14 @@ def netcdf_bytes(groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> 
     Returns
     -------
     bytes
-        Floating-point variables zlib-compressed (level 4).
+        Floating-point variables zlib-compressed (level 4), except those of the sampler's
+        groups (:data:`UNCOMPRESSED_GROUPS`).
     """
     root = xr.Dataset(attrs=dict(attrs))
     tree = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in groups.items()}})
     encoding = {
         f"/{name}": {var: {"zlib": True, "complevel": 4} for var in ds.data_vars if ds[var].dtype.kind == "f"}
-        for name, ds in groups.items()
+        for name, ds in groups.items() if name not in UNCOMPRESSED_GROUPS
     }
     # Encoded in memory, then written as plain bytes: an ENOSPC or EIO then surfaces as an
     # ordinary OSError from ``write`` instead of inside the HDF5 library (which, on a full
@@ -176,6 +177,11 @@ def netcdf_bytes(groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> 
     buffer = io.BytesIO()
     tree.to_netcdf(buffer, engine="h5netcdf", encoding=encoding)
     return buffer.getvalue()
+
+
+#: MCMC output: zlib (level 4) saved 5-13 % of these (random draws of continuous parameters)
+#: against 32-66 % of the Monte Carlo's cost draws, for a quarter of the encoding time.
+UNCOMPRESSED_GROUPS = ("posterior", "posterior_predictive", "log_likelihood", "sample_stats", "prior")
 
 
 def write_netcdf(path: Path, groups: Mapping[str, xr.Dataset], attrs: Mapping[str, Any]) -> None:

@@ -271,7 +271,12 @@ def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Se
 
 
 def figure_png(fig, dpi: int = 120) -> bytes:
-    """Render a matplotlib figure as PNG bytes (tight box, no software metadata) and close it.
+    """Render a matplotlib figure as PNG bytes (no software metadata) and close it.
+
+    A figure with constrained layout already fits its content to the canvas and is drawn
+    once, as it is; any other is cropped to its content's tight box (``bbox_inches="tight"``,
+    which keeps labels placed outside the axes, such as the cost figures' model names), at
+    the price of a second drawing pass (about a fifth of a tornado figure's time).
 
     Parameters
     ----------
@@ -283,8 +288,10 @@ def figure_png(fig, dpi: int = 120) -> bytes:
     bytes
     """
     import matplotlib.pyplot as plt
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fitted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=None if fitted else "tight", metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
