@@ -52,9 +52,12 @@ def exit_without_collecting(code: int, streams: Sequence = (sys.stdout, sys.stde
     code : int
         The exit status.
     streams : sequence of file objects
-        Flushed first.
+        Flushed first (a broken pipe is ignored: its reader is gone).
     """
     for stream in streams:
-        stream.flush()
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone (``| head``) or a closed stream: nothing more to say
+            pass
     gc.freeze()
     raise SystemExit(code)

@@ -61,6 +61,17 @@ def test_exit_without_collecting_flushes_and_exits_with_the_code():
     gc.unfreeze()  # this test process goes on
 
 
+def test_a_broken_pipe_at_exit_keeps_the_code_and_prints_no_traceback():
+    class Gone(io.StringIO):
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(SystemExit) as info:
+        exit_without_collecting(0, streams=(Gone(),))
+    assert info.value.code == 0
+    gc.unfreeze()
+
+
 def test_the_program_exit_code_and_output_survive_the_quick_exit():
     done = subprocess.run([sys.executable, "-m", "uncertain_cost", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("uncertain_cost ")
