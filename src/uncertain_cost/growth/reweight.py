@@ -315,14 +315,19 @@ def weighted_mean(values: np.ndarray, log_weights: np.ndarray) -> float:
     return float(np.sum(w * values) / np.sum(w))
 
 
+def _normalised_weights_and_mean(values: np.ndarray, log_weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """Weights summing to one (from log weights) and the weighted mean of ``values``."""
+    w = np.exp(log_weights - np.max(log_weights))
+    w = w / w.sum()
+    return w, float(np.sum(w * values))
+
+
 def weighted_sd(values: np.ndarray, log_weights: np.ndarray) -> float:
     """Weighted standard deviation with the reliability-weights correction (``ddof=1`` for equal weights).
 
     ``sqrt(sum w (x - m)**2 / (1 - sum w**2))`` with normalised weights ``w``.
     """
-    w = np.exp(log_weights - np.max(log_weights))
-    w = w / w.sum()
-    mean = float(np.sum(w * values))
+    w, mean = _normalised_weights_and_mean(values, log_weights)
     return float(np.sqrt(np.sum(w * (values - mean) ** 2) / (1.0 - np.sum(w * w))))
 
 
@@ -341,9 +346,7 @@ def weighted_mean_mcse(values: np.ndarray, log_weights: np.ndarray, reff: float 
     -------
     float
     """
-    w = np.exp(log_weights - np.max(log_weights))
-    w = w / w.sum()
-    mean = float(np.sum(w * values))
+    w, mean = _normalised_weights_and_mean(values, log_weights)
     return float(np.sqrt(np.sum(w * w * (values - mean) ** 2) / reff))
 
 
@@ -361,9 +364,7 @@ def weighted_sd_mcse(values: np.ndarray, log_weights: np.ndarray, reff: float = 
     -------
     float
     """
-    w = np.exp(log_weights - np.max(log_weights))
-    w = w / w.sum()
-    mean = float(np.sum(w * values))
+    _, mean = _normalised_weights_and_mean(values, log_weights)
     d2 = (values - mean) ** 2
     sd = weighted_sd(values, log_weights)
     return weighted_mean_mcse(d2, log_weights, reff) / (2.0 * sd)
