@@ -40,7 +40,7 @@ def older_objects_frozen() -> Iterator[None]:
             gc.unfreeze()
 
 
-def exit_without_collecting(code: int, streams: Sequence = (sys.stdout, sys.stderr)) -> NoReturn:
+def exit_without_collecting(code: int, streams: Sequence | None = None) -> NoReturn:
     """Leave a command-line process with ``code``, without the interpreter's last full collection.
 
     Every object then dies with the process anyway; freezing them first skips a walk of all
@@ -51,10 +51,11 @@ def exit_without_collecting(code: int, streams: Sequence = (sys.stdout, sys.stde
     ----------
     code : int
         The exit status.
-    streams : sequence of file objects
-        Flushed first (a broken pipe is ignored: its reader is gone).
+    streams : sequence of file objects, optional
+        Flushed first (a broken pipe is ignored: its reader is gone); default the current
+        ``sys.stdout`` and ``sys.stderr``.
     """
-    for stream in streams:
+    for stream in (sys.stdout, sys.stderr) if streams is None else streams:
         try:
             stream.flush()
         except (OSError, ValueError):  # a reader gone (``| head``) or a closed stream: nothing more to say
