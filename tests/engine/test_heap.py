@@ -28,6 +28,40 @@ def test_objects_alive_on_entry_are_frozen_until_the_outermost_exit():
     assert gc.get_freeze_count() == 0
 
 
+def test_the_youngest_generation_is_collected_less_often_during_the_run_only():
+    from uncertain_cost.heap import RUN_YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with older_objects_frozen():
+            assert gc.get_threshold() == (RUN_YOUNG_THRESHOLD, 10, 10)
+            with older_objects_frozen():
+                assert gc.get_threshold() == (RUN_YOUNG_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 10, 10)  # a caller's higher threshold is kept
+        with older_objects_frozen():
+            assert gc.get_threshold() == (50_000, 10, 10)
+        gc.set_threshold(0, 10, 10)  # collection turned off stays off
+        with older_objects_frozen():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_cycle_made_during_the_run_is_still_collected():
+    import weakref
+
+    with older_objects_frozen():
+        cycle = _Cycle()
+        alive = weakref.ref(cycle)
+        del cycle
+        for _ in range(3 * 10_000):  # enough new objects for a young collection at the run's threshold
+            _Cycle()
+        assert alive() is None
+
+
 def test_a_cycle_made_before_the_run_is_collected_after_it():
     import weakref
 
