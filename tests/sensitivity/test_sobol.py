@@ -87,6 +87,23 @@ def test_design_structure_and_seed():
         assert np.array_equal(np.sort(np.floor(col * n)), np.arange(n))
 
 
+def test_mapping_the_halves_gives_the_values_of_mapping_the_design():
+    from uncertain_cost.distributions import Normal, from_ci
+    from uncertain_cost.sensitivity._common import ppf_columns
+    from uncertain_cost.sensitivity.design import design_blocks, saltelli_layout, sobol_halves
+
+    groups = ["hw", "energy", "hw", "staff", "staff", "staff"]
+    inputs = [Inp("a", from_ci(1.0, 3.0, 0.9), "hw"), Inp("b", Normal(0.0, 2.0), "energy"),
+              Inp("c", from_ci(2.0, 9.0, 0.9), "hw")] + [
+        Inp(f"s{i}", from_ci(1e5, 4e5, 0.9), "staff") for i in range(3)]
+    u = sobol_design(64, 6, seed=5, groups=groups)
+    a, b = sobol_halves(64, 6, seed=5)
+    block_of = design_blocks(6, groups)[1]
+    np.testing.assert_array_equal(saltelli_layout(a, b, block_of), u)
+    mapped = saltelli_layout(ppf_columns(inputs, a), ppf_columns(inputs, b), block_of)
+    assert np.array_equal(mapped, ppf_columns(inputs, u))  # bit for bit: ppf is elementwise
+
+
 def test_grouped_design():
     n = 16
     u = sobol_design(n, 3, seed=0, groups=["hw", "energy", "hw"])

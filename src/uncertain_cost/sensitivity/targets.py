@@ -277,6 +277,7 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     f : callable
     """
     from uncertain_cost.engine import column_costs
+    from uncertain_cost.sensitivity.staff_sum import staff_annual
 
     sub = subset_facts(facts, [dev_model.name])
     factors, columns, lay = cost_factors(inputs, sub)
@@ -284,19 +285,22 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
     choices = hardware_choice_factors(sub, [sub.names.index(dev_model.name)])
     factors += choices
     n_compute = len(factors)
-    slots: list[tuple[slice, slice, slice | None, slice]] = []  # per role: columns by kind
+    starts, counts = [], []  # per role: first column of each kind (-1: no equity), contributors
     for role in dev_model.roles:
         if role.count == 0:
             continue
-        cols = {}
+        first = {}
         for kind in ("salary", "overhead", "equity", "fte"):
             dev_input = getattr(role, kind)
             if dev_input is None:
-                cols[kind] = None
+                first[kind] = -1
                 continue
-            cols[kind] = slice(len(factors), len(factors) + role.count)  # contiguous: views, no copies
+            first[kind] = len(factors)  # the role's columns of one kind are contiguous
             factors.extend(Factor(f"{kind}[{role.name}#{i}]", f"staff_{kind}", dev_input) for i in range(role.count))
-        slots.append((cols["salary"], cols["overhead"], cols["equity"], cols["fte"]))
+        starts.append([first["salary"], first["overhead"], first["equity"], first["fte"]])
+        counts.append(role.count)
+    starts = np.asarray(starts, dtype=np.int64).reshape(-1, 4)
+    counts = np.asarray(counts, dtype=np.int64)
     factors.append(Factor("project_duration", "project_duration", dev_model.project_years))
     factors.append(Factor("experiment_factor", "experiment_factor", dev_model.experiment_factor))
     row = sub.names.index(dev_model.name)
@@ -305,13 +309,7 @@ def development_target(facts: ModelFacts, inputs: InputSet, dev_model, interconn
         values = _full_values(lay, columns, x[:, :n_layout])
         costs = column_costs(sub, inputs, values, interconnect_fraction=interconnect_fraction)
         compute = _choose(costs, choices, x[:, n_layout:n_compute]).total("amortized")
-        annual = np.zeros(x.shape[0])
-        for salary, overhead, equity, fte in slots:
-            pay = x[:, salary] * x[:, overhead]
-            if equity is not None:
-                pay += x[:, equity]
-            pay *= x[:, fte]
-            annual += pay.sum(axis=1)
+        annual = staff_annual(x, starts, counts)
         return compute[:, row] * x[:, -1] + annual * x[:, -2]
 
     return factors, f
