@@ -387,10 +387,31 @@ def run_as_program() -> NoReturn:
     """Entry point of the ``uncertain-cost`` script and ``python -m uncertain_cost``: `main`, then exit.
 
     The process ends without walking its objects once more (:func:`uncertain_cost.heap.exit_without_collecting`).
+    Its BLAS uses one thread unless the environment says otherwise (:func:`_one_blas_thread`).
     """
     from uncertain_cost.heap import exit_without_collecting
 
+    _one_blas_thread()
     exit_without_collecting(main())
+
+
+#: what OpenBLAS (bundled by NumPy's and SciPy's wheels) reads for its thread count, in its order
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _one_blas_thread() -> None:
+    """Ask OpenBLAS for one thread in this program, before NumPy loads it, unless a count is set.
+
+    Every step multiplies small matrices (the growth fits already limited BLAS to one thread
+    with threadpoolctl). A pool is still started when NumPy and SciPy load their BLAS, and
+    again in every forked child, and its threads spin on the cores the run's processes need:
+    about 0.5 s of CPU in the default run (perf: ``blas_thread_server``). The results are the
+    same. A user's ``OPENBLAS_NUM_THREADS``, ``GOTO_NUM_THREADS`` or ``OMP_NUM_THREADS`` is kept.
+    """
+    import os
+
+    if "numpy" not in sys.modules and not any(os.environ.get(name) for name in _BLAS_THREAD_VARIABLES):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

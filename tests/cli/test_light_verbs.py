@@ -54,3 +54,20 @@ def test_the_probe_sees_a_heavy_import():
     res = subprocess.run([sys.executable, "-c", code, "priors"], capture_output=True, text=True, env=env, check=True,
                          timeout=300)
     assert "numba" in json.loads(res.stdout.strip().splitlines()[-1])["heavy"]
+
+
+def _blas_threads_seen(env_extra: dict) -> str:
+    """OPENBLAS_NUM_THREADS after the program's start-up in a fresh interpreter ('-' when unset)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                             "OMP_NUM_THREADS")}
+    env.update(env_extra)
+    code = ("import os; from uncertain_cost.cli import _one_blas_thread; _one_blas_thread(); "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS', '-'))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_program_asks_for_one_blas_thread_unless_the_user_chose():
+    assert _blas_threads_seen({}) == "1"
+    assert _blas_threads_seen({"OPENBLAS_NUM_THREADS": "4"}) == "4"
+    assert _blas_threads_seen({"OMP_NUM_THREADS": "2"}) == "-"  # the user's OpenMP count also rules BLAS
