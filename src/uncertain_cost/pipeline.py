@@ -112,12 +112,13 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
         progress.stage("cost tables: intervals of every model and method")
         costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
         growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
+        # the figures need neither child: drawn while the children finish (and render their PNGs)
+        figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
+                                      run.reference_month, progress)
         development, sensitivity, information = beside.results()
     except BaseException:
         beside.cancel()
         raise
-    figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
-                                  run.reference_month, progress)
     return build_result(provenance.attrs(), (costs, growth, development, sensitivity, information, figures),
                         config)
 
