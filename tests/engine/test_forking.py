@@ -136,3 +136,47 @@ def test_cancel_kills_and_reaps_the_child(needs_fork):
     assert not call.forked
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped: no such child any more
+
+
+def _slow_square_with_pid(x):
+    import time
+
+    time.sleep(0.05)  # long enough for the child to start and take items, even on a busy machine
+    return x * x, os.getpid()
+
+
+def test_shared_map_keeps_the_order_and_shares_the_items_with_a_child(needs_fork):
+    values = forking.shared_map(_slow_square_with_pid, range(20))
+    assert [v for v, _ in values] == [x * x for x in range(20)]
+    pids = {pid for _, pid in values}
+    assert os.getpid() in pids and len(pids) == 2  # both processes took items from the queue
+
+
+def _square_but_the_child_dies(item):
+    x, parent = item
+    if os.getpid() != parent:
+        os._exit(3)
+    return x * x
+
+
+def test_shared_map_computes_here_what_a_dead_child_took(needs_fork):
+    parent = os.getpid()
+    assert forking.shared_map(_square_but_the_child_dies, [(x, parent) for x in range(10)]) == [
+        x * x for x in range(10)]
+
+
+def test_shared_map_without_fork_computes_everything_here(monkeypatch):
+    monkeypatch.setattr(forking, "fork_allowed", lambda: False)
+    values = forking.shared_map(_slow_square_with_pid, range(5))
+    assert values == [(x * x, os.getpid()) for x in range(5)]
+
+
+def _fails_on_three(x):
+    if x == 3:
+        raise ValueError("three")
+    return x
+
+
+def test_shared_map_raises_what_func_raised(needs_fork):
+    with pytest.raises(ValueError, match="three"):
+        forking.shared_map(_fails_on_three, range(8))

@@ -213,7 +213,7 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
     ValueError
         For an unknown method or validation.
     """
-    from uncertain_cost.forking import ForkedCall
+    from uncertain_cost.forking import shared_map
     from uncertain_cost.growth.data import measurement
 
     if validation not in VALIDATIONS:
@@ -234,18 +234,13 @@ def backtest(data: GrowthData, fits: Mapping | None = None, *, methods: Sequence
             if np.sum(cal <= origin) >= MIN_MODELS and any(np.any(cal == origin + h) for h in horizons):
                 tasks.append((method, origin, (fits.get(method), data_m, meas, cal)))
 
-    def rows_of(chosen) -> list[list[dict]]:
-        return [_origin_rows(*context, method, origin, validation, kw, seed, horizons)
-                for method, origin, context in chosen]
+    def rows_of(task) -> list[dict]:
+        method, origin, context = task
+        return _origin_rows(*context, method, origin, validation, kw, seed, horizons)
 
-    # Every origin draws from its own keyed streams, so origins can be computed anywhere: every
-    # other one (most are refits) in a forked child, the rest here; the rows keep their order.
-    child = ForkedCall(rows_of, tasks[1::2]).start()
-    here = rows_of(tasks[0::2])
-    there = child.result()
-    ordered = [None] * len(tasks)
-    ordered[0::2], ordered[1::2] = here, there
-    return [row for rows in ordered for row in rows]
+    # Every origin draws from its own keyed streams, so origins can be computed anywhere: this
+    # process and a forked child take them from one queue; the rows keep their order.
+    return [row for rows in shared_map(rows_of, tasks) for row in rows]
 
 
 def _origin_rows(fit, data_m: GrowthData, meas, cal: np.ndarray, method: str, origin: int, validation: str,
