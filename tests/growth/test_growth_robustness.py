@@ -129,10 +129,13 @@ def _fake_fit(method, models, slope, loglik, n_models=None):
                        frontier_years=np.array([2016.0, 2023.0]))
 
 
-def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_starts():
+def test_robustness_rows_reweight_by_the_left_out_likelihood_and_refit_later_starts(monkeypatch):
     """A model whose likelihood pulls the slope down: leaving it out tilts the slope up by exactly
     the reweighting; start years refit on the right models."""
+    from uncertain_cost import forking
     from uncertain_cost.growth.data import measurement
+
+    monkeypatch.setattr(forking, "fork_allowed", lambda: False)  # every refit here: `calls` sees them all
     from uncertain_cost.growth.robustness import REFIT_DRAWS, ROBUSTNESS_COLUMNS, robustness_rows
 
     data, _ = simulate_growth_data(seed=4, n_models=24, n_draws=400, methods=("amortized",), slope=0.4,

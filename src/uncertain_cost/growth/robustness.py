@@ -47,6 +47,7 @@ import warnings
 
 import numpy as np
 
+from uncertain_cost.forking import shared_map
 from uncertain_cost.growth.data import GrowthData, measurement
 from uncertain_cost.growth.decomposition import gls_growth
 
@@ -154,18 +155,15 @@ def robustness_rows(data: GrowthData, fit, method: str, refit) -> list[dict]:
     index = {name: i for i, name in enumerate(one.model)}
     pos = {name: j for j, name in enumerate(meas.model)}
     psis = loo_influence(fit, method)
-    exact = {}
-
-    def refit_without(name):
-        if name not in exact:
-            keep = np.ones(one.n_models, dtype=bool)
-            keep[index[name]] = False
-            exact[name] = _summary(refit(one.subset(keep), REFIT_DRAWS), method)
-        return exact[name]
-
-    for p in psis:
-        if not p["pareto_k"] <= PARETO_K_MAX:
-            refit_without(p["model"])
+    # The exact refits (models whose Pareto k exceeds PARETO_K_MAX, then the start years) are
+    # independent and seeded alike: this process and a forked child share them (shared_map).
+    unreliable = list(dict.fromkeys(p["model"] for p in psis if not p["pareto_k"] <= PARETO_K_MAX))
+    years = [year for year in START_YEARS if int((meas.year >= year).sum()) >= 5]
+    subsets = [one.subset(np.arange(one.n_models) != index[name]) for name in unreliable]
+    subsets += [one.subset(one.year >= year) for year in years]
+    summaries = shared_map(lambda subset: _summary(refit(subset, REFIT_DRAWS), method), subsets)
+    exact = dict(zip(unreliable, summaries[:len(unreliable)], strict=True))
+    by_year = dict(zip(years, summaries[len(unreliable):], strict=True))
 
     def shift(p):
         g = exact[p["model"]]["growth"] if p["model"] in exact else p["growth"]
@@ -179,12 +177,8 @@ def robustness_rows(data: GrowthData, fit, method: str, refit) -> list[dict]:
         gls = 10.0 ** gls_growth(meas.center[keep], meas.year[keep], meas.cov[np.ix_(keep, keep)])[0]
         rows.append(_row(method, "leave_one_out", name, est, head["growth"], p["growth"], p["pareto_k"], refitted,
                          gls, REFIT_DRAWS if refitted else None))
-    for year in START_YEARS:
-        keep_data = one.year >= year
+    for year, sub in by_year.items():
         keep = meas.year >= year
-        if int(keep.sum()) < 5:
-            continue
-        sub = _summary(refit(one.subset(keep_data), REFIT_DRAWS), method)
         gls = 10.0 ** gls_growth(meas.center[keep], meas.year[keep], meas.cov[np.ix_(keep, keep)])[0]
         rows.append(_row(method, "start_year", f"from {year}", sub, head["growth"], None, None, True, gls,
                          REFIT_DRAWS))
