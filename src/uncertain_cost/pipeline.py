@@ -108,14 +108,13 @@ def run_steps(config: Config, resolved: Resolved, sim: Simulation, progress: Pro
     provenance = provenance_of(run, config.sha256, config.path, facts)
     beside = beside or BesideSteps(config, facts, progress)
     try:
-        beside.start_development(sim)
-        progress.stage("cost tables: intervals of every model and method")
-        costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
+        beside.start_development(sim, resolved, provenance)  # the cost tables too: growth needs only the draws
         growth = stages.growth_step(settings.growth, facts, sim, config.inputs, run, progress)
-        # the figures need neither child: drawn while the children finish (and render their PNGs)
+        costs, development = beside.costs_and_development()
+        # the figures need no sensitivity result: drawn while that child finishes (and renders its PNGs)
         figures = stages.figures_step(costs.records("summary"), stages.trend_of(growth), facts, sim,
                                       run.reference_month, progress)
-        development, sensitivity, information = beside.results()
+        sensitivity, information = beside.results()
     except BaseException:
         beside.cancel()
         raise
@@ -129,9 +128,11 @@ class BesideSteps:
     The tornado and Sobol analyses need neither the Monte Carlo draws nor the growth fits: their
     child starts before the Monte Carlo and goes on with the value of information (which samples
     its own reference posterior and reweights it to each input the Sobol indices rank first).
-    The development cost needs the draws: its child starts after the Monte Carlo. Until this
-    process waits for them (`results`), each child spends its spare time rendering its figures
-    as PNG bytes. Where forking is not allowed, `results` computes them all here.
+    The cost tables and the development cost need the draws: their child starts after the Monte
+    Carlo (the growth fits, here, need only the draws). Until this process waits for the
+    sensitivity child (`results`), the children spend their spare time rendering their figures
+    as PNG bytes. Where forking is not allowed, `costs_and_development` and `results` compute
+    the steps here.
 
     Parameters
     ----------
@@ -155,14 +156,18 @@ class BesideSteps:
             what = "tornado, Sobol indices and value of information" if voi else "tornado and Sobol indices"
             progress.stage(f"sensitivity: {what} ({where})")
 
-    def start_development(self, sim: Simulation) -> None:
-        """Start the development cost of the drawn final runs (``sim``)."""
+    def start_development(self, sim: Simulation, resolved: Resolved, provenance) -> None:
+        """Start the cost tables of the draws (``sim``), then the development cost of the drawn final runs.
+
+        The growth fits need only the draws, so the tables (quantiles of every model and method,
+        about 0.5 s) are made beside them; `costs_and_development` collects both.
+        """
         spec = self.config.stages.development
-        self.development = ForkedCall(_with_pngs, stages.development_step, self.waiting, spec, self.facts, sim,
-                                      self.config.run.seed, Progress(quiet=True)).start(worth_it=bool(spec.selected))
-        if spec.selected:
-            where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
-            self.progress.stage(f"development cost: staff, experiments and final run ({where})")
+        self.development = ForkedCall(_with_pngs, _costs_and_development, self.waiting, self.config, resolved,
+                                      provenance, sim).start()
+        where = "in another process, beside the next steps" if self.development.forked else "here"
+        what = " and development cost (staff, experiments and final run)" if spec.selected else ""
+        self.progress.stage(f"cost tables{what} ({where})")
 
     def cancel(self) -> None:
         """Kill and reap the children still running (after an error or an interrupt)."""
@@ -170,18 +175,28 @@ class BesideSteps:
         if self.development is not None:
             self.development.cancel()
 
-    def results(self) -> tuple[StepOutput, StepOutput, StepOutput]:
-        """Wait for the steps (computing here what no child computed).
+    def costs_and_development(self) -> tuple[StepOutput, StepOutput]:
+        """Wait for the cost tables and the development cost (computing them here if no child did).
 
         Returns
         -------
         tuple of StepOutput
-            Development cost, sensitivity (tornado and Sobol), value of information.
+            Cost tables, development cost.
+        """
+        if self.development is None:
+            raise RuntimeError("BesideSteps.costs_and_development before start_development")
+        return self.development.result()
+
+    def results(self) -> tuple[StepOutput, StepOutput]:
+        """Wait for the tornado, Sobol and value of information step (computing it here if no child did).
+
+        Returns
+        -------
+        tuple of StepOutput
+            Sensitivity (tornado and Sobol), value of information.
         """
         self.waiting.set()  # this process now waits: the children stop rendering PNGs
-        if self.development is None:
-            raise RuntimeError("BesideSteps.results before start_development")
-        return (self.development.result(), *self.sensitivity.result())
+        return self.sensitivity.result()
 
 
 def _import_before_forking(config: Config) -> None:
@@ -203,6 +218,16 @@ def _import_before_forking(config: Config) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # ArviZ's notice about its 1.0 refactor
             import nutpie  # noqa: F401  (imports ArviZ)
+
+
+def _costs_and_development(config: Config, resolved: Resolved, provenance, sim: Simulation,
+                           ) -> tuple[StepOutput, StepOutput]:
+    """Make the cost tables of the draws, then the development cost of the drawn final runs."""
+    run = config.run
+    costs = stages.cost_step(sim, resolved, provenance, run.credible_level, run.seed)
+    development = stages.development_step(config.stages.development, resolved.facts, sim, run.seed,
+                                          Progress(quiet=True))
+    return costs, development
 
 
 def _sensitivity_steps(config: Config, facts) -> tuple[StepOutput, StepOutput]:
