@@ -262,3 +262,11 @@ def test_plot_conditional_tornado():
     res = conditional_tornado(inputs, lambda x: x.sum(axis=1), seed=2)
     fig = plot_tornado(res, 0, units="x")
     assert "conditional median" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_a_bars_columns_are_copied_as_runs_of_consecutive_columns():
+    from uncertain_cost.sensitivity.tornado import _column_runs
+
+    assert _column_runs([3, 4, 5, 9, 10, 12]) == [(slice(3, 6), slice(0, 3)), (slice(9, 11), slice(3, 5)),
+                                                  (slice(12, 13), slice(5, 6))]
+    assert _column_runs([7]) == [(slice(7, 8), slice(0, 1))]
