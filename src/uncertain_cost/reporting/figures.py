@@ -270,6 +270,11 @@ def plot_growth_intervals_from_rows(rows: Sequence[Mapping[str, Any]], names: Se
     return fig
 
 
+#: zlib level of the PNGs: the same pixels as Pillow's default (6) in about 6% less time per figure
+#: (19 figures of the default run: 3.85-3.87 s against 3.94-4.34 s), files 2.5% larger (2.05 MB in all)
+PNG_COMPRESS_LEVEL = 3
+
+
 def figure_png(fig, dpi: int = 120) -> bytes:
     """Render a matplotlib figure as PNG bytes (no software metadata) and close it.
 
@@ -292,6 +297,7 @@ def figure_png(fig, dpi: int = 120) -> bytes:
 
     buffer = io.BytesIO()
     fitted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=None if fitted else "tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=None if fitted else "tight", metadata={"Software": None},
+                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     plt.close(fig)
     return buffer.getvalue()
