@@ -165,7 +165,7 @@ class BesideSteps:
         spec = self.config.stages.development
         self.development = ForkedCall(_with_pngs, _costs_and_development, self.waiting, self.config, resolved,
                                       provenance, sim).start()
-        where = "in another process, beside the next steps" if self.development.forked else "here"
+        where = "in another process, beside the next steps" if self.development.forked else "after the growth fits"
         what = " and development cost (staff, experiments and final run)" if spec.selected else ""
         self.progress.stage(f"cost tables{what} ({where})")
 

@@ -53,7 +53,7 @@ from uncertain_cost.sensitivity._common import (
     target_labels,
     target_position,
 )
-from uncertain_cost.sensitivity.design import design_blocks, saltelli_layout, sobol_halves
+from uncertain_cost.sensitivity.design import saltelli_layout, sobol_halves
 
 prefer_fork_safe_threading()  # before this module's parallel kernels run (forked children may run them)
 
@@ -494,9 +494,9 @@ def sobol(
     block_of = np.empty(len(inputs), dtype=np.int64)
     for j, cols in enumerate(members):
         block_of[list(cols)] = j
-    a, b = sobol_halves(n_base, len(inputs), design_seed)  # the design of sobol_design, mapped half by half:
-    x = saltelli_layout(ppf_columns(inputs, a), ppf_columns(inputs, b),  # ppf is elementwise
-                        design_blocks(len(inputs), block_of.tolist())[1])
+    # sobol_design's points, mapped half by half (ppf is elementwise); blocks numbered in order of first column
+    a, b = sobol_halves(n_base, len(inputs), design_seed)
+    x = saltelli_layout(ppf_columns(inputs, a), ppf_columns(inputs, b), block_of)
     y, ndim = evaluate(f, x, chunk_size)
     result = sobol_indices(
         y if ndim == 2 else y[:, 0],

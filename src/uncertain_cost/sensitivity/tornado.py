@@ -384,12 +384,12 @@ def _outer_draws(inputs: Sequence[SensitivityInput], cols: list[int], n_outer: i
     One input: ``n_outer`` evenly spaced quantiles; a group: ``n_outer`` random joint draws
     from stream ``seq``.
     """
-    where = _column_runs(cols)
+    runs = _column_runs(cols)
     if len(cols) == 1:
         u_outer = ((np.arange(n_outer) + 0.5) / n_outer)[:, None]
     else:
         u_outer = np.random.default_rng(seq).random((n_outer, len(cols)))
-    return where, np.column_stack([ppf_values(inputs[c], u_outer[:, j]) for j, c in enumerate(cols)])
+    return runs, np.column_stack([ppf_values(inputs[c], u_outer[:, j]) for j, c in enumerate(cols)])
 
 
 def conditional_tornado(
